@@ -1,0 +1,1 @@
+"""PDF work for phonghop: ingest, agenda book, rendering, stamps. No web, no database."""

@@ -1,0 +1,1 @@
+"""Records a conference program and the meeting journal."""

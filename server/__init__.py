@@ -1,0 +1,1 @@
+"""The phonghop server: Litestar app, database, services, routes, CLI."""

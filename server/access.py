@@ -1,0 +1,112 @@
+"""Who may do what: global account roles, per-meeting roles, and the guards that check them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.errors import AppError, forbidden, not_found
+from server.models import AgendaItem, Meeting, MeetingRole, Participant, Role, User
+
+# What each meeting role may do. Accounts that run the body's meetings count as secretary.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view": frozenset(MeetingRole),
+    "manage": frozenset({MeetingRole.secretary}),
+    "preside": frozenset({MeetingRole.chair, MeetingRole.secretary}),
+    "vote": frozenset({MeetingRole.chair, MeetingRole.delegate}),
+    "speak": frozenset({MeetingRole.chair, MeetingRole.delegate, MeetingRole.ward_point}),
+}
+
+
+@dataclass(frozen=True)
+class MeetingAccess:
+    """The caller's standing in one meeting."""
+
+    meeting: Meeting
+    role: str | None  # participant role, None when not a participant
+    runs_body: bool  # an admin, or a secretary account of the meeting's body
+
+    def roles(self) -> set[str]:
+        held = {self.role} if self.role else set()
+        if self.runs_body:
+            held.add(MeetingRole.secretary)
+        return held
+
+    def can(self, permission: str) -> bool:
+        return bool(self.roles() & PERMISSIONS[permission])
+
+
+def runs_body(user: User, body_id: int) -> bool:
+    if user.role == Role.admin:
+        return True
+    return user.role == Role.secretary and user.body_id == body_id
+
+
+async def meeting_access(db: AsyncSession, user: User, meeting_id: int) -> MeetingAccess:
+    """The caller's access to a meeting; 404 when it does not exist or they cannot see it."""
+    meeting = await db.get(Meeting, meeting_id)
+    if meeting is None:
+        raise not_found("meeting")
+    role = (
+        await db.exec(
+            select(Participant.role).where(
+                Participant.meeting_id == meeting_id, Participant.user_id == user.id
+            )
+        )
+    ).first()
+    access = MeetingAccess(meeting, role, runs_body(user, meeting.body_id))
+    if not access.can("view"):
+        raise not_found("meeting")  # do not reveal meetings the caller is not part of
+    return access
+
+
+async def _meeting_id_of(db: AsyncSession, connection: ASGIConnection) -> int:
+    params = connection.path_params
+    if "meeting_id" in params:
+        return int(params["meeting_id"])
+    if "item_id" in params:
+        item = await db.get(AgendaItem, int(params["item_id"]))
+        if item is None:
+            raise not_found("agenda item")
+        return item.meeting_id
+    raise RuntimeError(f"no meeting in the path of {connection.url.path}")
+
+
+def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        raise NotAuthorizedException()
+
+
+def account_role(*roles: Role):  # type: ignore[no-untyped-def]
+    """Guard: the caller's global role is one of `roles`."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        signed_in(connection, _)
+        if connection.user.role not in roles:
+            raise forbidden()
+
+    return guard
+
+
+async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard: the caller holds `opt["permission"]` in the meeting the path points at.
+
+    The resolved MeetingAccess is kept on the connection's state for the handler.
+    """
+    signed_in(connection, handler)
+    permission = handler.opt.get("permission", "view")
+    async with connection.app.state.db_read() as db:
+        access = await meeting_access(db, connection.user, await _meeting_id_of(db, connection))
+    if not access.can(permission):
+        raise forbidden()
+    connection.state.access = access
+
+
+def refuse_unless(condition: bool, code: str, message: str, status: int = 409) -> None:
+    if not condition:
+        raise AppError(status, code, message)

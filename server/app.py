@@ -1,0 +1,123 @@
+"""Builds the Litestar app from settings, in one place; nothing configures itself on import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from datetime import datetime, tzinfo
+from typing import Any
+
+from jinja2 import pass_context
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.template.config import TemplateConfig
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import web
+from server import auth, health, i18n
+from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
+from server.db import make_engine, session_maker
+from server.errors import EXCEPTION_HANDLERS
+from server.i18n import LANGUAGES, language_of, translations
+from server.looplag import LoopLag
+from server.meetings import api as meetings_api
+from server.meetings import pages as meetings_pages
+from server.meetings.rules import flatten
+from server.passwords import Passwords
+from server.settings import Settings
+
+log = logging.getLogger("phonghop")
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """A session per request; what a handler does not commit is rolled back."""
+    async with state.db() as session:
+        yield session
+
+
+@pass_context
+def _gettext(context: Any, message: str, **params: Any) -> str:
+    text = translations(language_of(context["request"])).gettext(message)
+    return text.format(**params) if params else text
+
+
+def _local_time(value: datetime, tz: tzinfo, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    return value.astimezone(tz).strftime(fmt)
+
+
+def _template_engine(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(_=_gettext, LANGUAGES=LANGUAGES, language_of=language_of)
+    engine.engine.filters.update(local=_local_time, flatten=flatten)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    state = State(
+        {
+            "settings": settings,
+            "engine": engine,
+            "db": session_maker(engine),
+            "db_read": session_maker(engine.execution_options(phonghop_read_only=True)),
+            "passwords": Passwords(settings),
+            "sessions": Sessions(
+                FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
+            ),
+            "throttle": LoginThrottle(FileStore(settings.data_dir / "throttle"), settings),
+            "loop_lag": LoopLag(),
+        }
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        app.state.loop_lag.start()
+        try:
+            yield
+        finally:
+            await app.state.loop_lag.stop()
+            app.state.passwords.close()
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *auth.ROUTES,
+            health.healthz,
+            i18n.choose_language,
+            meetings_api.router,
+            *meetings_pages.ROUTES,
+            create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
+        ],
+        state=state,
+        lifespan=[lifespan],
+        dependencies={"db": Provide(provide_db)},
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"])],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.secure_cookies,
+        ),
+        template_config=TemplateConfig(
+            directory=web.TEMPLATES,
+            engine=JinjaTemplateEngine,
+            engine_callback=_template_engine,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="phonghop",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        logging_config=None,
+        request_max_body_size=settings.max_upload_mb * 1024 * 1024,
+    )

@@ -1,0 +1,164 @@
+"""The `phonghop` command: serve, demo, create-user, import-users, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlmodel import Session
+
+from server import db, logs
+from server.passwords import Passwords
+from server.settings import Settings
+
+
+def _session(settings: Settings) -> Session:
+    return Session(db.make_sync_engine(settings.database_url))
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    db.upgrade(settings.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        ws_max_size=1 << 20,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
+    serve(settings)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from server.demo import DEMO_PASSWORD, seed
+
+    db.upgrade(settings.database_url)
+    passwords = Passwords(settings)
+    with _session(settings) as session:
+        logins = seed(session, settings, passwords)
+    passwords.close()
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"\nphonghop demo: {url}\n")
+    print(f"  {'username':<12} {'role':<10} password")
+    for login in logins:
+        if login.username in ("admin", "thuky", "chutoa", "daibieu01", "diemcau1", "khach"):
+            print(f"  {login.username:<12} {login.who:<10} {DEMO_PASSWORD}")
+    print(f"  (and daibieu02 … daibieu20, diemcau2, diemcau3, all with password {DEMO_PASSWORD})\n")
+    sys.stdout.flush()
+    if not args.seed_only:
+        serve(settings)
+    return 0
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from server.users import NewUser, create_user
+
+    if not args.password_stdin:
+        print("error: give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    db.upgrade(settings.database_url)
+    passwords = Passwords(settings)
+    try:
+        with _session(settings) as session:
+            user = create_user(
+                session,
+                passwords,
+                NewUser(args.username.lower(), args.name or "", args.role, password),
+            )
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    finally:
+        passwords.close()
+    print(f"created {user.username} ({user.role})")
+    return 0
+
+
+def cmd_import_users(settings: Settings, args: argparse.Namespace) -> int:
+    from server.users import ImportRefused, import_users
+
+    db.upgrade(settings.database_url)
+    passwords = Passwords(settings)
+    try:
+        with _session(settings) as session:
+            rows = import_users(session, passwords, Path(args.file))
+    except ImportRefused as refused:
+        print(f"nothing imported; fix these lines of {args.file}:", file=sys.stderr)
+        for problem in refused.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError) as problem:
+        print(f"error: cannot read {args.file}: {problem}", file=sys.stderr)
+        return 1
+    finally:
+        passwords.close()
+    print(f"imported {len(rows)} accounts")
+    generated = [r for r in rows if r.generated_password]
+    if generated:
+        print("generated passwords (hand them out, they are not stored anywhere else):")
+        print("username,password")
+        for row in generated:
+            print(f"{row.username},{row.password}")
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    db.upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="phonghop", description="Paperless meeting room server")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve_p = commands.add_parser("serve", help="migrate the database and serve")
+    serve_p.add_argument("--host")
+    serve_p.add_argument("--port", type=int)
+    serve_p.set_defaults(run=cmd_serve)
+
+    demo_p = commands.add_parser("demo", help="seed the demo council, then serve")
+    demo_p.add_argument("--host")
+    demo_p.add_argument("--port", type=int)
+    demo_p.add_argument("--seed-only", action="store_true", help="seed and exit")
+    demo_p.set_defaults(run=cmd_demo)
+
+    user_p = commands.add_parser("create-user", help="create one account")
+    user_p.add_argument("username")
+    user_p.add_argument("--role", required=True)
+    user_p.add_argument("--name")
+    user_p.add_argument("--password-stdin", action="store_true")
+    user_p.set_defaults(run=cmd_create_user)
+
+    import_p = commands.add_parser(
+        "import-users",
+        help="import accounts from CSV (username,full_name,role[,password,title,body])",
+    )
+    import_p.add_argument("file")
+    import_p.set_defaults(run=cmd_import_users)
+
+    db_p = commands.add_parser("db", help="database maintenance")
+    db_commands = db_p.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env(getattr(args, "host", None), getattr(args, "port", None))
+    logs.configure(settings.log_level)
+    return args.run(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

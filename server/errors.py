@@ -1,0 +1,90 @@
+"""Errors as the HTTP contract shapes them: JSON {code, message} with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from server.i18n import translate
+
+
+class AppError(Exception):
+    """A refusal a person should understand; `message` is an English msgid, translated later."""
+
+    def __init__(self, status: int, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.params = params
+
+
+def not_found(what: str = "resource") -> AppError:
+    return AppError(404, "not_found", "Not found: {what}.", what=what)
+
+
+def forbidden() -> AppError:
+    return AppError(403, "forbidden", "You do not have permission to do this.")
+
+
+_LITESTAR_CODES = {
+    400: ("bad_request", "The request is not valid."),
+    401: ("not_signed_in", "Please sign in first."),
+    403: ("forbidden", "You do not have permission to do this."),
+    404: ("not_found", "Not found: {what}."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("too_large", "The upload is too large."),
+    429: ("too_many_requests", "Too many requests; try again later."),
+}
+
+
+def _wants_html(request: Request) -> bool:
+    if request.url.path.startswith("/api/") or request.headers.get("hx-request"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _error_response(
+    request: Request, status: int, code: str, message: str, **extra: Any
+) -> Response:
+    if _wants_html(request):
+        context = {"status": status, "message": message}
+        return Template("error.html", context=context, status_code=status)
+    body = {"code": code, "message": message, **extra}
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def app_error_handler(request: Request, exc: AppError) -> Response:
+    message = translate(request, exc.message, **exc.params)
+    return _error_response(request, exc.status, exc.code, message)
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status == 401 and _wants_html(request):
+        return Redirect(f"/login?next={request.url.path}")
+    code, message = _LITESTAR_CODES.get(status, ("error", exc.detail))
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and exc.extra:
+        extra["errors"] = exc.extra
+    if status == 403 and "CSRF" in str(exc.detail):
+        code, message = "csrf", "The form expired or came from another site; reload the page."
+    text = translate(request, message, what=request.url.path)
+    return _error_response(request, status, code, text, **extra)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    request.logger.exception("unhandled error", exc_info=exc)
+    text = translate(request, "Something went wrong on the server; the error was logged.")
+    return _error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal", text)
+
+
+EXCEPTION_HANDLERS = {
+    AppError: app_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

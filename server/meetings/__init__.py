@@ -1,0 +1,1 @@
+"""Meetings, participants and the agenda: rules, JSON API and pages."""

@@ -1,0 +1,242 @@
+"""JSON routes for meetings, participants and agenda items (under /api)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, delete, get, patch, post
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import UNSET, UnsetType
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.access import MeetingAccess, account_role, meeting_permission, signed_in
+from server.errors import not_found
+from server.meetings import rules
+from server.models import AgendaItem, Body, Document, Meeting, Participant, Role, User
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+Text = Annotated[str, msgspec.Meta(max_length=5000)]
+
+
+class MeetingIn(msgspec.Struct):
+    title: Title
+    starts_at: datetime
+    place: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    description: Text = ""
+    body_id: int | None = None
+
+
+class MeetingPatch(msgspec.Struct):
+    title: Title | UnsetType = UNSET
+    starts_at: datetime | UnsetType = UNSET
+    place: Annotated[str, msgspec.Meta(max_length=300)] | UnsetType = UNSET
+    description: Text | UnsetType = UNSET
+
+
+class ParticipantIn(msgspec.Struct):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    role: str
+    seat: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    vote_weight: int = 1
+
+
+class ItemIn(msgspec.Struct):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    parent_id: int | None = None
+    position: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    presenter: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    duration_minutes: int | None = None
+    notes: Text = ""
+
+
+class ItemPatch(msgspec.Struct):
+    """Fields left out stay as they are; `parent_id: null` moves the item to the top level."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | UnsetType = UNSET
+    parent_id: int | None | UnsetType = UNSET
+    position: Annotated[int, msgspec.Meta(ge=0)] | UnsetType = UNSET
+    presenter: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType = UNSET
+    duration_minutes: int | None | UnsetType = UNSET
+    notes: Text | UnsetType = UNSET
+
+
+def given(patch: msgspec.Struct) -> dict[str, Any]:
+    """The fields a PATCH body actually carried."""
+    return {
+        name: value
+        for name in patch.__struct_fields__
+        if (value := getattr(patch, name)) is not UNSET
+    }
+
+
+def meeting_json(meeting: Meeting, body: Body | None = None) -> dict[str, Any]:
+    data = {
+        "id": meeting.id,
+        "title": meeting.title,
+        "place": meeting.place,
+        "starts_at": meeting.starts_at.isoformat(),
+        "description": meeting.description,
+        "status": meeting.status,
+        "body_id": meeting.body_id,
+    }
+    if body is not None:
+        data["body"] = {"id": body.id, "name": body.name, "place": body.place}
+    return data
+
+
+def item_json(item: AgendaItem, number: str | None = None) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "number": number,
+        "title": item.title,
+        "parent_id": item.parent_id,
+        "position": item.position,
+        "presenter": item.presenter,
+        "duration_minutes": item.duration_minutes,
+        "notes": item.notes,
+    }
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "item_id": document.item_id,
+        "title": document.title,
+        "filename": document.filename,
+        "sha256": document.sha256,
+        "page_count": document.page_count,
+        "confidential": document.confidential,
+        "version": document.version,
+    }
+
+
+def participant_json(participant: Participant, user: User) -> dict[str, Any]:
+    return {
+        "user_id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "title": user.title,
+        "role": participant.role,
+        "seat": participant.seat,
+        "vote_weight": participant.vote_weight,
+    }
+
+
+def _tree_json(tree: list[dict[str, Any]], documents: dict) -> list[dict[str, Any]]:
+    return [
+        {
+            **item_json(node["item"], node["number"]),
+            "documents": [document_json(d) for d in documents.get(node["item"].id, [])],
+            "children": _tree_json(node["children"], documents),
+        }
+        for node in tree
+    ]
+
+
+@get("/meetings", guards=[signed_in])
+async def list_meetings(request: Request, db: AsyncSession) -> list[dict[str, Any]]:
+    return [meeting_json(m) for m in await rules.meetings_for(db, request.user)]
+
+
+@post("/meetings", guards=[account_role(Role.admin, Role.secretary)], status_code=HTTP_201_CREATED)
+async def create_meeting(request: Request, db: AsyncSession, data: MeetingIn) -> dict[str, Any]:
+    meeting = await rules.create_meeting(db, request.user, **msgspec.structs.asdict(data))
+    return meeting_json(meeting)
+
+
+@get("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "view"})
+async def get_meeting(request: Request, db: AsyncSession, meeting_id: int) -> dict[str, Any]:
+    access: MeetingAccess = request.state.access
+    view = await rules.meeting_view(db, access)
+    return {
+        **meeting_json(view["meeting"], view["body"]),
+        "your_role": access.role,
+        "can": {p: access.can(p) for p in ("manage", "preside", "vote", "speak")},
+        "items": _tree_json(view["tree"], view["documents"]),
+        "documents": [document_json(d) for d in view["documents"].get(None, [])],
+        "participants": [participant_json(p, u) for p, u in view["participants"]],
+    }
+
+
+@patch("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
+async def patch_meeting(
+    request: Request, db: AsyncSession, meeting_id: int, data: MeetingPatch
+) -> dict[str, Any]:
+    meeting = await db.get(Meeting, meeting_id)
+    return meeting_json(await rules.update_meeting(db, meeting, given(data)))
+
+
+@post(
+    "/meetings/{meeting_id:int}/participants",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+    status_code=HTTP_201_CREATED,
+)
+async def add_participant(db: AsyncSession, meeting_id: int, data: ParticipantIn) -> dict[str, Any]:
+    meeting = await db.get(Meeting, meeting_id)
+    participant, user = await rules.add_participant(db, meeting, **msgspec.structs.asdict(data))
+    return participant_json(participant, user)
+
+
+@delete(
+    "/meetings/{meeting_id:int}/participants/{user_id:int}",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+    status_code=HTTP_204_NO_CONTENT,
+)
+async def remove_participant(db: AsyncSession, meeting_id: int, user_id: int) -> None:
+    await rules.remove_participant(db, await db.get(Meeting, meeting_id), user_id)
+
+
+@post(
+    "/meetings/{meeting_id:int}/items",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+    status_code=HTTP_201_CREATED,
+)
+async def add_item(db: AsyncSession, meeting_id: int, data: ItemIn) -> dict[str, Any]:
+    meeting = await db.get(Meeting, meeting_id)
+    item = await rules.add_item(db, meeting, **msgspec.structs.asdict(data))
+    return item_json(item)
+
+
+async def _item(db: AsyncSession, item_id: int) -> AgendaItem:
+    item = await db.get(AgendaItem, item_id)
+    if item is None:
+        raise not_found("agenda item")
+    return item
+
+
+@patch("/items/{item_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
+async def patch_item(db: AsyncSession, item_id: int, data: ItemPatch) -> dict[str, Any]:
+    item = await rules.update_item(db, await _item(db, item_id), given(data))
+    return item_json(item)
+
+
+@delete(
+    "/items/{item_id:int}",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+    status_code=HTTP_204_NO_CONTENT,
+)
+async def delete_item(db: AsyncSession, item_id: int) -> None:
+    await rules.delete_item(db, await _item(db, item_id))
+
+
+router = Router(
+    path="/api",
+    route_handlers=[
+        list_meetings,
+        create_meeting,
+        get_meeting,
+        patch_meeting,
+        add_participant,
+        remove_participant,
+        add_item,
+        patch_item,
+        delete_item,
+    ],
+    tags=["meetings"],
+)

@@ -1,0 +1,200 @@
+"""HTML pages and htmx fragments: my meetings, the meeting page, the secretary's editor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.access import MeetingAccess, meeting_permission, runs_body, signed_in
+from server.errors import AppError, not_found
+from server.meetings import rules
+from server.models import AgendaItem, Body, Meeting, MeetingRole, User
+
+MANAGE = {"permission": "manage"}
+
+
+def local_datetime(state: State, value: str) -> datetime:
+    """A datetime-local form value, read on the council's wall clock."""
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise AppError(400, "bad_date", "Enter the date and time of the meeting.") from exc
+    return naive.replace(tzinfo=state.settings.tz) if naive.tzinfo is None else naive
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
+@get("/", guards=[signed_in])
+async def home() -> Redirect:
+    return Redirect("/meetings")
+
+
+@get("/meetings", guards=[signed_in])
+async def my_meetings(request: Request, db: AsyncSession, state: State) -> Template:
+    user: User = request.user
+    meetings = await rules.meetings_for(db, user)
+    bodies = (await db.exec(select(Body).order_by(Body.name))).all()
+    can_create = [b for b in bodies if runs_body(user, b.id)]
+    return Template(
+        "meetings.html",
+        context={"meetings": meetings, "bodies": can_create, "tz": state.settings.tz},
+    )
+
+
+@post("/meetings", guards=[signed_in])
+async def create_meeting(request: Request, db: AsyncSession, state: State) -> Response:
+    form = await _form(request)
+    meeting = await rules.create_meeting(
+        db,
+        request.user,
+        title=form.get("title", ""),
+        starts_at=local_datetime(state, form.get("starts_at", "")),
+        place=form.get("place", ""),
+        body_id=int(form["body_id"]) if form.get("body_id", "").isdigit() else None,
+    )
+    target = f"/meetings/{meeting.id}/edit"
+    if request.headers.get("hx-request"):
+        return Response(b"", headers={"HX-Redirect": target})
+    return Redirect(target)
+
+
+@get("/meetings/{meeting_id:int}", guards=[meeting_permission])
+async def meeting_page(
+    request: Request, db: AsyncSession, state: State, meeting_id: int
+) -> Template:
+    view = await rules.meeting_view(db, request.state.access)
+    return Template("meeting.html", context={**view, "tz": state.settings.tz})
+
+
+@get("/meetings/{meeting_id:int}/edit", guards=[meeting_permission], opt=MANAGE)
+async def meeting_editor(
+    request: Request, db: AsyncSession, state: State, meeting_id: int
+) -> Template:
+    view = await rules.meeting_view(db, request.state.access)
+    users = (await db.exec(select(User).where(User.active).order_by(User.full_name))).all()
+    context = {**view, "tz": state.settings.tz, "users": users, "roles": list(MeetingRole)}
+    return Template("meeting_edit.html", context=context)
+
+
+@post("/meetings/{meeting_id:int}/details", guards=[meeting_permission], opt=MANAGE)
+async def save_details(
+    request: Request, db: AsyncSession, state: State, meeting_id: int
+) -> Template:
+    form = await _form(request)
+    access: MeetingAccess = request.state.access
+    changes: dict[str, Any] = {k: form[k] for k in ("title", "place", "description") if k in form}
+    if form.get("starts_at"):
+        changes["starts_at"] = local_datetime(state, form["starts_at"])
+    meeting = await rules.update_meeting(db, access.meeting, changes)
+    return Template(
+        "fragments/meeting_details.html",
+        context={"meeting": meeting, "tz": state.settings.tz, "saved": True},
+    )
+
+
+async def _agenda_fragment(db: AsyncSession, meeting: Meeting) -> Template:
+    context = {
+        "meeting": meeting,
+        "tree": rules.agenda_tree(await rules.agenda_items(db, meeting.id)),
+        "documents": await rules.documents_by_item(db, meeting.id),
+    }
+    return Template("fragments/agenda_items.html", context=context)
+
+
+@post("/meetings/{meeting_id:int}/items", guards=[meeting_permission], opt=MANAGE)
+async def add_item(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+    form = await _form(request)
+    parent = form.get("parent_id", "")
+    minutes = form.get("duration_minutes", "")
+    await rules.add_item(
+        db,
+        request.state.access.meeting,
+        title=form.get("title", ""),
+        parent_id=int(parent) if parent.isdigit() else None,
+        presenter=form.get("presenter", ""),
+        duration_minutes=int(minutes) if minutes.isdigit() else None,
+    )
+    return await _agenda_fragment(db, request.state.access.meeting)
+
+
+async def _item(db: AsyncSession, item_id: int) -> AgendaItem:
+    item = await db.get(AgendaItem, item_id)
+    if item is None:
+        raise not_found("agenda item")
+    return item
+
+
+@post("/items/{item_id:int}/move/{direction:str}", guards=[meeting_permission], opt=MANAGE)
+async def move_item(request: Request, db: AsyncSession, item_id: int, direction: str) -> Template:
+    if direction not in ("up", "down", "in", "out"):
+        raise AppError(400, "bad_direction", "Unknown direction.")
+    await rules.move_item(db, await _item(db, item_id), direction)
+    return await _agenda_fragment(db, request.state.access.meeting)
+
+
+@post("/items/{item_id:int}/delete", guards=[meeting_permission], opt=MANAGE)
+async def delete_item(request: Request, db: AsyncSession, item_id: int) -> Template:
+    await rules.delete_item(db, await _item(db, item_id))
+    return await _agenda_fragment(db, request.state.access.meeting)
+
+
+async def _participants_fragment(db: AsyncSession, meeting: Meeting) -> Template:
+    rows = await rules.participants(db, meeting.id)
+    users = (await db.exec(select(User).where(User.active).order_by(User.full_name))).all()
+    context = {
+        "meeting": meeting,
+        "participants": rows,
+        "users": users,
+        "roles": list(MeetingRole),
+    }
+    return Template("fragments/participants.html", context=context)
+
+
+@post("/meetings/{meeting_id:int}/participants", guards=[meeting_permission], opt=MANAGE)
+async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+    form = await _form(request)
+    weight = form.get("vote_weight", "1")
+    await rules.add_participant(
+        db,
+        request.state.access.meeting,
+        username=form.get("username", ""),
+        role=form.get("role", MeetingRole.delegate),
+        seat=form.get("seat", ""),
+        vote_weight=int(weight) if weight.isdigit() else 1,
+    )
+    return await _participants_fragment(db, request.state.access.meeting)
+
+
+@post(
+    "/meetings/{meeting_id:int}/participants/{user_id:int}/delete",
+    guards=[meeting_permission],
+    opt=MANAGE,
+)
+async def remove_participant(
+    request: Request, db: AsyncSession, meeting_id: int, user_id: int
+) -> Template:
+    await rules.remove_participant(db, request.state.access.meeting, user_id)
+    return await _participants_fragment(db, request.state.access.meeting)
+
+
+ROUTES = [
+    home,
+    my_meetings,
+    create_meeting,
+    meeting_page,
+    meeting_editor,
+    save_details,
+    add_item,
+    move_item,
+    delete_item,
+    add_participant,
+    remove_participant,
+]

@@ -1,0 +1,279 @@
+"""The data model: SQLModel tables shared by every capability.
+
+Migrations under server/migrations are the schema's source of truth in a database;
+these classes must match them (tests/test_migrations.py checks it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stored as UTC, read back aware; SQLite would otherwise drop the offset silently."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def _when(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
+
+
+def _maybe_when() -> Any:
+    return Field(default=None, sa_type=UTCDateTime)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+class Role(StrEnum):
+    """An account's global role."""
+
+    admin = "admin"
+    secretary = "secretary"
+    delegate = "delegate"
+    ward = "ward"
+    observer = "observer"
+
+
+class MeetingRole(StrEnum):
+    """A participant's role in one meeting."""
+
+    chair = "chair"
+    secretary = "secretary"
+    delegate = "delegate"
+    ward_point = "ward_point"
+    observer = "observer"
+
+
+class MeetingStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    live = "live"
+    closed = "closed"
+
+
+class Body(SQLModel, table=True):
+    """A council or other body that holds meetings (HĐND phường, UBND xã, ...)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    place: str = Field(default="", max_length=200)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(default="", max_length=200)
+    role: str = Field(default=Role.delegate, max_length=16)
+    password_hash: str = Field(default="", max_length=256)
+    body_id: int | None = Field(default=None, foreign_key="body.id", ondelete="SET NULL")
+    title: str = Field(default="", max_length=200)  # chức vụ, e.g. "Phó Chủ tịch UBND"
+    active: bool = True
+    created_at: datetime = _when()
+
+
+class Meeting(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    body_id: int = Field(foreign_key="body.id", index=True, ondelete="CASCADE")
+    title: str = Field(max_length=300)
+    place: str = Field(default="", max_length=300)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    description: str = ""
+    status: str = Field(default=MeetingStatus.draft, max_length=16)
+    last_seq: int = 0  # the journal's last sequence number, bumped in each journaled transaction
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class Participant(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    role: str = Field(default=MeetingRole.delegate, max_length=16)
+    seat: str = Field(default="", max_length=32)
+    vote_weight: int = 1
+
+
+class AgendaItem(SQLModel, table=True):
+    """One point of the agenda; `parent_id` nests sub-items, `position` orders siblings."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    parent_id: int | None = Field(
+        default=None, foreign_key="agendaitem.id", index=True, ondelete="CASCADE"
+    )
+    position: int = 0
+    title: str = Field(max_length=500)
+    presenter: str = Field(default="", max_length=200)
+    duration_minutes: int | None = None
+    notes: str = ""
+
+
+class Document(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    item_id: int | None = Field(
+        default=None, foreign_key="agendaitem.id", index=True, ondelete="SET NULL"
+    )
+    position: int = 0
+    title: str = Field(max_length=500)
+    filename: str = Field(default="", max_length=255)  # shown to people, never used as a path
+    sha256: str = Field(max_length=64, index=True)
+    size_bytes: int = 0
+    page_count: int = 0
+    confidential: bool = False
+    version: int = 1
+    uploaded_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+
+
+class AgendaBook(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    version: int
+    sha256: str = Field(max_length=64)
+    page_count: int = 0
+    page_map: list[dict[str, Any]] = _json(default_factory=list)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+
+
+class Annotation(SQLModel, table=True):
+    """Ink, highlight or note on a page; the id is made by the client so retries never double."""
+
+    id: uuid.UUID = Field(primary_key=True)
+    owner_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    page: int
+    kind: str = Field(max_length=16)
+    data: dict[str, Any] = _json(default_factory=dict)
+    visibility: str = Field(default="private", max_length=16)
+    updated_at: datetime = _when()
+    deleted: bool = False
+
+
+class Vote(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    item_id: int | None = Field(default=None, foreign_key="agendaitem.id", ondelete="SET NULL")
+    title: str = Field(max_length=500)
+    kind: str = Field(default="yes_no_abstain", max_length=24)
+    secret: bool = False
+    majority_base: str = Field(default="cast", max_length=16)
+    threshold: str = Field(default="half", max_length=24)
+    quorum: int | None = None
+    max_choices: int = 1
+    allow_change: bool = False
+    duration_s: int | None = None
+    status: str = Field(default="draft", max_length=16)
+    opened_at: datetime | None = _maybe_when()
+    closed_at: datetime | None = _maybe_when()
+    result: dict[str, Any] | None = _json(default=None)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+
+
+class VoteOption(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id", index=True, ondelete="CASCADE")
+    position: int = 0
+    key: str = Field(max_length=32)  # "yes" / "no" / "abstain" or a candidate key
+    label: str = Field(max_length=300)
+
+
+class BallotCast(SQLModel, table=True):
+    """Who has voted: one row per voter and vote, enforced by the database."""
+
+    __table_args__ = (sa.UniqueConstraint("vote_id", "voter_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id", index=True, ondelete="CASCADE")
+    voter_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+
+
+class Ballot(SQLModel, table=True):
+    """What was chosen. `voter_id` stays empty in a secret vote, and the id is random."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id", index=True, ondelete="CASCADE")
+    option_id: int = Field(foreign_key="voteoption.id", ondelete="CASCADE")
+    weight: int = 1
+    voter_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
+
+
+class SpeakerRequest(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    item_id: int | None = Field(default=None, foreign_key="agendaitem.id", ondelete="SET NULL")
+    status: str = Field(default="waiting", max_length=16)  # waiting|speaking|done|withdrawn
+    position: int = 0
+    time_limit_s: int | None = None
+    requested_at: datetime = _when()
+    started_at: datetime | None = _maybe_when()
+    ended_at: datetime | None = _maybe_when()
+
+
+class Attendance(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    status: str = Field(default="absent", max_length=16)  # present|remote|excused|absent
+    updated_at: datetime = _when()
+
+
+class JournalEvent(SQLModel, table=True):
+    """Append-only record of a live meeting; `seq` is gapless per meeting."""
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    seq: int
+    type: str = Field(max_length=48)
+    payload: dict[str, Any] = _json(default_factory=dict)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    at: datetime = _when()
+
+
+class Recording(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    status: str = Field(default="recording", max_length=16)  # recording|done|interrupted
+    started_at: datetime = _when()
+    ended_at: datetime | None = _maybe_when()
+    path: str = Field(default="", max_length=500)
+    duration_s: float = 0.0
+    size_bytes: int = 0

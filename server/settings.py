@@ -1,0 +1,100 @@
+"""Settings from PHONGHOP_* environment variables, read once when the app is built."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PHONGHOP_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"PHONGHOP_{name}")
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"PHONGHOP_{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in _env(name, default).split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: list[str] = field(default_factory=list)
+    # OWASP's minimum Argon2id profile; RFC 9106's 64 MiB one is too slow for 500 logins at once.
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+    session_idle_minutes: int = 240
+    secure_cookies: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    address_max_failures: int = 30
+    max_upload_mb: int = 50
+    log_level: str = "INFO"
+    timezone: str = "Asia/Ho_Chi_Minh"  # the council's wall clock, for forms and documents
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, host: str | None = None, port: int | None = None) -> Settings:
+        """Settings from the environment; `host`/`port` from the command line win."""
+        data_dir = Path(_env("DATA_DIR", "./data")).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        host = host or _env("HOST", "127.0.0.1")
+        port = port or _env_int("PORT", 8000)
+        origins = _env_list("ALLOWED_ORIGINS", f"http://{host}:{port},http://localhost:{port}")
+        return cls(
+            data_dir=data_dir,
+            database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'phonghop.db'}"),
+            secret_key=_env("SECRET_KEY", "") or _kept_secret_key(data_dir),
+            host=host,
+            port=port,
+            allowed_origins=origins,
+            argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 19 * 1024),
+            argon2_time_cost=_env_int("ARGON2_TIME_COST", 2),
+            argon2_parallelism=_env_int("ARGON2_PARALLELISM", 1),
+            session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 240),
+            secure_cookies=_env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
+            login_max_failures=_env_int("LOGIN_MAX_FAILURES", 5),
+            login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 300),
+            address_max_failures=_env_int("ADDRESS_MAX_FAILURES", 30),
+            max_upload_mb=_env_int("MAX_UPLOAD_MB", 50),
+            log_level=_env("LOG_LEVEL", "INFO").upper(),
+            timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        )
+
+
+def _kept_secret_key(data_dir: Path) -> str:
+    """Generated on first start and kept in the data dir, so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
