@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import secrets
 import time
@@ -24,6 +25,7 @@ from server.i18n import translate
 from server.models import User
 from server.settings import Settings
 
+log = logging.getLogger("phonghop.auth")
 SESSION_COOKIE = "phonghop_session"
 _RENEW_AFTER_S = 60  # rewrite the session's expiry at most once a minute per session
 
@@ -210,7 +212,7 @@ async def login(request: Request, db: AsyncSession) -> Response:
         context = {"next": _safe_next(creds.next), "error": message, "username": creds.username}
         return Template("login.html", context=context, status_code=refusal.status)
     cookie = await _start_session(request, user)
-    request.logger.info("login", extra={"user": user.username})
+    log.info("login", extra={"user": user.username})
     if is_json:
         return Response({"user": user_json(user)}, cookies=[cookie])
     return Redirect(_safe_next(creds.next), cookies=[cookie])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -9,7 +10,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.i18n import translate
+from server.i18n import N_, translate
+
+log = logging.getLogger("phonghop")
 
 
 class AppError(Exception):
@@ -32,13 +35,13 @@ def forbidden() -> AppError:
 
 
 _LITESTAR_CODES = {
-    400: ("bad_request", "The request is not valid."),
-    401: ("not_signed_in", "Please sign in first."),
-    403: ("forbidden", "You do not have permission to do this."),
-    404: ("not_found", "Not found: {what}."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    413: ("too_large", "The upload is too large."),
-    429: ("too_many_requests", "Too many requests; try again later."),
+    400: ("bad_request", N_("The request is not valid.")),
+    401: ("not_signed_in", N_("Please sign in first.")),
+    403: ("forbidden", N_("You do not have permission to do this.")),
+    404: ("not_found", N_("Not found: {what}.")),
+    405: ("method_not_allowed", N_("This method is not allowed here.")),
+    413: ("too_large", N_("The upload is too large.")),
+    429: ("too_many_requests", N_("Too many requests; try again later.")),
 }
 
 
@@ -72,14 +75,14 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException) and exc.extra:
         extra["errors"] = exc.extra
     if status == 403 and "CSRF" in str(exc.detail):
-        code, message = "csrf", "The form expired or came from another site; reload the page."
+        code, message = "csrf", N_("The form expired or came from another site; reload the page.")
     text = translate(request, message, what=request.url.path)
     return _error_response(request, status, code, text, **extra)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    request.logger.exception("unhandled error", exc_info=exc)
-    text = translate(request, "Something went wrong on the server; the error was logged.")
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    text = translate(request, N_("Something went wrong on the server; the error was logged."))
     return _error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal", text)
 
 

@@ -20,6 +20,30 @@ DEFAULT_LANGUAGE = "vi"
 LANGUAGE_COOKIE = "lang"
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalog where it is translated later, per request."""
+    return message
+
+
+# Names of roles and states, shown in templates as _(value).
+VALUE_NAMES = (
+    N_("admin"),
+    N_("secretary"),
+    N_("delegate"),
+    N_("ward"),
+    N_("observer"),
+    N_("chair"),
+    N_("ward_point"),
+    N_("draft"),
+    N_("published"),
+    N_("live"),
+    N_("closed"),
+    N_("meeting"),
+    N_("agenda item"),
+    N_("participant"),
+)
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalog for `language`, compiled from its .po file in memory (no build step)."""
@@ -51,8 +75,12 @@ def gettext_for(language: str):  # type: ignore[no-untyped-def]
 
 
 def translate(connection: ASGIConnection, message: str, **params: object) -> str:
-    text = translations(language_of(connection)).gettext(message)
-    return text.format(**params) if params else text
+    """`message` in the caller's language; string params are looked up too (names of things)."""
+    gettext = translations(language_of(connection)).gettext
+    text = gettext(message)
+    if not params:
+        return text
+    return text.format(**{k: gettext(v) if isinstance(v, str) else v for k, v in params.items()})
 
 
 @get("/lang/{code:str}", sync_to_thread=False)
