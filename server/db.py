@@ -24,7 +24,7 @@ def driver_url(url: str, *, asynchronous: bool) -> str:
     raise SystemExit(f"PHONGHOP_DATABASE_URL: unsupported database {scheme!r}")
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
+def _tune_sqlite(engine: sa.Engine, writers_lock_first: bool) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -40,13 +40,14 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         # A writer takes the lock up front, so two writers wait instead of deadlocking;
         # sessions made with phonghop_read_only=True only read and never wait for it.
         read_only = conn.get_execution_options().get("phonghop_read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        immediate = writers_lock_first and not read_only
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(driver_url(url, asynchronous=True), pool_size=8)
-        _tune_sqlite(engine.sync_engine)
+        _tune_sqlite(engine.sync_engine, writers_lock_first=True)
         return engine
     return create_async_engine(
         driver_url(url, asynchronous=True), pool_size=10, max_overflow=20, pool_pre_ping=True
@@ -56,7 +57,8 @@ def make_engine(url: str) -> AsyncEngine:
 def make_sync_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(driver_url(url, asynchronous=False))
     if url.startswith("sqlite"):
-        _tune_sqlite(engine)
+        # The command line and migrations run alone; their reads must not hold the write lock.
+        _tune_sqlite(engine, writers_lock_first=False)
     return engine
 
 
