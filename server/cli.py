@@ -14,7 +14,7 @@ from server.settings import Settings
 
 
 def _session(settings: Settings) -> Session:
-    return Session(db.make_sync_engine(settings.database_url))
+    return Session(db.make_sync_engine(settings.database_url), expire_on_commit=False)
 
 
 def serve(settings: Settings) -> None:

@@ -18,7 +18,7 @@ from server.passwords import Passwords
 from server.settings import Settings
 from server.users import NewUser, create_user
 
-DEMO_PASSWORD = "hop2026"  # noqa: S105 - printed for the demo on purpose
+DEMO_PASSWORD = "demo2026"  # noqa: S105 - printed for the demo on purpose
 BODY = "Hội đồng nhân dân phường Ba Đình"
 PLACE = "Hà Nội"
 HALL = "Hội trường Ủy ban nhân dân phường Ba Đình"
