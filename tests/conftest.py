@@ -21,6 +21,8 @@ from server.models import Body, Participant, User
 from server.passwords import Passwords
 from server.settings import Settings
 
+pytest_plugins = ["tests.browser"]
+
 PASSWORD = "mat-khau-thu-nghiem"
 IN_CI = os.environ.get("CI") == "true"
 
