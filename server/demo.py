@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pymupdf
-from agenda.demo_papers import demo_session
 from sqlmodel import Session, select
 
+from agenda.demo_papers import demo_session
 from server.blobs import BlobStore
 from server.models import AgendaItem, Body, Document, Meeting, MeetingStatus, Participant, User
 from server.passwords import Passwords

@@ -70,7 +70,9 @@ class Accounts:
         self.session.commit()
         return body
 
-    def user(self, username: str, role: str = "delegate", body: Body | None = None, **kw: Any) -> User:
+    def user(
+        self, username: str, role: str = "delegate", body: Body | None = None, **kw: Any
+    ) -> User:
         user = User(
             username=username,
             full_name=kw.pop("full_name", username.title()),

@@ -48,8 +48,13 @@ def build_world(accounts, database):
         "outsider": accounts.user("nguoingoai", "delegate", body),
         "target": accounts.user("moi", "delegate", body),
     }
-    roles = {"meeting_secretary": "secretary", "chair": "chair", "delegate": "delegate",
-             "ward": "ward_point", "observer": "observer"}
+    roles = {
+        "meeting_secretary": "secretary",
+        "chair": "chair",
+        "delegate": "delegate",
+        "ward": "ward_point",
+        "observer": "observer",
+    }
     for name, role in roles.items():
         accounts.join(users[name], meeting.id, role)
     return body, meeting, users
@@ -59,8 +64,11 @@ async def call(client, route: str, body_id: int, meeting_id: int, item_id: int):
     method, path = route.split(" ", 1)
     url = path.replace("{id}", str(meeting_id)).replace("{item}", str(item_id))
     payloads = {
-        "POST /api/meetings": {"title": "Mới", "starts_at": "2026-12-20T08:00:00+07:00",
-                               "body_id": body_id},
+        "POST /api/meetings": {
+            "title": "Mới",
+            "starts_at": "2026-12-20T08:00:00+07:00",
+            "body_id": body_id,
+        },
         "PATCH /api/meetings/{id}": {"place": "Hội trường"},
         "POST /api/meetings/{id}/participants": {"username": "moi", "role": "observer"},
         "POST /api/meetings/{id}/items": {"title": "Nội dung"},
@@ -98,8 +106,9 @@ async def test_each_role_is_allowed_or_refused_on_each_route(new_client, account
             database.commit()
             response = await call(client, route, body.id, meeting.id, item.id)
             if response.status_code != expected(route, role):
-                wrong.append(f"{role:18} {route:40} got {response.status_code}, "
-                             f"want {expected(route, role)}")
+                wrong.append(
+                    f"{role:18} {route:40} got {response.status_code}, want {expected(route, role)}"
+                )
             if route == "POST /api/meetings/{id}/participants" and response.status_code == 201:
                 await accounts_cleanup(database, meeting.id, users["target"].id)
     assert not wrong, "\n" + "\n".join(wrong)
@@ -108,8 +117,11 @@ async def test_each_role_is_allowed_or_refused_on_each_route(new_client, account
 async def accounts_cleanup(database, meeting_id, user_id):
     from server.models import Participant
 
-    row = database.exec(select(Participant).where(
-        Participant.meeting_id == meeting_id, Participant.user_id == user_id)).one()
+    row = database.exec(
+        select(Participant).where(
+            Participant.meeting_id == meeting_id, Participant.user_id == user_id
+        )
+    ).one()
     database.delete(row)
     database.commit()
 

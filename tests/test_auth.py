@@ -28,8 +28,12 @@ async def test_form_sign_in_redirects_to_the_page_asked_for(client, accounts):
     await client.get("/login")
     response = await client.post(
         "/login",
-        data={"username": "daibieu02", "password": PASSWORD, "next": "/meetings",
-              "_csrf_token": client.raw.cookies["csrftoken"]},
+        data={
+            "username": "daibieu02",
+            "password": PASSWORD,
+            "next": "/meetings",
+            "_csrf_token": client.raw.cookies["csrftoken"],
+        },
     )
     assert response.status_code in (301, 302, 303)
     assert response.headers["location"] == "/meetings"
@@ -110,7 +114,9 @@ async def test_unsafe_request_without_csrf_token_is_refused(client, accounts):
 async def test_htmx_request_without_csrf_token_is_refused(client, accounts):
     accounts.user("daibieu10")
     await client.login("daibieu10")
-    response = await client.raw.post("/meetings", data={"title": "x"}, headers={"HX-Request": "true"})
+    response = await client.raw.post(
+        "/meetings", data={"title": "x"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 403
 
 
@@ -174,7 +180,8 @@ async def test_idle_session_expires(settings, database, accounts):
 
 
 async def test_bad_login_bodies_get_a_400(client):
-    assert (await client.post("/login", content=b"{oops", headers={
-        "Content-Type": "application/json"})).status_code == 400
+    assert (
+        await client.post("/login", content=b"{oops", headers={"Content-Type": "application/json"})
+    ).status_code == 400
     assert (await client.post("/login", json=["a"])).status_code == 400
     assert (await client.post("/login", json={"username": 1, "password": 2})).status_code == 400

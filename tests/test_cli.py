@@ -14,10 +14,18 @@ from server.models import AgendaItem, Document, Participant, User
 
 
 def phonghop(settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "PHONGHOP_DATA_DIR": str(settings.data_dir), "PHONGHOP_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "PHONGHOP_DATA_DIR": str(settings.data_dir),
+        "PHONGHOP_LOG_LEVEL": "WARNING",
+    }
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -30,24 +38,42 @@ def users(settings) -> list[User]:
 
 
 def test_create_user_reads_the_password_from_stdin(settings):
-    done = phonghop(settings, "create-user", "ThuKy", "--role", "secretary",
-                    "--name", "Nguyễn Thị Hồng", "--password-stdin", stdin="mat-khau-dai\n")
+    done = phonghop(
+        settings,
+        "create-user",
+        "ThuKy",
+        "--role",
+        "secretary",
+        "--name",
+        "Nguyễn Thị Hồng",
+        "--password-stdin",
+        stdin="mat-khau-dai\n",
+    )
     assert done.returncode == 0, done.stderr
     [user] = users(settings)
     assert (user.username, user.full_name, user.role) == ("thuky", "Nguyễn Thị Hồng", "secretary")
     assert user.password_hash.startswith("$argon2id$")
-    again = phonghop(settings, "create-user", "thuky", "--role", "secretary", "--password-stdin",
-                     stdin="mat-khau-dai\n")
+    again = phonghop(
+        settings,
+        "create-user",
+        "thuky",
+        "--role",
+        "secretary",
+        "--password-stdin",
+        stdin="mat-khau-dai\n",
+    )
     assert again.returncode == 1
     assert "already exists" in again.stderr
 
 
 def test_create_user_refuses_a_bad_role_or_short_password(settings):
-    bad_role = phonghop(settings, "create-user", "a1", "--role", "king", "--password-stdin",
-                        stdin="mat-khau-dai\n")
+    bad_role = phonghop(
+        settings, "create-user", "a1", "--role", "king", "--password-stdin", stdin="mat-khau-dai\n"
+    )
     assert bad_role.returncode == 1 and "role" in bad_role.stderr
-    short = phonghop(settings, "create-user", "a2", "--role", "delegate", "--password-stdin",
-                     stdin="ngan\n")
+    short = phonghop(
+        settings, "create-user", "a2", "--role", "delegate", "--password-stdin", stdin="ngan\n"
+    )
     assert short.returncode == 1 and "8 characters" in short.stderr
     assert users(settings) == []
 

@@ -27,7 +27,9 @@ async def make_meeting(client, title="Kỳ họp thứ ba") -> dict:
 
 
 async def add_item(client, meeting_id, title, **fields) -> dict:
-    response = await client.post(f"/api/meetings/{meeting_id}/items", json={"title": title, **fields})
+    response = await client.post(
+        f"/api/meetings/{meeting_id}/items", json={"title": title, **fields}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -68,7 +70,8 @@ async def test_meeting_without_title_or_with_a_bad_date_is_refused(client, secre
 async def test_secretary_edits_the_meeting(client, secretary):
     meeting = await make_meeting(client)
     response = await client.patch(
-        f"/api/meetings/{meeting['id']}", json={"place": "Hội trường A", "title": "Kỳ họp bất thường"}
+        f"/api/meetings/{meeting['id']}",
+        json={"place": "Hội trường A", "title": "Kỳ họp bất thường"},
     )
     assert response.status_code == 200
     got = (await client.get(f"/api/meetings/{meeting['id']}")).json()
@@ -85,10 +88,14 @@ async def test_participants_are_added_once_with_their_role(client, accounts, sec
     again = await client.post(url, json={"username": "daibieu01", "role": "delegate"})
     assert again.status_code == 409
     assert "Trần Văn An" in again.json()["message"]
-    assert (await client.post(url, json={"username": "khongco", "role": "delegate"})).status_code == 404
+    assert (
+        await client.post(url, json={"username": "khongco", "role": "delegate"})
+    ).status_code == 404
     bad = await client.post(url, json={"username": "daibieu01", "role": "king"})
     assert bad.status_code == 400
-    heavy = await client.post(url, json={"username": "thuky", "role": "delegate", "vote_weight": 500})
+    heavy = await client.post(
+        url, json={"username": "thuky", "role": "delegate", "vote_weight": 500}
+    )
     assert heavy.status_code == 400
     people = (await client.get(f"/api/meetings/{meeting['id']}")).json()["participants"]
     assert [(p["username"], p["role"]) for p in people] == [("daibieu01", "chair")]
@@ -97,8 +104,10 @@ async def test_participants_are_added_once_with_their_role(client, accounts, sec
 async def test_participant_can_be_removed(client, accounts, secretary, database):
     meeting = await make_meeting(client)
     user = accounts.user("daibieu02")
-    await client.post(f"/api/meetings/{meeting['id']}/participants",
-                      json={"username": "daibieu02", "role": "delegate"})
+    await client.post(
+        f"/api/meetings/{meeting['id']}/participants",
+        json={"username": "daibieu02", "role": "delegate"},
+    )
     response = await client.delete(f"/api/meetings/{meeting['id']}/participants/{user.id}")
     assert response.status_code == 204
     assert database.exec(select(Participant)).all() == []
@@ -113,8 +122,11 @@ async def test_agenda_items_nest_and_are_numbered(client, secretary):
     await add_item(client, mid, "Quyết toán 2025", parent_id=budget["id"], position=0)
     await add_item(client, mid, "Bế mạc")
     assert await agenda(client, mid) == [
-        ("1", "Khai mạc"), ("2", "Ngân sách"), ("2.1", "Quyết toán 2025"),
-        ("2.2", "Dự toán 2027"), ("3", "Bế mạc"),
+        ("1", "Khai mạc"),
+        ("2", "Ngân sách"),
+        ("2.1", "Quyết toán 2025"),
+        ("2.2", "Dự toán 2027"),
+        ("3", "Bế mạc"),
     ]
 
 
@@ -139,7 +151,9 @@ async def test_an_item_cannot_go_under_itself_or_too_deep(client, secretary):
     response = await client.patch(f"/api/items/{a['id']}", json={"parent_id": c["id"]})
     assert response.status_code == 400
     assert response.json()["code"] == "bad_parent"
-    deep = await client.post(f"/api/meetings/{mid}/items", json={"title": "D", "parent_id": c["id"]})
+    deep = await client.post(
+        f"/api/meetings/{mid}/items", json={"title": "D", "parent_id": c["id"]}
+    )
     assert deep.status_code == 400
     assert deep.json()["code"] == "too_deep"
     assert await agenda(client, mid) == [("1", "A"), ("1.1", "B"), ("1.1.1", "C")]

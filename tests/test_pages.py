@@ -54,11 +54,14 @@ async def test_secretary_creates_a_meeting_from_the_form(client, secretary):
 
 
 async def test_editor_adds_and_moves_items_with_htmx(client, secretary):
-    created = await client.post("/api/meetings", json={"title": "K", "starts_at": "2026-12-20T08:00:00+07:00"})
+    created = await client.post(
+        "/api/meetings", json={"title": "K", "starts_at": "2026-12-20T08:00:00+07:00"}
+    )
     mid = created.json()["id"]
     for title in ("Khai mạc", "Báo cáo"):
-        fragment = await client.post(f"/meetings/{mid}/items", data={"title": title},
-                                     headers={"HX-Request": "true"})
+        fragment = await client.post(
+            f"/meetings/{mid}/items", data={"title": title}, headers={"HX-Request": "true"}
+        )
         assert fragment.status_code in (200, 201)
         assert "<html" not in fragment.text  # a fragment, not a page
     items = (await client.get(f"/api/meetings/{mid}")).json()["items"]
@@ -70,11 +73,15 @@ async def test_editor_adds_and_moves_items_with_htmx(client, secretary):
 
 
 async def test_editor_error_comes_back_as_a_readable_message(client, secretary):
-    created = await client.post("/api/meetings", json={"title": "K", "starts_at": "2026-12-20T08:00:00+07:00"})
+    created = await client.post(
+        "/api/meetings", json={"title": "K", "starts_at": "2026-12-20T08:00:00+07:00"}
+    )
     mid = created.json()["id"]
-    response = await client.post(f"/meetings/{mid}/participants",
-                                 data={"username": "khongco", "role": "delegate"},
-                                 headers={"HX-Request": "true"})
+    response = await client.post(
+        f"/meetings/{mid}/participants",
+        data={"username": "khongco", "role": "delegate"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 404
     assert "Không có tài khoản tên khongco" in response.text
 
@@ -82,10 +89,14 @@ async def test_editor_error_comes_back_as_a_readable_message(client, secretary):
 async def test_delegate_sees_their_meeting_but_not_the_editor(client, accounts, new_client):
     accounts.user("thuky", "secretary", accounts.body())
     await client.login("thuky")
-    created = await client.post("/api/meetings", json={"title": "Kỳ họp", "starts_at": "2026-12-20T08:00:00+07:00"})
+    created = await client.post(
+        "/api/meetings", json={"title": "Kỳ họp", "starts_at": "2026-12-20T08:00:00+07:00"}
+    )
     mid = created.json()["id"]
     accounts.user("daibieu01", full_name="Trần Văn An")
-    await client.post(f"/api/meetings/{mid}/participants", json={"username": "daibieu01", "role": "delegate"})
+    await client.post(
+        f"/api/meetings/{mid}/participants", json={"username": "daibieu01", "role": "delegate"}
+    )
     delegate = await new_client()
     await delegate.login("daibieu01", PASSWORD)
     listing = await delegate.get("/meetings")
@@ -107,6 +118,11 @@ async def test_health_check_reports_database_and_loop(client):
 
 async def test_openapi_schema_lists_the_json_routes(client):
     schema = (await client.get("/schema/openapi.json")).json()
-    for path in ("/api/meetings", "/api/meetings/{meeting_id}", "/api/items/{item_id}",
-                 "/api/meetings/{meeting_id}/participants", "/api/meetings/{meeting_id}/items"):
+    for path in (
+        "/api/meetings",
+        "/api/meetings/{meeting_id}",
+        "/api/items/{item_id}",
+        "/api/meetings/{meeting_id}/participants",
+        "/api/meetings/{meeting_id}/items",
+    ):
         assert path in schema["paths"], path
