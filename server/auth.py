@@ -132,14 +132,15 @@ def _safe_next(target: str) -> str:
     return target
 
 
-def _session_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
+def _session_cookie(request: Request, value: str, max_age: int) -> Cookie:
+    settings: Settings = request.app.state.settings
     return Cookie(
         key=SESSION_COOKIE,
         value=value,
         max_age=max_age,
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=settings.secure_cookies or request.url.scheme == "https",
         path="/",
     )
 
@@ -179,7 +180,7 @@ async def _start_session(request: Request, user: User) -> Cookie:
     if old:
         await state.sessions.end(old)  # a fresh id on every sign-in: no session fixation
     token = await state.sessions.start(user.id)
-    return _session_cookie(state.settings, token, state.settings.session_idle_minutes * 60)
+    return _session_cookie(request, token, state.settings.session_idle_minutes * 60)
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -239,7 +240,7 @@ async def logout(request: Request, state: State) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await state.sessions.end(token)
-    expired = _session_cookie(state.settings, "", 0)
+    expired = _session_cookie(request, "", 0)
     if request.content_type[0] == "application/json":
         return Response({"ok": True}, cookies=[expired])
     return Redirect("/login", cookies=[expired])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from litestar.testing import AsyncTestClient
 from sqlmodel import select
 
 from server.app import create_app
 from server.auth import SESSION_COOKIE
 from server.models import User
 from server.passwords import Passwords
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Client
 
 
 async def test_delegate_signs_in_with_json_and_gets_a_safe_cookie(client, accounts):
@@ -154,10 +155,6 @@ async def test_password_is_rehashed_when_parameters_change(settings, database, a
     user = accounts.user("daibieu14", password_hash=weak.hash_now(PASSWORD))
     weak.close()
     app = create_app(settings)
-    from litestar.testing import AsyncTestClient
-
-    from tests.conftest import Client
-
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as raw:
         await Client(raw).login("daibieu14")
     database.expire_all()
@@ -167,10 +164,6 @@ async def test_password_is_rehashed_when_parameters_change(settings, database, a
 
 
 async def test_idle_session_expires(settings, database, accounts):
-    from litestar.testing import AsyncTestClient
-
-    from tests.conftest import Client
-
     accounts.user("daibieu15")
     app = create_app(replace(settings, session_idle_minutes=0))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as raw:
@@ -185,3 +178,10 @@ async def test_bad_login_bodies_get_a_400(client):
     ).status_code == 400
     assert (await client.post("/login", json=["a"])).status_code == 400
     assert (await client.post("/login", json={"username": 1, "password": 2})).status_code == 400
+
+
+async def test_session_cookie_is_secure_behind_tls(app, accounts):
+    accounts.user("daibieu16")
+    async with AsyncTestClient(app=app, base_url="https://testserver.local") as raw:
+        response = await Client(raw).login("daibieu16")
+    assert "Secure" in response.headers["set-cookie"]
