@@ -19,6 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "sessions": Sessions(
                 FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
             ),
-            "throttle": LoginThrottle(FileStore(settings.data_dir / "throttle"), settings),
+            # Counters in memory: cheap per login; only a restart (not an attacker) clears them.
+            "throttle": LoginThrottle(MemoryStore(), settings),
             "loop_lag": LoopLag(),
         }
     )

@@ -198,7 +198,7 @@ def login_page(request: Request, next: str = "/") -> Template:
     return Template("login.html", context={"next": _safe_next(next), "error": None})
 
 
-@post("/login")
+@post("/login", status_code=200)
 async def login(request: Request, db: AsyncSession) -> Response:
     """Form or JSON `{username, password}`; JSON gets the user, a form gets a redirect."""
     is_json = request.content_type[0] == "application/json"
@@ -235,7 +235,7 @@ def _credentials(payload: Any) -> Credentials:
     return Credentials(username[:64], password[:1024], str(payload.get("next") or "/"))
 
 
-@post("/logout")
+@post("/logout", status_code=200)
 async def logout(request: Request, state: State) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:

@@ -129,7 +129,7 @@ class Client:
 
     async def login(self, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
         response = await self.post("/login", json={"username": username, "password": password})
-        assert response.status_code == 201 or response.status_code == 200, response.text
+        assert response.status_code == 200, response.text
         return response
 
 

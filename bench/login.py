@@ -1,0 +1,380 @@
+"""Login burst benchmark: every delegate's tablet signs in at the same moment.
+
+What it measures: a council session opens and N delegates (default 500) sign in at once.
+Each simulated tablet has its own HTTP client (its own cookies), does GET /login to get the
+`csrftoken` cookie, then POST /login with JSON {username, password} and the token in the
+`X-CSRFToken` header. All tablets are released together by one asyncio.Event.
+
+It reports how long until everyone is in, the per-login latency (GET + POST) percentiles,
+the number of failed logins, and the server's own event-loop lag during the burst, read from
+GET /healthz?window=SECONDS afterwards. Targets: all in within 10 s, loop lag p99 <= 20 ms,
+no failures.
+
+How it runs: a fresh temporary data dir, accounts imported with `phonghop import-users`
+(each with its own password), `phonghop serve` on 127.0.0.1 as a subprocess, then the burst.
+The server is stopped and the data dir removed at the end, also on errors and timeouts.
+PHONGHOP_ARGON2_* variables in the environment are passed on to the server.
+
+Run from the project root:
+
+    .venv/bin/python bench/login.py [--users 500] [--port 8765] [--timeout 120]
+
+One JSON object goes to stdout, progress to stderr. Exit code 0 when the benchmark ran, even
+if targets were missed ("met": false); 1 when it could not run or did not finish in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HOST = "127.0.0.1"
+TARGET_ALL_IN_S = 10
+TARGET_LOOP_LAG_P99_MS = 20
+SERVER_START_S = 30
+SERVER_STOP_S = 15
+STARTED = time.monotonic()
+
+
+class BenchFailed(Exception):
+    """The benchmark itself could not run (as opposed to the server missing a target)."""
+
+
+@dataclass
+class LoginResult:
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def progress(message: str) -> None:
+    elapsed = time.monotonic() - STARTED
+    print(f"[bench/login {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=500, help="delegates signing in at once")
+    parser.add_argument("--port", type=int, default=8765, help="port for the server on 127.0.0.1")
+    parser.add_argument("--timeout", type=float, default=120.0, help="overall limit in seconds")
+    args = parser.parse_args()
+    if args.users < 1:
+        parser.error("--users must be at least 1")
+    return args
+
+
+class Deadline:
+    """The overall time limit, shared by every step."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+
+# --- preparing the data dir -------------------------------------------------------------
+
+
+def phonghop_executable() -> str:
+    path = Path(sys.executable).with_name("phonghop")
+    if not path.exists():
+        raise BenchFailed(f"{path} not found; run with the project's .venv/bin/python")
+    return str(path)
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PHONGHOP_DATABASE_URL", "PHONGHOP_HOST", "PHONGHOP_PORT")
+    }
+    env.update(PHONGHOP_DATA_DIR=str(data_dir), PHONGHOP_LOG_LEVEL="WARNING", PHONGHOP_HOST=HOST)
+    return env
+
+
+def write_users_csv(path: Path, count: int) -> dict[str, str]:
+    """Writes `count` delegate accounts, each with its own password; returns username->password."""
+    accounts = {f"daibieu{number:04d}": secrets.token_urlsafe(12) for number in range(1, count + 1)}
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["username", "full_name", "role", "password"])
+        for number, (username, password) in enumerate(accounts.items(), start=1):
+            writer.writerow([username, f"Đại biểu {number}", "delegate", password])
+    return accounts
+
+
+def import_users(csv_path: Path, env: dict[str, str], deadline: Deadline) -> None:
+    command = [phonghop_executable(), "import-users", str(csv_path)]
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=deadline.left()
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchFailed("import-users did not finish within the overall timeout") from exc
+    if done.returncode != 0:
+        raise BenchFailed(f"import-users failed ({done.returncode}): {done.stderr.strip()}")
+    progress(done.stdout.splitlines()[0] if done.stdout else "import-users done")
+
+
+def argon2_parameters(data_dir: Path) -> dict[str, int]:
+    """The Argon2 parameters actually used, read from a stored hash ($argon2id$v=19$m=,t=,p=$)."""
+    with contextlib.closing(sqlite3.connect(data_dir / "phonghop.db")) as db:
+        row = db.execute('SELECT password_hash FROM "user" LIMIT 1').fetchone()
+    found = re.search(r"\$m=(\d+),t=(\d+),p=(\d+)\$", row[0] if row else "")
+    if not found:
+        raise BenchFailed("no Argon2 hash found in the imported accounts")
+    memory, time_cost, parallelism = (int(part) for part in found.groups())
+    return {"memory_kib": memory, "time_cost": time_cost, "parallelism": parallelism}
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn does: connections of a previous run in TIME-WAIT do not make it busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise BenchFailed(f"port {port} on {HOST} is in use; pick another with --port") from exc
+
+
+def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    check_port_free(port)
+    command = [phonghop_executable(), "serve", "--host", HOST, "--port", str(port)]
+    # The server's own output goes to our stderr, so stdout carries only the JSON.
+    return subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
+
+
+async def wait_until_healthy(
+    base_url: str, server: subprocess.Popen[bytes], deadline: Deadline
+) -> None:
+    give_up = time.monotonic() + min(SERVER_START_S, deadline.left())
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=2) as client:
+        while time.monotonic() < give_up:
+            if server.poll() is not None:
+                raise BenchFailed(f"the server exited with code {server.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise BenchFailed(f"the server did not answer /healthz within {SERVER_START_S} s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=SERVER_STOP_S)
+    except subprocess.TimeoutExpired:
+        progress(f"the server ignored SIGTERM for {SERVER_STOP_S} s; killing it")
+        server.kill()
+        server.wait()
+
+
+# --- the burst ----------------------------------------------------------------------------
+
+
+def tablet_client(base_url: str, timeout_s: float, tls: ssl.SSLContext) -> httpx.AsyncClient:
+    # One client per tablet: its own cookie jar and its own connection, none shared or queued.
+    # The TLS context is shared only because building one per client costs ~40 ms (plain http).
+    return httpx.AsyncClient(
+        base_url=base_url,
+        trust_env=False,
+        verify=tls,
+        timeout=timeout_s,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+    )
+
+
+async def log_in(
+    client: httpx.AsyncClient, username: str, password: str, go: asyncio.Event
+) -> LoginResult:
+    await go.wait()
+    started = time.perf_counter()
+    try:
+        await client.get("/login")
+        token = client.cookies.get("csrftoken")
+        if not token:
+            return LoginResult(False, time.perf_counter() - started, "no csrftoken cookie")
+        response = await client.post(
+            "/login",
+            json={"username": username, "password": password},
+            headers={"X-CSRFToken": token},
+        )
+    except httpx.HTTPError as exc:
+        return LoginResult(False, time.perf_counter() - started, type(exc).__name__)
+    seconds = time.perf_counter() - started
+    if not response.is_success:
+        return LoginResult(False, seconds, f"HTTP {response.status_code}")
+    if response.json().get("user", {}).get("username") != username:
+        return LoginResult(False, seconds, "signed in as someone else")
+    return LoginResult(True, seconds)
+
+
+async def run_burst(
+    base_url: str, accounts: dict[str, str], deadline: Deadline
+) -> tuple[list[LoginResult], float, int]:
+    """All tablets log in together; returns (finished results, seconds to the last, unfinished)."""
+    go = asyncio.Event()
+    tls = ssl.create_default_context()
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(tablet_client(base_url, deadline.seconds, tls))
+            for _ in accounts
+        ]
+        tasks = [
+            asyncio.create_task(log_in(client, username, password, go))
+            for client, (username, password) in zip(clients, accounts.items(), strict=True)
+        ]
+        await asyncio.sleep(0)  # let every tablet reach go.wait()
+        started = time.perf_counter()
+        go.set()
+        done, pending = await asyncio.wait(tasks, timeout=deadline.left())
+        all_in_s = time.perf_counter() - started
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    return [task.result() for task in done], all_in_s, len(pending)
+
+
+async def server_loop_lag(base_url: str, window_s: float) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=10) as client:
+        response = await client.get("/healthz", params={"window": math.ceil(window_s)})
+    response.raise_for_status()
+    return response.json()["loop_lag"]
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def percentile_ms(seconds: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile in milliseconds, or None when there is nothing to rank."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return round(ordered[rank - 1] * 1000, 1)
+
+
+def count_errors(results: list[LoginResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results:
+        if not result.ok:
+            counts[result.error] = counts.get(result.error, 0) + 1
+    return counts
+
+
+def build_report(
+    users: int,
+    results: list[LoginResult],
+    all_in_s: float,
+    unfinished: int,
+    loop_lag: dict[str, float],
+    argon2: dict[str, int],
+) -> dict[str, object]:
+    latencies = [result.seconds for result in results if result.ok]
+    failures = unfinished + sum(1 for result in results if not result.ok)
+    report: dict[str, object] = {
+        "benchmark": "login",
+        "users": users,
+        "all_in_s": None if unfinished else round(all_in_s, 2),
+        "login_p50_ms": percentile_ms(latencies, 0.50),
+        "login_p95_ms": percentile_ms(latencies, 0.95),
+        "login_p99_ms": percentile_ms(latencies, 0.99),
+        "login_max_ms": percentile_ms(latencies, 1.0),
+        "failures": failures,
+        "loop_lag_p99_ms": loop_lag.get("p99_ms"),
+        "loop_lag_max_ms": loop_lag.get("max_ms"),
+        "argon2": argon2,
+        "cpus": os.cpu_count(),
+        "targets": {"all_in_s": TARGET_ALL_IN_S, "loop_lag_p99_ms": TARGET_LOOP_LAG_P99_MS},
+    }
+    report["met"] = (
+        failures == 0  # also rules out unfinished logins
+        and all_in_s <= TARGET_ALL_IN_S
+        and loop_lag.get("p99_ms", math.inf) <= TARGET_LOOP_LAG_P99_MS
+    )
+    if unfinished:
+        report["error"] = f"{unfinished} logins unfinished when the overall timeout ran out"
+    return report
+
+
+# --- putting it together ------------------------------------------------------------------
+
+
+async def measure(
+    base_url: str,
+    server: subprocess.Popen[bytes],
+    accounts: dict[str, str],
+    argon2: dict[str, int],
+    deadline: Deadline,
+) -> dict[str, object]:
+    await wait_until_healthy(base_url, server, deadline)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    progress(f"server is up; {len(accounts)} tablets sign in at once (load average {load})")
+    burst_started = time.perf_counter()
+    results, all_in_s, unfinished = await run_burst(base_url, accounts, deadline)
+    errors = count_errors(results) or "none"
+    progress(f"burst over after {all_in_s:.2f} s; unfinished: {unfinished}; errors: {errors}")
+    loop_lag = await server_loop_lag(base_url, time.perf_counter() - burst_started)
+    return build_report(len(accounts), results, all_in_s, unfinished, loop_lag, argon2)
+
+
+def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, object]:
+    env = server_env(data_dir)
+    csv_path = data_dir / "delegates.csv"
+    accounts = write_users_csv(csv_path, args.users)
+    progress(f"importing {args.users} accounts into {data_dir}")
+    import_users(csv_path, env, deadline)
+    argon2 = argon2_parameters(data_dir)
+    server = start_server(args.port, env)
+    try:
+        base_url = f"http://{HOST}:{args.port}"
+        return asyncio.run(measure(base_url, server, accounts, argon2, deadline))
+    finally:
+        progress("stopping the server")
+        stop_server(server)
+
+
+def main() -> int:
+    args = parse_args()
+    deadline = Deadline(args.timeout)
+    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-login-"))
+    try:
+        report = run(args, data_dir, deadline)
+    except (BenchFailed, httpx.HTTPError) as exc:
+        progress(f"could not run the benchmark: {exc}")
+        return 1
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(report, ensure_ascii=False))
+    return 1 if "error" in report else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
