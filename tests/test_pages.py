@@ -103,6 +103,7 @@ async def test_delegate_sees_their_meeting_but_not_the_editor(client, accounts, 
     assert "Kỳ họp" in listing.text and "Cuộc họp mới" not in listing.text
     page = await delegate.get(f"/meetings/{mid}")
     assert page.status_code == 200 and "Chỉnh sửa cuộc họp" not in page.text
+    assert "/move/" not in page.text  # the agenda is read-only here
     editor = await delegate.get(f"/meetings/{mid}/edit", headers=HTML)
     assert editor.status_code == 403
     assert "Bạn không có quyền" in editor.text

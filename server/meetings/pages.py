@@ -105,6 +105,7 @@ async def _agenda_fragment(db: AsyncSession, meeting: Meeting) -> Template:
         "meeting": meeting,
         "tree": rules.agenda_tree(await rules.agenda_items(db, meeting.id)),
         "documents": await rules.documents_by_item(db, meeting.id),
+        "editable": True,
     }
     return Template("fragments/agenda_items.html", context=context)
 
