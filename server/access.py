@@ -10,7 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.errors import AppError, forbidden, not_found
+from server.errors import forbidden, not_found
 from server.models import AgendaItem, Meeting, MeetingRole, Participant, Role, User
 
 # What each meeting role may do. Accounts that run the body's meetings count as secretary.
@@ -105,8 +105,3 @@ async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandl
     if not access.can(permission):
         raise forbidden()
     connection.state.access = access
-
-
-def refuse_unless(condition: bool, code: str, message: str, status: int = 409) -> None:
-    if not condition:
-        raise AppError(status, code, message)

@@ -161,9 +161,7 @@ async def get_meeting(request: Request, db: AsyncSession, meeting_id: int) -> di
 
 
 @patch("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
-async def patch_meeting(
-    request: Request, db: AsyncSession, meeting_id: int, data: MeetingPatch
-) -> dict[str, Any]:
+async def patch_meeting(db: AsyncSession, meeting_id: int, data: MeetingPatch) -> dict[str, Any]:
     meeting = await db.get(Meeting, meeting_id)
     return meeting_json(await rules.update_meeting(db, meeting, given(data)))
 
