@@ -18,7 +18,6 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.response import Redirect, Template
 from litestar.stores.base import Store
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import AppError
 from server.i18n import translate
@@ -145,7 +144,7 @@ def _session_cookie(request: Request, value: str, max_age: int) -> Cookie:
     )
 
 
-async def sign_in(request: Request, db: AsyncSession, creds: Credentials) -> User:
+async def sign_in(request: Request, creds: Credentials) -> User:
     """Checks the credentials and throttling; raises AppError on refusal."""
     state = request.app.state
     username = creds.username.strip().lower()
@@ -159,8 +158,8 @@ async def sign_in(request: Request, db: AsyncSession, creds: Credentials) -> Use
             "Too many failed sign-ins. Try again in {minutes} minutes.",
             minutes=minutes,
         )
-    user = (await db.exec(select(User).where(User.username == username))).first()
-    await db.commit()  # end the read before the slow hash, so no lock is held meanwhile
+    async with state.db_read() as db:
+        user = (await db.exec(select(User).where(User.username == username))).first()
     stored = user.password_hash if user and user.active else None
     ok, needs_rehash = await state.passwords.verify(stored, creds.password)
     if not ok or user is None:
@@ -169,8 +168,9 @@ async def sign_in(request: Request, db: AsyncSession, creds: Credentials) -> Use
     await state.throttle.succeeded(username)
     if needs_rehash:
         user.password_hash = await state.passwords.hash(creds.password)
-        db.add(user)
-        await db.commit()
+        async with state.db() as db:
+            db.add(user)
+            await db.commit()
     return user
 
 
@@ -199,13 +199,13 @@ def login_page(request: Request, next: str = "/") -> Template:
 
 
 @post("/login", status_code=200)
-async def login(request: Request, db: AsyncSession) -> Response:
+async def login(request: Request) -> Response:
     """Form or JSON `{username, password}`; JSON gets the user, a form gets a redirect."""
     is_json = request.content_type[0] == "application/json"
     payload = await _json_body(request) if is_json else dict(await request.form())
     creds = _credentials(payload)
     try:
-        user = await sign_in(request, db, creds)
+        user = await sign_in(request, creds)
     except AppError as refusal:
         if is_json:
             raise
