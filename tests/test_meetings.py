@@ -59,6 +59,21 @@ async def test_secretary_creates_and_lists_a_meeting(client, secretary):
     assert [m["title"] for m in listed] == ["Kỳ họp thứ ba"]
 
 
+async def test_a_time_without_offset_is_on_the_council_clock(client, secretary):
+    response = await client.post(
+        "/api/meetings", json={"title": "K", "starts_at": "2026-12-15T08:00:00"}
+    )
+    assert response.status_code == 201
+    starts = datetime.fromisoformat(response.json()["starts_at"])
+    assert starts == datetime(2026, 12, 15, 1, 0, tzinfo=UTC)
+    moved = await client.patch(
+        f"/api/meetings/{response.json()['id']}", json={"starts_at": "2026-12-16T14:00:00"}
+    )
+    assert datetime.fromisoformat(moved.json()["starts_at"]) == datetime(
+        2026, 12, 16, 7, 0, tzinfo=UTC
+    )
+
+
 async def test_meeting_without_title_or_with_a_bad_date_is_refused(client, secretary):
     response = await client.post("/api/meetings", json={"title": "", "starts_at": "2026-12-15"})
     assert response.status_code == 400

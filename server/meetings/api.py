@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -141,8 +142,12 @@ async def list_meetings(request: Request, db: AsyncSession) -> list[dict[str, An
 
 
 @post("/meetings", guards=[account_role(Role.admin, Role.secretary)], status_code=HTTP_201_CREATED)
-async def create_meeting(request: Request, db: AsyncSession, data: MeetingIn) -> dict[str, Any]:
-    meeting = await rules.create_meeting(db, request.user, **msgspec.structs.asdict(data))
+async def create_meeting(
+    request: Request, db: AsyncSession, state: State, data: MeetingIn
+) -> dict[str, Any]:
+    fields = msgspec.structs.asdict(data)
+    fields["starts_at"] = rules.on_council_clock(data.starts_at, state.settings.tz)
+    meeting = await rules.create_meeting(db, request.user, **fields)
     return meeting_json(meeting)
 
 
@@ -161,9 +166,14 @@ async def get_meeting(request: Request, db: AsyncSession, meeting_id: int) -> di
 
 
 @patch("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
-async def patch_meeting(db: AsyncSession, meeting_id: int, data: MeetingPatch) -> dict[str, Any]:
+async def patch_meeting(
+    db: AsyncSession, state: State, meeting_id: int, data: MeetingPatch
+) -> dict[str, Any]:
+    changes = given(data)
+    if "starts_at" in changes:
+        changes["starts_at"] = rules.on_council_clock(changes["starts_at"], state.settings.tz)
     meeting = await db.get(Meeting, meeting_id)
-    return meeting_json(await rules.update_meeting(db, meeting, given(data)))
+    return meeting_json(await rules.update_meeting(db, meeting, changes))
 
 
 @post(

@@ -25,7 +25,7 @@ def local_datetime(state: State, value: str) -> datetime:
         naive = datetime.fromisoformat(value)
     except ValueError as exc:
         raise AppError(400, "bad_date", "Enter the date and time of the meeting.") from exc
-    return naive.replace(tzinfo=state.settings.tz) if naive.tzinfo is None else naive
+    return rules.on_council_clock(naive, state.settings.tz)
 
 
 async def _form(request: Request) -> dict[str, str]:

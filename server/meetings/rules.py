@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,11 @@ from server.models import (
 )
 
 MAX_AGENDA_DEPTH = 3
+
+
+def on_council_clock(value: datetime, tz: tzinfo) -> datetime:
+    """A time given without an offset is read on the council's wall clock."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
 async def meetings_for(db: AsyncSession, user: User) -> list[Meeting]:
