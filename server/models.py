@@ -151,6 +151,8 @@ class Document(SQLModel, table=True):
     page_count: int = 0
     confidential: bool = False
     version: int = 1
+    # "paper", or "book" for a published agenda book
+    kind: str = Field(default="paper", max_length=16, sa_column_kwargs={"server_default": "paper"})
     uploaded_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _when()
 
@@ -161,11 +163,26 @@ class AgendaBook(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
     version: int
+    document_id: int = Field(foreign_key="document.id", ondelete="CASCADE")
     sha256: str = Field(max_length=64)
     page_count: int = 0
     page_map: list[dict[str, Any]] = _json(default_factory=list)
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _when()
+
+
+class DocumentPage(SQLModel, table=True):
+    """One page of a document: its size in points, its text, and the text folded for search."""
+
+    __table_args__ = (sa.UniqueConstraint("document_id", "page"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    page: int
+    width: float
+    height: float
+    text: str = ""
+    folded: str = ""  # lowercase without diacritics, same length as text
 
 
 class Annotation(SQLModel, table=True):
