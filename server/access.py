@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import forbidden, not_found
-from server.models import AgendaItem, Meeting, MeetingRole, Participant, Role, User
+from server.models import AgendaItem, Document, Meeting, MeetingRole, Participant, Role, User
 
 # What each meeting role may do. Accounts that run the body's meetings count as secretary.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -74,6 +74,11 @@ async def _meeting_id_of(db: AsyncSession, connection: ASGIConnection) -> int:
         if item is None:
             raise not_found("agenda item")
         return item.meeting_id
+    if "document_id" in params:
+        document = await db.get(Document, int(params["document_id"]))
+        if document is None:
+            raise not_found("document")
+        return document.meeting_id
     raise RuntimeError(f"no meeting in the path of {connection.url.path}")
 
 

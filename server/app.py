@@ -27,11 +27,16 @@ import web
 from server import auth, health, i18n
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.db import make_engine, session_maker
+from server.documents import api as documents_api
+from server.documents import pages as documents_pages
+from server.documents.rendering import PageRenderer
 from server.errors import EXCEPTION_HANDLERS
 from server.i18n import LANGUAGES, language_of, translations
 from server.looplag import LoopLag
 from server.meetings import api as meetings_api
 from server.meetings import pages as meetings_pages
+from server.meetings import publish
+from server.meetings.publish import Publisher
 from server.meetings.rules import flatten
 from server.passwords import Passwords
 from server.settings import Settings
@@ -76,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Counters in memory: cheap per login; only a restart (not an attacker) clears them.
             "throttle": LoginThrottle(MemoryStore(), settings),
             "loop_lag": LoopLag(),
+            "publisher": Publisher(),
+            "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
     )
 
@@ -86,7 +93,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await app.state.loop_lag.stop()
+            await app.state.publisher.wait()
             app.state.passwords.close()
+            app.state.renderer.close()
             await engine.dispose()
 
     return Litestar(
@@ -95,7 +104,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.healthz,
             i18n.choose_language,
             meetings_api.router,
+            documents_api.router,
             *meetings_pages.ROUTES,
+            *publish.ROUTES,
+            *documents_pages.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,

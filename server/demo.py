@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import pymupdf
 from sqlmodel import Session, select
 
 from agenda.demo_papers import demo_session
+from agenda.render import page_facts
 from server.blobs import BlobStore
+from server.documents.rules import page_rows
 from server.models import AgendaItem, Body, Document, Meeting, MeetingStatus, Participant, User
 from server.passwords import Passwords
 from server.settings import Settings
@@ -155,20 +156,20 @@ def _seed_agenda(
         session.flush()
         parents[item.number] = row.id
         for n, paper in enumerate(item.papers):
-            with pymupdf.open(stream=paper.pdf, filetype="pdf") as doc:
-                pages = doc.page_count
-            session.add(
-                Document(
-                    meeting_id=meeting.id,
-                    item_id=row.id,
-                    position=n,
-                    title=paper.title,
-                    filename=paper.filename,
-                    sha256=blobs.put(paper.pdf),
-                    size_bytes=len(paper.pdf),
-                    page_count=pages,
-                )
+            facts = page_facts(paper.pdf)
+            document = Document(
+                meeting_id=meeting.id,
+                item_id=row.id,
+                position=n,
+                title=paper.title,
+                filename=paper.filename,
+                sha256=blobs.put(paper.pdf),
+                size_bytes=len(paper.pdf),
+                page_count=len(facts),
             )
+            session.add(document)
+            session.flush()
+            session.add_all(page_rows(document.id, facts))
     session.commit()
 
 

@@ -41,6 +41,7 @@ VALUE_NAMES = (
     N_("meeting"),
     N_("agenda item"),
     N_("participant"),
+    N_("document"),
 )
 
 

@@ -45,6 +45,9 @@ class Settings:
     login_window_seconds: int = 300
     address_max_failures: int = 30
     max_upload_mb: int = 50
+    ingest_timeout_s: int = 60  # opening and cleaning one upload, in a worker process
+    ingest_memory_mb: int = 1024
+    render_workers: int = 0  # page rendering processes; 0 = one per core
     log_level: str = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"  # the council's wall clock, for forms and documents
 
@@ -80,6 +83,9 @@ class Settings:
             login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 300),
             address_max_failures=_env_int("ADDRESS_MAX_FAILURES", 30),
             max_upload_mb=_env_int("MAX_UPLOAD_MB", 50),
+            ingest_timeout_s=_env_int("INGEST_TIMEOUT_S", 60),
+            ingest_memory_mb=_env_int("INGEST_MEMORY_MB", 1024),
+            render_workers=_env_int("RENDER_WORKERS", 0),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),
         )

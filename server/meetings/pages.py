@@ -8,13 +8,13 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import MeetingAccess, meeting_permission, runs_body, signed_in
 from server.errors import AppError, not_found
 from server.meetings import rules
-from server.models import AgendaItem, Body, Meeting, MeetingRole, User
+from server.models import AgendaBook, AgendaItem, Body, Meeting, MeetingRole, User
 
 MANAGE = {"permission": "manage"}
 
@@ -80,7 +80,18 @@ async def meeting_editor(
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
     users = (await db.exec(select(User).where(User.active).order_by(User.full_name))).all()
-    context = {**view, "tz": state.settings.tz, "users": users, "roles": list(MeetingRole)}
+    books = await db.exec(
+        select(AgendaBook)
+        .where(AgendaBook.meeting_id == meeting_id)
+        .order_by(col(AgendaBook.version).desc())
+    )
+    context = {
+        **view,
+        "tz": state.settings.tz,
+        "users": users,
+        "roles": list(MeetingRole),
+        "books": books.all(),
+    }
     return Template("meeting_edit.html", context=context)
 
 
@@ -100,7 +111,7 @@ async def save_details(
     )
 
 
-async def _agenda_fragment(db: AsyncSession, meeting: Meeting) -> Template:
+async def agenda_fragment(db: AsyncSession, meeting: Meeting) -> Template:
     context = {
         "meeting": meeting,
         "tree": rules.agenda_tree(await rules.agenda_items(db, meeting.id)),
@@ -123,7 +134,7 @@ async def add_item(request: Request, db: AsyncSession, meeting_id: int) -> Templ
         presenter=form.get("presenter", ""),
         duration_minutes=int(minutes) if minutes.isdigit() else None,
     )
-    return await _agenda_fragment(db, request.state.access.meeting)
+    return await agenda_fragment(db, request.state.access.meeting)
 
 
 async def _item(db: AsyncSession, item_id: int) -> AgendaItem:
@@ -138,13 +149,13 @@ async def move_item(request: Request, db: AsyncSession, item_id: int, direction:
     if direction not in ("up", "down", "in", "out"):
         raise AppError(400, "bad_direction", "Unknown direction.")
     await rules.move_item(db, await _item(db, item_id), direction)
-    return await _agenda_fragment(db, request.state.access.meeting)
+    return await agenda_fragment(db, request.state.access.meeting)
 
 
 @post("/items/{item_id:int}/delete", guards=[meeting_permission], opt=MANAGE)
 async def delete_item(request: Request, db: AsyncSession, item_id: int) -> Template:
     await rules.delete_item(db, await _item(db, item_id))
-    return await _agenda_fragment(db, request.state.access.meeting)
+    return await agenda_fragment(db, request.state.access.meeting)
 
 
 async def _participants_fragment(db: AsyncSession, meeting: Meeting) -> Template:

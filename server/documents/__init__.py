@@ -1,0 +1,1 @@
+"""Documents: upload and sanitizing, page images, words, search, stamped downloads."""

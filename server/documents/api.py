@@ -1,0 +1,149 @@
+"""JSON and file routes for documents (under /api): upload, metadata, pages, words, search."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.status_codes import HTTP_201_CREATED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agenda.render import WIDTHS, width_bucket
+from server.access import MeetingAccess, meeting_permission
+from server.blobs import BlobStore
+from server.documents import rules
+from server.documents.rules import Upload
+from server.errors import AppError, not_found
+from server.meetings.api import document_json
+from server.models import AgendaItem, Document
+
+VIEW = {"permission": "view"}
+MANAGE = {"permission": "manage"}
+# Page images never change for a given URL's content; only the reader's session may see them.
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+async def read_upload(request: Request) -> Upload:
+    """The multipart form of an upload: `file`, and optional `title` and `confidential`."""
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        raise AppError(400, "no_file", "Choose a file to upload.")
+    data = await file.read()
+    if not data:
+        raise AppError(422, "empty", "The file is empty.")
+    flag = str(form.get("confidential", "")).lower()
+    return Upload(
+        filename=file.filename or "tai-lieu.pdf",
+        data=data,
+        title=str(form.get("title", "")),
+        confidential=flag in ("1", "true", "on", "yes"),
+    )
+
+
+async def upload_to_item(request: Request, db: AsyncSession, item_id: int) -> Document:
+    item = await db.get(AgendaItem, item_id)
+    if item is None:
+        raise not_found("agenda item")
+    upload = await read_upload(request)
+    return await rules.add_document(request.app.state, db, item, request.user, upload)
+
+
+@post(
+    "/items/{item_id:int}/documents",
+    guards=[meeting_permission],
+    opt=MANAGE,
+    status_code=HTTP_201_CREATED,
+)
+async def upload_document(request: Request, db: AsyncSession, item_id: int) -> dict[str, Any]:
+    """Multipart upload: `file` (PDF, JPEG/PNG scan, or .docx/.odt), `title?`, `confidential?`."""
+    return document_json(await upload_to_item(request, db, item_id))
+
+
+@get("/documents/{document_id:int}", guards=[meeting_permission], opt=VIEW)
+async def document_info(request: Request, db: AsyncSession, document_id: int) -> dict[str, Any]:
+    document = await rules.readable_document(db, request.state.access, document_id)
+    return {
+        **document_json(document),
+        "meeting_id": document.meeting_id,
+        "kind": document.kind,
+        "pages": await rules.page_sizes(db, document.id),
+        "widths": list(WIDTHS),
+        "downloadable": not document.confidential,
+    }
+
+
+def _page_number(document: Document, page: int) -> int:
+    if not 1 <= page <= document.page_count:
+        raise AppError(404, "no_such_page", "This document has no page {page}.", page=page)
+    return page
+
+
+@get("/documents/{document_id:int}/pages/{page:int}", guards=[meeting_permission], opt=VIEW)
+async def page_image(
+    request: Request, db: AsyncSession, state: State, document_id: int, page: int, w: int = 1280
+) -> Response[bytes]:
+    """The page as WebP at the width bucket at or above `w`; watermarked when confidential."""
+    access: MeetingAccess = request.state.access
+    document = await rules.readable_document(db, access, document_id)
+    await db.close()  # release the connection before the render wait
+    page = _page_number(document, page)
+    width = width_bucket(w)
+    viewer, watermark = "", ""
+    if document.confidential:
+        user = request.user
+        viewer, watermark = f"u{user.id}", f"{user.full_name} · {user.username}"
+    etag = f'"{document.sha256[:20]}-{page}-{width}{viewer}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
+    path = await state.renderer.image(blob, document.sha256, page, width, viewer, watermark)
+    return Response(path.read_bytes(), media_type="image/webp", headers=headers)
+
+
+@get("/documents/{document_id:int}/pages/{page:int}/words", guards=[meeting_permission], opt=VIEW)
+async def page_words(
+    request: Request, db: AsyncSession, state: State, document_id: int, page: int
+) -> Response[bytes]:
+    """Word boxes `[x0, y0, x1, y1, text]`, normalized 0..1 to the page, in reading order."""
+    document = await rules.readable_document(db, request.state.access, document_id)
+    await db.close()
+    blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
+    path = await state.renderer.words(blob, document.sha256, _page_number(document, page))
+    headers = {"Cache-Control": IMMUTABLE, "ETag": f'"{document.sha256[:20]}-{page}-words"'}
+    return Response(path.read_bytes(), media_type="application/json", headers=headers)
+
+
+@get("/documents/{document_id:int}/download", guards=[meeting_permission], opt=VIEW)
+async def download(request: Request, db: AsyncSession, document_id: int) -> Response[bytes]:
+    """The PDF stamped with the reader's name and a copy id kept in the journal."""
+    document = await rules.readable_document(db, request.state.access, document_id)
+    pdf, copy_id = await rules.stamped_copy(request.app.state, db, document, request.user)
+    name = quote(f"{document.title[:80]} - {copy_id}.pdf", safe="")
+    disposition = (
+        f"attachment; filename=\"tai-lieu-{document.id}-{copy_id}.pdf\"; filename*=UTF-8''{name}"
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
+    )
+
+
+@get("/meetings/{meeting_id:int}/search", guards=[meeting_permission], opt=VIEW)
+async def search(
+    request: Request, db: AsyncSession, meeting_id: int, q: str = "", document_id: int | None = None
+) -> dict[str, Any]:
+    """Pages of the meeting's documents that contain `q`, ignoring case and diacritics."""
+    hits = await rules.search(db, request.state.access, q[:200], document_id)
+    return {"query": q, "results": hits}
+
+
+router = Router(
+    path="/api",
+    route_handlers=[upload_document, document_info, page_image, page_words, download, search],
+    tags=["documents"],
+)

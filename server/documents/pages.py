@@ -1,0 +1,61 @@
+"""HTML for documents: the editor's upload fragment and the delegate's reader."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Template
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.access import MeetingAccess, meeting_permission
+from server.documents import rules
+from server.documents.api import upload_to_item
+from server.meetings import rules as meeting_rules
+from server.meetings.pages import agenda_fragment
+from server.models import AgendaBook
+
+
+@post("/items/{item_id:int}/documents", guards=[meeting_permission], opt={"permission": "manage"})
+async def upload_from_editor(request: Request, db: AsyncSession, item_id: int) -> Template:
+    await upload_to_item(request, db, item_id)
+    return await agenda_fragment(db, request.state.access.meeting)
+
+
+@get("/meetings/{meeting_id:int}/read", guards=[meeting_permission])
+async def reader(
+    request: Request,
+    db: AsyncSession,
+    state: State,
+    meeting_id: int,
+    document: int | None = None,
+    page: int = 1,
+) -> Template:
+    """The agenda beside a page viewer; opens `document` at `page`, else the newest book."""
+    access: MeetingAccess = request.state.access
+    view = await meeting_rules.meeting_view(db, access)
+    readable = {
+        item_id: [d for d in docs if rules.can_read(access, d)]
+        for item_id, docs in view["documents"].items()
+    }
+    book = (
+        await db.exec(
+            select(AgendaBook)
+            .where(AgendaBook.meeting_id == meeting_id)
+            .order_by(col(AgendaBook.version).desc())
+        )
+    ).first()
+    first = next((d for docs in readable.values() for d in docs if d.kind == "paper"), None)
+    opened = document or (book.document_id if book else None) or (first.id if first else None)
+    context = {
+        **view,
+        "documents": readable,
+        "book": book,
+        "opened": opened,
+        "page": max(1, page),
+        "tz": state.settings.tz,
+    }
+    return Template("reader.html", context=context)
+
+
+ROUTES = [upload_from_editor, reader]

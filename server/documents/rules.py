@@ -1,0 +1,194 @@
+"""Documents of a meeting: taking an upload in safely, search, and stamped copies."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agenda import render, stamp
+from agenda.ingest import Refused, ingest
+from agenda.isolation import WorkerFailed, run_isolated
+from server import journal
+from server.access import MeetingAccess
+from server.blobs import BlobStore
+from server.errors import AppError, not_found
+from server.i18n import N_
+from server.models import AgendaItem, Document, DocumentPage, MeetingRole, User, utcnow
+
+_WORKER_FAILED = N_(
+    "The file could not be opened within the server's limits. It may be damaged; "
+    "save it again as PDF and upload that."
+)
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+    title: str = ""
+    confidential: bool = False
+
+
+def can_read(access: MeetingAccess, document: Document) -> bool:
+    """Observers (guests, press) read only what is not confidential."""
+    if not document.confidential:
+        return True
+    return bool(access.roles() - {MeetingRole.observer})
+
+
+async def readable_document(db: AsyncSession, access: MeetingAccess, document_id: int) -> Document:
+    document = await db.get(Document, document_id)
+    if document is None or document.meeting_id != access.meeting.id:
+        raise not_found("document")
+    if not can_read(access, document):
+        raise not_found("document")
+    return document
+
+
+async def add_document(
+    state: Any, db: AsyncSession, item: AgendaItem, uploader: User, upload: Upload
+) -> Document:
+    """Checks and cleans the file in a worker process, then keeps it. A refusal keeps nothing."""
+    settings = state.settings
+    try:
+        ingested = await asyncio.to_thread(
+            run_isolated,
+            ingest,
+            upload.data,
+            upload.filename,
+            timeout_s=settings.ingest_timeout_s,
+            memory_mb=settings.ingest_memory_mb,
+        )
+    except Refused as refusal:
+        raise AppError(422, refusal.code, refusal.message) from refusal
+    except WorkerFailed as failure:
+        raise AppError(422, "unprocessable", _WORKER_FAILED) from failure
+    facts = await state.renderer.run(render.page_facts, ingested.pdf)
+    title = upload.title.strip() or ingested.title.strip() or _title_from(upload.filename)
+    siblings = await db.exec(select(sa.func.count()).where(Document.item_id == item.id))
+    document = Document(
+        meeting_id=item.meeting_id,
+        item_id=item.id,
+        position=siblings.one(),
+        title=title[:500],
+        filename=Path(upload.filename).name[:255],
+        sha256=BlobStore(settings.blobs_dir).put(ingested.pdf),
+        size_bytes=len(ingested.pdf),
+        page_count=len(facts),
+        confidential=upload.confidential,
+        uploaded_by=uploader.id,
+    )
+    db.add(document)
+    await db.flush()
+    db.add_all(page_rows(document.id, facts))
+    await db.commit()
+    return document
+
+
+def page_rows(document_id: int, facts: list[tuple[float, float, str]]) -> list[DocumentPage]:
+    return [
+        DocumentPage(
+            document_id=document_id, page=n, width=w, height=h, text=text, folded=render.fold(text)
+        )
+        for n, (w, h, text) in enumerate(facts, start=1)
+    ]
+
+
+def _title_from(filename: str) -> str:
+    stem = Path(filename).stem
+    return re.sub(r"[-_]+", " ", stem).strip() or "Tài liệu"
+
+
+async def page_sizes(db: AsyncSession, document_id: int) -> list[list[float]]:
+    rows = await db.exec(
+        select(DocumentPage.width, DocumentPage.height)
+        .where(DocumentPage.document_id == document_id)
+        .order_by(DocumentPage.page)
+    )
+    return [[round(w, 2), round(h, 2)] for w, h in rows.all()]
+
+
+async def search(
+    db: AsyncSession, access: MeetingAccess, query: str, document_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Pages whose text holds `query`, ignoring case and diacritics, with a snippet each."""
+    needle = render.fold(" ".join(query.split()))
+    if len(needle) < 2:
+        return []
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    statement = (
+        select(DocumentPage, Document)
+        .join(Document, col(Document.id) == DocumentPage.document_id)
+        .where(
+            Document.meeting_id == access.meeting.id,
+            Document.kind == "paper",
+            col(DocumentPage.folded).like(pattern, escape="\\"),
+        )
+        .order_by(Document.item_id, Document.position, DocumentPage.page)
+        .limit(200)
+    )
+    if document_id is not None:
+        statement = statement.where(Document.id == document_id)
+    hits = []
+    for page, document in (await db.exec(statement)).all():
+        if can_read(access, document):
+            hits.append(_hit(page, document, needle))
+    return hits
+
+
+def _hit(page: DocumentPage, document: Document, needle: str) -> dict[str, Any]:
+    at = page.folded.find(needle)
+    start, end = max(0, at - 60), min(len(page.text), at + len(needle) + 60)
+    before = ("…" if start else "") + _squash(page.text[start:at])
+    after = _squash(page.text[at + len(needle) : end]) + ("…" if end < len(page.text) else "")
+    found = _squash(page.text[at : at + len(needle)])
+    return {
+        "document_id": document.id,
+        "document_title": document.title,
+        "page": page.page,
+        "snippet": before + found + after,
+        "parts": [before, found, after],  # for highlighting the match in the snippet
+        "count": page.folded.count(needle),
+    }
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+async def stamped_copy(
+    state: Any, db: AsyncSession, document: Document, reader: User, now: datetime | None = None
+) -> tuple[bytes, str]:
+    """The PDF stamped with who took it and a copy id that the journal records."""
+    if document.confidential:
+        raise AppError(
+            403,
+            "confidential",
+            "Confidential documents can be read on screen only, not downloaded.",
+        )
+    copy_id = secrets.token_hex(4).upper()
+    when = (now or utcnow()).astimezone(state.settings.tz)
+    line = (
+        f"Bản của {reader.full_name or reader.username} ({reader.username}) · "
+        f"{when:%H:%M %d/%m/%Y} · Mã bản sao {copy_id}"
+    )
+    blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
+    pdf = await state.renderer.run(stamp.stamp_copy, blob, line)
+    await journal.append(
+        db,
+        document.meeting_id,
+        "document.copied",
+        {"document_id": document.id, "copy_id": copy_id, "user_id": reader.id},
+        reader.id,
+    )
+    await db.commit()
+    return pdf, copy_id

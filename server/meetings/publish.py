@@ -1,0 +1,278 @@
+"""Publishing a meeting's agenda book: built in a worker process, with progress to watch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Template
+from litestar.status_codes import HTTP_202_ACCEPTED
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agenda import render
+from agenda.book import BookCover, BookDocument, BookError, BookItem, build_book_in_worker
+from agenda.isolation import WorkerFailed, run_isolated
+from server import journal
+from server.access import meeting_permission
+from server.blobs import BlobStore
+from server.documents.rules import page_rows
+from server.errors import AppError
+from server.i18n import N_, translate
+from server.meetings import rules
+from server.models import AgendaBook, Body, Document, Meeting, MeetingStatus
+
+log = logging.getLogger("phonghop.publish")
+
+_BUILD_TIMEOUT_S = 600
+_BUILD_MEMORY_MB = 2048
+
+
+@dataclass
+class PublishJob:
+    """What the secretary sees while a book is built; `message` is an English msgid."""
+
+    meeting_id: int
+    state: str = "running"  # running | done | failed
+    done: int = 0
+    total: int = 0
+    label: str = ""
+    message: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None
+    started: float = field(default_factory=time.time)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Publisher:
+    """One build at a time per meeting, in this process."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[int, PublishJob] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def job(self, meeting_id: int) -> PublishJob | None:
+        return self._jobs.get(meeting_id)
+
+    def start(self, state: Any, meeting_id: int, user_id: int) -> PublishJob:
+        running = self._jobs.get(meeting_id)
+        if running and running.state == "running":
+            raise AppError(409, "publishing", "The agenda book is already being built.")
+        job = PublishJob(meeting_id)
+        self._jobs[meeting_id] = job
+        task = asyncio.create_task(self._run(state, job, user_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    async def _run(self, state: Any, job: PublishJob, user_id: int) -> None:
+        try:
+            job.version = await publish(state, job, user_id)
+            job.state, job.message = "done", N_("Published version {version}.")
+            job.params = {"version": job.version}
+        except AppError as refusal:
+            job.state, job.message, job.params = "failed", refusal.message, refusal.params
+        except Exception:
+            log.exception("publishing meeting %s failed", job.meeting_id)
+            job.state, job.message = "failed", N_("Publishing failed; the error was logged.")
+
+    async def wait(self) -> None:
+        """For shutdown and tests: let running builds finish."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def publish(state: Any, job: PublishJob, user_id: int) -> int:
+    """Builds the next version of the book, keeps it as a document and journals it."""
+    cover, items, version = await _book_plan(state, job.meeting_id)
+
+    def on_progress(update: tuple[int, int, str]) -> None:
+        job.done, job.total, job.label = update
+
+    with tempfile.TemporaryDirectory(dir=state.settings.data_dir) as scratch:
+        out = Path(scratch) / "book.pdf"
+        try:
+            layout = await asyncio.to_thread(
+                run_isolated,
+                build_book_in_worker,
+                cover,
+                items,
+                out,
+                timeout_s=_BUILD_TIMEOUT_S,
+                memory_mb=_BUILD_MEMORY_MB,
+                on_progress=on_progress,
+            )
+        except BookError as broken:
+            raise AppError(
+                422,
+                "book_failed",
+                "The document “{title}” could not be added: {reason}",
+                title=broken.document,
+                reason=broken.reason,
+            ) from broken
+        except WorkerFailed as failure:
+            raise AppError(
+                422, "book_failed", "Building the book ran out of time or memory."
+            ) from failure
+        pdf = await asyncio.to_thread(out.read_bytes)
+    facts = await state.renderer.run(render.page_facts, pdf)
+    return await _keep_book(state, job.meeting_id, user_id, version, pdf, facts, layout)
+
+
+async def _book_plan(state: Any, meeting_id: int) -> tuple[BookCover, list[BookItem], int]:
+    blobs = BlobStore(state.settings.blobs_dir)
+    async with state.db_read() as db:
+        meeting = await db.get(Meeting, meeting_id)
+        body = await db.get(Body, meeting.body_id)
+        rows = rules.flatten(rules.agenda_tree(await rules.agenda_items(db, meeting_id)))
+        documents = await rules.documents_by_item(db, meeting_id)
+        latest = await db.exec(
+            select(sa.func.max(AgendaBook.version)).where(AgendaBook.meeting_id == meeting_id)
+        )
+        version = (latest.one() or 0) + 1
+    items = [
+        BookItem(
+            number=row["number"],
+            title=row["item"].title,
+            depth=row["depth"],
+            documents=tuple(
+                BookDocument(d.title, blobs.path(d.sha256))
+                for d in documents.get(row["item"].id, [])
+                if d.kind == "paper"
+            ),
+        )
+        for row in rows
+    ]
+    if not any(item.documents for item in items):
+        raise AppError(422, "nothing_to_publish", "Attach at least one document before publishing.")
+    when = meeting.starts_at.astimezone(state.settings.tz)
+    cover = BookCover(
+        body=body.name,
+        meeting=meeting.title,
+        when=f"{when:%H:%M}, ngày {when.day} tháng {when.month} năm {when.year}",
+        place=meeting.place,
+        version=version,
+    )
+    return cover, items, version
+
+
+async def _keep_book(
+    state: Any, meeting_id: int, user_id: int, version: int, pdf: bytes, facts: list, layout: Any
+) -> int:
+    sha256 = BlobStore(state.settings.blobs_dir).put(pdf)
+    async with state.db() as db:
+        document = Document(
+            meeting_id=meeting_id,
+            kind="book",
+            title=f"Tài liệu kỳ họp — phiên bản {version}",
+            filename=f"tai-lieu-ky-hop-v{version}.pdf",
+            sha256=sha256,
+            size_bytes=len(pdf),
+            page_count=len(facts),
+            uploaded_by=user_id,
+        )
+        db.add(document)
+        await db.flush()
+        db.add_all(page_rows(document.id, facts))
+        db.add(
+            AgendaBook(
+                meeting_id=meeting_id,
+                version=version,
+                document_id=document.id,
+                sha256=sha256,
+                page_count=len(facts),
+                page_map=layout.entries,
+                created_by=user_id,
+            )
+        )
+        meeting = await db.get(Meeting, meeting_id)
+        if meeting.status == MeetingStatus.draft:
+            meeting.status = MeetingStatus.published
+            db.add(meeting)
+        payload = {"version": version, "document_id": document.id, "page_count": len(facts)}
+        await journal.append(db, meeting_id, "agenda.published", payload, user_id)
+        await db.commit()
+    return version
+
+
+# --- routes -------------------------------------------------------------------------------
+
+MANAGE = {"permission": "manage"}
+
+
+def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
+    if job is None:
+        return {"state": "idle"}
+    return {**job.as_json(), "message": translate(request, job.message, **job.params)}
+
+
+@post(
+    "/api/meetings/{meeting_id:int}/publish",
+    guards=[meeting_permission],
+    opt=MANAGE,
+    status_code=HTTP_202_ACCEPTED,
+)
+async def start_publishing(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
+    """Starts building the next agenda book version; poll GET on the same path for progress."""
+    return job_view(request, state.publisher.start(state, meeting_id, request.user.id))
+
+
+@get("/api/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
+async def publishing_status(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
+    return job_view(request, state.publisher.job(meeting_id))
+
+
+@get("/api/meetings/{meeting_id:int}/books", guards=[meeting_permission])
+async def books(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+    """Every published version, newest first; old versions stay readable."""
+    rows = await db.exec(
+        select(AgendaBook)
+        .where(AgendaBook.meeting_id == meeting_id)
+        .order_by(col(AgendaBook.version).desc())
+    )
+    return [
+        {
+            "version": b.version,
+            "document_id": b.document_id,
+            "page_count": b.page_count,
+            "sha256": b.sha256,
+            "created_at": b.created_at.isoformat(),
+            "entries": b.page_map,
+        }
+        for b in rows.all()
+    ]
+
+
+@post("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
+async def start_publishing_page(request: Request, state: State, meeting_id: int) -> Template:
+    job = state.publisher.start(state, meeting_id, request.user.id)
+    return _status_fragment(request, job)
+
+
+@get("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
+async def publishing_status_page(request: Request, state: State, meeting_id: int) -> Template:
+    return _status_fragment(request, state.publisher.job(meeting_id))
+
+
+def _status_fragment(request: Request, job: PublishJob | None) -> Template:
+    context = {"job": job_view(request, job), "meeting_id": request.path_params["meeting_id"]}
+    return Template("fragments/publish_status.html", context=context)
+
+
+ROUTES = [
+    start_publishing,
+    publishing_status,
+    books,
+    start_publishing_page,
+    publishing_status_page,
+]
