@@ -85,10 +85,14 @@ def page_words(path: Path, page: int) -> list[list[float | str]]:
     ]
 
 
-def pages_text(path: Path) -> list[str]:
-    """The text of every page, in page order, NFC-normalized."""
-    with pymupdf.open(path) as document:
-        return [unicodedata.normalize("NFC", page.get_text("text", sort=True)) for page in document]
+def page_facts(pdf: bytes) -> list[tuple[float, float, str]]:
+    """(width, height, text) of every page in order; sizes in points, text NFC-normalized."""
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        return [
+            (page.rect.width, page.rect.height,
+             unicodedata.normalize("NFC", page.get_text("text", sort=True)))
+            for page in document
+        ]
 
 
 def fold(text: str) -> str:
