@@ -54,8 +54,11 @@ def _wants_html(request: Request) -> bool:
 def _error_response(
     request: Request, status: int, code: str, message: str, **extra: Any
 ) -> Response:
+    context = {"status": status, "message": message, "code": code}
+    if request.headers.get("hx-request") and not request.url.path.startswith("/api/"):
+        # htmx swaps this into the page's flash area (see web/static/js/app.js)
+        return Template("fragments/error.html", context=context, status_code=status)
     if _wants_html(request):
-        context = {"status": status, "message": message}
         return Template("error.html", context=context, status_code=status)
     body = {"code": code, "message": message, **extra}
     return Response(body, status_code=status, media_type=MediaType.JSON)

@@ -83,6 +83,7 @@ async def test_editor_error_comes_back_as_a_readable_message(client, secretary):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 404
+    assert response.text.startswith('<p class="error" role="alert"')
     assert "Không có tài khoản tên khongco" in response.text
 
 
