@@ -18,6 +18,7 @@ from agenda import fonts
 # Widths a tablet may ask for; a request is served at the next bucket up, so the cache stays small.
 WIDTHS = (320, 640, 960, 1280, 1600, 2048)
 _OPEN_DOCUMENTS = 8
+_MAX_PIXELS = 24_000_000  # a very tall narrow page must not ask for a gigabyte of pixels
 
 _documents: OrderedDict[str, pymupdf.Document] = OrderedDict()
 
@@ -42,7 +43,8 @@ def _open(path: Path) -> pymupdf.Document:
 def render_page(path: Path, page: int, width: int, watermark: str = "") -> bytes:
     """Page `page` (1-based) as a lossless WebP `width` pixels wide, with `watermark` across it."""
     pdf_page = _open(path)[page - 1]
-    zoom = width / pdf_page.rect.width
+    area = pdf_page.rect.width * pdf_page.rect.height
+    zoom = min(width / pdf_page.rect.width, (_MAX_PIXELS / area) ** 0.5)
     pixmap = pdf_page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
     if watermark:
         pixmap = _watermarked(pdf_page, zoom, watermark)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from litestar.template.config import TemplateConfig
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import web
+from agenda import isolation
 from server import auth, health, i18n
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.db import make_engine, session_maker
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        # The worker fork server starts before any render pool, so it preloads PDF work.
+        await asyncio.to_thread(isolation.warm_up)
         app.state.loop_lag.start()
         try:
             yield

@@ -15,9 +15,11 @@ from PIL import Image
 from sqlmodel import select
 
 from agenda.demo_papers import demo_session
+from agenda.ingest import office_program
 from server.app import create_app
 from server.models import Document, DocumentPage, JournalEvent
-from tests.conftest import Client
+from tests.conftest import Client, need
+from tests.test_ingest import _docx
 
 
 @cache
@@ -238,3 +240,11 @@ async def test_a_confidential_paper_is_read_on_screen_only_with_the_readers_mark
     assert (await observer.get(f"/api/documents/{document['id']}")).status_code == 404
     found = await observer.get(f"/api/meetings/{meeting['id']}/search", params={"q": "ngan sach"})
     assert found.json()["results"] == []
+
+
+async def test_a_word_file_is_converted_when_libreoffice_is_installed(client, meeting, database):
+    need(office_program() is not None, "LibreOffice (soffice) is not installed")
+    response = await upload(client, meeting["item"], _docx("Tờ trình về dự toán"), name="tt.docx")
+    assert response.status_code == 201, response.text
+    page = database.exec(select(DocumentPage)).one()
+    assert "dự toán" in page.text

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda import render, stamp
-from agenda.ingest import Refused, ingest
+from agenda.ingest import OFFICE_KINDS, Refused, detect_kind, ingest
 from agenda.isolation import WorkerFailed, run_isolated
 from server import journal
 from server.access import MeetingAccess
@@ -59,6 +59,8 @@ async def add_document(
 ) -> Document:
     """Checks and cleans the file in a worker process, then keeps it. A refusal keeps nothing."""
     settings = state.settings
+    # LibreOffice runs inside the worker and needs far more room than PyMuPDF does.
+    office = detect_kind(upload.data) in OFFICE_KINDS
     try:
         ingested = await asyncio.to_thread(
             run_isolated,
@@ -66,7 +68,7 @@ async def add_document(
             upload.data,
             upload.filename,
             timeout_s=settings.ingest_timeout_s,
-            memory_mb=settings.ingest_memory_mb,
+            memory_mb=settings.ingest_memory_mb * (3 if office else 1),
         )
     except Refused as refusal:
         raise AppError(422, refusal.code, refusal.message) from refusal
