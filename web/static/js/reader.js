@@ -1,0 +1,757 @@
+// The delegate's reader: one page at a time beside the agenda. Paging by swipe, keys and
+// buttons; zoom by buttons, pinch or ctrl+wheel; thumbnails; search with highlighted words.
+
+const TEXT = {
+  vi: {
+    page: (n) => `Trang ${n}`,
+    pageFailed: "Không tải được trang. Kiểm tra mạng rồi thử lại.",
+    documentFailed: "Không mở được tài liệu. Kiểm tra mạng rồi thử lại.",
+    signedOut: "Phiên đăng nhập đã hết. Hãy đăng nhập lại rồi mở lại tài liệu.",
+    confidential: "Tài liệu mật — chỉ đọc trên màn hình",
+    searching: "Đang tìm…",
+    searchFailed: "Không tìm được. Kiểm tra mạng rồi thử lại.",
+    noMatches: "Không tìm thấy trong tài liệu này.",
+    pagesFound: (n) => `Có ở ${n} trang`,
+    times: (n) => `${n} lần`,
+  },
+  en: {
+    page: (n) => `Page ${n}`,
+    pageFailed: "Could not load the page. Check the network and try again.",
+    documentFailed: "Could not open the document. Check the network and try again.",
+    signedOut: "Your session has ended. Sign in again, then reopen the document.",
+    confidential: "Confidential — read on screen only",
+    searching: "Searching…",
+    searchFailed: "Search failed. Check the network and try again.",
+    noMatches: "Not found in this document.",
+    pagesFound: (n) => (n === 1 ? "Found on 1 page" : `Found on ${n} pages`),
+    times: (n) => (n === 1 ? "once" : `${n} times`),
+  },
+};
+const t = TEXT[document.documentElement.lang] || TEXT.vi;
+
+const ZOOM_STEPS = [1, 1.25, 1.5, 2, 2.5, 3, 4];
+const MAX_ZOOM = 5;
+const SWIPE_PX = 50;
+const A4 = [595.28, 841.89];
+const narrowScreen = window.matchMedia("(max-width: 899px)");
+
+const root = document.getElementById("reader");
+const $ = (id) => document.getElementById(id);
+const ui = {
+  agendaToggle: root.querySelector("[data-action=toggle-agenda]"),
+  backdrop: root.querySelector(".agenda-backdrop"),
+  stage: $("stage"),
+  sheet: $("sheet"),
+  image: $("page-image"),
+  marks: $("marks"),
+  message: $("stage-message"),
+  title: $("doc-title"),
+  badge: $("doc-confidential"),
+  download: $("doc-download"),
+  pager: $("pager"),
+  pageInput: $("page-input"),
+  pageCount: $("page-count"),
+  zoomLevel: $("zoom-level"),
+  thumbs: $("reader-thumbs"),
+  thumbList: $("thumb-list"),
+  search: $("reader-search"),
+  searchInput: $("search-input"),
+  searchStatus: $("search-status"),
+  searchResults: $("search-results"),
+};
+
+const state = {
+  meetingId: Number(root.dataset.meeting),
+  doc: null, // metadata from /api/documents/{id}
+  page: 1,
+  scale: 1, // 1 = the whole page fits the stage
+  bucket: 0, // width bucket of the image on screen
+  query: "",
+  hits: [],
+  words: new Map(), // "doc:page" -> promise of word boxes
+  retry: null,
+  prefetched: null,
+  opening: 0,
+};
+
+// ---------- small helpers
+
+function fold(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
+}
+
+class ReadError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind; // "network" | "auth" | "server"
+  }
+}
+
+async function getJSON(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" }, ...options });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ReadError("network", t.documentFailed);
+  }
+  if (response.status === 401) throw new ReadError("auth", t.signedOut);
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new ReadError("server", body.message || t.documentFailed);
+  }
+  return response.json();
+}
+
+function clamp(value, low, high) {
+  return Math.min(high, Math.max(low, value));
+}
+
+function debounce(fn, ms) {
+  let timer = 0;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// ---------- messages over the stage
+
+function showMessage(text, { error = false, retry = null } = {}) {
+  ui.message.hidden = false;
+  ui.message.classList.toggle("failed", error);
+  ui.message.querySelector("p").textContent = text;
+  ui.message.querySelector("[data-action=retry]").hidden = !retry;
+  state.retry = retry;
+}
+
+function hideMessage() {
+  ui.message.hidden = true;
+  state.retry = null;
+}
+
+// ---------- opening a document
+
+async function openDocument(id, page = 1) {
+  const ticket = ++state.opening; // a later click wins over a slower earlier answer
+  hideMessage();
+  state.doc = null;
+  state.scale = 1;
+  ui.sheet.hidden = false;
+  ui.sheet.classList.add("loading");
+  ui.image.removeAttribute("src");
+  clearMarks();
+  markCurrentInAgenda(id);
+  let doc;
+  try {
+    doc = await getJSON(`/api/documents/${id}`);
+  } catch (error) {
+    if (ticket !== state.opening) return;
+    ui.sheet.hidden = true;
+    const retry = error.kind === "network" ? () => openDocument(id, page) : null;
+    showMessage(error.message, { error: true, retry });
+    return;
+  }
+  if (ticket !== state.opening) return;
+  state.doc = doc;
+  state.words.clear();
+  showDocumentFacts(doc);
+  buildThumbs(doc);
+  showPage(page);
+  if (ui.searchInput.value.trim()) runSearch(ui.searchInput.value);
+  else clearSearch();
+}
+
+function showDocumentFacts(doc) {
+  ui.title.textContent = doc.title;
+  ui.title.title = doc.title;
+  ui.badge.hidden = !doc.confidential;
+  ui.badge.querySelector("span").textContent = t.confidential;
+  ui.download.hidden = !doc.downloadable;
+  ui.download.href = doc.downloadable ? `/api/documents/${doc.id}/download` : "#";
+  ui.pager.hidden = false;
+  ui.pageCount.textContent = doc.page_count;
+  ui.pageInput.max = doc.page_count;
+  for (const button of root.querySelectorAll("[data-action=toggle-search], [data-action=toggle-thumbs]")) {
+    button.disabled = false;
+  }
+}
+
+function markCurrentInAgenda(id) {
+  for (const link of root.querySelectorAll(".doc-link")) {
+    if (Number(link.dataset.document) === id) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+// ---------- one page on the stage
+
+function pageSize(n) {
+  const sizes = state.doc?.pages || [];
+  return sizes[n - 1] || sizes[0] || A4;
+}
+
+function fitSize() {
+  const [width, height] = pageSize(state.page);
+  const pad = parseFloat(getComputedStyle(ui.stage.firstElementChild).paddingLeft) || 0;
+  const roomW = Math.max(100, ui.stage.clientWidth - 2 * pad);
+  const roomH = Math.max(100, ui.stage.clientHeight - 2 * pad);
+  const fitW = Math.min(roomW, (roomH * width) / height);
+  return [fitW, (fitW * height) / width];
+}
+
+function layout() {
+  const [fitW, fitH] = fitSize();
+  ui.sheet.style.width = `${Math.round(fitW * state.scale)}px`;
+  ui.sheet.style.height = `${Math.round(fitH * state.scale)}px`;
+  ui.zoomLevel.textContent = `${Math.round(state.scale * 100)}%`;
+  ui.stage.classList.toggle("can-pan", state.scale > 1.001);
+}
+
+function bucketFor(cssWidth) {
+  const widths = state.doc?.widths || [1280];
+  const needed = Math.ceil(cssWidth * (window.devicePixelRatio || 1));
+  return widths.find((w) => w >= needed) || widths[widths.length - 1];
+}
+
+function imageUrl(page, width) {
+  return `/api/documents/${state.doc.id}/pages/${page}?w=${width}`;
+}
+
+function showPage(n) {
+  if (!state.doc) return;
+  state.page = clamp(Math.round(n) || 1, 1, state.doc.page_count);
+  ui.pageInput.value = state.page;
+  ui.image.alt = t.page(state.page);
+  rememberInUrl();
+  layout();
+  ui.stage.scrollTo(0, 0);
+  loadImage();
+  markCurrentThumb();
+  markCurrentHit();
+  showMarks();
+  prefetch(state.page + 1);
+}
+
+function loadImage() {
+  const page = state.page;
+  state.bucket = bucketFor(ui.sheet.offsetWidth);
+  const url = imageUrl(page, state.bucket);
+  hideMessage();
+  ui.sheet.classList.remove("failed");
+  ui.sheet.classList.add("loading");
+  ui.image.onload = () => {
+    if (!ui.image.src.endsWith(url)) return;
+    ui.sheet.classList.remove("loading");
+    sharpen(); // in case the page was zoomed while it loaded
+  };
+  ui.image.onerror = () => {
+    if (ui.image.getAttribute("src") === url) pageFailed();
+  };
+  ui.image.removeAttribute("src"); // so a retry of the same address loads again
+  ui.image.src = url;
+}
+
+async function pageFailed() {
+  const { doc, page } = state;
+  ui.sheet.classList.replace("loading", "failed");
+  let signedOut = false;
+  try {
+    await getJSON(`/api/documents/${doc.id}`); // tells a lost session from a lost network
+  } catch (error) {
+    signedOut = error.kind === "auth";
+  }
+  if (state.doc !== doc || state.page !== page) return;
+  if (signedOut) showMessage(t.signedOut, { error: true });
+  else showMessage(t.pageFailed, { error: true, retry: loadImage });
+}
+
+// When zoomed in, swap in a sharper image once it is ready, without blanking the page.
+const sharpen = debounce(() => {
+  if (!state.doc || ui.sheet.classList.contains("loading")) return;
+  const bucket = bucketFor(ui.sheet.offsetWidth);
+  if (bucket <= state.bucket) return;
+  const { doc, page } = state;
+  const url = imageUrl(page, bucket);
+  const probe = new Image();
+  probe.src = url;
+  probe.decode().then(
+    () => {
+      if (state.doc !== doc || state.page !== page) return;
+      state.bucket = bucket;
+      ui.image.src = url;
+    },
+    () => {}, // the page already on screen stays; nothing to tell
+  );
+}, 250);
+
+function prefetch(n) {
+  if (!state.doc || n > state.doc.page_count) return;
+  state.prefetched = new Image();
+  state.prefetched.src = imageUrl(n, state.bucket);
+}
+
+function go(delta) {
+  if (state.doc) showPage(state.page + delta);
+}
+
+function rememberInUrl() {
+  const params = new URLSearchParams(window.location.search);
+  params.set("document", state.doc.id);
+  params.set("page", state.page);
+  window.history.replaceState(window.history.state, "", `?${params}`);
+}
+
+// ---------- zoom
+
+// Zooms to `scale`, keeping the point under (clientX, clientY) where it is.
+function zoomTo(scale, clientX, clientY) {
+  if (!state.doc) return;
+  const before = ui.sheet.getBoundingClientRect();
+  const stageBox = ui.stage.getBoundingClientRect();
+  const x = clientX ?? stageBox.left + stageBox.width / 2;
+  const y = clientY ?? stageBox.top + stageBox.height / 2;
+  const fx = (x - before.left) / before.width;
+  const fy = (y - before.top) / before.height;
+  state.scale = clamp(scale, 1, MAX_ZOOM);
+  layout();
+  const after = ui.sheet.getBoundingClientRect();
+  ui.stage.scrollLeft += after.left + fx * after.width - x;
+  ui.stage.scrollTop += after.top + fy * after.height - y;
+  sharpen();
+}
+
+// Double tap or double click: from the whole page to the page's full width, and back.
+function onDoubleClick(event) {
+  if (!state.doc || event.target.closest("button, a, input")) return;
+  if (state.scale > 1.001) {
+    zoomTo(1);
+    return;
+  }
+  const pad = parseFloat(getComputedStyle(ui.stage.firstElementChild).paddingLeft) || 0;
+  const fullWidth = (ui.stage.clientWidth - 2 * pad) / fitSize()[0];
+  zoomTo(fullWidth > 1.2 ? fullWidth : 2, event.clientX, event.clientY);
+}
+
+function zoomStep(direction) {
+  const current = state.scale;
+  const next = direction > 0
+    ? ZOOM_STEPS.find((s) => s > current + 0.01) || MAX_ZOOM
+    : [...ZOOM_STEPS].reverse().find((s) => s < current - 0.01) || 1;
+  zoomTo(next);
+}
+
+// ---------- gestures: swipe to page, drag to pan, pinch to zoom
+
+const pointers = new Map();
+let gesture = null;
+
+function onPointerDown(event) {
+  if (!state.doc || event.target.closest("button, a, input")) return;
+  if (event.pointerType === "mouse" && event.button !== 0) return;
+  pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+  ui.stage.setPointerCapture(event.pointerId);
+  if (pointers.size === 1) {
+    const s = ui.stage;
+    gesture = {
+      x: event.clientX,
+      y: event.clientY,
+      left: s.scrollLeft,
+      top: s.scrollTop,
+      atLeft: s.scrollLeft <= 1,
+      atRight: s.scrollLeft + s.clientWidth >= s.scrollWidth - 1,
+      pinch: null,
+      pinched: false,
+    };
+  } else if (pointers.size === 2 && gesture) {
+    const [a, b] = [...pointers.values()];
+    const box = ui.sheet.getBoundingClientRect();
+    const cx = (a.x + b.x) / 2;
+    const cy = (a.y + b.y) / 2;
+    gesture.pinch = { distance: Math.hypot(a.x - b.x, a.y - b.y) || 1, scale: state.scale, cx, cy, ratio: 1 };
+    gesture.pinched = true;
+    ui.sheet.style.transformOrigin = `${cx - box.left}px ${cy - box.top}px`;
+  }
+}
+
+function onPointerMove(event) {
+  if (!pointers.has(event.pointerId) || !gesture) return;
+  pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+  if (gesture.pinch) {
+    const [a, b] = [...pointers.values()];
+    const pinch = gesture.pinch;
+    const scale = clamp((pinch.scale * Math.hypot(a.x - b.x, a.y - b.y)) / pinch.distance, 1, MAX_ZOOM);
+    pinch.ratio = scale / pinch.scale;
+    ui.sheet.style.transform = `scale(${pinch.ratio})`;
+  } else if (!gesture.pinched) {
+    ui.stage.scrollLeft = gesture.left - (event.clientX - gesture.x);
+    ui.stage.scrollTop = gesture.top - (event.clientY - gesture.y);
+  }
+}
+
+function onPointerUp(event) {
+  if (!pointers.has(event.pointerId)) return;
+  pointers.delete(event.pointerId);
+  if (!gesture) return;
+  if (gesture.pinch) {
+    const { scale, ratio, cx, cy } = gesture.pinch;
+    gesture.pinch = null;
+    ui.sheet.style.transform = "";
+    ui.sheet.style.transformOrigin = "";
+    zoomTo(scale * ratio, cx, cy);
+  } else if (!gesture.pinched && event.type === "pointerup") {
+    const dx = event.clientX - gesture.x;
+    const dy = event.clientY - gesture.y;
+    if (Math.abs(dx) > SWIPE_PX && Math.abs(dx) > 1.5 * Math.abs(dy)) {
+      if (dx < 0 && gesture.atRight) go(1);
+      if (dx > 0 && gesture.atLeft) go(-1);
+    }
+  }
+  if (pointers.size === 0) gesture = null;
+}
+
+function onWheel(event) {
+  if (!event.ctrlKey || !state.doc) return; // ctrl+wheel is also what a trackpad pinch sends
+  event.preventDefault();
+  zoomTo(state.scale * Math.exp(-event.deltaY / 300), event.clientX, event.clientY);
+}
+
+// ---------- keyboard
+
+const KEYS = {
+  ArrowRight: () => go(1),
+  PageDown: () => go(1),
+  ArrowLeft: () => go(-1),
+  PageUp: () => go(-1),
+  Home: () => showPage(1),
+  End: () => state.doc && showPage(state.doc.page_count),
+};
+
+function onKey(event) {
+  if (event.key === "Escape") {
+    if (agendaIsOpen() && narrowScreen.matches) setAgenda(false, { focusToggle: true });
+    else if (!ui.search.hidden) setSearch(false);
+    return;
+  }
+  if (event.ctrlKey || event.altKey || event.metaKey) return;
+  if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const action = KEYS[event.key];
+  if (!action || !state.doc) return;
+  event.preventDefault();
+  action();
+}
+
+// ---------- thumbnails
+
+let thumbWatcher = null;
+
+function buildThumbs(doc) {
+  thumbWatcher?.disconnect();
+  thumbWatcher = new IntersectionObserver(loadVisibleThumbs, { root: ui.thumbs, rootMargin: "0px 400px" });
+  const items = [];
+  for (let n = 1; n <= doc.page_count; n += 1) {
+    const [w, h] = pageSize(n);
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.page = n;
+    button.setAttribute("aria-label", t.page(n));
+    const frame = document.createElement("span");
+    frame.className = "thumb-page";
+    frame.style.aspectRatio = `${w} / ${h}`;
+    const img = document.createElement("img");
+    img.alt = "";
+    img.loading = "lazy";
+    img.dataset.src = `/api/documents/${doc.id}/pages/${n}?w=320`;
+    frame.append(img);
+    const label = document.createElement("span");
+    label.textContent = n;
+    button.append(frame, label);
+    li.append(button);
+    items.push(li);
+    thumbWatcher.observe(img);
+  }
+  ui.thumbList.replaceChildren(...items);
+}
+
+function loadVisibleThumbs(entries) {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    entry.target.src = entry.target.dataset.src;
+    thumbWatcher.unobserve(entry.target);
+  }
+}
+
+function markCurrentThumb() {
+  let current = null;
+  for (const button of ui.thumbList.querySelectorAll("button")) {
+    const here = Number(button.dataset.page) === state.page;
+    if (here) {
+      button.setAttribute("aria-current", "true");
+      current = button;
+    } else {
+      button.removeAttribute("aria-current");
+    }
+  }
+  if (current && !ui.thumbs.hidden) {
+    const li = current.parentElement;
+    ui.thumbs.scrollLeft = li.offsetLeft - (ui.thumbs.clientWidth - li.offsetWidth) / 2;
+  }
+}
+
+function setThumbs(show) {
+  ui.thumbs.hidden = !show;
+  root.querySelector("[data-action=toggle-thumbs]").setAttribute("aria-expanded", String(show));
+  localStorage.setItem("phonghop.reader.thumbs", show ? "1" : "0");
+  if (show) markCurrentThumb();
+}
+
+// ---------- search and highlights
+
+let searchRequest = null;
+
+async function runSearch(text) {
+  const query = text.trim();
+  searchRequest?.abort();
+  if (!state.doc || fold(query).replace(/\s+/g, "").length < 2) {
+    clearSearch();
+    return;
+  }
+  searchRequest = new AbortController();
+  ui.searchStatus.textContent = t.searching;
+  const params = new URLSearchParams({ q: query, document_id: state.doc.id });
+  let found;
+  try {
+    found = await getJSON(`/api/meetings/${state.meetingId}/search?${params}`, { signal: searchRequest.signal });
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    ui.searchStatus.textContent = error.kind === "auth" ? t.signedOut : t.searchFailed;
+    return;
+  }
+  state.query = query;
+  state.hits = found.results.filter((hit) => hit.document_id === state.doc.id);
+  ui.searchStatus.textContent = state.hits.length ? t.pagesFound(state.hits.length) : t.noMatches;
+  ui.searchResults.replaceChildren(...state.hits.map(hitItem));
+  markCurrentHit();
+  showMarks();
+}
+
+function hitItem(hit) {
+  const li = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.page = hit.page;
+  const head = document.createElement("span");
+  head.className = "hit-page";
+  const count = document.createElement("span");
+  count.className = "muted";
+  count.textContent = t.times(hit.count);
+  head.append(t.page(hit.page), count);
+  const [before, match, after] = hit.parts || ["", hit.snippet, ""];
+  const bold = document.createElement("b");
+  bold.textContent = match;
+  const snippet = document.createElement("span");
+  snippet.append(before, bold, after);
+  button.append(head, snippet);
+  li.append(button);
+  return li;
+}
+
+function clearSearch() {
+  state.query = "";
+  state.hits = [];
+  ui.searchStatus.textContent = "";
+  ui.searchResults.replaceChildren();
+  clearMarks();
+}
+
+function markCurrentHit() {
+  for (const button of ui.searchResults.querySelectorAll("button")) {
+    if (Number(button.dataset.page) === state.page) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  }
+}
+
+function chooseHit(page) {
+  showPage(page);
+  if (narrowScreen.matches) setSearch(false);
+}
+
+function setSearch(show) {
+  ui.search.hidden = !show;
+  root.querySelector("[data-action=toggle-search]").setAttribute("aria-expanded", String(show));
+  if (show) ui.searchInput.focus();
+}
+
+function wordsOf(docId, page) {
+  const key = `${docId}:${page}`;
+  if (!state.words.has(key)) {
+    const request = getJSON(`/api/documents/${docId}/pages/${page}/words`).then((body) => body.words);
+    request.catch(() => state.words.delete(key)); // try again next time
+    state.words.set(key, request);
+  }
+  return state.words.get(key);
+}
+
+// Indices of the words that the query covers; the query may span several words.
+function matchingWords(words, query) {
+  const needle = fold(query).split(/\s+/).filter(Boolean).join(" ");
+  if (!needle) return [];
+  let text = "";
+  const starts = words.map((word) => {
+    const at = text.length;
+    text += `${fold(String(word[4]))} `;
+    return at;
+  });
+  const hit = new Set();
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + 1)) {
+    const end = at + needle.length;
+    starts.forEach((start, i) => {
+      if (start < end && start + fold(String(words[i][4])).length > at) hit.add(i);
+    });
+  }
+  return [...hit];
+}
+
+async function showMarks() {
+  const { query, page } = state;
+  const doc = state.doc;
+  if (!query || !doc || !state.hits.some((h) => h.page === page)) {
+    clearMarks();
+    return;
+  }
+  let words;
+  try {
+    words = await wordsOf(doc.id, page);
+  } catch {
+    return; // highlights are a help, not the page; the page itself still shows
+  }
+  if (state.doc !== doc || state.page !== page || state.query !== query) return;
+  const boxes = matchingWords(words, query).map((i) => markBox(words[i]));
+  ui.marks.replaceChildren(...boxes);
+  if (boxes.length && state.scale > 1.001) scrollToMark(boxes[0]);
+}
+
+function markBox([x0, y0, x1, y1]) {
+  const box = document.createElement("div");
+  box.className = "mark";
+  box.style.left = `${x0 * 100}%`;
+  box.style.top = `${y0 * 100}%`;
+  box.style.width = `${(x1 - x0) * 100}%`;
+  box.style.height = `${(y1 - y0) * 100}%`;
+  return box;
+}
+
+function scrollToMark(box) {
+  const s = ui.stage;
+  s.scrollLeft = box.offsetLeft + ui.sheet.offsetLeft - s.clientWidth / 3;
+  s.scrollTop = box.offsetTop + ui.sheet.offsetTop - s.clientHeight / 3;
+}
+
+function clearMarks() {
+  ui.marks.replaceChildren();
+}
+
+// ---------- agenda: a column on wide screens, a drawer on narrow ones
+
+function agendaIsOpen() {
+  return narrowScreen.matches ? root.classList.contains("agenda-open") : !root.classList.contains("agenda-collapsed");
+}
+
+function setAgenda(show, { focusToggle = false } = {}) {
+  if (narrowScreen.matches) {
+    root.classList.toggle("agenda-open", show);
+    ui.backdrop.hidden = !show;
+    if (show) (root.querySelector(".doc-link[aria-current]") || root.querySelector(".reader-agenda a"))?.focus();
+  } else {
+    root.classList.toggle("agenda-collapsed", !show);
+    localStorage.setItem("phonghop.reader.agenda", show ? "1" : "0");
+  }
+  ui.agendaToggle.setAttribute("aria-expanded", String(show));
+  if (focusToggle) ui.agendaToggle.focus();
+}
+
+function syncAgendaToScreen() {
+  root.classList.remove("agenda-open");
+  ui.backdrop.hidden = true;
+  if (!narrowScreen.matches) {
+    root.classList.toggle("agenda-collapsed", localStorage.getItem("phonghop.reader.agenda") === "0");
+  }
+  ui.agendaToggle.setAttribute("aria-expanded", String(agendaIsOpen()));
+}
+
+function onAgendaClick(event) {
+  const link = event.target.closest("a.doc-link[data-document]");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  openDocument(Number(link.dataset.document), 1);
+  if (narrowScreen.matches) setAgenda(false);
+  ui.stage.focus({ preventScroll: true }); // so the arrow keys page the new document
+}
+
+// ---------- wiring
+
+const ACTIONS = {
+  "toggle-agenda": () => setAgenda(!agendaIsOpen()),
+  "close-agenda": () => setAgenda(false, { focusToggle: true }),
+  "toggle-search": () => setSearch(ui.search.hidden),
+  "close-search": () => setSearch(false),
+  "toggle-thumbs": () => setThumbs(ui.thumbs.hidden),
+  prev: () => go(-1),
+  next: () => go(1),
+  "zoom-in": () => zoomStep(1),
+  "zoom-out": () => zoomStep(-1),
+  "zoom-fit": () => zoomTo(1),
+  retry: () => state.retry?.(),
+};
+
+function onClick(event) {
+  const control = event.target.closest("[data-action]");
+  if (control && ACTIONS[control.dataset.action]) {
+    ACTIONS[control.dataset.action]();
+    return;
+  }
+  const thumb = event.target.closest("#thumb-list button");
+  if (thumb) {
+    showPage(Number(thumb.dataset.page));
+    return;
+  }
+  const hit = event.target.closest("#search-results button");
+  if (hit) chooseHit(Number(hit.dataset.page));
+}
+
+function start() {
+  root.addEventListener("click", onClick);
+  root.querySelector(".reader-agenda").addEventListener("click", onAgendaClick);
+  document.addEventListener("keydown", onKey);
+  ui.stage.addEventListener("pointerdown", onPointerDown);
+  ui.stage.addEventListener("pointermove", onPointerMove);
+  ui.stage.addEventListener("pointerup", onPointerUp);
+  ui.stage.addEventListener("pointercancel", onPointerUp);
+  ui.stage.addEventListener("wheel", onWheel, { passive: false });
+  ui.stage.addEventListener("dblclick", onDoubleClick);
+  $("page-jump").addEventListener("submit", (event) => {
+    event.preventDefault();
+    showPage(Number(ui.pageInput.value));
+    ui.pageInput.blur();
+  });
+  ui.pageInput.addEventListener("change", () => showPage(Number(ui.pageInput.value)));
+  ui.search.querySelector("form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runSearch(ui.searchInput.value);
+  });
+  ui.searchInput.addEventListener("input", debounce(() => runSearch(ui.searchInput.value), 300));
+  narrowScreen.addEventListener("change", syncAgendaToScreen);
+  new ResizeObserver(() => {
+    if (!state.doc) return;
+    layout();
+    sharpen();
+  }).observe(ui.stage);
+
+  syncAgendaToScreen();
+  if (localStorage.getItem("phonghop.reader.thumbs") === "1") setThumbs(true);
+  const opened = Number(root.dataset.document);
+  if (opened) openDocument(opened, Number(root.dataset.page) || 1);
+}
+
+start();
