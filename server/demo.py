@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from agenda.demo_papers import demo_session
 from agenda.render import page_facts
 from server.blobs import BlobStore
-from server.documents.rules import page_rows
+from server.documents.rules import content_key, page_rows
 from server.models import AgendaItem, Body, Document, Meeting, MeetingStatus, Participant, User
 from server.passwords import Passwords
 from server.settings import Settings
@@ -169,7 +169,8 @@ def _seed_agenda(
             )
             session.add(document)
             session.flush()
-            session.add_all(page_rows(document.id, facts))
+            keys = [content_key(document.sha256, n) for n in range(1, len(facts) + 1)]
+            session.add_all(page_rows(document.id, facts, keys))
     session.commit()
 
 

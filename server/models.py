@@ -183,6 +183,8 @@ class DocumentPage(SQLModel, table=True):
     height: float
     text: str = ""
     folded: str = ""  # lowercase without diacritics, same length as text
+    # The same for the same page of the same source file, also inside an agenda book.
+    content_key: str = Field(default="", max_length=64, index=True)
 
 
 class Annotation(SQLModel, table=True):
@@ -197,6 +199,10 @@ class Annotation(SQLModel, table=True):
     visibility: str = Field(default="private", max_length=16)
     updated_at: datetime = _when()
     deleted: bool = False
+    # Which page content it was drawn on (see DocumentPage.content_key); set aside, never
+    # deleted, when a new agenda book no longer has that content.
+    content_key: str = Field(default="", max_length=64)
+    set_aside: bool = False
 
 
 class Vote(SQLModel, table=True):
@@ -268,6 +274,8 @@ class Attendance(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
     status: str = Field(default="absent", max_length=16)  # present|remote|excused|absent
+    reason: str = Field(default="", max_length=300)  # why absent or excused
+    checked_in_at: datetime | None = _maybe_when()
     updated_at: datetime = _when()
 
 
@@ -282,6 +290,7 @@ class JournalEvent(SQLModel, table=True):
     type: str = Field(max_length=48)
     payload: dict[str, Any] = _json(default_factory=dict)
     actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    private_to: int | None = None  # only this user's devices may see it (no foreign key: kept)
     at: datetime = _when()
 
 

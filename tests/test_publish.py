@@ -8,7 +8,7 @@ import pymupdf
 import pytest
 from sqlmodel import select
 
-from server.models import JournalEvent, Meeting
+from server.models import DocumentPage, JournalEvent, Meeting
 from tests.test_documents import papers, upload
 
 
@@ -136,3 +136,14 @@ async def test_the_editor_shows_progress_then_the_result(client, agenda):
     await finished(client, agenda["id"])
     done = await client.get(f"/meetings/{agenda['id']}/publish", headers={"HX-Request": "true"})
     assert "Đã phát hành phiên bản 1." in done.text and "every 1s" not in done.text
+
+
+async def test_book_pages_share_content_keys_with_the_papers_they_show(client, agenda, database):
+    await publish(client, agenda["id"])
+    [book] = (await client.get(f"/api/meetings/{agenda['id']}/books")).json()
+    pages = database.exec(select(DocumentPage)).all()
+    paper_keys = {p.content_key for p in pages if p.document_id != book["document_id"]}
+    book_keys = [p.content_key for p in pages if p.document_id == book["document_id"]]
+    assert book_keys[0] == ""  # the cover shows no paper
+    shown = [key for key in book_keys if key]
+    assert set(shown) == paper_keys and len(shown) == len(paper_keys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -91,17 +92,31 @@ async def add_document(
     )
     db.add(document)
     await db.flush()
-    db.add_all(page_rows(document.id, facts))
+    keys = [content_key(document.sha256, n) for n in range(1, len(facts) + 1)]
+    db.add_all(page_rows(document.id, facts, keys))
     await db.commit()
     return document
 
 
-def page_rows(document_id: int, facts: list[tuple[float, float, str]]) -> list[DocumentPage]:
+def content_key(sha256: str, page: int) -> str:
+    """Names page `page` of the file `sha256`, wherever it is shown (alone or in a book)."""
+    return hashlib.sha256(f"{sha256}:{page}".encode()).hexdigest()[:32]
+
+
+def page_rows(
+    document_id: int, facts: list[tuple[float, float, str]], keys: list[str]
+) -> list[DocumentPage]:
     return [
         DocumentPage(
-            document_id=document_id, page=n, width=w, height=h, text=text, folded=render.fold(text)
+            document_id=document_id,
+            page=n,
+            width=w,
+            height=h,
+            text=text,
+            folded=render.fold(text),
+            content_key=key,
         )
-        for n, (w, h, text) in enumerate(facts, start=1)
+        for n, ((w, h, text), key) in enumerate(zip(facts, keys, strict=True), start=1)
     ]
 
 

@@ -24,7 +24,7 @@ from agenda.isolation import WorkerFailed, run_isolated
 from server import journal
 from server.access import meeting_permission
 from server.blobs import BlobStore
-from server.documents.rules import page_rows
+from server.documents.rules import content_key, page_rows
 from server.errors import AppError
 from server.i18n import N_, translate
 from server.meetings import rules
@@ -126,7 +126,19 @@ async def publish(state: Any, job: PublishJob, user_id: int) -> int:
             ) from failure
         pdf = await asyncio.to_thread(out.read_bytes)
     facts = await state.renderer.run(render.page_facts, pdf)
-    return await _keep_book(state, job.meeting_id, user_id, version, pdf, facts, layout)
+    keys = _book_page_keys(items, layout.entries, len(facts))
+    return await _keep_book(state, job.meeting_id, user_id, version, pdf, facts, keys, layout)
+
+
+def _book_page_keys(items: list[BookItem], entries: list[dict], page_count: int) -> list[str]:
+    """Each book page keyed by the source page it shows; cover and contents get none."""
+    keys = [""] * page_count
+    sources = [document.path.stem for item in items for document in item.documents]
+    placed = [entry for entry in entries if entry["kind"] == "document"]
+    for sha256, entry in zip(sources, placed, strict=True):
+        for n in range(entry["pages"]):
+            keys[entry["page"] - 1 + n] = content_key(sha256, n + 1)
+    return keys
 
 
 async def _book_plan(state: Any, meeting_id: int) -> tuple[BookCover, list[BookItem], int]:
@@ -167,7 +179,14 @@ async def _book_plan(state: Any, meeting_id: int) -> tuple[BookCover, list[BookI
 
 
 async def _keep_book(
-    state: Any, meeting_id: int, user_id: int, version: int, pdf: bytes, facts: list, layout: Any
+    state: Any,
+    meeting_id: int,
+    user_id: int,
+    version: int,
+    pdf: bytes,
+    facts: list,
+    keys: list[str],
+    layout: Any,
 ) -> int:
     sha256 = BlobStore(state.settings.blobs_dir).put(pdf)
     async with state.db() as db:
@@ -183,7 +202,7 @@ async def _keep_book(
         )
         db.add(document)
         await db.flush()
-        db.add_all(page_rows(document.id, facts))
+        db.add_all(page_rows(document.id, facts, keys))
         db.add(
             AgendaBook(
                 meeting_id=meeting_id,
