@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import pass_context
 from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -27,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import web
 from agenda import isolation
 from server import auth, health, i18n
+from server import presenting  # noqa: F401  (registers its socket commands)
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.db import make_engine, session_maker
 from server.documents import api as documents_api
@@ -34,6 +37,8 @@ from server.documents import pages as documents_pages
 from server.documents.rendering import PageRenderer
 from server.errors import EXCEPTION_HANDLERS
 from server.i18n import LANGUAGES, language_of, translations
+from server.live.hub import Hub
+from server.live.socket import meeting_socket
 from server.looplag import LoopLag
 from server.meetings import api as meetings_api
 from server.meetings import pages as meetings_pages
@@ -70,6 +75,7 @@ def _template_engine(engine: JinjaTemplateEngine) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
+    channels = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     state = State(
         {
             "settings": settings,
@@ -84,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "throttle": LoginThrottle(MemoryStore(), settings),
             "loop_lag": LoopLag(),
             "publisher": Publisher(),
+            "hub": Hub(channels),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
     )
@@ -97,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await app.state.loop_lag.stop()
+            await app.state.hub.close()
             await app.state.publisher.wait()
             app.state.passwords.close()
             app.state.renderer.close()
@@ -112,9 +120,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *meetings_pages.ROUTES,
             *publish.ROUTES,
             *documents_pages.ROUTES,
+            meeting_socket,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,
+        plugins=[channels],
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_db)},
         middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"])],

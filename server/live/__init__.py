@@ -1,0 +1,1 @@
+"""The live meeting: the tablet socket, its protocol, and the hub that fans events out."""

@@ -1,0 +1,188 @@
+"""The meeting socket, `GET /ws/meetings/{id}`: handshake checks, catch-up, command dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from sqlmodel import col, select
+
+from server.access import meeting_access
+from server.errors import AppError
+from server.i18n import language_of, translations
+from server.live import snapshot
+from server.live.hub import Connection, dumps, event_message
+from server.live.protocol import COMMANDS, CONNECT_HOOKS, DISCONNECT_HOOKS, Hook, Refusal, Session
+from server.models import JournalEvent, Meeting
+
+log = logging.getLogger("phonghop.live")
+
+MAX_MESSAGE_BYTES = 256 * 1024
+REPLAY_LIMIT = 1000  # a tablet further behind than this is sent a snapshot instead
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+_REMEMBERED_IDS = 512
+
+
+@websocket("/ws/meetings/{meeting_id:int}")
+async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
+    """One tablet in one meeting. See DESIGN.md, "Realtime contract"."""
+    state = socket.app.state
+    await socket.accept()
+    refusal, access = await _check_handshake(socket, meeting_id)
+    if refusal:
+        await socket.close(code=refusal[0], reason=refusal[1])
+        return
+    connection = Connection(socket, socket.user.id, access.roles())
+    session = Session(state, meeting_id, socket.user, access, connection, language_of(socket))
+    await state.hub.join(meeting_id, connection)
+    pump = asyncio.create_task(connection.pump())
+    try:
+        await _run_hooks(CONNECT_HOOKS, session)
+        await _serve(session)
+    finally:
+        connection.finish()
+        await state.hub.leave(meeting_id, connection)
+        await _stop(pump)
+        await _run_hooks(DISCONNECT_HOOKS, session)
+
+
+async def _check_handshake(socket: WebSocket, meeting_id: int) -> tuple[Any, Any]:
+    """(close code and reason, None) to refuse, else (None, the caller's MeetingAccess)."""
+    origin = socket.headers.get("origin")
+    allowed = socket.app.state.settings.allowed_origins
+    if origin is not None and origin not in allowed and not _same_host(socket, origin):
+        return (CLOSE_FORBIDDEN, "origin not allowed"), None
+    if socket.user is None:
+        return (CLOSE_NOT_SIGNED_IN, "not signed in"), None
+    try:
+        async with socket.app.state.db_read() as db:
+            return None, await meeting_access(db, socket.user, meeting_id)
+    except AppError:
+        return (CLOSE_FORBIDDEN, "not a participant"), None
+
+
+def _same_host(socket: WebSocket, origin: str) -> bool:
+    """The page came from this very server (its Host header), as a browser on it would."""
+    host = socket.headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+async def _serve(session: Session) -> None:
+    socket = session.connection.socket
+    seen: deque[Any] = deque(maxlen=_REMEMBERED_IDS)
+    while not session.connection.too_slow:
+        try:
+            raw = await socket.receive_text()
+        except WebSocketDisconnect:
+            return
+        reply = await _answer(session, raw, seen)
+        if reply is not None:
+            session.connection.send(dumps(reply))
+
+
+async def _answer(session: Session, raw: str, seen: deque[Any]) -> dict[str, Any] | None:
+    """The ack or error for one client message."""
+    if len(raw.encode()) > MAX_MESSAGE_BYTES:
+        return _error(session, None, Refusal("too_large", "The message is too large."))
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return _error(session, None, Refusal("bad_json", "The message is not valid JSON."))
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return _error(session, None, Refusal("bad_message", "A message needs a type."))
+    message_id = message.get("id")
+    if not isinstance(message_id, (str, int)) or isinstance(message_id, bool):
+        return _error(session, None, Refusal("bad_message", "A message needs an id."))
+    if message_id in seen:
+        return {"type": "ack", "id": message_id, "repeat": True}  # a retry: done once already
+    try:
+        extra = await _run(session, message)
+    except Refusal as refusal:
+        return _error(session, message_id, refusal)
+    except AppError as refusal:
+        return _error(session, message_id, Refusal(refusal.code, refusal.message, **refusal.params))
+    except Exception:
+        log.exception("command %s failed", message["type"])
+        failure = Refusal("internal", "Something went wrong on the server; the error was logged.")
+        return _error(session, message_id, failure)
+    seen.append(message_id)
+    return {"type": "ack", "id": message_id, **(extra or {})}
+
+
+async def _run(session: Session, message: dict[str, Any]) -> dict[str, Any] | None:
+    kind = message["type"]
+    if kind == "hello":
+        return await _hello(session, message.get("since"))
+    command = COMMANDS.get(kind)
+    if command is None:
+        raise Refusal("unknown_type", "Unknown message type: {type}.", type=kind[:40])
+    if not session.access.can(command.permission):
+        raise Refusal("forbidden", "You do not have permission to do this.")
+    return await command.handler(session, message)
+
+
+def _error(session: Session, message_id: Any, refusal: Refusal) -> dict[str, Any]:
+    gettext = translations(session.language).gettext
+    params = {k: gettext(v) if isinstance(v, str) else v for k, v in refusal.params.items()}
+    text = gettext(refusal.message).format(**params) if params else gettext(refusal.message)
+    return {"type": "error", "id": message_id, "code": refusal.code, "message": text}
+
+
+async def _hello(session: Session, since: Any) -> dict[str, Any]:
+    """Catches the tablet up: the events it missed, in order, or a snapshot."""
+    connection = session.connection
+    connection.hold()
+    last = 0
+    try:
+        async with session.state.db_read() as db:
+            last = (await db.get(Meeting, session.meeting_id)).last_seq
+            if _can_replay(since, last):
+                for event in await _missed(db, session, since):
+                    connection.send(event_message(event))
+                return {"seq": last, "replayed": last - since}
+            state = await snapshot.build(db, session)
+        connection.send(dumps({"type": "snapshot", "seq": last, "state": state}))
+        return {"seq": last}
+    finally:
+        connection.release(up_to_seq=last)
+
+
+def _can_replay(since: Any, last: int) -> bool:
+    if not isinstance(since, int) or isinstance(since, bool):
+        return False
+    return 0 <= since <= last and last - since <= REPLAY_LIMIT
+
+
+async def _missed(db: Any, session: Session, since: int) -> list[JournalEvent]:
+    rows = await db.exec(
+        select(JournalEvent)
+        .where(
+            JournalEvent.meeting_id == session.meeting_id,
+            JournalEvent.seq > since,
+            (col(JournalEvent.private_to).is_(None)) | (JournalEvent.private_to == session.user.id),
+        )
+        .order_by(JournalEvent.seq)
+    )
+    return list(rows.all())
+
+
+async def _run_hooks(hooks: list[Hook], session: Session) -> None:
+    for hook in hooks:
+        try:
+            await hook(session)
+        except Exception:
+            log.exception("%s failed", getattr(hook, "__name__", hook))
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    try:
+        await asyncio.wait_for(task, timeout=2)
+    except (TimeoutError, asyncio.CancelledError, Exception):
+        task.cancel()

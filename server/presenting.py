@@ -1,0 +1,63 @@
+"""Following the chair: the presented document and page, and who follows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import journal
+from server.live import snapshot
+from server.live.protocol import Refusal, Session, command, field_of
+from server.models import Document, JournalEvent
+
+
+@command("page.present", permission="preside")
+async def present_page(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """`{"type":"page.present","id":…,"document_id":D,"page":P}` → `page.presented` to all."""
+    document_id = field_of(message, "document_id", int)
+    page = field_of(message, "page", int)
+    async with session.state.db() as db:
+        document = await db.get(Document, document_id)
+        if document is None or document.meeting_id != session.meeting_id:
+            raise Refusal("not_in_meeting", "That document is not part of this meeting.")
+        if not 1 <= page <= document.page_count:
+            raise Refusal("no_such_page", "This document has no page {page}.", page=page)
+        payload = {
+            "document_id": document.id,
+            "page": page,
+            "by": session.user.id,
+            "item_id": document.item_id,
+            "title": document.title,
+        }
+        event = await journal.append(
+            db, session.meeting_id, "page.presented", payload, session.user.id
+        )
+        await db.commit()
+    session.hub.publish_event(event)
+    return {"seq": event.seq}
+
+
+@command("follow")
+async def follow(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """`{"type":"follow","id":…,"on":true|false}`: whether this tablet turns with the chair."""
+    session.following = field_of(message, "on", bool)
+    return {"following": session.following}
+
+
+@snapshot.part("presented")
+async def presented(db: AsyncSession, session: Session) -> dict[str, Any] | None:
+    """The page being presented now, as the last `page.presented` event said."""
+    event = (
+        await db.exec(
+            select(JournalEvent)
+            .where(
+                JournalEvent.meeting_id == session.meeting_id,
+                JournalEvent.type == "page.presented",
+            )
+            .order_by(col(JournalEvent.seq).desc())
+            .limit(1)
+        )
+    ).first()
+    return {"seq": event.seq, **event.payload} if event else None
