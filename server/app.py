@@ -28,8 +28,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import web
 from agenda import isolation
-from server import auth, health, i18n
-from server import presenting  # noqa: F401  (registers its socket commands)
+from server import (
+    auth,
+    health,
+    i18n,
+    presenting,  # noqa: F401  (registers its socket commands)
+)
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.db import make_engine, session_maker
 from server.documents import api as documents_api
