@@ -21,7 +21,7 @@ from server.models import Body, Participant, User
 from server.passwords import Passwords
 from server.settings import Settings
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.live"]
 
 PASSWORD = "mat-khau-thu-nghiem"
 IN_CI = os.environ.get("CI") == "true"

@@ -1,0 +1,131 @@
+"""Real sockets for live-meeting tests: the app served by uvicorn in a thread, and signed-in
+`websockets` clients that speak the tablet protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from server.app import create_app
+from tests.browser import free_port
+from tests.conftest import PASSWORD
+
+
+@dataclass
+class Served:
+    url: str
+    app: Any
+    loop: asyncio.AbstractEventLoop
+
+    def call(self, function: Any, *args: Any) -> None:
+        """Runs `function(*args)` on the server's own event loop."""
+        self.loop.call_soon_threadsafe(function, *args)
+
+
+@pytest.fixture
+def served(settings, database) -> Iterator[Served]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(replace(settings, allowed_origins=[url]))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, ws_max_size=1 << 20)
+    server = uvicorn.Server(config)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        loops.append(loop)
+        loop.run_until_complete(server.serve())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        threading.Event().wait(0.05)
+    yield Served(url, app, loops[0])
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+class Tablet:
+    """A signed-in tablet: an HTTP client for the API and a socket for the meeting."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, served: Served, username: str) -> None:
+        self.served = served
+        self.username = username
+        self.http = httpx.AsyncClient(base_url=served.url)
+        self.socket: Any = None
+        self.inbox: list[dict[str, Any]] = []
+
+    async def sign_in(self) -> Tablet:
+        await self.http.get("/login")
+        response = await self.http.post(
+            "/login",
+            json={"username": self.username, "password": PASSWORD},
+            headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
+        )
+        assert response.status_code == 200, response.text
+        return self
+
+    async def connect(self, meeting_id: int, origin: str | None = None) -> Tablet:
+        cookies = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        self.socket = await websockets.connect(
+            self.served.url.replace("http", "ws") + f"/ws/meetings/{meeting_id}",
+            additional_headers={"Cookie": cookies},
+            origin=origin or self.served.url,
+            max_size=4 << 20,
+        )
+        return self
+
+    async def send(self, type: str, **fields: Any) -> Any:
+        message_id = f"m{next(self._ids)}"
+        await self.socket.send(json.dumps({"type": type, "id": message_id, **fields}))
+        return message_id
+
+    async def receive(self, within: float = 5) -> dict[str, Any]:
+        message = json.loads(await asyncio.wait_for(self.socket.recv(), within))
+        self.inbox.append(message)
+        return message
+
+    async def until(self, predicate: Any, within: float = 5) -> dict[str, Any]:
+        """Reads messages until one matches `predicate`; returns it."""
+        async with asyncio.timeout(within):
+            while True:
+                message = await self.receive(within)
+                if predicate(message):
+                    return message
+
+    async def answer(self, message_id: Any, within: float = 5) -> dict[str, Any]:
+        """The ack or error for `message_id`."""
+        return await self.until(
+            lambda m: m.get("type") in ("ack", "error") and m.get("id") == message_id, within
+        )
+
+    async def request(self, type: str, **fields: Any) -> dict[str, Any]:
+        return await self.answer(await self.send(type, **fields))
+
+    async def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
+        """Whatever arrives within `seconds`."""
+        got = []
+        try:
+            while True:
+                got.append(await self.receive(seconds))
+        except TimeoutError:
+            return got
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        await self.http.aclose()

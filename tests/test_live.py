@@ -1,0 +1,178 @@
+"""The live meeting over real websockets: following the chair, catching up, refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import websockets
+from sqlmodel import select
+
+from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
+from server.models import Document, JournalEvent, Meeting
+from tests.live import Tablet
+
+
+@pytest.fixture
+def world(accounts, database):
+    body = accounts.body()
+    meeting = Meeting(body_id=body.id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC))
+    other = Meeting(body_id=body.id, title="Khác", starts_at=datetime(2026, 12, 16, tzinfo=UTC))
+    database.add_all([meeting, other])
+    database.commit()
+    for username, role in (
+        ("chutoa", "chair"),
+        ("daibieu01", "delegate"),
+        ("daibieu02", "delegate"),
+    ):
+        accounts.join(accounts.user(username), meeting.id, role)
+    accounts.user("nguoingoai")
+    paper = Document(meeting_id=meeting.id, title="Tờ trình", sha256="a" * 64, page_count=10)
+    foreign = Document(meeting_id=other.id, title="Khác", sha256="b" * 64, page_count=10)
+    database.add_all([paper, foreign])
+    database.commit()
+    return {"meeting": meeting.id, "paper": paper.id, "foreign": foreign.id}
+
+
+async def tablet(served, username, meeting_id, since=None):
+    device = await (await Tablet(served, username).sign_in()).connect(meeting_id)
+    await device.request("hello", since=since)
+    return device
+
+
+async def test_delegate_follows_chair_page(served, world):
+    chair = await tablet(served, "chutoa", world["meeting"])
+    delegate = await tablet(served, "daibieu01", world["meeting"])
+    ack = await chair.request("page.present", document_id=world["paper"], page=3)
+    assert ack["type"] == "ack" and ack["seq"] == 1
+    event = await delegate.until(lambda m: m["type"] == "page.presented")
+    assert (event["seq"], event["document_id"], event["page"]) == (1, world["paper"], 3)
+    assert event["by"] and event["title"] == "Tờ trình"
+    await chair.close()
+    await delegate.close()
+
+
+async def test_first_hello_gets_a_snapshot_with_the_presented_page(served, world):
+    chair = await tablet(served, "chutoa", world["meeting"])
+    await chair.request("page.present", document_id=world["paper"], page=5)
+    delegate = await (await Tablet(served, "daibieu01").sign_in()).connect(world["meeting"])
+    message_id = await delegate.send("hello", since=None)
+    snapshot = await delegate.until(lambda m: m["type"] == "snapshot")
+    assert snapshot["seq"] == 1
+    assert snapshot["state"]["presented"]["page"] == 5
+    assert (await delegate.answer(message_id))["type"] == "ack"
+    await chair.close()
+    await delegate.close()
+
+
+async def test_reconnect_with_since_gets_exactly_the_missed_events(served, world):
+    chair = await tablet(served, "chutoa", world["meeting"])
+    delegate = await tablet(served, "daibieu01", world["meeting"])
+    await chair.request("page.present", document_id=world["paper"], page=1)
+    seen = (await delegate.until(lambda m: m["type"] == "page.presented"))["seq"]
+    await delegate.socket.close()
+    for page in (2, 3, 4):
+        await chair.request("page.present", document_id=world["paper"], page=page)
+    await delegate.connect(world["meeting"])
+    message_id = await delegate.send("hello", since=seen)
+    ack = await delegate.answer(message_id)
+    missed = [m for m in delegate.inbox if m.get("type") == "page.presented" and m["seq"] > seen]
+    assert [(m["seq"], m["page"]) for m in missed] == [(2, 2), (3, 3), (4, 4)]
+    assert ack["replayed"] == 3
+    assert not any(m["type"] == "snapshot" for m in delegate.inbox[-4:])
+    await chair.close()
+    await delegate.close()
+
+
+@pytest.mark.parametrize("since", [99, -1, "3"])
+async def test_a_since_from_the_future_or_not_a_number_gets_a_snapshot(served, world, since):
+    delegate = await (await Tablet(served, "daibieu01").sign_in()).connect(world["meeting"])
+    await delegate.send("hello", since=since)
+    assert (await delegate.receive())["type"] == "snapshot"
+    await delegate.close()
+
+
+async def test_a_since_too_far_behind_gets_a_snapshot(served, world, database):
+    meeting = database.get(Meeting, world["meeting"])
+    meeting.last_seq = REPLAY_LIMIT + 10
+    database.add(meeting)
+    database.commit()
+    delegate = await (await Tablet(served, "daibieu01").sign_in()).connect(world["meeting"])
+    await delegate.send("hello", since=1)
+    message = await delegate.receive()
+    assert message["type"] == "snapshot" and message["seq"] == REPLAY_LIMIT + 10
+    await delegate.close()
+
+
+async def closed_with(device) -> int:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await device.receive()
+    return closed.value.rcvd.code
+
+
+async def test_a_non_participant_is_refused_with_4403(served, world):
+    outsider = await (await Tablet(served, "nguoingoai").sign_in()).connect(world["meeting"])
+    assert await closed_with(outsider) == 4403
+    await outsider.close()
+
+
+async def test_a_signed_out_tablet_is_refused_with_4401(served, world):
+    stranger = await Tablet(served, "daibieu01").connect(world["meeting"])
+    assert await closed_with(stranger) == 4401
+    await stranger.close()
+
+
+async def test_another_sites_page_cannot_open_the_socket(served, world):
+    device = await (await Tablet(served, "daibieu01").sign_in()).connect(
+        world["meeting"], origin="http://evil.example"
+    )
+    assert await closed_with(device) == 4403
+    await device.close()
+
+
+async def test_bad_messages_get_errors_and_change_nothing(served, world, database):
+    delegate = await tablet(served, "daibieu01", world["meeting"])
+    socket = delegate.socket
+    await socket.send("{not json")
+    assert (await delegate.receive())["code"] == "bad_json"
+    await socket.send(json.dumps(["a list"]))
+    assert (await delegate.receive())["code"] == "bad_message"
+    await socket.send(json.dumps({"type": "page.present", "document_id": 1, "page": 1}))
+    assert (await delegate.receive())["code"] == "bad_message"  # no id
+    await socket.send(json.dumps({"type": "x", "id": "big", "pad": "x" * MAX_MESSAGE_BYTES}))
+    assert (await delegate.receive())["code"] == "too_large"
+    unknown = await delegate.request("vote.rig")
+    assert unknown["code"] == "unknown_type"
+    forbidden = await delegate.request("page.present", document_id=world["paper"], page=2)
+    assert forbidden["code"] == "forbidden"
+    assert "quyền" in forbidden["message"]
+    await delegate.close()
+    chair = await tablet(served, "chutoa", world["meeting"])
+    elsewhere = await chair.request("page.present", document_id=world["foreign"], page=1)
+    assert elsewhere["code"] == "not_in_meeting"
+    assert (await chair.request("page.present", document_id=world["paper"], page=11))[
+        "code"
+    ] == "no_such_page"
+    assert (await chair.request("page.present", document_id=world["paper"], page="2"))[
+        "code"
+    ] == "bad_message"
+    await chair.close()
+    database.expire_all()
+    assert database.exec(select(JournalEvent)).all() == []
+    assert database.get(Meeting, world["meeting"]).last_seq == 0
+
+
+async def test_a_retried_message_is_done_once(served, world, database):
+    chair = await tablet(served, "chutoa", world["meeting"])
+    message = json.dumps(
+        {"type": "page.present", "id": "same", "document_id": world["paper"], "page": 2}
+    )
+    await chair.socket.send(message)
+    first = await chair.answer("same")
+    await chair.socket.send(message)
+    again = await chair.answer("same")
+    assert first["seq"] == 1 and again.get("repeat") is True
+    database.expire_all()
+    assert len(database.exec(select(JournalEvent)).all()) == 1
+    await chair.close()
