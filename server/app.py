@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import web
 from agenda import isolation
 from server import (
+    attendance,
     auth,
     health,
     i18n,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *publish.ROUTES,
             *documents_pages.ROUTES,
             meeting_socket,
+            *attendance.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,

@@ -176,3 +176,61 @@ async def test_a_retried_message_is_done_once(served, world, database):
     database.expire_all()
     assert len(database.exec(select(JournalEvent)).all()) == 1
     await chair.close()
+
+
+async def test_attendance_checks_in_devices_once_the_session_is_live(served, world, accounts):
+    accounts.join(accounts.user("thuky", "secretary"), world["meeting"], "secretary")
+    delegate = await tablet(served, "daibieu01", world["meeting"])
+    chair = await tablet(served, "chutoa", world["meeting"])
+    assert [m for m in delegate.inbox if m["type"] == "attendance.changed"] == []
+    response = await chair.http.post(
+        f"/api/meetings/{world['meeting']}/session/start",
+        headers={"X-CSRFToken": chair.http.cookies["csrftoken"]},
+    )
+    assert response.status_code == 200 and response.json()["status"] == "live"
+    await delegate.until(lambda m: m["type"] == "meeting.started")
+    assert (await delegate.request("attendance.here"))["type"] == "ack"
+    checked = await chair.until(
+        lambda m: m["type"] == "attendance.changed" and m["status"] == "present"
+    )
+    second = await tablet(served, "daibieu02", world["meeting"])
+    await chair.until(
+        lambda m: m["type"] == "attendance.changed" and m["user_id"] != checked["user_id"]
+    )
+    secretary = await tablet(served, "thuky", world["meeting"])
+    refused = await delegate.request("attendance.set", user_id=checked["user_id"], status="absent")
+    assert refused["code"] == "forbidden"
+    marked = await secretary.request(
+        "attendance.set", user_id=checked["user_id"], status="excused", reason="Đi công tác"
+    )
+    assert marked["type"] == "ack"
+    event = await chair.until(
+        lambda m: m["type"] == "attendance.changed" and m["status"] == "excused"
+    )
+    assert event["reason"] == "Đi công tác"
+    late = await (await Tablet(served, "chutoa").sign_in()).connect(world["meeting"])
+    await late.send("hello", since=None)
+    state = (await late.until(lambda m: m["type"] == "snapshot"))["state"]
+    people = {p["user_id"]: p for p in state["attendance"]["people"]}
+    assert people[checked["user_id"]]["status"] == "excused"
+    assert state["attendance"]["quorum"]["members"] == 3
+    assert state["attendance"]["quorum"]["present"] == 2  # daibieu02, and the chair just now
+    for device in (delegate, chair, second, secretary, late):
+        await device.close()
+
+
+async def test_presence_is_announced(served, world):
+    chair = await tablet(served, "chutoa", world["meeting"])
+    delegate = await tablet(served, "daibieu01", world["meeting"])
+    online = await chair.until(lambda m: m["type"] == "presence.changed" and m["online"])
+    await delegate.close()
+    offline = await chair.until(lambda m: m["type"] == "presence.changed" and not m["online"])
+    assert online["user_id"] == offline["user_id"]
+    await chair.close()
+
+
+async def test_commands_before_hello_are_refused(served, world):
+    chair = await (await Tablet(served, "chutoa").sign_in()).connect(world["meeting"])
+    answer = await chair.request("page.present", document_id=world["paper"], page=1)
+    assert answer["code"] == "hello_first"
+    await chair.close()

@@ -42,7 +42,7 @@ class Connection:
         self.user_id = user_id
         self.roles = roles
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
-        self._held: list[str] | None = None
+        self._held: list[str] | None = []  # nothing goes out before the tablet's hello
         self.too_slow = False
 
     def sees(self, audience: dict[str, Any]) -> bool:
@@ -52,9 +52,14 @@ class Connection:
         roles = audience.get("roles")
         return roles is None or bool(self.roles & set(roles))
 
+    @property
+    def greeted(self) -> bool:
+        return self._held is None
+
     def hold(self) -> None:
         """Keeps live events back while the tablet is brought up to date (hello)."""
-        self._held = []
+        if self._held is None:
+            self._held = []
 
     def release(self, up_to_seq: int) -> None:
         """Sends what was held, leaving out journaled events the catch-up already had."""

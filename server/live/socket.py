@@ -120,6 +120,8 @@ async def _run(session: Session, message: dict[str, Any]) -> dict[str, Any] | No
     kind = message["type"]
     if kind == "hello":
         return await _hello(session, message.get("since"))
+    if not session.connection.greeted:
+        raise Refusal("hello_first", "Send hello before anything else.")
     command = COMMANDS.get(kind)
     if command is None:
         raise Refusal("unknown_type", "Unknown message type: {type}.", type=kind[:40])

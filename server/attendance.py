@@ -1,0 +1,213 @@
+"""Attendance: who is in the session (checked in by device or by the secretary), who is
+connected right now, and how that stands against the quorum."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from litestar import Request, post
+from litestar.status_codes import HTTP_200_OK
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import journal
+from server.access import meeting_permission
+from server.errors import AppError
+from server.live import snapshot
+from server.live.hub import dumps
+from server.live.protocol import (
+    CONNECT_HOOKS,
+    DISCONNECT_HOOKS,
+    Refusal,
+    Session,
+    command,
+    field_of,
+)
+from server.models import (
+    Attendance,
+    Meeting,
+    MeetingRole,
+    MeetingStatus,
+    Participant,
+    User,
+    utcnow,
+)
+
+STATUSES = ("present", "remote", "excused", "absent")
+MEMBERS = (MeetingRole.chair, MeetingRole.delegate)  # who counts toward the quorum
+QUORUM = 2 / 3  # a People's Council session needs two thirds of its delegates
+
+
+async def mark(
+    db: AsyncSession,
+    meeting_id: int,
+    user_id: int,
+    status: str,
+    reason: str,
+    by: int,
+) -> Any:
+    """Sets one person's attendance and journals it; None when nothing changed."""
+    row = (
+        await db.exec(
+            select(Attendance).where(
+                Attendance.meeting_id == meeting_id, Attendance.user_id == user_id
+            )
+        )
+    ).first() or Attendance(meeting_id=meeting_id, user_id=user_id)
+    if row.id is not None and (row.status, row.reason) == (status, reason):
+        return None
+    row.status, row.reason, row.updated_at = status, reason, utcnow()
+    if status in ("present", "remote") and row.checked_in_at is None:
+        row.checked_in_at = utcnow()
+    db.add(row)
+    payload = {"user_id": user_id, "status": status, "reason": reason, "by": by}
+    return await journal.append(db, meeting_id, "attendance.changed", payload, by)
+
+
+async def check_in(session: Session) -> None:
+    """A member who opens a live meeting on a device is there (a ward point, remotely)."""
+    if session.access.role not in (*MEMBERS, MeetingRole.ward_point, MeetingRole.secretary):
+        return
+    async with session.state.db() as db:
+        meeting = await db.get(Meeting, session.meeting_id)
+        if meeting.status != MeetingStatus.live:
+            return
+        current = (
+            await db.exec(
+                select(Attendance.status).where(
+                    Attendance.meeting_id == session.meeting_id,
+                    Attendance.user_id == session.user.id,
+                )
+            )
+        ).first()
+        if current in ("present", "remote"):
+            return
+        status = "remote" if session.access.role == MeetingRole.ward_point else "present"
+        event = await mark(db, session.meeting_id, session.user.id, status, "", session.user.id)
+        await db.commit()
+    if event is not None:
+        session.hub.publish_event(event)
+
+
+async def _announce_presence(session: Session, online: bool) -> None:
+    others = [c for c in session.hub.connections(session.meeting_id) if c is not session.connection]
+    if not online and any(c.user_id == session.user.id for c in others):
+        return  # still connected on another device here
+    message = {"type": "presence.changed", "user_id": session.user.id, "online": online}
+    session.hub.publish(session.meeting_id, dumps(message))
+
+
+async def came_online(session: Session) -> None:
+    await _announce_presence(session, True)
+    await check_in(session)
+
+
+async def went_offline(session: Session) -> None:
+    await _announce_presence(session, False)
+
+
+CONNECT_HOOKS.append(came_online)
+DISCONNECT_HOOKS.append(went_offline)
+
+
+@command("attendance.here")
+async def here(session: Session, message: dict[str, Any]) -> None:
+    """Sent by a tablet when the session starts while it is already open."""
+    await check_in(session)
+
+
+@command("attendance.set", permission="manage")
+async def set_attendance(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """The secretary marks someone present, remote, excused or absent (with a reason)."""
+    user_id = field_of(message, "user_id", int)
+    status = message.get("status")
+    reason = message.get("reason", "")
+    if status not in STATUSES or not isinstance(reason, str) or len(reason) > 300:
+        raise Refusal("bad_attendance", "Choose present, remote, excused or absent.")
+    async with session.state.db() as db:
+        await _participant(db, session.meeting_id, user_id)
+        event = await mark(db, session.meeting_id, user_id, status, reason.strip(), session.user.id)
+        await db.commit()
+    if event is None:
+        return {"unchanged": True}
+    session.hub.publish_event(event)
+    return {"seq": event.seq}
+
+
+async def _participant(db: AsyncSession, meeting_id: int, user_id: int) -> Participant:
+    row = (
+        await db.exec(
+            select(Participant).where(
+                Participant.meeting_id == meeting_id, Participant.user_id == user_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise Refusal("not_a_participant", "That person is not part of this meeting.")
+    return row
+
+
+@snapshot.part("attendance")
+async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]:
+    """Everyone's attendance, who is connected to this server, and the quorum count."""
+    rows = await db.exec(
+        select(Participant, User, Attendance)
+        .join(User, col(User.id) == Participant.user_id)
+        .outerjoin(
+            Attendance,
+            (col(Attendance.user_id) == Participant.user_id)
+            & (col(Attendance.meeting_id) == Participant.meeting_id),
+        )
+        .where(Participant.meeting_id == session.meeting_id)
+        .order_by(Participant.role, User.full_name)
+    )
+    online = {c.user_id for c in session.hub.connections(session.meeting_id)}
+    people = [
+        {
+            "user_id": user.id,
+            "name": user.full_name,
+            "role": participant.role,
+            "status": attendance.status if attendance else "absent",
+            "reason": attendance.reason if attendance else "",
+            "online": user.id in online,
+        }
+        for participant, user, attendance in rows.all()
+    ]
+    return {"people": people, "quorum": quorum(people)}
+
+
+def quorum(people: list[dict[str, Any]]) -> dict[str, Any]:
+    members = [p for p in people if p["role"] in MEMBERS]
+    present = sum(1 for p in members if p["status"] in ("present", "remote"))
+    needed = math.ceil(len(members) * QUORUM)
+    return {"members": len(members), "present": present, "needed": needed, "met": present >= needed}
+
+
+@post(
+    "/api/meetings/{meeting_id:int}/session/{action:str}",
+    guards=[meeting_permission],
+    opt={"permission": "preside"},
+    status_code=HTTP_200_OK,
+)
+async def open_or_close(request: Request, meeting_id: int, action: str) -> dict[str, Any]:
+    """`start` makes the meeting live (devices check in); `end` closes it."""
+    if action not in ("start", "end"):
+        raise AppError(404, "not_found", "Not found: {what}.", what=action)
+    state = request.app.state
+    status = MeetingStatus.live if action == "start" else MeetingStatus.closed
+    async with state.db() as db:
+        meeting = await db.get(Meeting, meeting_id)
+        if meeting.status == status:
+            return {"status": status, "unchanged": True}
+        meeting.status = status
+        meeting.updated_at = utcnow()
+        db.add(meeting)
+        kind = "meeting.started" if action == "start" else "meeting.ended"
+        event = await journal.append(db, meeting_id, kind, {"status": status}, request.user.id)
+        await db.commit()
+    state.hub.publish_event(event)
+    return {"status": status, "seq": event.seq}
+
+
+ROUTES = [open_or_close]
