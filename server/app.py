@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import web
 from agenda import isolation
 from server import (
+    annotations,
     attendance,
     auth,
     health,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *documents_pages.ROUTES,
             meeting_socket,
             *attendance.ROUTES,
+            *annotations.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,

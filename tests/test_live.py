@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
+import pymupdf
 import pytest
 import websockets
 from sqlmodel import select
 
+from server.blobs import BlobStore
 from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
-from server.models import Document, JournalEvent, Meeting
+from server.models import Annotation, Document, JournalEvent, Meeting
 from tests.live import Tablet
 
 
+def ten_pages() -> bytes:
+    with pymupdf.open() as pdf:
+        for n in range(1, 11):
+            pdf.new_page().insert_text((72, 72), f"Trang {n}")
+        return pdf.tobytes()
+
+
 @pytest.fixture
-def world(accounts, database):
+def world(accounts, database, settings):
     body = accounts.body()
     meeting = Meeting(body_id=body.id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC))
     other = Meeting(body_id=body.id, title="Khác", starts_at=datetime(2026, 12, 16, tzinfo=UTC))
@@ -28,7 +38,8 @@ def world(accounts, database):
     ):
         accounts.join(accounts.user(username), meeting.id, role)
     accounts.user("nguoingoai")
-    paper = Document(meeting_id=meeting.id, title="Tờ trình", sha256="a" * 64, page_count=10)
+    sha256 = BlobStore(settings.blobs_dir).put(ten_pages())
+    paper = Document(meeting_id=meeting.id, title="Tờ trình", sha256=sha256, page_count=10)
     foreign = Document(meeting_id=other.id, title="Khác", sha256="b" * 64, page_count=10)
     database.add_all([paper, foreign])
     database.commit()
@@ -234,3 +245,143 @@ async def test_commands_before_hello_are_refused(served, world):
     answer = await chair.request("page.present", document_id=world["paper"], page=1)
     assert answer["code"] == "hello_first"
     await chair.close()
+
+
+def stroke(document_id: int, visibility: str = "private", x: float = 0.2) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "document_id": document_id,
+        "page": 2,
+        "kind": "ink",
+        "data": {"points": [[x, 0.3, 0.5], [x + 0.1, 0.35, 0.6]], "width": 0.004},
+        "visibility": visibility,
+    }
+
+
+async def test_a_private_annotation_reaches_only_its_owners_devices(served, world):
+    phone = await tablet(served, "daibieu01", world["meeting"])
+    pad = await tablet(served, "daibieu01", world["meeting"])
+    other = await tablet(served, "daibieu02", world["meeting"])
+    mark = stroke(world["paper"])
+    ack = await pad.request("annotation.put", annotation=mark)
+    assert ack["type"] == "ack"
+    event = await phone.until(lambda m: m["type"] == "annotation.changed")
+    assert event["annotation"]["id"] == mark["id"] and event["seq"] == ack["seq"]
+    assert [m for m in await other.quiet() if m["type"] == "annotation.changed"] == []
+    late = await (await Tablet(served, "daibieu02").sign_in()).connect(world["meeting"])
+    await late.send("hello", since=0)
+    await late.quiet()
+    assert not any(m["type"] == "annotation.changed" for m in late.inbox)
+    await late.send("hello", since=None)
+    snapshot = await late.until(lambda m: m["type"] == "snapshot")
+    assert snapshot["state"]["annotations"] == []
+    for device in (phone, pad, other, late):
+        await device.close()
+
+
+async def test_a_replayed_annotation_is_not_doubled(served, world, database):
+    pad = await tablet(served, "daibieu01", world["meeting"])
+    mark = stroke(world["paper"])
+    first = await pad.request("annotation.put", annotation=mark)
+    again = await pad.request("annotation.put", annotation=mark)  # new message id, same effect
+    assert first["seq"] == 1 and again.get("unchanged") is True
+    database.expire_all()
+    assert len(database.exec(select(Annotation)).all()) == 1
+    assert len(database.exec(select(JournalEvent)).all()) == 1
+    await pad.close()
+
+
+async def test_sharing_and_unsharing_reaches_the_meeting(served, world):
+    owner = await tablet(served, "daibieu01", world["meeting"])
+    other = await tablet(served, "daibieu02", world["meeting"])
+    mark = stroke(world["paper"], visibility="meeting")
+    await owner.request("annotation.put", annotation=mark)
+    shared = await other.until(lambda m: m["type"] == "annotation.changed")
+    assert shared["annotation"]["visibility"] == "meeting"
+    await owner.request("annotation.put", annotation={**mark, "visibility": "private"})
+    gone = await other.until(
+        lambda m: m["type"] == "annotation.changed" and m["seq"] > shared["seq"]
+    )
+    assert gone["annotation"]["deleted"] is True and gone["annotation"]["data"] == {}
+    kept = await owner.until(
+        lambda m: (
+            m["type"] == "annotation.changed"
+            and not m["annotation"]["deleted"]
+            and m["annotation"]["visibility"] == "private"
+        )
+    )
+    assert kept["annotation"]["data"]["points"]
+    await owner.close()
+    await other.close()
+
+
+async def test_annotations_are_checked_and_owned(served, world, database):
+    owner = await tablet(served, "daibieu01", world["meeting"])
+    other = await tablet(served, "daibieu02", world["meeting"])
+    mark = stroke(world["paper"])
+    await owner.request("annotation.put", annotation=mark)
+    stolen = await other.request("annotation.put", annotation={**mark, "page": 3})
+    assert stolen["code"] == "forbidden"
+    assert (await other.request("annotation.delete", annotation_id=mark["id"]))[
+        "code"
+    ] == "forbidden"
+    bad = [
+        {**mark, "id": "not-a-uuid"},
+        {**stroke(world["paper"]), "kind": "graffiti"},
+        {**stroke(world["paper"]), "data": {"points": [[1.5, 0.2]]}},
+        {**stroke(world["paper"]), "data": {"points": []}},
+        {**stroke(world["paper"]), "page": 11},
+        {**stroke(world["foreign"])},
+        {**stroke(world["paper"]), "visibility": "public"},
+    ]
+    codes = [(await other.request("annotation.put", annotation=b))["code"] for b in bad]
+    assert codes == [
+        "bad_annotation",
+        "bad_annotation",
+        "bad_annotation",
+        "bad_annotation",
+        "no_such_page",
+        "not_in_meeting",
+        "bad_annotation",
+    ]
+    database.expire_all()
+    [stored] = database.exec(select(Annotation)).all()
+    assert stored.page == 2 and stored.owner_id != 0
+    await owner.close()
+    await other.close()
+
+
+async def test_deleting_is_kept_and_said_once(served, world, database):
+    owner = await tablet(served, "daibieu01", world["meeting"])
+    mark = stroke(world["paper"])
+    await owner.request("annotation.put", annotation=mark)
+    assert "seq" in await owner.request("annotation.delete", annotation_id=mark["id"])
+    assert (await owner.request("annotation.delete", annotation_id=mark["id"]))["unchanged"]
+    database.expire_all()
+    assert database.exec(select(Annotation)).one().deleted is True
+    await owner.close()
+
+
+async def test_annotated_pdf_has_the_callers_marks_only(served, world):
+    owner = await tablet(served, "daibieu01", world["meeting"])
+    other = await tablet(served, "daibieu02", world["meeting"])
+    await owner.request("annotation.put", annotation=stroke(world["paper"]))
+    await other.request("annotation.put", annotation=stroke(world["paper"], "meeting", x=0.5))
+    note = {
+        "id": str(uuid.uuid4()),
+        "document_id": world["paper"],
+        "page": 1,
+        "kind": "note",
+        "data": {"x": 0.5, "y": 0.5, "text": "Đề nghị làm rõ số liệu"},
+        "visibility": "private",
+    }
+    await owner.request("annotation.put", annotation=note)
+    response = await owner.http.get(f"/api/documents/{world['paper']}/annotated.pdf")
+    assert response.status_code == 200
+    with pymupdf.open(stream=response.content) as pdf:
+        kinds = {(n + 1, a.type[1]) for n, page in enumerate(pdf) for a in page.annots()}
+        notes = [a.info["content"] for a in pdf[0].annots()]
+    assert kinds == {(2, "Ink"), (1, "Text")}
+    assert notes == ["Đề nghị làm rõ số liệu"]
+    await owner.close()
+    await other.close()

@@ -1,0 +1,275 @@
+"""Annotations: ink, highlights and notes on pages, private by default, never lost or doubled."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from agenda.annotations import PageMark, burn_in
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import journal
+from server.access import meeting_permission
+from server.blobs import BlobStore
+from server.documents.rules import readable_document
+from server.errors import AppError
+from server.live import snapshot
+from server.live.protocol import Refusal, Session, command, field_of
+from server.models import (
+    Annotation,
+    Document,
+    DocumentPage,
+    JournalEvent,
+    MeetingRole,
+    utcnow,
+)
+
+KINDS = ("ink", "highlight", "note")
+VISIBILITIES = ("private", "meeting")
+MAX_POINTS = 5000
+MAX_RECTS = 200
+MAX_TEXT = 5000
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _bad(what: str) -> Refusal:
+    return Refusal("bad_annotation", "The annotation is not valid: {what}.", what=what)
+
+
+def _unit(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def check_geometry(kind: str, data: Any) -> dict[str, Any]:
+    """The data of an annotation, checked: normalized coordinates, bounded sizes."""
+    if not isinstance(data, dict):
+        raise _bad("data")
+    color = data.get("color")
+    if color is not None and (not isinstance(color, str) or not _COLOR.match(color)):
+        raise _bad("color")
+    if kind == "ink":
+        points = data.get("points")
+        if not isinstance(points, list) or not 0 < len(points) <= MAX_POINTS:
+            raise _bad("points")
+        for point in points:
+            if (
+                not isinstance(point, list)
+                or not 2 <= len(point) <= 3
+                or not all(map(_unit, point))
+            ):
+                raise _bad("points")
+        width = data.get("width", 0.004)
+        if not _unit(width) or width == 0:
+            raise _bad("width")
+    elif kind == "highlight":
+        rects = data.get("rects")
+        if not isinstance(rects, list) or not 0 < len(rects) <= MAX_RECTS:
+            raise _bad("rects")
+        for rect in rects:
+            if not isinstance(rect, list) or len(rect) != 4 or not all(map(_unit, rect)):
+                raise _bad("rects")
+    else:
+        text = data.get("text")
+        if not _unit(data.get("x")) or not _unit(data.get("y")):
+            raise _bad("position")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            raise _bad("text")
+    return data
+
+
+def annotation_json(annotation: Annotation) -> dict[str, Any]:
+    return {
+        "id": str(annotation.id),
+        "owner_id": annotation.owner_id,
+        "document_id": annotation.document_id,
+        "page": annotation.page,
+        "kind": annotation.kind,
+        "data": annotation.data,
+        "visibility": annotation.visibility,
+        "deleted": annotation.deleted,
+        "updated_at": annotation.updated_at.isoformat(),
+    }
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise _bad("id")
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise _bad("id") from exc
+
+
+async def _page(db: AsyncSession, session: Session, document_id: int, page: int) -> DocumentPage:
+    document = await db.get(Document, document_id)
+    if document is None or document.meeting_id != session.meeting_id:
+        raise Refusal("not_in_meeting", "That document is not part of this meeting.")
+    if not 1 <= page <= document.page_count:
+        raise Refusal("no_such_page", "This document has no page {page}.", page=page)
+    row = (
+        await db.exec(
+            select(DocumentPage).where(
+                DocumentPage.document_id == document_id, DocumentPage.page == page
+            )
+        )
+    ).first()
+    return row or DocumentPage(document_id=document_id, page=page, width=0, height=0)
+
+
+@command("annotation.put")
+async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """Creates or replaces the annotation with the client's UUID; the same put twice is one."""
+    given = field_of(message, "annotation", dict)
+    annotation_id = _uuid(given.get("id"))
+    document_id = field_of(given, "document_id", int)
+    page = field_of(given, "page", int)
+    kind = given.get("kind")
+    visibility = given.get("visibility", "private")
+    if kind not in KINDS:
+        raise _bad("kind")
+    if visibility not in VISIBILITIES:
+        raise _bad("visibility")
+    if visibility == "meeting" and session.access.roles() <= {MeetingRole.observer}:
+        raise Refusal("forbidden", "You do not have permission to do this.")
+    data = check_geometry(kind, given.get("data"))
+    async with session.state.db() as db:
+        page_row = await _page(db, session, document_id, page)
+        stored = await db.get(Annotation, annotation_id)
+        if stored is not None and stored.owner_id != session.user.id:
+            raise Refusal("forbidden", "You do not have permission to do this.")
+        fields = {
+            "document_id": document_id,
+            "page": page,
+            "kind": kind,
+            "data": data,
+            "visibility": visibility,
+            "deleted": False,
+        }
+        if stored is not None and all(getattr(stored, k) == v for k, v in fields.items()):
+            return {"unchanged": True}
+        was_shared = stored is not None and stored.visibility == "meeting" and not stored.deleted
+        annotation = stored or Annotation(id=annotation_id, owner_id=session.user.id, **fields)
+        for name, value in fields.items():
+            setattr(annotation, name, value)
+        annotation.content_key = page_row.content_key
+        annotation.set_aside = False
+        annotation.updated_at = utcnow()
+        db.add(annotation)
+        events = await _journal_change(db, session, annotation, was_shared)
+        await db.commit()
+    for event in events:
+        session.hub.publish_event(event)
+    return {"seq": events[-1].seq}
+
+
+@command("annotation.delete")
+async def delete_annotation(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """`{"type":"annotation.delete","id":…,"annotation_id":UUID}`; deleting twice is fine."""
+    annotation_id = _uuid(message.get("annotation_id"))
+    async with session.state.db() as db:
+        annotation = await db.get(Annotation, annotation_id)
+        if annotation is None or annotation.deleted:
+            return {"unchanged": True}
+        if annotation.owner_id != session.user.id:
+            raise Refusal("forbidden", "You do not have permission to do this.")
+        annotation.deleted = True
+        annotation.updated_at = utcnow()
+        db.add(annotation)
+        events = await _journal_change(db, session, annotation, annotation.visibility == "meeting")
+        await db.commit()
+    for event in events:
+        session.hub.publish_event(event)
+    return {"seq": events[-1].seq}
+
+
+async def _journal_change(
+    db: AsyncSession, session: Session, annotation: Annotation, was_shared: bool
+) -> list[JournalEvent]:
+    """The owner's devices always hear of a change; everyone does while it is (or was) shared."""
+    body = annotation_json(annotation)
+    owner = annotation.owner_id
+    shared = annotation.visibility == "meeting"
+    events = []
+    if was_shared and not shared:
+        # No longer shared: everyone else drops it; the owner keeps it, privately.
+        gone = {**body, "data": {}, "deleted": True}
+        events.append(await _changed(db, session, gone, None))
+    events.append(await _changed(db, session, body, None if shared else owner))
+    return events
+
+
+async def _changed(
+    db: AsyncSession, session: Session, body: dict[str, Any], private_to: int | None
+) -> JournalEvent:
+    return await journal.append(
+        db,
+        session.meeting_id,
+        "annotation.changed",
+        {"annotation": body},
+        session.user.id,
+        private_to=private_to,
+    )
+
+
+@snapshot.part("annotations")
+async def current_annotations(db: AsyncSession, session: Session) -> list[dict[str, Any]]:
+    """The tablet owner's annotations, and the ones others share with the meeting."""
+    rows = await db.exec(
+        select(Annotation)
+        .join(Document, col(Document.id) == Annotation.document_id)
+        .where(
+            Document.meeting_id == session.meeting_id,
+            col(Annotation.deleted).is_(False),
+            col(Annotation.set_aside).is_(False),
+            (Annotation.owner_id == session.user.id) | (Annotation.visibility == "meeting"),
+        )
+        .order_by(Annotation.updated_at)
+    )
+    return [annotation_json(a) for a in rows.all()]
+
+
+@get(
+    "/api/documents/{document_id:int}/annotated.pdf",
+    guards=[meeting_permission],
+    opt={"permission": "view"},
+)
+async def annotated_pdf(
+    request: Request, db: AsyncSession, state: State, document_id: int
+) -> Response[bytes]:
+    """The caller's own annotations burned into the document as real PDF annotations."""
+    document = await readable_document(db, request.state.access, document_id)
+    if document.confidential:
+        raise AppError(
+            403,
+            "confidential",
+            "Confidential documents can be read on screen only, not downloaded.",
+        )
+    rows = await db.exec(
+        select(Annotation)
+        .where(
+            Annotation.document_id == document_id,
+            Annotation.owner_id == request.user.id,
+            col(Annotation.deleted).is_(False),
+        )
+        .order_by(Annotation.updated_at)
+    )
+    author = request.user.full_name or request.user.username
+    marks = [PageMark(a.page, a.kind, a.data, author) for a in rows.all()]
+    blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
+    pdf = await state.renderer.run(burn_in, blob, marks)
+    name = f"ghi-chu-tai-lieu-{document.id}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+ROUTES = [annotated_pdf]
