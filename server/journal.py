@@ -11,7 +11,12 @@ from server.models import JournalEvent, Meeting
 
 
 async def append(
-    db: AsyncSession, meeting_id: int, type: str, payload: dict[str, Any], actor_id: int | None
+    db: AsyncSession,
+    meeting_id: int,
+    type: str,
+    payload: dict[str, Any],
+    actor_id: int | None,
+    private_to: int | None = None,
 ) -> JournalEvent:
     """Adds an event with the meeting's next `seq`, in the caller's transaction (commit is theirs).
 
@@ -26,7 +31,12 @@ async def append(
     )
     seq = (await db.exec(bump)).scalar_one()  # type: ignore[call-overload]
     event = JournalEvent(
-        meeting_id=meeting_id, seq=seq, type=type, payload=payload, actor_id=actor_id
+        meeting_id=meeting_id,
+        seq=seq,
+        type=type,
+        payload=payload,
+        actor_id=actor_id,
+        private_to=private_to,
     )
     db.add(event)
     return event
