@@ -34,7 +34,7 @@ from server import (
     auth,
     health,
     i18n,
-    presenting,  # noqa: F401  (registers its socket commands)
+    presenting,
 )
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.db import make_engine, session_maker
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             meeting_socket,
             *attendance.ROUTES,
             *annotations.ROUTES,
+            *presenting.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Request, get
+from litestar.response import Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import journal
+from server.access import meeting_permission
 from server.live import snapshot
 from server.live.protocol import Refusal, Session, command, field_of
+from server.meetings import rules as meeting_rules
 from server.models import Document, JournalEvent
 
 
@@ -61,3 +65,17 @@ async def presented(db: AsyncSession, session: Session) -> dict[str, Any] | None
         )
     ).first()
     return {"seq": event.seq, **event.payload} if event else None
+
+
+@get("/meetings/{meeting_id:int}/projector", guards=[meeting_permission])
+async def projector(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+    """The hall's big screen: the presented page and its agenda item; no input needed."""
+    view = await meeting_rules.meeting_view(db, request.state.access)
+    agenda = {
+        row["item"].id: {"number": row["number"], "title": row["item"].title}
+        for row in meeting_rules.flatten(view["tree"])
+    }
+    return Template("projector.html", context={**view, "agenda": agenda})
+
+
+ROUTES = [projector]
