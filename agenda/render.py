@@ -69,30 +69,44 @@ def _watermarked(pdf_page: pymupdf.Page, zoom: float, text: str) -> pymupdf.Pixm
     while y < page.rect.height + step_y:
         writer.append((size, y), text, font=fonts.font(bold=True), fontsize=size)
         y += step_y
-    writer.write_text(page, morph=(page.rect.tl + (page.rect.width / 2, page.rect.height / 2),
-                                   pymupdf.Matrix(-30)))
+    writer.write_text(
+        page,
+        morph=(page.rect.tl + (page.rect.width / 2, page.rect.height / 2), pymupdf.Matrix(-30)),
+    )
     pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
     overlay.close()
     return pixmap
 
 
 def page_words(path: Path, page: int) -> list[list[float | str]]:
-    """Words of page `page` (1-based) as [x0, y0, x1, y1, text], normalized to the page (0..1)."""
+    """Words of page `page` (1-based) as [x0, y0, x1, y1, text], normalized 0..1 to the page
+    as displayed (rotation applied, y from the top), in reading order."""
     pdf_page = _open(path)[page - 1]
     width, height = pdf_page.rect.width, pdf_page.rect.height
-    return [
-        [round(x0 / width, 5), round(y0 / height, 5), round(x1 / width, 5), round(y1 / height, 5),
-         word]
-        for x0, y0, x1, y1, word, *_ in pdf_page.get_text("words", sort=True)
-    ]
+    words = []
+    for x0, y0, x1, y1, word, *_ in pdf_page.get_text("words", sort=True):
+        box = pymupdf.Rect(x0, y0, x1, y1) * pdf_page.rotation_matrix
+        words.append(
+            [
+                round(box.x0 / width, 5),
+                round(box.y0 / height, 5),
+                round(box.x1 / width, 5),
+                round(box.y1 / height, 5),
+                word,
+            ]
+        )
+    return words
 
 
 def page_facts(pdf: bytes) -> list[tuple[float, float, str]]:
     """(width, height, text) of every page in order; sizes in points, text NFC-normalized."""
     with pymupdf.open(stream=pdf, filetype="pdf") as document:
         return [
-            (page.rect.width, page.rect.height,
-             unicodedata.normalize("NFC", page.get_text("text", sort=True)))
+            (
+                page.rect.width,
+                page.rect.height,
+                unicodedata.normalize("NFC", page.get_text("text", sort=True)),
+            )
             for page in document
         ]
 

@@ -6,12 +6,12 @@ import re
 import uuid
 from typing import Any
 
-from agenda.annotations import PageMark, burn_in
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from agenda.annotations import PageMark, burn_in
 from server import journal
 from server.access import meeting_permission
 from server.blobs import BlobStore
@@ -273,3 +273,41 @@ async def annotated_pdf(
 
 
 ROUTES = [annotated_pdf]
+
+
+async def follow_new_book(
+    db: AsyncSession, meeting_id: int, book_id: int, keys: list[str], actor_id: int
+) -> list[JournalEvent]:
+    """Moves marks made on earlier agenda books onto the new book's page with the same content;
+    marks whose page content is gone are set aside (kept, not shown), never deleted."""
+    new_page = {key: n for n, key in enumerate(keys, start=1) if key}
+    rows = await db.exec(
+        select(Annotation)
+        .join(Document, col(Document.id) == Annotation.document_id)
+        .where(
+            Document.meeting_id == meeting_id,
+            Document.kind == "book",
+            Document.id != book_id,
+            col(Annotation.deleted).is_(False),
+            col(Annotation.set_aside).is_(False),
+        )
+    )
+    events = []
+    for annotation in rows.all():
+        page = new_page.get(annotation.content_key) if annotation.content_key else None
+        if page is None:
+            annotation.set_aside = True
+        else:
+            annotation.document_id, annotation.page = book_id, page
+        annotation.updated_at = utcnow()
+        db.add(annotation)
+        body = annotation_json(annotation)
+        if annotation.set_aside:
+            body = {**body, "deleted": True, "set_aside": True}
+        private_to = None if annotation.visibility == "meeting" else annotation.owner_id
+        events.append(
+            await journal.append(
+                db, meeting_id, "annotation.changed", {"annotation": body}, actor_id, private_to
+            )
+        )
+    return events

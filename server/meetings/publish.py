@@ -23,6 +23,7 @@ from agenda.book import BookCover, BookDocument, BookError, BookItem, build_book
 from agenda.isolation import WorkerFailed, run_isolated
 from server import journal
 from server.access import meeting_permission
+from server.annotations import follow_new_book
 from server.blobs import BlobStore
 from server.documents.rules import content_key, page_rows
 from server.errors import AppError
@@ -218,9 +219,12 @@ async def _keep_book(
         if meeting.status == MeetingStatus.draft:
             meeting.status = MeetingStatus.published
             db.add(meeting)
+        moved = await follow_new_book(db, meeting_id, document.id, keys, user_id)
         payload = {"version": version, "document_id": document.id, "page_count": len(facts)}
-        await journal.append(db, meeting_id, "agenda.published", payload, user_id)
+        published = await journal.append(db, meeting_id, "agenda.published", payload, user_id)
         await db.commit()
+    for event in [*moved, published]:
+        state.hub.publish_event(event)
     return version
 
 
