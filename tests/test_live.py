@@ -275,7 +275,13 @@ async def test_a_private_annotation_reaches_only_its_owners_devices(served, worl
     await late.send("hello", since=None)
     snapshot = await late.until(lambda m: m["type"] == "snapshot")
     assert snapshot["state"]["annotations"] == []
-    for device in (phone, pad, other, late):
+    owners_new_device = await (await Tablet(served, "daibieu01").sign_in()).connect(
+        world["meeting"]
+    )
+    await owners_new_device.send("hello", since=None)
+    mine = (await owners_new_device.until(lambda m: m["type"] == "snapshot"))["state"]
+    assert [a["id"] for a in mine["annotations"]] == [mark["id"]]
+    for device in (phone, pad, other, late, owners_new_device):
         await device.close()
 
 

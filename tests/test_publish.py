@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pymupdf
 import pytest
 from sqlmodel import select
 
-from server.models import DocumentPage, JournalEvent, Meeting
+from server.models import Annotation, Document, DocumentPage, JournalEvent, Meeting
 from tests.test_documents import papers, upload
 
 
@@ -147,3 +148,49 @@ async def test_book_pages_share_content_keys_with_the_papers_they_show(client, a
     assert book_keys[0] == ""  # the cover shows no paper
     shown = [key for key in book_keys if key]
     assert set(shown) == paper_keys and len(shown) == len(paper_keys)
+
+
+async def test_marks_on_the_book_follow_their_page_or_are_set_aside(
+    client, agenda, database, accounts
+):
+    await publish(client, agenda["id"])
+    [first] = (await client.get(f"/api/meetings/{agenda['id']}/books")).json()
+    pages = database.exec(
+        select(DocumentPage)
+        .where(DocumentPage.document_id == first["document_id"], DocumentPage.content_key != "")
+        .order_by(DocumentPage.page)
+    ).all()
+    owner = accounts.user("daibieu01")
+    kept_page, lost_page = pages[0], pages[-1]
+    marks = [
+        Annotation(
+            id=uuid.uuid4(),
+            owner_id=owner.id,
+            document_id=first["document_id"],
+            page=p.page,
+            kind="note",
+            data={"x": 0.5, "y": 0.5, "text": "x"},
+            content_key=p.content_key,
+        )
+        for p in (kept_page, lost_page)
+    ]
+    database.add_all(marks)
+    database.commit()
+    last_paper = database.exec(
+        select(Document).where(Document.kind == "paper").order_by(Document.id.desc())
+    ).first()
+    await client.delete(f"/api/items/{last_paper.item_id}")  # its pages leave the next book
+    await upload(client, agenda["opening"], papers()[5].pdf, title="Chương trình")  # pages shift
+    assert (await publish(client, agenda["id"]))["state"] == "done"
+    second = (await client.get(f"/api/meetings/{agenda['id']}/books")).json()[0]
+    database.rollback()  # leave the old read snapshot behind
+    database.expire_all()
+    moved, aside = (database.get(Annotation, m.id) for m in marks)
+    assert moved.document_id == second["document_id"] and not moved.set_aside
+    new_page = database.exec(
+        select(DocumentPage).where(
+            DocumentPage.document_id == second["document_id"], DocumentPage.page == moved.page
+        )
+    ).one()
+    assert new_page.content_key == kept_page.content_key and moved.page != kept_page.page
+    assert aside.set_aside and not aside.deleted and aside.document_id == first["document_id"]
