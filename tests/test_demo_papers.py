@@ -34,8 +34,7 @@ def papers(agenda: list[DemoItem]) -> list[DemoPaper]:
 
 @pytest.fixture(scope="module")
 def texts(papers: list[DemoPaper]) -> dict[str, str]:
-    return {paper.filename: "\n".join(page.get_text() for page in _open(paper))
-            for paper in papers}
+    return {paper.filename: "\n".join(page.get_text() for page in _open(paper)) for paper in papers}
 
 
 def _open(paper: DemoPaper) -> pymupdf.Document:
@@ -59,8 +58,9 @@ def _first_table_of_three_rows(doc: pymupdf.Document):
 
 
 def _kind_heading(paper: DemoPaper) -> str:
-    return next(heading for prefix, heading in DOCUMENT_KINDS.items()
-                if paper.title.startswith(prefix))
+    return next(
+        heading for prefix, heading in DOCUMENT_KINDS.items() if paper.title.startswith(prefix)
+    )
 
 
 def test_the_agenda_is_a_regular_session_with_eight_items_and_sub_items(agenda):
@@ -96,8 +96,9 @@ def test_every_paper_is_an_a4_pdf_of_two_to_six_pages(papers):
     for paper in papers:
         doc = _open(paper)
         assert 2 <= doc.page_count <= 6, paper.filename
-        assert all(abs(page.rect.width - 595) < 1 and abs(page.rect.height - 842) < 1
-                   for page in doc)
+        assert all(
+            abs(page.rect.width - 595) < 1 and abs(page.rect.height - 842) < 1 for page in doc
+        )
 
 
 def test_file_names_are_unique_ascii_pdf_names(papers):
@@ -129,8 +130,14 @@ def test_vietnamese_text_comes_back_intact_for_search(texts):
     everything = "\n".join(texts.values())
 
     assert unicodedata.normalize("NFC", everything) == everything
-    for phrase in ("ngân sách", "Ủy ban nhân dân phường", "Hội đồng nhân dân phường",
-                   "kế hoạch đầu tư công", "chất vấn", "triệu đồng"):
+    for phrase in (
+        "ngân sách",
+        "Ủy ban nhân dân phường",
+        "Hội đồng nhân dân phường",
+        "kế hoạch đầu tư công",
+        "chất vấn",
+        "triệu đồng",
+    ):
         assert phrase in everything
     for letter in "ươăđấầẩẫậếệốộợựỹ":
         assert letter in everything.lower(), letter
@@ -218,8 +225,13 @@ def test_agenda_stays_a_pure_library_without_web_or_database_imports():
     forbidden = {"litestar", "sqlmodel", "sqlalchemy", "server"}
     for module in (fonts, demo_papers):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
-        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                    for alias in node.names}
-        imported |= {node.module or "" for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom)}
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        }
         assert not {name.split(".")[0] for name in imported} & forbidden, module.__name__

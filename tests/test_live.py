@@ -391,3 +391,30 @@ async def test_annotated_pdf_has_the_callers_marks_only(served, world):
     assert notes == ["Đề nghị làm rõ số liệu"]
     await owner.close()
     await other.close()
+
+
+async def test_a_stuck_tablet_is_cut_off_and_the_others_get_everything(served, world):
+    fast = await tablet(served, "daibieu01", world["meeting"])
+    served.app.state.hub.queue_limit = 16  # cut off sooner, so the test sends less
+    stuck = await tablet(served, "daibieu02", world["meeting"])
+    stuck.socket.transport.pause_reading()  # the tablet stops reading; only buffers fill
+    payload = "x" * 200_000
+    total = 300
+    for n in range(total):
+        text = json.dumps({"type": "test.flood", "n": n, "pad": payload})
+        served.call(served.app.state.hub.publish, world["meeting"], text)
+    received = 0
+    while received < total:
+        message = await fast.receive(within=10)
+        if message["type"] == "test.flood":
+            assert message["n"] == received  # in order, none lost
+            received += 1
+    stuck.socket.transport.resume_reading()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await stuck.receive(within=10)
+    assert closed.value.rcvd.code == 4008
+    flooded = [m for m in stuck.inbox if m["type"] == "test.flood"]
+    assert len(flooded) < total
+    await fast.close()
+    await stuck.close()

@@ -37,11 +37,13 @@ def event_message(event: JournalEvent) -> str:
 class Connection:
     """One tablet's socket: who is on it, and what waits to be sent to it."""
 
-    def __init__(self, socket: WebSocket, user_id: int, roles: set[str]) -> None:
+    def __init__(
+        self, socket: WebSocket, user_id: int, roles: set[str], queue_limit: int = QUEUE_LIMIT
+    ) -> None:
         self.socket = socket
         self.user_id = user_id
         self.roles = roles
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(queue_limit)
         self._held: list[str] | None = []  # nothing goes out before the tablet's hello
         self.too_slow = False
 
@@ -102,8 +104,9 @@ class Connection:
 class Hub:
     """The tablets of every meeting connected here, and one channel subscription per meeting."""
 
-    def __init__(self, channels: ChannelsPlugin) -> None:
+    def __init__(self, channels: ChannelsPlugin, queue_limit: int = QUEUE_LIMIT) -> None:
         self._channels = channels
+        self.queue_limit = queue_limit  # messages waiting for one tablet before it is cut off
         self._rooms: dict[int, set[Connection]] = defaultdict(set)
         self._listeners: dict[int, tuple[Subscriber, asyncio.Task[None]]] = {}
 

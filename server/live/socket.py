@@ -39,7 +39,7 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     if refusal:
         await socket.close(code=refusal[0], reason=refusal[1])
         return
-    connection = Connection(socket, socket.user.id, access.roles())
+    connection = Connection(socket, socket.user.id, access.roles(), state.hub.queue_limit)
     session = Session(state, meeting_id, socket.user, access, connection, language_of(socket))
     await state.hub.join(meeting_id, connection)
     pump = asyncio.create_task(connection.pump())
