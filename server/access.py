@@ -82,6 +82,24 @@ async def _meeting_id_of(db: AsyncSession, connection: ASGIConnection) -> int:
     raise RuntimeError(f"no meeting in the path of {connection.url.path}")
 
 
+async def _document_access(connection: ASGIConnection) -> MeetingAccess:
+    """Access to a document's meeting, remembered for a few seconds: tablets ask for many
+    pages of one document, and each page must not cost three queries."""
+    document_id = int(connection.path_params["document_id"])
+    key = (connection.user.id, document_id)
+    recent = connection.app.state.recent_access
+    found = recent.get(key)
+    if found is None:
+        async with connection.app.state.db_read() as db:
+            document = await db.get(Document, document_id)
+            if document is None:
+                raise not_found("document")
+            found = (document, await meeting_access(db, connection.user, document.meeting_id))
+        recent.put(key, found)
+    connection.state.document = found[0]
+    return found[1]
+
+
 def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user is None:
         raise NotAuthorizedException()
@@ -105,8 +123,12 @@ async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandl
     """
     signed_in(connection, handler)
     permission = handler.opt.get("permission", "view")
-    async with connection.app.state.db_read() as db:
-        access = await meeting_access(db, connection.user, await _meeting_id_of(db, connection))
+    if "document_id" in connection.path_params and permission == "view":
+        access = await _document_access(connection)
+    else:
+        async with connection.app.state.db_read() as db:
+            meeting_id = await _meeting_id_of(db, connection)
+            access = await meeting_access(db, connection.user, meeting_id)
     if not access.can(permission):
         raise forbidden()
     connection.state.access = access

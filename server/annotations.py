@@ -241,7 +241,9 @@ async def annotated_pdf(
     request: Request, db: AsyncSession, state: State, document_id: int
 ) -> Response[bytes]:
     """The caller's own annotations burned into the document as real PDF annotations."""
-    document = await readable_document(db, request.state.access, document_id)
+    document = await readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
     if document.confidential:
         raise AppError(
             403,

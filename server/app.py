@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from jinja2 import pass_context
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
@@ -52,14 +52,19 @@ from server.meetings import publish
 from server.meetings.publish import Publisher
 from server.meetings.rules import flatten
 from server.passwords import Passwords
+from server.recent import Recent
 from server.settings import Settings
 
 log = logging.getLogger("phonghop")
 
 
-async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """A session per request; what a handler does not commit is rolled back."""
-    async with state.db() as session:
+async def provide_db(state: State, request: Request) -> AsyncGenerator[AsyncSession, None]:
+    """A session per request; what a handler does not commit is rolled back.
+
+    GET and HEAD only read, so they never take SQLite's write lock.
+    """
+    maker = state.db_read if request.method in ("GET", "HEAD") else state.db
+    async with maker() as session:
         yield session
 
 
@@ -95,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Counters in memory: cheap per login; only a restart (not an attacker) clears them.
             "throttle": LoginThrottle(MemoryStore(), settings),
             "loop_lag": LoopLag(),
+            "recent_access": Recent(ttl_s=5),
+            "recent_users": Recent(ttl_s=5),
             "publisher": Publisher(),
             "hub": Hub(channels),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),

@@ -103,14 +103,22 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         if not token:
             return AuthenticationResult(user=None, auth=None)
         state = connection.app.state
+        user = state.recent_users.get(token)
+        if user is None:
+            user = await self._user(state, token)
+            if user is None:
+                return AuthenticationResult(user=None, auth=None)
+            state.recent_users.put(token, user)
+        return AuthenticationResult(user=user, auth=token)
+
+    @staticmethod
+    async def _user(state: State, token: str) -> User | None:
         user_id = await state.sessions.user_id(token)
         if user_id is None:
-            return AuthenticationResult(user=None, auth=None)
+            return None
         async with state.db_read() as db:
             user = await db.get(User, user_id)
-        if user is None or not user.active:
-            return AuthenticationResult(user=None, auth=None)
-        return AuthenticationResult(user=user, auth=token)
+        return user if user is not None and user.active else None
 
 
 @dataclass
@@ -179,6 +187,7 @@ async def _start_session(request: Request, user: User) -> Cookie:
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await state.sessions.end(old)  # a fresh id on every sign-in: no session fixation
+        state.recent_users.forget(old)
     token = await state.sessions.start(user.id)
     return _session_cookie(request, token, state.settings.session_idle_minutes * 60)
 
@@ -240,6 +249,7 @@ async def logout(request: Request, state: State) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await state.sessions.end(token)
+        state.recent_users.forget(token)
     expired = _session_cookie(request, "", 0)
     if request.content_type[0] == "application/json":
         return Response({"ok": True}, cookies=[expired])

@@ -93,12 +93,14 @@ async def test_sign_out_ends_the_session(client, accounts):
     assert (await client.get("/api/meetings")).status_code == 401
 
 
-async def test_a_deactivated_account_loses_its_session(client, accounts, database):
+async def test_a_deactivated_account_loses_its_session(app, client, accounts, database):
     user = accounts.user("daibieu08")
     await client.login("daibieu08")
+    assert (await client.get("/api/meetings")).status_code == 200
     user.active = False
     database.add(user)
     database.commit()
+    app.state.recent_users.clear()  # what a few seconds do: signed-in users are remembered 5 s
     assert (await client.get("/api/meetings")).status_code == 401
 
 

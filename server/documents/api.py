@@ -64,7 +64,9 @@ async def upload_document(request: Request, db: AsyncSession, item_id: int) -> d
 
 @get("/documents/{document_id:int}", guards=[meeting_permission], opt=VIEW)
 async def document_info(request: Request, db: AsyncSession, document_id: int) -> dict[str, Any]:
-    document = await rules.readable_document(db, request.state.access, document_id)
+    document = await rules.readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
     return {
         **document_json(document),
         "meeting_id": document.meeting_id,
@@ -87,7 +89,9 @@ async def page_image(
 ) -> Response[bytes]:
     """The page as WebP at the width bucket at or above `w`; watermarked when confidential."""
     access: MeetingAccess = request.state.access
-    document = await rules.readable_document(db, access, document_id)
+    document = await rules.readable_document(
+        db, access, document_id, getattr(request.state, "document", None)
+    )
     await db.close()  # release the connection before the render wait
     page = _page_number(document, page)
     width = width_bucket(w)
@@ -109,7 +113,9 @@ async def page_words(
     request: Request, db: AsyncSession, state: State, document_id: int, page: int
 ) -> Response[bytes]:
     """Word boxes `[x0, y0, x1, y1, text]`, normalized 0..1 to the page, in reading order."""
-    document = await rules.readable_document(db, request.state.access, document_id)
+    document = await rules.readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
     await db.close()
     blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
     path = await state.renderer.words(blob, document.sha256, _page_number(document, page))
@@ -120,8 +126,10 @@ async def page_words(
 @get("/documents/{document_id:int}/download", guards=[meeting_permission], opt=VIEW)
 async def download(request: Request, db: AsyncSession, document_id: int) -> Response[bytes]:
     """The PDF stamped with the reader's name and a copy id kept in the journal."""
-    document = await rules.readable_document(db, request.state.access, document_id)
-    pdf, copy_id = await rules.stamped_copy(request.app.state, db, document, request.user)
+    document = await rules.readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
+    pdf, copy_id = await rules.stamped_copy(request.app.state, document, request.user)
     name = quote(f"{document.title[:80]} - {copy_id}.pdf", safe="")
     disposition = (
         f"attachment; filename=\"tai-lieu-{document.id}-{copy_id}.pdf\"; filename*=UTF-8''{name}"

@@ -67,7 +67,7 @@ class PageRenderer:
         return target
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _words_json(blob: Path, page: int) -> bytes:

@@ -46,8 +46,12 @@ def can_read(access: MeetingAccess, document: Document) -> bool:
     return bool(access.roles() - {MeetingRole.observer})
 
 
-async def readable_document(db: AsyncSession, access: MeetingAccess, document_id: int) -> Document:
-    document = await db.get(Document, document_id)
+async def readable_document(
+    db: AsyncSession, access: MeetingAccess, document_id: int, known: Document | None = None
+) -> Document:
+    """The document if the caller may read it; `known` is one the guard already loaded."""
+    document = known if known is not None and known.id == document_id else None
+    document = document or await db.get(Document, document_id)
     if document is None or document.meeting_id != access.meeting.id:
         raise not_found("document")
     if not can_read(access, document):
@@ -183,7 +187,7 @@ def _squash(text: str) -> str:
 
 
 async def stamped_copy(
-    state: Any, db: AsyncSession, document: Document, reader: User, now: datetime | None = None
+    state: Any, document: Document, reader: User, now: datetime | None = None
 ) -> tuple[bytes, str]:
     """The PDF stamped with who took it and a copy id that the journal records."""
     if document.confidential:
@@ -200,12 +204,13 @@ async def stamped_copy(
     )
     blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
     pdf = await state.renderer.run(stamp.stamp_copy, blob, line)
-    await journal.append(
-        db,
-        document.meeting_id,
-        "document.copied",
-        {"document_id": document.id, "copy_id": copy_id, "user_id": reader.id},
-        reader.id,
-    )
-    await db.commit()
+    async with state.db() as writer:
+        await journal.append(
+            writer,
+            document.meeting_id,
+            "document.copied",
+            {"document_id": document.id, "copy_id": copy_id, "user_id": reader.id},
+            reader.id,
+        )
+        await writer.commit()
     return pdf, copy_id

@@ -194,8 +194,9 @@ async def add_participant(db: AsyncSession, meeting_id: int, data: ParticipantIn
     opt={"permission": "manage"},
     status_code=HTTP_204_NO_CONTENT,
 )
-async def remove_participant(db: AsyncSession, meeting_id: int, user_id: int) -> None:
+async def remove_participant(db: AsyncSession, state: State, meeting_id: int, user_id: int) -> None:
     await rules.remove_participant(db, await db.get(Meeting, meeting_id), user_id)
+    state.recent_access.clear()  # their page requests must stop now, not in a few seconds
 
 
 @post(

@@ -194,6 +194,7 @@ async def remove_participant(
     request: Request, db: AsyncSession, meeting_id: int, user_id: int
 ) -> Template:
     await rules.remove_participant(db, request.state.access.meeting, user_id)
+    request.app.state.recent_access.clear()
     return await _participants_fragment(db, request.state.access.meeting)
 
 
