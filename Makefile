@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 # Pull new strings from code and templates into the catalogs; translate them in the .po files.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F web/translations/babel.cfg -k N_ -k AppError:3 -k translate:2 \
+	$(BIN)/pybabel extract -F web/translations/babel.cfg -k N_ -k AppError:3 -k translate:2 -k Refusal:2 \
 		-o web/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
 

@@ -17,6 +17,7 @@ from server.access import meeting_permission
 from server.blobs import BlobStore
 from server.documents.rules import readable_document
 from server.errors import AppError
+from server.i18n import N_
 from server.live import snapshot
 from server.live.protocol import Refusal, Session, command, field_of
 from server.models import (
@@ -47,37 +48,37 @@ def _unit(value: Any) -> bool:
 def check_geometry(kind: str, data: Any) -> dict[str, Any]:
     """The data of an annotation, checked: normalized coordinates, bounded sizes."""
     if not isinstance(data, dict):
-        raise _bad("data")
+        raise _bad(N_("data"))
     color = data.get("color")
     if color is not None and (not isinstance(color, str) or not _COLOR.match(color)):
-        raise _bad("color")
+        raise _bad(N_("color"))
     if kind == "ink":
         points = data.get("points")
         if not isinstance(points, list) or not 0 < len(points) <= MAX_POINTS:
-            raise _bad("points")
+            raise _bad(N_("points"))
         for point in points:
             if (
                 not isinstance(point, list)
                 or not 2 <= len(point) <= 3
                 or not all(map(_unit, point))
             ):
-                raise _bad("points")
+                raise _bad(N_("points"))
         width = data.get("width", 0.004)
         if not _unit(width) or width == 0:
-            raise _bad("width")
+            raise _bad(N_("width"))
     elif kind == "highlight":
         rects = data.get("rects")
         if not isinstance(rects, list) or not 0 < len(rects) <= MAX_RECTS:
-            raise _bad("rects")
+            raise _bad(N_("rects"))
         for rect in rects:
             if not isinstance(rect, list) or len(rect) != 4 or not all(map(_unit, rect)):
-                raise _bad("rects")
+                raise _bad(N_("rects"))
     else:
         text = data.get("text")
         if not _unit(data.get("x")) or not _unit(data.get("y")):
-            raise _bad("position")
+            raise _bad(N_("position"))
         if not isinstance(text, str) or len(text) > MAX_TEXT:
-            raise _bad("text")
+            raise _bad(N_("text"))
     return data
 
 
@@ -97,11 +98,11 @@ def annotation_json(annotation: Annotation) -> dict[str, Any]:
 
 def _uuid(value: Any) -> uuid.UUID:
     if not isinstance(value, str):
-        raise _bad("id")
+        raise _bad(N_("id"))
     try:
         return uuid.UUID(value)
     except ValueError as exc:
-        raise _bad("id") from exc
+        raise _bad(N_("id")) from exc
 
 
 async def _page(db: AsyncSession, session: Session, document_id: int, page: int) -> DocumentPage:
@@ -130,9 +131,9 @@ async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str,
     kind = given.get("kind")
     visibility = given.get("visibility", "private")
     if kind not in KINDS:
-        raise _bad("kind")
+        raise _bad(N_("kind"))
     if visibility not in VISIBILITIES:
-        raise _bad("visibility")
+        raise _bad(N_("visibility"))
     if visibility == "meeting" and session.access.roles() <= {MeetingRole.observer}:
         raise Refusal("forbidden", "You do not have permission to do this.")
     data = check_geometry(kind, given.get("data"))
