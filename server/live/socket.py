@@ -13,7 +13,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from sqlmodel import col, select
 
-from server.access import meeting_access
+from server.access import MeetingAccess, meeting_access
 from server.errors import AppError
 from server.i18n import language_of, translations
 from server.live import snapshot
@@ -35,9 +35,10 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     """One tablet in one meeting. See DESIGN.md, "Realtime contract"."""
     state = socket.app.state
     await socket.accept()
-    refusal, access = await _check_handshake(socket, meeting_id)
-    if refusal:
-        await socket.close(code=refusal[0], reason=refusal[1])
+    try:
+        access = await _admit(socket, meeting_id)
+    except _Turned as away:
+        await socket.close(code=away.code, reason=away.reason)
         return
     connection = Connection(socket, socket.user.id, access.roles(), state.hub.queue_limit)
     session = Session(state, meeting_id, socket.user, access, connection, language_of(socket))
@@ -53,19 +54,27 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
         await _run_hooks(DISCONNECT_HOOKS, session)
 
 
-async def _check_handshake(socket: WebSocket, meeting_id: int) -> tuple[Any, Any]:
-    """(close code and reason, None) to refuse, else (None, the caller's MeetingAccess)."""
+class _Turned(Exception):
+    """The socket is closed at once with `code` (4401, 4403)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
+    """The caller's access to the meeting, after the Origin and sign-in checks."""
     origin = socket.headers.get("origin")
     allowed = socket.app.state.settings.allowed_origins
     if origin is not None and origin not in allowed and not _same_host(socket, origin):
-        return (CLOSE_FORBIDDEN, "origin not allowed"), None
+        raise _Turned(CLOSE_FORBIDDEN, "origin not allowed")
     if socket.user is None:
-        return (CLOSE_NOT_SIGNED_IN, "not signed in"), None
+        raise _Turned(CLOSE_NOT_SIGNED_IN, "not signed in")
     try:
         async with socket.app.state.db_read() as db:
-            return None, await meeting_access(db, socket.user, meeting_id)
-    except AppError:
-        return (CLOSE_FORBIDDEN, "not a participant"), None
+            return await meeting_access(db, socket.user, meeting_id)
+    except AppError as refusal:
+        raise _Turned(CLOSE_FORBIDDEN, "not a participant") from refusal
 
 
 def _same_host(socket: WebSocket, origin: str) -> bool:

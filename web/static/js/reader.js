@@ -1,5 +1,10 @@
 // The delegate's reader: one page at a time beside the agenda. Paging by swipe, keys and
 // buttons; zoom by buttons, pinch or ctrl+wheel; thumbnails; search with highlighted words.
+// Live: follows the page the chair presents (unless the reader browses on their own), lets
+// the chair and the secretary present, and carries the pen's marks (pen.js).
+
+import { connectMeeting, statusIndicator } from "./live.js";
+import { createPen } from "./pen.js";
 
 const TEXT = {
   vi: {
@@ -13,6 +18,11 @@ const TEXT = {
     noMatches: "Không tìm thấy trong tài liệu này.",
     pagesFound: (n) => `Có ở ${n} trang`,
     times: (n) => `${n} lần`,
+    presented: (title, page) => `Đang trình chiếu trang ${page}: ${title}`,
+    nothingPresented: "Chủ tọa chưa trình chiếu trang nào",
+    stoppedFollowing: "Bạn đang xem tự do, không theo chủ tọa nữa.",
+    following: "Đang theo trang chủ tọa trình chiếu.",
+    presentFailed: (message) => `Không trình chiếu được: ${message}`,
   },
   en: {
     page: (n) => `Page ${n}`,
@@ -25,6 +35,11 @@ const TEXT = {
     noMatches: "Not found in this document.",
     pagesFound: (n) => (n === 1 ? "Found on 1 page" : `Found on ${n} pages`),
     times: (n) => (n === 1 ? "once" : `${n} times`),
+    presented: (title, page) => `Presented: page ${page} of ${title}`,
+    nothingPresented: "The chair has not presented a page yet",
+    stoppedFollowing: "You are browsing on your own, no longer following the chair.",
+    following: "Following the page the chair presents.",
+    presentFailed: (message) => `Could not present: ${message}`,
   },
 };
 const t = TEXT[document.documentElement.lang] || TEXT.vi;
@@ -58,6 +73,13 @@ const ui = {
   searchInput: $("search-input"),
   searchStatus: $("search-status"),
   searchResults: $("search-results"),
+  followToggle: $("follow-toggle"),
+  followReturn: $("follow-return"),
+  followNotice: $("follow-notice"),
+  presented: $("presented"),
+  presentedText: $("presented-text"),
+  presentButton: $("present-page"),
+  presentOnTurn: $("present-on-turn"),
 };
 
 const state = {
@@ -72,7 +94,14 @@ const state = {
   retry: null,
   prefetched: null,
   opening: 0,
+  docs: new Map(), // id -> promise of metadata, so following the chair is quick
+  userId: Number(root.dataset.user),
+  presides: root.dataset.presides === "1",
+  following: sessionStorage.getItem(`phonghop.follow.${root.dataset.meeting}`) !== "0",
+  presented: null, // {document_id, page, title, by, seq} from the chair
 };
+let live = null; // the meeting socket (live.js)
+let pen = null;
 
 // ---------- small helpers
 
@@ -132,7 +161,8 @@ function hideMessage() {
 
 // ---------- opening a document
 
-async function openDocument(id, page = 1) {
+// `by` says who turned: "user" (may stop following), "chair" (following) or "load".
+async function openDocument(id, page = 1, by = "user") {
   const ticket = ++state.opening; // a later click wins over a slower earlier answer
   hideMessage();
   state.doc = null;
@@ -141,14 +171,15 @@ async function openDocument(id, page = 1) {
   ui.sheet.classList.add("loading");
   ui.image.removeAttribute("src");
   clearMarks();
+  pen?.show(null, 0);
   markCurrentInAgenda(id);
   let doc;
   try {
-    doc = await getJSON(`/api/documents/${id}`);
+    doc = await documentInfo(id);
   } catch (error) {
     if (ticket !== state.opening) return;
     ui.sheet.hidden = true;
-    const retry = error.kind === "network" ? () => openDocument(id, page) : null;
+    const retry = error.kind === "network" ? () => openDocument(id, page, by) : null;
     showMessage(error.message, { error: true, retry });
     return;
   }
@@ -157,9 +188,18 @@ async function openDocument(id, page = 1) {
   state.words.clear();
   showDocumentFacts(doc);
   buildThumbs(doc);
-  showPage(page);
+  showPage(page, by);
   if (ui.searchInput.value.trim()) runSearch(ui.searchInput.value);
   else clearSearch();
+}
+
+function documentInfo(id) {
+  if (!state.docs.has(id)) {
+    const request = getJSON(`/api/documents/${id}`);
+    request.catch(() => state.docs.delete(id));
+    state.docs.set(id, request);
+  }
+  return state.docs.get(id);
 }
 
 function showDocumentFacts(doc) {
@@ -218,7 +258,7 @@ function imageUrl(page, width) {
   return `/api/documents/${state.doc.id}/pages/${page}?w=${width}`;
 }
 
-function showPage(n) {
+function showPage(n, by = "user") {
   if (!state.doc) return;
   state.page = clamp(Math.round(n) || 1, 1, state.doc.page_count);
   ui.pageInput.value = state.page;
@@ -231,6 +271,8 @@ function showPage(n) {
   markCurrentHit();
   showMarks();
   prefetch(state.page + 1);
+  pen?.show(state.doc, state.page, pageSize(state.page));
+  afterTurn(by);
 }
 
 function loadImage() {
@@ -323,7 +365,8 @@ function zoomTo(scale, clientX, clientY) {
 
 // Double tap or double click: from the whole page to the page's full width, and back.
 function onDoubleClick(event) {
-  if (!state.doc || event.target.closest("button, a, input")) return;
+  if (!state.doc || event.target.closest("button, a, input, .note-editor")) return;
+  if (pen?.isDrawing()) return; // two quick strokes are not a zoom
   if (state.scale > 1.001) {
     zoomTo(1);
     return;
@@ -347,7 +390,7 @@ const pointers = new Map();
 let gesture = null;
 
 function onPointerDown(event) {
-  if (!state.doc || event.target.closest("button, a, input")) return;
+  if (!state.doc || event.target.closest("button, a, input, textarea")) return;
   if (event.pointerType === "mouse" && event.button !== 0) return;
   pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
   ui.stage.setPointerCapture(event.pointerId);
@@ -652,6 +695,114 @@ function clearMarks() {
   ui.marks.replaceChildren();
 }
 
+// ---------- following the chair
+
+function afterTurn(by) {
+  updateFollowBar();
+  if (by !== "user") return;
+  if (state.presides && ui.presentOnTurn?.checked) {
+    if (!onPresentedPage()) presentThisPage();
+  } else if (state.following && !onPresentedPage() && state.presented) {
+    setFollowing(false);
+    tell(t.stoppedFollowing);
+  }
+}
+
+function onPresentedPage() {
+  const shown = state.presented;
+  return Boolean(shown && state.doc && shown.document_id === state.doc.id && shown.page === state.page);
+}
+
+function goToPresented() {
+  const shown = state.presented;
+  if (!shown || onPresentedPage()) return;
+  if (state.doc?.id === shown.document_id) showPage(shown.page, "chair");
+  else openDocument(shown.document_id, shown.page, "chair");
+}
+
+function setFollowing(on) {
+  state.following = on;
+  sessionStorage.setItem(`phonghop.follow.${state.meetingId}`, on ? "1" : "0");
+  live?.send("follow", { on }).catch(() => {}); // sent again on reconnect
+  if (on) goToPresented();
+  updateFollowBar();
+}
+
+function onPresented(event) {
+  state.presented = {
+    document_id: event.document_id,
+    page: event.page,
+    title: event.title,
+    by: event.by,
+  };
+  // Our own presentation echoes back after we already turned; following it could step back.
+  if (state.following && event.by !== state.userId) goToPresented();
+  updateFollowBar();
+}
+
+async function presentThisPage() {
+  if (!state.doc || !live) return;
+  ui.presentButton.disabled = true;
+  try {
+    await live.send("page.present", { document_id: state.doc.id, page: state.page });
+  } catch (error) {
+    tell(t.presentFailed(error.message));
+  } finally {
+    updateFollowBar();
+  }
+}
+
+function updateFollowBar() {
+  const shown = state.presented;
+  ui.followToggle.setAttribute("aria-pressed", String(state.following));
+  ui.presentedText.textContent = shown ? t.presented(shown.title, shown.page) : t.nothingPresented;
+  ui.presented.classList.toggle("none", !shown);
+  ui.presented.classList.toggle("here", onPresentedPage());
+  ui.followReturn.hidden = !shown || onPresentedPage();
+  if (ui.presentButton) ui.presentButton.disabled = !state.doc || onPresentedPage() || !live?.ready;
+}
+
+let noticeTimer = 0;
+
+function tell(message) {
+  ui.followNotice.textContent = message;
+  ui.followNotice.classList.add("shown");
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => ui.followNotice.classList.remove("shown"), 6000);
+}
+
+function connect() {
+  statusIndicator();
+  live = connectMeeting(state.meetingId, {
+    snapshot(meeting) {
+      pen.load(meeting.annotations || []);
+      pen.setPeople(meeting.attendance?.people || []);
+      if (meeting.presented) onPresented(meeting.presented);
+      else updateFollowBar();
+    },
+    "page.presented": onPresented,
+    "annotation.changed": (event) => pen.changed(event.annotation),
+    "meeting.started": () => live.send("attendance.here").catch(() => {}),
+    ready() {
+      if (!state.following) live.send("follow", { on: false }).catch(() => {});
+      if (state.doc && ui.sheet.classList.contains("failed")) loadImage(); // the network is back
+      pen.ready();
+      updateFollowBar();
+    },
+    status: updateFollowBar,
+  });
+  pen = createPen({
+    sheet: ui.sheet,
+    toolbar: $("pen-tools"),
+    link: live,
+    meetingId: state.meetingId,
+    userId: state.userId,
+    canShare: root.dataset.canShare === "1",
+    noteTemplate: $("note-editor-template"),
+    notify: tell,
+  });
+}
+
 // ---------- agenda: a column on wide screens, a drawer on narrow ones
 
 function agendaIsOpen() {
@@ -684,7 +835,7 @@ function onAgendaClick(event) {
   const link = event.target.closest("a.doc-link[data-document]");
   if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
   event.preventDefault();
-  openDocument(Number(link.dataset.document), 1);
+  openDocument(Number(link.dataset.document), 1, "user");
   if (narrowScreen.matches) setAgenda(false);
   ui.stage.focus({ preventScroll: true }); // so the arrow keys page the new document
 }
@@ -703,6 +854,12 @@ const ACTIONS = {
   "zoom-out": () => zoomStep(-1),
   "zoom-fit": () => zoomTo(1),
   retry: () => state.retry?.(),
+  "toggle-follow": () => {
+    setFollowing(!state.following);
+    tell(state.following ? t.following : t.stoppedFollowing);
+  },
+  "follow-return": () => setFollowing(true),
+  present: presentThisPage,
 };
 
 function onClick(event) {
@@ -750,8 +907,10 @@ function start() {
 
   syncAgendaToScreen();
   if (localStorage.getItem("phonghop.reader.thumbs") === "1") setThumbs(true);
+  connect();
+  updateFollowBar();
   const opened = Number(root.dataset.document);
-  if (opened) openDocument(opened, Number(root.dataset.page) || 1);
+  if (opened) openDocument(opened, Number(root.dataset.page) || 1, "load");
 }
 
 start();
