@@ -61,8 +61,28 @@ async def mark(
     if status in ("present", "remote") and row.checked_in_at is None:
         row.checked_in_at = utcnow()
     db.add(row)
-    payload = {"user_id": user_id, "status": status, "reason": reason, "by": by}
+    await db.flush()
+    payload = {
+        "user_id": user_id,
+        "status": status,
+        "reason": reason,
+        "by": by,
+        "quorum": quorum(await _member_statuses(db, meeting_id)),
+    }
     return await journal.append(db, meeting_id, "attendance.changed", payload, by)
+
+
+async def _member_statuses(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+    rows = await db.exec(
+        select(Participant.role, Attendance.status)
+        .outerjoin(
+            Attendance,
+            (col(Attendance.user_id) == Participant.user_id)
+            & (col(Attendance.meeting_id) == Participant.meeting_id),
+        )
+        .where(Participant.meeting_id == meeting_id)
+    )
+    return [{"role": role, "status": status or "absent"} for role, status in rows.all()]
 
 
 async def check_in(session: Session) -> None:
@@ -177,7 +197,14 @@ async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]
     return {"people": people, "quorum": quorum(people)}
 
 
+@snapshot.part("meeting")
+async def meeting_state(db: AsyncSession, session: Session) -> dict[str, Any]:
+    meeting = await db.get(Meeting, session.meeting_id)
+    return {"status": meeting.status, "title": meeting.title}
+
+
 def quorum(people: list[dict[str, Any]]) -> dict[str, Any]:
+    """Members present (or remote) against the two thirds a session needs."""
     members = [p for p in people if p["role"] in MEMBERS]
     present = sum(1 for p in members if p["status"] in ("present", "remote"))
     needed = math.ceil(len(members) * QUORUM)

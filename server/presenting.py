@@ -34,6 +34,7 @@ async def present_page(session: Session, message: dict[str, Any]) -> dict[str, A
             "by": session.user.id,
             "item_id": document.item_id,
             "title": document.title,
+            "page_count": document.page_count,
         }
         event = await journal.append(
             db, session.meeting_id, "page.presented", payload, session.user.id

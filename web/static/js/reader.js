@@ -3,7 +3,7 @@
 // Live: follows the page the chair presents (unless the reader browses on their own), lets
 // the chair and the secretary present, and carries the pen's marks (pen.js).
 
-import { connectMeeting, statusIndicator } from "./live.js";
+import { connectMeeting, statusIndicator, text as liveText } from "./live.js";
 import { createPen } from "./pen.js";
 
 const TEXT = {
@@ -789,7 +789,11 @@ function connect() {
       pen.ready();
       updateFollowBar();
     },
-    status: updateFollowBar,
+    status(name) {
+      updateFollowBar();
+      if (name === "signed-out") showMessage(t.signedOut, { error: true });
+      if (name === "forbidden") showMessage(liveText.forbidden, { error: true });
+    },
   });
   pen = createPen({
     sheet: ui.sheet,

@@ -1,0 +1,268 @@
+// Attendance on the meeting page: the chair and the secretary start and end the session,
+// watch the quorum and who is connected, and the secretary marks people by hand. Everyone
+// else sees their own status. Live from the meeting socket.
+
+import { connectMeeting, statusIndicator } from "./live.js";
+
+const TEXT = {
+  vi: {
+    status: { present: "Có mặt", remote: "Trực tuyến", excused: "Vắng có lý do", absent: "Vắng" },
+    role: { chair: "Chủ tọa", delegate: "Đại biểu", secretary: "Thư ký", ward_point: "Điểm cầu", observer: "Khách mời" },
+    session: { draft: "Chưa bắt đầu", published: "Chưa bắt đầu", live: "Đang họp", closed: "Đã kết thúc" },
+    quorum: (q) => `Có mặt ${q.present}/${q.members} đại biểu — cần ${q.needed} — ${q.met ? "đủ điều kiện" : "chưa đủ điều kiện"}`,
+    mine: (status) => `Điểm danh của bạn: ${status}`,
+    reason: "Lý do",
+    online: "Đang kết nối",
+    offlineNow: "Không kết nối",
+    loading: "Đang tải…",
+    confirmEnd: "Kết thúc phiên họp? Các thiết bị sẽ không tự điểm danh nữa.",
+    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
+  },
+  en: {
+    status: { present: "Present", remote: "Remote", excused: "Excused", absent: "Absent" },
+    role: { chair: "Chair", delegate: "Delegate", secretary: "Secretary", ward_point: "Ward point", observer: "Observer" },
+    session: { draft: "Not started", published: "Not started", live: "In session", closed: "Ended" },
+    quorum: (q) => `Present ${q.present}/${q.members} delegates — ${q.needed} needed — ${q.met ? "quorum met" : "no quorum yet"}`,
+    mine: (status) => `Your attendance: ${status}`,
+    reason: "Reason",
+    online: "Connected",
+    offlineNow: "Not connected",
+    loading: "Loading…",
+    confirmEnd: "End the session? Devices will stop checking in.",
+    failed: "That did not work. Check the network and try again.",
+  },
+};
+const t = TEXT[document.documentElement.lang] || TEXT.vi;
+
+const STATUSES = ["present", "remote", "excused", "absent"];
+const COUNTED = new Set(["chair", "delegate"]); // who makes the quorum (server/attendance.py MEMBERS)
+const HERE = new Set(["present", "remote"]);
+
+const root = document.getElementById("attendance");
+const $ = (id) => document.getElementById(id);
+const ui = {
+  state: $("session-state"),
+  start: $("session-start"),
+  end: $("session-end"),
+  error: $("attendance-error"),
+  quorum: $("quorum"),
+  list: $("attendance-list"),
+  mine: $("my-attendance"),
+};
+const me = {
+  meetingId: Number(root.dataset.meeting),
+  userId: Number(root.dataset.user),
+  manages: root.dataset.manage === "1",
+};
+const people = new Map(); // user_id -> {user_id, name, role, status, reason, online}
+let needed = 0; // from the server's snapshot: the quorum rule lives there
+let live = null;
+
+// ---------- showing
+
+function showSession(status) {
+  root.dataset.status = status;
+  showMine();
+  ui.state.dataset.status = status;
+  ui.state.textContent = t.session[status] || status;
+  if (ui.start) ui.start.hidden = status === "live";
+  if (ui.end) ui.end.hidden = status !== "live";
+}
+
+function quorum() {
+  const members = [...people.values()].filter((p) => COUNTED.has(p.role));
+  const present = members.filter((p) => HERE.has(p.status)).length;
+  return { members: members.length, present, needed, met: present >= needed };
+}
+
+function showQuorum() {
+  if (!ui.quorum) return;
+  const q = quorum();
+  ui.quorum.textContent = t.quorum(q);
+  ui.quorum.classList.toggle("met", q.met);
+  ui.quorum.classList.toggle("not-met", !q.met);
+}
+
+function showMine() {
+  if (!ui.mine) return;
+  const mine = people.get(me.userId);
+  const notStarted = ["draft", "published"].includes(root.dataset.status) && mine?.status === "absent";
+  ui.mine.textContent = mine && !notStarted ? t.mine(t.status[mine.status] || mine.status) : "";
+}
+
+function row(person) {
+  const li = document.createElement("li");
+  li.dataset.user = person.user_id;
+  li.dataset.status = person.status;
+  const dot = document.createElement("span");
+  dot.className = `online-dot${person.online ? " on" : ""}`;
+  dot.title = person.online ? t.online : t.offlineNow;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = `${person.name} `;
+  const role = document.createElement("span");
+  role.className = "badge role";
+  role.textContent = t.role[person.role] || person.role;
+  who.append(role);
+  li.append(dot, who);
+  if (me.manages) li.append(statusPicker(person), reasonField(person));
+  else li.append(statusWord(person));
+  return li;
+}
+
+function statusWord(person) {
+  const word = document.createElement("span");
+  word.className = `status-word ${person.status}`;
+  word.textContent = t.status[person.status] + (person.reason ? ` — ${person.reason}` : "");
+  return word;
+}
+
+function statusPicker(person) {
+  const select = document.createElement("select");
+  select.name = "status";
+  select.setAttribute("aria-label", `${person.name}: ${t.status[person.status]}`);
+  for (const status of STATUSES) {
+    const option = new Option(t.status[status], status, false, status === person.status);
+    select.append(option);
+  }
+  select.addEventListener("change", () => {
+    const reason = select.closest("li").querySelector("input.reason");
+    if (select.value === "excused") reason.hidden = false;
+    mark(person.user_id, select.value, reason.value.trim());
+  });
+  return select;
+}
+
+function reasonField(person) {
+  const input = document.createElement("input");
+  input.className = "reason";
+  input.name = "reason";
+  input.maxLength = 300;
+  input.placeholder = t.reason;
+  input.setAttribute("aria-label", `${person.name}: ${t.reason}`);
+  input.value = person.reason;
+  input.hidden = person.status !== "excused" && !person.reason; // a reason matters for leave, not for every absence
+  input.addEventListener("change", () => {
+    const current = people.get(person.user_id);
+    mark(person.user_id, current.status, input.value.trim());
+  });
+  return input;
+}
+
+function showPeople() {
+  if (ui.list) ui.list.replaceChildren(...[...people.values()].map(row));
+  showQuorum();
+  showMine();
+}
+
+function showPerson(userId) {
+  const person = people.get(userId);
+  const old = ui.list?.querySelector(`li[data-user="${userId}"]`);
+  if (person && old) {
+    const focused = old.contains(document.activeElement) ? document.activeElement.name : null;
+    const fresh = row(person);
+    old.replaceWith(fresh);
+    if (focused) fresh.querySelector(`[name=${focused}]`)?.focus();
+  }
+  showQuorum();
+  showMine();
+}
+
+function showError(message) {
+  ui.error.textContent = message || "";
+}
+
+// ---------- doing
+
+async function mark(userId, status, reason) {
+  showError("");
+  try {
+    await live.send("attendance.set", { user_id: userId, status, reason });
+  } catch (error) {
+    showError(error.message);
+    showPerson(userId); // back to what the server holds
+  }
+}
+
+function csrfToken() {
+  return document.querySelector("meta[name=csrf-token]")?.content || "";
+}
+
+async function session(action, button) {
+  if (action === "end" && !window.confirm(t.confirmEnd)) return;
+  showError("");
+  button.disabled = true;
+  try {
+    const response = await fetch(`/api/meetings/${me.meetingId}/session/${action}`, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.message || t.failed);
+    showSession(body.status);
+  } catch (error) {
+    showError(error instanceof TypeError ? t.failed : error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------- the socket
+
+function onSnapshot(state) {
+  const attendance = state.attendance || { people: [], quorum: {} };
+  people.clear();
+  for (const person of attendance.people) people.set(person.user_id, { ...person });
+  needed = attendance.quorum.needed ?? 0;
+  showPeople();
+}
+
+function onAttendance(event) {
+  const person = people.get(event.user_id);
+  if (!person) return;
+  person.status = event.status;
+  person.reason = event.reason || "";
+  showPerson(event.user_id);
+}
+
+function onPresence(event) {
+  const person = people.get(event.user_id);
+  if (!person) return;
+  person.online = event.online;
+  const dot = ui.list?.querySelector(`li[data-user="${event.user_id}"] .online-dot`);
+  if (dot) {
+    dot.classList.toggle("on", event.online);
+    dot.title = event.online ? t.online : t.offlineNow;
+  }
+}
+
+function start() {
+  showSession(root.dataset.status);
+  if (ui.quorum) ui.quorum.textContent = t.loading;
+  ui.start?.addEventListener("click", () => session("start", ui.start));
+  ui.end?.addEventListener("click", () => session("end", ui.end));
+  statusIndicator();
+  live = connectMeeting(me.meetingId, {
+    snapshot: onSnapshot,
+    "attendance.changed": onAttendance,
+    "presence.changed": onPresence,
+    "meeting.started": () => {
+      showSession("live");
+      live.send("attendance.here").catch(() => {});
+    },
+    "meeting.ended": () => showSession("closed"),
+    ready: refreshSession,
+  }, { resume: false });
+}
+
+// The snapshot has no session status; after a reconnect it may have changed unseen.
+async function refreshSession() {
+  try {
+    const response = await fetch(`/api/meetings/${me.meetingId}`, { headers: { Accept: "application/json" } });
+    if (response.ok) showSession((await response.json()).status);
+  } catch {
+    // the next event or reconnect tells
+  }
+}
+
+start();
