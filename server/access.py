@@ -11,7 +11,16 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import forbidden, not_found
-from server.models import AgendaItem, Document, Meeting, MeetingRole, Participant, Role, User
+from server.models import (
+    AgendaItem,
+    Document,
+    Meeting,
+    MeetingRole,
+    Participant,
+    Role,
+    User,
+    Vote,
+)
 
 # What each meeting role may do. Accounts that run the body's meetings count as secretary.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -79,6 +88,11 @@ async def _meeting_id_of(db: AsyncSession, connection: ASGIConnection) -> int:
         if document is None:
             raise not_found("document")
         return document.meeting_id
+    if "vote_id" in params:
+        vote = await db.get(Vote, int(params["vote_id"]))
+        if vote is None:
+            raise not_found("vote")
+        return vote.meeting_id
     raise RuntimeError(f"no meeting in the path of {connection.url.path}")
 
 

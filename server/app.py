@@ -35,6 +35,7 @@ from server import (
     health,
     i18n,
     presenting,
+    votes,
 )
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.db import make_engine, session_maker
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "recent_access": Recent(ttl_s=5),
             "recent_users": Recent(ttl_s=5),
             "publisher": Publisher(),
+            "votes": votes.VoteClock(),
             "hub": Hub(channels),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
@@ -113,11 +115,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The worker fork server starts before any render pool, so it preloads PDF work.
         await asyncio.to_thread(isolation.warm_up)
         app.state.loop_lag.start()
+        await votes.resume_clocks(app.state)
         try:
             yield
         finally:
             await app.state.loop_lag.stop()
             await app.state.hub.close()
+            await app.state.votes.stop()
             await app.state.publisher.wait()
             app.state.passwords.close()
             app.state.renderer.close()
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             i18n.choose_language,
             meetings_api.router,
             documents_api.router,
+            votes.router,
             *meetings_pages.ROUTES,
             *publish.ROUTES,
             *documents_pages.ROUTES,

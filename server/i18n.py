@@ -42,6 +42,7 @@ VALUE_NAMES = (
     N_("agenda item"),
     N_("participant"),
     N_("document"),
+    N_("vote"),
 )
 
 

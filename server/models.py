@@ -242,10 +242,13 @@ class BallotCast(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     vote_id: int = Field(foreign_key="vote.id", index=True, ondelete="CASCADE")
     voter_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    weight: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Ballot(SQLModel, table=True):
-    """What was chosen. `voter_id` stays empty in a secret vote, and the id is random."""
+    """What was chosen. In a named vote, one row per voter and choice. In a secret vote, one
+    running total per option made when the vote opens (`weight` is the sum, no voter), so
+    nothing stored says who chose what, or in which order."""
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     vote_id: int = Field(foreign_key="vote.id", index=True, ondelete="CASCADE")

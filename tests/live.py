@@ -65,7 +65,7 @@ class Tablet:
     def __init__(self, served: Served, username: str) -> None:
         self.served = served
         self.username = username
-        self.http = httpx.AsyncClient(base_url=served.url)
+        self.http = httpx.AsyncClient(base_url=served.url, timeout=30)
         self.socket: Any = None
         self.inbox: list[dict[str, Any]] = []
 

@@ -1,0 +1,603 @@
+"""Votes (biểu quyết): one ballot per voter, nothing after the close, secret means secret,
+and the result is computed once, in the closing transaction, and kept."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from fractions import Fraction
+from typing import Annotated, Any
+
+import msgspec
+import sqlalchemy as sa
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import journal
+from server.access import MeetingAccess, meeting_permission
+from server.errors import AppError, not_found
+from server.i18n import N_
+from server.live import snapshot
+from server.live.hub import dumps
+from server.live.protocol import Session, command, field_of
+from server.models import (
+    AgendaItem,
+    Attendance,
+    Ballot,
+    BallotCast,
+    MeetingRole,
+    Participant,
+    User,
+    Vote,
+    VoteOption,
+    utcnow,
+)
+
+KINDS = ("yes_no_abstain", "single", "multiple", "election")
+BASES = ("cast", "present", "members")
+THRESHOLDS = {"half": None, "two_thirds": Fraction(2, 3), "three_quarters": Fraction(3, 4)}
+YES_NO_ABSTAIN = (
+    ("yes", N_("In favour")),
+    ("no", N_("Against")),
+    ("abstain", N_("Abstain")),
+)
+VOTERS = (MeetingRole.chair, MeetingRole.delegate)
+PROGRESS_EVERY_S = 0.2  # ballots counted are told at most this often, not once per ballot
+
+
+class VoteIn(msgspec.Struct):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    kind: str = "yes_no_abstain"
+    item_id: int | None = None
+    options: list[Annotated[str, msgspec.Meta(min_length=1, max_length=300)]] = []
+    secret: bool = False
+    majority_base: str = "cast"
+    threshold: str = "half"  # half | two_thirds | three_quarters | a fraction such as "0.6"
+    quorum: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    max_choices: Annotated[int, msgspec.Meta(ge=1)] = 1
+    allow_change: bool = False
+    duration_s: Annotated[int, msgspec.Meta(ge=5, le=24 * 3600)] | None = None
+
+
+class BallotIn(msgspec.Struct):
+    option: str | None = None
+    options: list[str] | None = None
+
+
+def _threshold(text: str) -> Fraction | None:
+    """None means "more than half"; a fraction means "at least that share"."""
+    if text in THRESHOLDS:
+        return THRESHOLDS[text]
+    try:
+        share = Fraction(text).limit_denominator(1000)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise _bad_threshold() from exc
+    if not 0 < share <= 1:
+        raise _bad_threshold()
+    return share
+
+
+def _bad_threshold() -> AppError:
+    return AppError(
+        400,
+        "bad_threshold",
+        "The majority must be more than half, two thirds, three quarters or a fraction.",
+    )
+
+
+def _check(given: VoteIn) -> list[tuple[str, str]]:
+    """The options of a new vote, after checking the vote's rules fit together."""
+    if given.kind not in KINDS:
+        raise AppError(400, "bad_kind", "Unknown kind of vote: {kind}.", kind=given.kind)
+    if given.majority_base not in BASES:
+        raise AppError(
+            400,
+            "bad_base",
+            "The majority is counted on votes cast, members present or all members.",
+        )
+    _threshold(given.threshold)
+    if given.secret and given.allow_change:
+        raise AppError(400, "secret_change", "A secret ballot cannot be changed once cast.")
+    if given.kind == "yes_no_abstain":
+        return list(YES_NO_ABSTAIN)
+    labels = [label.strip() for label in given.options if label.strip()]
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise AppError(400, "bad_options", "Give at least two different options.")
+    if given.kind in ("multiple", "election") and given.max_choices > len(labels):
+        raise AppError(400, "bad_choices", "A voter cannot choose more options than there are.")
+    return [(f"o{n}", label) for n, label in enumerate(labels, start=1)]
+
+
+async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given: VoteIn) -> Vote:
+    options = _check(given)
+    if given.item_id is not None:
+        item = await db.get(AgendaItem, given.item_id)
+        if item is None or item.meeting_id != access.meeting.id:
+            raise AppError(400, "bad_item", "The agenda item is not in this meeting.")
+    choices = given.max_choices if given.kind in ("multiple", "election") else 1
+    vote = Vote(
+        meeting_id=access.meeting.id,
+        item_id=given.item_id,
+        title=given.title.strip(),
+        kind=given.kind,
+        secret=given.secret,
+        majority_base=given.majority_base,
+        threshold=given.threshold,
+        quorum=given.quorum,
+        max_choices=choices,
+        allow_change=given.allow_change,
+        duration_s=given.duration_s,
+        created_by=user.id,
+    )
+    db.add(vote)
+    await db.flush()
+    db.add_all(
+        VoteOption(vote_id=vote.id, position=n, key=key, label=label)
+        for n, (key, label) in enumerate(options)
+    )
+    await db.commit()
+    return vote
+
+
+async def _options(db: AsyncSession, vote_id: int) -> list[VoteOption]:
+    rows = await db.exec(
+        select(VoteOption).where(VoteOption.vote_id == vote_id).order_by(VoteOption.position)
+    )
+    return list(rows.all())
+
+
+def vote_json(vote: Vote, options: list[VoteOption]) -> dict[str, Any]:
+    """What everyone may know of a vote (no tallies before the close)."""
+    data: dict[str, Any] = {
+        "id": vote.id,
+        "meeting_id": vote.meeting_id,
+        "item_id": vote.item_id,
+        "title": vote.title,
+        "kind": vote.kind,
+        "secret": vote.secret,
+        "majority_base": vote.majority_base,
+        "threshold": vote.threshold,
+        "quorum": vote.quorum,
+        "max_choices": vote.max_choices,
+        "allow_change": vote.allow_change,
+        "duration_s": vote.duration_s,
+        "status": vote.status,
+        "options": [{"key": o.key, "label": o.label} for o in options],
+        "opened_at": vote.opened_at.isoformat() if vote.opened_at else None,
+        "closes_at": _deadline(vote).isoformat() if _deadline(vote) else None,
+    }
+    if vote.status == "closed":
+        data["result"] = vote.result
+    return data
+
+
+def _deadline(vote: Vote):  # type: ignore[no-untyped-def]
+    if vote.opened_at is None or not vote.duration_s:
+        return None
+    return vote.opened_at + timedelta(seconds=vote.duration_s)
+
+
+async def _locked_vote(db: AsyncSession, vote_id: int, shared: bool) -> Vote:
+    """The vote row, locked on PostgreSQL (shared for ballots, exclusive for the close);
+    on SQLite the writer's transaction already holds the database's write lock."""
+    statement = select(Vote).where(Vote.id == vote_id).with_for_update(read=shared)
+    vote = (await db.exec(statement)).first()
+    if vote is None:
+        raise not_found("vote")
+    return vote
+
+
+async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
+    async with state.db() as db:
+        vote = await _locked_vote(db, vote_id, shared=False)
+        if vote.status != "draft":
+            raise AppError(409, "not_draft", "This vote has already been opened.")
+        vote.status, vote.opened_at = "open", utcnow()
+        db.add(vote)
+        options = await _options(db, vote.id)
+        if vote.secret:  # running totals, made now so a ballot only ever adds to them
+            db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
+        event = await journal.append(
+            db, vote.meeting_id, "vote.opened", {"vote": vote_json(vote, options)}, user.id
+        )
+        await db.commit()
+    state.hub.publish_event(event)
+    state.votes.schedule_close(state, vote)
+    return vote
+
+
+async def cast_ballot(state: Any, vote_id: int, voter: User, choices: list[str]) -> dict[str, Any]:
+    """Records one ballot; a second one is refused unless the vote allows changing it."""
+    async with state.db() as db:
+        vote = await _locked_vote(db, vote_id, shared=True)
+        if vote.status == "draft":
+            raise AppError(409, "vote_not_open", "This vote is not open yet.")
+        if vote.status == "closed":
+            raise AppError(409, "vote_closed", "This vote is closed; no more ballots are taken.")
+        weight = await _voting_weight(db, vote, voter)
+        chosen = _chosen(vote, await _options(db, vote.id), choices)
+        previous = (
+            await db.exec(
+                select(BallotCast).where(
+                    BallotCast.vote_id == vote.id, BallotCast.voter_id == voter.id
+                )
+            )
+        ).first()
+        if previous is not None and not vote.allow_change:
+            raise AppError(409, "already_voted", "You have already voted in this vote.")
+        if previous is None:
+            db.add(BallotCast(vote_id=vote.id, voter_id=voter.id, weight=weight))
+        await _record(db, vote, voter, chosen, weight, replace=previous is not None)
+        try:
+            await db.commit()
+        except IntegrityError as exc:  # the same voter's other ballot won the race
+            raise AppError(409, "already_voted", "You have already voted in this vote.") from exc
+    state.votes.progress_changed(state, vote.meeting_id, vote.id)
+    return {"vote_id": vote.id, "choices": [o.key for o in chosen], "changed": previous is not None}
+
+
+async def _voting_weight(db: AsyncSession, vote: Vote, voter: User) -> int:
+    row = (
+        await db.exec(
+            select(Participant).where(
+                Participant.meeting_id == vote.meeting_id, Participant.user_id == voter.id
+            )
+        )
+    ).first()
+    if row is None or row.role not in VOTERS or row.vote_weight <= 0:
+        raise AppError(403, "not_a_voter", "Only delegates of this meeting can vote.")
+    return row.vote_weight
+
+
+def _chosen(vote: Vote, options: list[VoteOption], choices: list[str]) -> list[VoteOption]:
+    by_key = {o.key: o for o in options}
+    limit = vote.max_choices if vote.kind in ("multiple", "election") else 1
+    if not choices or len(set(choices)) != len(choices) or len(choices) > limit:
+        raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=limit)
+    unknown = [c for c in choices if c not in by_key]
+    if unknown:
+        raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=limit)
+    return [by_key[c] for c in choices]
+
+
+async def _record(
+    db: AsyncSession, vote: Vote, voter: User, chosen: list[VoteOption], weight: int, replace: bool
+) -> None:
+    if vote.secret:
+        for option in chosen:
+            await db.exec(  # type: ignore[call-overload]
+                sa.update(Ballot)
+                .where(Ballot.vote_id == vote.id, Ballot.option_id == option.id)
+                .values(weight=Ballot.weight + weight)
+            )
+        return
+    if replace:
+        await db.exec(  # type: ignore[call-overload]
+            sa.delete(Ballot).where(Ballot.vote_id == vote.id, Ballot.voter_id == voter.id)
+        )
+    db.add_all(
+        Ballot(vote_id=vote.id, option_id=o.id, weight=weight, voter_id=voter.id) for o in chosen
+    )
+
+
+async def close_vote(state: Any, vote_id: int, user_id: int | None) -> Vote:
+    """Closes the vote and computes its result once; closing again returns the same result."""
+    async with state.db() as db:
+        vote = await _locked_vote(db, vote_id, shared=False)
+        if vote.status == "closed":
+            return vote
+        if vote.status == "draft":
+            raise AppError(409, "vote_not_open", "This vote is not open yet.")
+        vote.status, vote.closed_at = "closed", utcnow()
+        vote.result = await _result(db, vote)
+        db.add(vote)
+        options = await _options(db, vote.id)
+        event = await journal.append(
+            db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user_id
+        )
+        await db.commit()
+    state.hub.publish_event(event)
+    state.votes.forget(vote.id)
+    return vote
+
+
+async def _result(db: AsyncSession, vote: Vote) -> dict[str, Any]:
+    options = await _options(db, vote.id)
+    totals = dict.fromkeys((o.id for o in options), 0)
+    rows = await db.exec(
+        select(Ballot.option_id, sa.func.sum(Ballot.weight))
+        .where(Ballot.vote_id == vote.id)
+        .group_by(Ballot.option_id)
+    )
+    for option_id, weight in rows.all():
+        totals[option_id] = int(weight or 0)
+    cast = await db.exec(
+        select(sa.func.count(), sa.func.coalesce(sa.func.sum(BallotCast.weight), 0)).where(
+            BallotCast.vote_id == vote.id
+        )
+    )
+    voters, cast_weight = cast.one()
+    base = await _base(db, vote, int(cast_weight))
+    tally = {o.key: totals[o.id] for o in options}
+    decided = decide(vote, tally, base, voters)
+    result = {
+        "tally": tally,
+        "labels": {o.key: o.label for o in options},
+        "voters": voters,
+        "cast_weight": int(cast_weight),
+        "base": base,
+        **decided,
+    }
+    if not vote.secret:
+        result["named"] = await _named(db, vote, options)
+    return result
+
+
+async def _base(db: AsyncSession, vote: Vote, cast_weight: int) -> int:
+    if vote.majority_base == "cast":
+        return cast_weight
+    members = select(sa.func.coalesce(sa.func.sum(Participant.vote_weight), 0)).where(
+        Participant.meeting_id == vote.meeting_id, col(Participant.role).in_(VOTERS)
+    )
+    if vote.majority_base == "present":
+        present = select(Attendance.user_id).where(
+            Attendance.meeting_id == vote.meeting_id,
+            col(Attendance.status).in_(("present", "remote")),
+        )
+        members = members.where(col(Participant.user_id).in_(present))
+    return int((await db.exec(members)).one())
+
+
+def needed(vote: Vote, base: int) -> int:
+    """The smallest weight that meets the rule on `base`."""
+    share = _threshold(vote.threshold)
+    if share is None:  # more than half
+        return base // 2 + 1
+    return max(1, math.ceil(share * base))
+
+
+def decide(vote: Vote, tally: dict[str, int], base: int, voters: int) -> dict[str, Any]:
+    """Who or what passed, against the rule and the quorum. Pure, so a table test covers it."""
+    need = needed(vote, base)
+    quorum_met = vote.quorum is None or voters >= vote.quorum
+    meeting_rule = {key: weight >= need and base > 0 for key, weight in tally.items()}
+    if vote.kind == "yes_no_abstain":
+        passed = quorum_met and meeting_rule["yes"]
+        return {"needed": need, "quorum_met": quorum_met, "passed": passed}
+    ranked = sorted(tally, key=lambda key: -tally[key])
+    limit = 1 if vote.kind == "single" else vote.max_choices
+    chosen = [key for key in ranked if meeting_rule[key]][:limit]
+    if vote.kind == "single" and len(ranked) > 1 and tally[ranked[0]] == tally[ranked[1]]:
+        chosen = []  # a tie chooses nobody
+    if not quorum_met:
+        chosen = []
+    return {"needed": need, "quorum_met": quorum_met, "passed": bool(chosen), "chosen": chosen}
+
+
+async def _named(db: AsyncSession, vote: Vote, options: list[VoteOption]) -> list[dict[str, Any]]:
+    keys = {o.id: o.key for o in options}
+    rows = await db.exec(
+        select(User.id, User.full_name, Ballot.option_id)
+        .join(Ballot, col(Ballot.voter_id) == User.id)
+        .where(Ballot.vote_id == vote.id)
+        .order_by(User.full_name)
+    )
+    named: dict[int, dict[str, Any]] = {}
+    for user_id, name, option_id in rows.all():
+        named.setdefault(user_id, {"user_id": user_id, "name": name, "choices": []})
+        named[user_id]["choices"].append(keys[option_id])
+    return list(named.values())
+
+
+async def resume_clocks(state: Any) -> None:
+    """After a restart, open votes with a time limit still close on time (at once if overdue)."""
+    async with state.db_read() as db:
+        rows = await db.exec(
+            select(Vote).where(Vote.status == "open", col(Vote.duration_s).is_not(None))
+        )
+        for vote in rows.all():
+            state.votes.schedule_close(state, vote)
+
+
+@dataclass
+class _Progress:
+    task: asyncio.Task[None] | None = None
+    dirty: bool = False
+
+
+class VoteClock:
+    """Timers of this process: automatic closes and the paced progress messages."""
+
+    def __init__(self) -> None:
+        self._closers: dict[int, asyncio.Task[None]] = {}
+        self._progress: dict[int, _Progress] = {}
+
+    def schedule_close(self, state: Any, vote: Vote) -> None:
+        deadline = _deadline(vote)
+        if deadline is None or vote.id in self._closers:
+            return
+        delay = max(0.0, (deadline - utcnow()).total_seconds())
+        self._closers[vote.id] = asyncio.create_task(self._close_later(state, vote.id, delay))
+
+    async def _close_later(self, state: Any, vote_id: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._closers.pop(vote_id, None)
+        await close_vote(state, vote_id, None)
+
+    def progress_changed(self, state: Any, meeting_id: int, vote_id: int) -> None:
+        pacing = self._progress.setdefault(vote_id, _Progress())
+        pacing.dirty = True
+        if pacing.task is None:
+            pacing.task = asyncio.create_task(self._tell_progress(state, meeting_id, vote_id))
+
+    async def _tell_progress(self, state: Any, meeting_id: int, vote_id: int) -> None:
+        pacing = self._progress[vote_id]
+        while pacing.dirty:
+            pacing.dirty = False
+            await _publish_progress(state, meeting_id, vote_id)
+            await asyncio.sleep(PROGRESS_EVERY_S)
+        pacing.task = None
+
+    def forget(self, vote_id: int) -> None:
+        closer = self._closers.pop(vote_id, None)
+        if closer is not None and closer is not asyncio.current_task():
+            closer.cancel()
+        self._progress.pop(vote_id, None)
+
+    async def stop(self) -> None:
+        tasks = [*self._closers.values(), *(p.task for p in self._progress.values() if p.task)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
+    """How many have voted, to everyone; the live tally to the chair, in named votes only."""
+    async with state.db_read() as db:
+        vote = await db.get(Vote, vote_id)
+        if vote is None or vote.status != "open":
+            return
+        voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote_id))).one()
+        eligible = (
+            await db.exec(
+                select(sa.func.count()).where(
+                    Participant.meeting_id == meeting_id,
+                    col(Participant.role).in_(VOTERS),
+                    Participant.vote_weight > 0,
+                )
+            )
+        ).one()
+        tally = None
+        if not vote.secret:
+            options = await _options(db, vote_id)
+            sums = await db.exec(
+                select(Ballot.option_id, sa.func.sum(Ballot.weight))
+                .where(Ballot.vote_id == vote_id)
+                .group_by(Ballot.option_id)
+            )
+            by_id = dict(sums.all())
+            tally = {o.key: int(by_id.get(o.id) or 0) for o in options}
+    progress = {"type": "vote.progress", "vote_id": vote_id, "voters": voters, "eligible": eligible}
+    state.hub.publish(meeting_id, dumps(progress))
+    if tally is not None:
+        state.hub.publish(
+            meeting_id,
+            dumps({**progress, "type": "vote.tally", "tally": tally}),
+            roles=[MeetingRole.chair],
+        )
+
+
+# --- the socket --------------------------------------------------------------------------
+
+
+@command("vote.cast", permission="vote")
+async def cast_from_tablet(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """`{"type":"vote.cast","id":…,"vote_id":V,"option":"yes"}` (or `"options":[…]`)."""
+    vote_id = field_of(message, "vote_id", int)
+    vote = await _vote_in(session.state, vote_id, session.meeting_id)
+    return await cast_ballot(session.state, vote.id, session.user, _choices(message))
+
+
+async def _vote_in(state: Any, vote_id: int, meeting_id: int) -> Vote:
+    async with state.db_read() as db:
+        vote = await db.get(Vote, vote_id)
+    if vote is None or vote.meeting_id != meeting_id:
+        raise AppError(404, "not_found", "Not found: {what}.", what="vote")
+    return vote
+
+
+def _choices(message: dict[str, Any]) -> list[str]:
+    if isinstance(message.get("options"), list):
+        return [str(c) for c in message["options"]]
+    if isinstance(message.get("option"), str):
+        return [message["option"]]
+    raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=1)
+
+
+@snapshot.part("vote")
+async def open_vote_state(db: AsyncSession, session: Session) -> dict[str, Any] | None:
+    """The open vote, if any, and whether this tablet's owner has voted in it."""
+    vote = (
+        await db.exec(
+            select(Vote)
+            .where(Vote.meeting_id == session.meeting_id, Vote.status == "open")
+            .order_by(col(Vote.opened_at).desc())
+        )
+    ).first()
+    if vote is None:
+        return None
+    voted = (
+        await db.exec(
+            select(BallotCast.id).where(
+                BallotCast.vote_id == vote.id, BallotCast.voter_id == session.user.id
+            )
+        )
+    ).first()
+    return {**vote_json(vote, await _options(db, vote.id)), "you_voted": voted is not None}
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+PRESIDE = {"permission": "preside"}
+
+
+@post(
+    "/meetings/{meeting_id:int}/votes",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    status_code=HTTP_201_CREATED,
+)
+async def create(
+    request: Request, db: AsyncSession, meeting_id: int, data: VoteIn
+) -> dict[str, Any]:
+    vote = await create_vote(db, request.state.access, request.user, data)
+    return vote_json(vote, await _options(db, vote.id))
+
+
+@post(
+    "/votes/{vote_id:int}/open", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
+)
+async def open_(request: Request, state: State, vote_id: int) -> dict[str, Any]:
+    vote = await open_vote(state, vote_id, request.user)
+    return await _vote_view(state, vote.id)
+
+
+@post(
+    "/votes/{vote_id:int}/close", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
+)
+async def close(request: Request, state: State, vote_id: int) -> dict[str, Any]:
+    vote = await close_vote(state, vote_id, request.user.id)
+    return await _vote_view(state, vote.id)
+
+
+@post(
+    "/votes/{vote_id:int}/ballots",
+    guards=[meeting_permission],
+    opt={"permission": "vote"},
+    status_code=HTTP_201_CREATED,
+)
+async def ballot(request: Request, state: State, vote_id: int, data: BallotIn) -> dict[str, Any]:
+    """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
+    choices = data.options if data.options is not None else [data.option] if data.option else []
+    return await cast_ballot(state, vote_id, request.user, choices)
+
+
+@get("/votes/{vote_id:int}", guards=[meeting_permission])
+async def show(state: State, vote_id: int) -> dict[str, Any]:
+    return await _vote_view(state, vote_id)
+
+
+async def _vote_view(state: Any, vote_id: int) -> dict[str, Any]:
+    async with state.db_read() as db:
+        vote = await db.get(Vote, vote_id)
+        voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote_id))).one()
+        return {**vote_json(vote, await _options(db, vote_id)), "voters": voters}
+
+
+router = Router(path="/api", route_handlers=[create, open_, close, ballot, show], tags=["votes"])
