@@ -35,6 +35,7 @@ from server import (
     health,
     i18n,
     presenting,
+    speakers,  # noqa: F401  (registers its socket commands)
     votes,
 )
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions

@@ -68,6 +68,7 @@ class Tablet:
         self.http = httpx.AsyncClient(base_url=served.url, timeout=30)
         self.socket: Any = None
         self.inbox: list[dict[str, Any]] = []
+        self._taken: set[int] = set()  # inbox positions until() has already returned
 
     async def sign_in(self) -> Tablet:
         await self.http.get("/login")
@@ -100,11 +101,17 @@ class Tablet:
         return message
 
     async def until(self, predicate: Any, within: float = 5) -> dict[str, Any]:
-        """Reads messages until one matches `predicate`; returns it."""
+        """The first message matching `predicate` not returned before: one already received
+        (say an event that came before an ack), else the next matching one to arrive."""
+        for index, message in enumerate(self.inbox):
+            if index not in self._taken and predicate(message):
+                self._taken.add(index)
+                return message
         async with asyncio.timeout(within):
             while True:
                 message = await self.receive(within)
                 if predicate(message):
+                    self._taken.add(len(self.inbox) - 1)
                     return message
 
     async def answer(self, message_id: Any, within: float = 5) -> dict[str, Any]:

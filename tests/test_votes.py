@@ -1,4 +1,4 @@
-"""Votes: one ballot each, nothing after the close, weights, rules and secrecy, over real sockets."""
+"""Votes over real sockets: one ballot each, nothing after the close, weights, rules, secrecy."""
 
 from __future__ import annotations
 
