@@ -34,6 +34,7 @@ from server import (
     auth,
     health,
     i18n,
+    minutes,
     presenting,
     speakers,  # noqa: F401  (registers its socket commands)
     votes,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *attendance.ROUTES,
             *annotations.ROUTES,
             *presenting.ROUTES,
+            *minutes.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,

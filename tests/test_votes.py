@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pymupdf
 import pytest
 from sqlmodel import select
 
@@ -295,3 +296,39 @@ def test_majority_rules_and_quorum_decide_at_their_edges(rules, tally, base, vot
 def test_an_election_chooses_up_to_k_candidates_over_the_bar():
     decided = decide(Rules("election", max_choices=2), {"o1": 8, "o2": 6, "o3": 7}, 10, 10)
     assert decided["chosen"] == ["o1", "o3"]
+
+
+async def test_minutes_list_attendance_the_speaker_and_the_vote(served, council, accounts):
+    add_delegates(accounts, council, 3)
+    chair = await device(served, "chutoa", council)
+    started = await http(chair, "POST", f"/api/meetings/{council}/session/start")
+    assert started.status_code == 200
+    speaker = await device(served, "db001", council)  # checked in: the session is live
+    other = await device(served, "db002", council)
+    await speaker.request("speaker.request")
+    queue = await chair.until(lambda m: m["type"] == "speakers.changed" and m["waiting"])
+    await chair.request("speaker.give", request_id=queue["waiting"][0]["request_id"])
+    await chair.request("speaker.end")
+    vote_id = await new_vote(chair, council)
+    await speaker.request("vote.cast", vote_id=vote_id, option="yes")
+    await http(chair, "POST", f"/api/votes/{vote_id}/close")
+    await http(chair, "POST", f"/api/meetings/{council}/session/end")
+    response = await chair.http.get(f"/api/meetings/{council}/minutes.pdf")
+    assert response.status_code == 200
+    with pymupdf.open(stream=response.content) as pdf:
+        text = " ".join(page.get_text() for page in pdf)
+    for expected in (
+        "BIÊN BẢN",
+        "Db001",
+        "Db002",
+        "Db003",
+        "Thông qua Nghị quyết dự toán",
+        "Kỳ họp kết thúc lúc",
+    ):
+        assert expected in " ".join(text.split()), expected
+    csv_text = (await chair.http.get(f"/api/meetings/{council}/votes.csv")).text
+    assert "Thông qua Nghị quyết dự toán" in csv_text and "Db001" in csv_text
+    observer = await device(served, "khach", council)
+    assert (await observer.http.get(f"/api/meetings/{council}/minutes.pdf")).status_code == 403
+    for tablet in (chair, speaker, other, observer):
+        await tablet.close()

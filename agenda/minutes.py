@@ -1,0 +1,547 @@
+"""The minutes (biên bản kỳ họp) of a council session as a PDF.
+
+The server assembles :class:`MinutesData` from its journal (who attended, who spoke on
+which item and for how long, how each vote ended); :func:`minutes_pdf` lays it out as a
+Vietnamese administrative document: issuer and national motto, number and date line,
+numbered sections, bordered tables, signatures of the secretary and the chair, and
+"Trang x/y" at the foot of every page.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import pymupdf
+
+from agenda import fonts
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone on an attendance list."""
+
+    name: str
+    role: str = ""
+    """E.g. "Chủ tọa", "Đại biểu"; printed next to the name."""
+    reason: str = ""
+    """Why an absent delegate is absent, e.g. "Đi công tác"."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaking turn."""
+
+    name: str
+    item: str
+    """The agenda item spoken on: its number "3.1", its title, or "3.1. Title"."""
+    started: str
+    """Clock time, e.g. "08:42"."""
+    spoke: str
+    """Duration as words, e.g. "3 phút 20 giây"."""
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    """How one vote ended."""
+
+    title: str
+    item: str
+    """The agenda item voted on, named as in :attr:`Turn.item`; "" (or an item not on the
+    agenda) lists the vote at the end."""
+    rule: str
+    """E.g. "Quá 1/2 tổng số đại biểu có mặt; biểu quyết công khai"."""
+    tally: Sequence[tuple[str, int]]
+    """Choices and counts, e.g. [("Tán thành", 15), ("Không tán thành", 2)]."""
+    voters: int
+    """Delegates who took part in the vote."""
+    base: int
+    """The number the rule counts against (delegates present, or all delegates)."""
+    needed: int
+    """Votes in favour needed to pass."""
+    passed: bool
+    secret: bool
+    """A secret ballot: :attr:`named` is never printed, whatever it holds."""
+    named: Sequence[tuple[str, str]] = ()
+    """(name, choice label) of each voter for a named vote."""
+
+
+@dataclass(frozen=True)
+class MinutesData:
+    """Everything the minutes say, as plain data."""
+
+    body: str
+    """The council, e.g. "Hội đồng nhân dân phường Ba Đình" (or just "phường Ba Đình")."""
+    meeting: str
+    """The session, e.g. "Kỳ họp thứ tư, Hội đồng nhân dân phường Ba Đình khóa I"."""
+    number: str
+    """Document number, e.g. "15/BB-HĐND" ("Số: " is added)."""
+    place: str
+    date: str
+    """E.g. "15 tháng 12 năm 2026" ("ngày " is added)."""
+    opened: str
+    closed: str
+    chair: str
+    secretary: str
+    present: Sequence[Person]
+    """Delegates in the room."""
+    remote: Sequence[Person]
+    """Delegates taking part online; they count as present."""
+    absent: Sequence[Person]
+    items: Sequence[tuple[str, str]]
+    """The agenda in order, as (number, title)."""
+    turns: Sequence[Turn]
+    votes: Sequence[VoteOutcome]
+    members: int
+    """Number of delegates of the council, the y in "Có mặt: x/y đại biểu"."""
+
+
+def minutes_pdf(data: MinutesData) -> bytes:
+    """The minutes as an A4 PDF in the form of a Vietnamese administrative document.
+
+    Long content flows over as many pages as it needs; tables may break between rows.
+    The text is searchable and drawn in the embedded Noto Sans.
+    """
+    header = _header(data)
+    doc = pymupdf.open("pdf", _layout(_body_html(data), _closing_html(data), header.bottom))
+    _draw_texts(doc[0], header.texts, behind=True)
+    for x0, x1, y in header.rules:
+        doc[0].draw_line((x0, y), (x1, y), width=0.6)
+    _number_pages(doc)
+    doc.set_metadata(
+        {
+            "title": f"Biên bản {data.meeting}",
+            "author": _council_name(data.body),
+            "subject": f"Biên bản kỳ họp, ngày {_date(data.date)}",
+            "creator": "phonghop",
+            "producer": "PyMuPDF",
+        }
+    )
+    doc.subset_fonts()
+    return doc.tobytes(garbage=3, deflate=True, use_objstms=True, no_new_id=True)
+
+
+# ---------------------------------------------------------------------------
+# Words
+
+_COUNCIL_PREFIXES = ("hội đồng nhân dân ", "hđnd ")
+
+
+def _locality(body: str) -> str:
+    """ "Hội đồng nhân dân phường Ba Đình" -> "phường Ba Đình"."""
+    locality = body.strip()
+    for prefix in _COUNCIL_PREFIXES:
+        if locality.lower().startswith(prefix):
+            locality = locality[len(prefix) :].strip()
+    return locality
+
+
+def _council_name(body: str) -> str:
+    locality = _locality(body)
+    return f"Hội đồng nhân dân {locality}" if locality else "Hội đồng nhân dân"
+
+
+def _date(date: str) -> str:
+    """ "15 tháng 12 năm 2026" -> "15 tháng 12 năm 2026", also when given as "ngày 15 ..."."""
+    date = date.strip()
+    return date[5:].strip() if date.lower().startswith("ngày ") else date
+
+
+def _percent(part: int, whole: int) -> str:
+    """Share with a decimal comma, e.g. "83,33"."""
+    return f"{100 * part / whole:.2f}".replace(".", ",") if whole else ""
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=False)
+
+
+# ---------------------------------------------------------------------------
+# The body as HTML for pymupdf.Story
+
+
+def _body_html(data: MinutesData) -> str:
+    return "".join(
+        [
+            '<p class="kind">BIÊN BẢN</p>',
+            f'<p class="subject">{_esc(data.meeting)}</p>',
+            _time_and_place(data),
+            _attendance(data),
+            _proceedings(data),
+        ]
+    )
+
+
+def _closing_html(data: MinutesData) -> str:
+    """Section IV and the signatures: laid out as one block so a page never holds only
+    the signatures."""
+    return "".join(
+        [
+            _heading("IV. KẾT THÚC"),
+            _para(f"Kỳ họp kết thúc lúc {data.closed} cùng ngày."),
+            _para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
+            _signatures_html(data),
+        ]
+    )
+
+
+def _heading(text: str) -> str:
+    return f"<h2>{_esc(text)}</h2>"
+
+
+def _subheading(text: str) -> str:
+    return f"<h3>{_esc(text)}</h3>"
+
+
+def _para(text: str, css: str = "") -> str:
+    return f'<p class="{css}">{_esc(text)}</p>' if css else f"<p>{_esc(text)}</p>"
+
+
+def _lead(lead: str, text: str) -> str:
+    """A paragraph opening with a bold run, e.g. "Chủ tọa:"."""
+    return f"<p><b>{_esc(lead)}</b> {_esc(text)}</p>"
+
+
+def _time_and_place(data: MinutesData) -> str:
+    return (
+        _heading("I. THỜI GIAN, ĐỊA ĐIỂM")
+        + _lead(
+            "1. Thời gian:",
+            f"Kỳ họp khai mạc lúc {data.opened}, ngày {_date(data.date)}.",
+        )
+        + _lead("2. Địa điểm:", f"{data.place.rstrip('.')}.")
+        + _lead("3. Chủ tọa:", f"{data.chair}.")
+        + _lead("4. Thư ký:", f"{data.secretary}.")
+    )
+
+
+def _attendance(data: MinutesData) -> str:
+    attending = len(data.present) + len(data.remote)
+    share = f" ({_percent(attending, data.members)}%)" if data.members else ""
+    parts = [
+        _heading("II. THÀNH PHẦN THAM DỰ"),
+        _lead(
+            "1. Có mặt:",
+            f"{attending}/{data.members} đại biểu{share}, "
+            f"trong đó tại hội trường: {len(data.present)} đại biểu.",
+        ),
+    ]
+    if data.present:
+        parts.append(_people_table(data.present, "Chức danh", lambda p: p.role))
+    parts.append(_lead("2. Tham dự trực tuyến:", f"{len(data.remote)} đại biểu."))
+    if data.remote:
+        parts.append(_people_table(data.remote, "Chức danh", lambda p: p.role))
+    parts.append(_lead("3. Vắng:", f"{len(data.absent)} đại biểu."))
+    if data.absent:
+        parts.append(
+            _people_table(data.absent, "Lý do vắng", lambda p: p.reason or "Không báo lý do")
+        )
+    return "".join(parts)
+
+
+def _people_table(people: Sequence[Person], third: str, note: Callable[[Person], str]) -> str:
+    rows = [(str(n), person.name, note(person)) for n, person in enumerate(people, 1)]
+    return _table(("STT", "Họ và tên", third), rows, shares=(0.08, 0.42, 0.50))
+
+
+def _proceedings(data: MinutesData) -> str:
+    keys: dict[str, str] = {}
+    for number, title in data.items:
+        for name in (number, title, f"{_key(number)}. {title}"):
+            keys.setdefault(_key(name), number)
+    turns: dict[str | None, list[Turn]] = {}
+    for turn in data.turns:
+        turns.setdefault(keys.get(_key(turn.item)), []).append(turn)
+    votes: dict[str | None, list[VoteOutcome]] = {}
+    for vote in data.votes:
+        votes.setdefault(keys.get(_key(vote.item)), []).append(vote)
+
+    parts = [_heading("III. NỘI DUNG KỲ HỌP")]
+    if not data.items:
+        parts.append(_para("Kỳ họp không có nội dung trong chương trình.", "note"))
+    for number, title in data.items:
+        parts.append(_subheading(f"{number.rstrip('.')}. {title}"))
+        parts.append(_item_record(turns.pop(number, []), votes.pop(number, [])))
+    # turns and votes that belong to no agenda item, e.g. a procedural vote
+    if turns.get(None) or votes.get(None):
+        parts.append(_subheading("Các nội dung khác"))
+        parts.append(_item_record(turns.get(None, []), votes.get(None, [])))
+    return "".join(parts)
+
+
+def _key(item: str) -> str:
+    """How turns and votes name an agenda item: by number ("3.1", "3.1."), by title, or by
+    both as printed ("3.1. Dự toán ..."); spacing and a final full stop do not matter."""
+    return " ".join(item.split()).rstrip(".").strip()
+
+
+def _item_record(turns: Sequence[Turn], votes: Sequence[VoteOutcome]) -> str:
+    if not turns and not votes:
+        return _para("Không có ý kiến phát biểu, không biểu quyết.", "note")
+    parts = []
+    if turns:
+        parts.append(_para("Ý kiến phát biểu:", "label"))
+        parts += [
+            _para(f"- Lúc {turn.started}, {turn.name} phát biểu; thời lượng {turn.spoke}.", "turn")
+            for turn in turns
+        ]
+    parts += [_vote(vote) for vote in votes]
+    return "".join(parts)
+
+
+def _vote(vote: VoteOutcome) -> str:
+    rows = [(label, str(count), _percent(count, vote.base)) for label, count in vote.tally]
+    result = "Thông qua" if vote.passed else "Không thông qua"
+    parts = [
+        _para(f"Biểu quyết: {vote.title}", "vote"),
+        f'<p class="detail"><b>Nguyên tắc thông qua:</b> {_esc(vote.rule.rstrip("."))}.</p>',
+        f'<p class="detail"><b>Số đại biểu tham gia biểu quyết:</b> {vote.voters}/{vote.base}; '
+        f"số phiếu tán thành cần đạt: {vote.needed}.</p>",
+        _table(
+            ("Lựa chọn", "Số phiếu", f"Tỷ lệ so với {vote.base} đại biểu (%)"),
+            rows,
+            shares=(0.45, 0.17, 0.38),
+            aligns=("", "center", "center"),
+        ),
+        f'<p class="detail"><b>Kết quả: {result}.</b></p>',
+    ]
+    if vote.secret:
+        parts.append(_para("Bỏ phiếu kín: không ghi danh sách lựa chọn của từng đại biểu.", "note"))
+    elif vote.named:
+        parts.append(_para("Lựa chọn của từng đại biểu:", "label"))
+        parts.append(_named_table(vote.named))
+    return "".join(parts)
+
+
+def _named_table(named: Sequence[tuple[str, str]]) -> str:
+    """Two voters a row, numbered left to right, to keep a long roll call short."""
+    measure = fonts.font().text_length
+    number = max(measure(str(len(named)), _COMPACT_SIZE), measure("STT", _COMPACT_SIZE) + 1)
+    choice = max(measure(label, _COMPACT_SIZE) for label in {label for _, label in named}) + 4
+    half = _BODY.width / 2
+    choice = min(max(choice, 50), half * 0.4) + 2 * _COMPACT_PAD + _RULE
+    number = number + 2 * _COMPACT_PAD + _RULE
+    shares = (number / half / 2, (half - number - choice) / half / 2, choice / half / 2)
+    cells = [(str(n), name, label) for n, (name, label) in enumerate(named, 1)]
+    rows = []
+    for left in range(0, len(cells), 2):
+        pair = cells[left : left + 2]
+        rows.append(pair[0] + (pair[1] if len(pair) == 2 else ("", "", "")))
+    return _table(
+        ("STT", "Họ và tên", "Lựa chọn") * 2,
+        rows,
+        shares=shares * 2,
+        aligns=("center", "", "") * 2,
+        compact=True,
+    )
+
+
+def _table(
+    headings: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    shares: Sequence[float],
+    aligns: Sequence[str] = ("center", "", ""),
+    compact: bool = False,
+) -> str:
+    """A bordered table with a header row; ``shares`` of the text width per column."""
+    pad = _COMPACT_PAD if compact else _PAD
+    # the layout adds padding and rule to a cell's width, so ask for what is left
+    head = "".join(
+        f'<th style="width: {share * _BODY.width - 2 * pad - _RULE:.1f}pt">{_esc(text)}</th>'
+        for text, share in zip(headings, shares, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{align}">{_esc(cell)}</td>' if align else f"<td>{_esc(cell)}</td>"
+            for cell, align in zip(row, aligns, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    css = "grid compact" if compact else "grid"
+    return f'<table class="{css}"><tr>{head}</tr>{body}</table>'
+
+
+def _signatures_html(data: MinutesData) -> str:
+    def block(title: str, name: str) -> str:
+        return f'<td><p class="sign">{title}</p><p class="signer">{_esc(name)}</p></td>'
+
+    return (
+        '<table class="sign"><tr>'
+        + block("THƯ KÝ", data.secretary)
+        + block("CHỦ TỌA", data.chair)
+        + "</tr></table>"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Page geometry and drawing
+
+_PAGE = pymupdf.paper_rect("a4")
+_LEFT, _RIGHT, _TOP, _BOTTOM = 85.0, 57.0, 57.0, 64.0
+_BODY = pymupdf.Rect(_LEFT, _TOP, _PAGE.width - _RIGHT, _PAGE.height - _BOTTOM)
+_HEADER_SPLIT = _LEFT + 180
+_LINE_STEP = 15.0
+_HEADER_SIZE = 12.0
+_PAGE_NUMBER_SIZE = 9.0
+_PAD, _COMPACT_PAD, _RULE = 4.0, 2.0, 0.6
+_COMPACT_SIZE = 9.0
+_MAX_PAGES = 1000  # a guard against content that never finishes flowing
+
+_CSS = f"""
+* {{font-family: {fonts.CSS_FAMILY};}}
+body {{font-size: 12pt; margin: 0;}}
+p {{margin: 0 0 4pt 0; text-align: justify; text-indent: 26pt; line-height: 1.35;}}
+h2, h3 {{font-size: 12pt; font-weight: bold; line-height: 1.35;}}
+h2 {{margin: 10pt 0 4pt 0; text-indent: 26pt;}}
+h3 {{margin: 8pt 0 3pt 0; text-indent: 26pt;}}
+p.kind {{text-align: center; text-indent: 0; font-weight: bold; font-size: 14pt;
+         margin: 8pt 0 1pt 0;}}
+p.subject {{text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 8pt 0;}}
+p.label {{font-style: italic; margin-bottom: 2pt;}}
+p.turn {{margin: 0 0 2pt 33pt; text-indent: -7pt;}}
+p.detail {{text-align: left;}}
+p.vote {{font-weight: bold; font-style: italic; margin: 6pt 0 2pt 0;}}
+p.note {{font-style: italic;}}
+table.grid {{border-collapse: collapse; width: 100%; margin: 2pt 0 6pt 0;}}
+table.grid th, table.grid td {{border: {_RULE}pt solid black; padding: 2pt {_PAD}pt;
+         font-size: 10.5pt; line-height: 1.2; vertical-align: top;}}
+table.compact th, table.compact td {{padding: 1pt {_COMPACT_PAD}pt; font-size: {_COMPACT_SIZE}pt;}}
+table.grid th {{font-weight: bold; text-align: center; vertical-align: middle;}}
+td.center {{text-align: center;}}
+table.sign {{width: 100%; margin-top: 12pt;}}
+table.sign td {{width: 50%; vertical-align: top;}}
+p.sign {{text-indent: 0; text-align: center; font-weight: bold; margin: 0;}}
+p.signer {{text-indent: 0; text-align: center; font-weight: bold; margin: 58pt 0 0 0;}}
+"""
+
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+    center_x: float
+    baseline: float
+    bold: bool = False
+    italic: bool = False
+    size: float = _HEADER_SIZE
+
+    @property
+    def width(self) -> float:
+        return fonts.font(self.bold, self.italic).text_length(self.text, self.size)
+
+
+@dataclass(frozen=True)
+class _Header:
+    """The first-page block above the story: issuer, motto, number and date line."""
+
+    texts: tuple[_Text, ...]
+    rules: tuple[tuple[float, float, float], ...]
+    """Horizontal lines as (x0, x1, y)."""
+    bottom: float
+
+
+def _header(data: MinutesData) -> _Header:
+    left_x = (_LEFT + _HEADER_SPLIT) / 2
+    right_x = (_HEADER_SPLIT + _BODY.x1) / 2
+    first = _TOP + _HEADER_SIZE
+    issuer = ["HỘI ĐỒNG NHÂN DÂN"]
+    if _locality(data.body):
+        issuer += _wrap(_locality(data.body).upper(), _HEADER_SPLIT - _LEFT - 8)
+    left = [_Text(line, left_x, first + i * _LINE_STEP, True) for i, line in enumerate(issuer)]
+    right = [
+        _Text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", right_x, first, True),
+        _Text("Độc lập - Tự do - Hạnh phúc", right_x, first + _LINE_STEP, True),
+    ]
+    rules = (_rule_under(left[-1], share=0.4), _rule_under(right[-1], share=1.0))
+    row = max(left[-1].baseline, right[-1].baseline) + 2.2 * _LINE_STEP
+    number = _Text(f"Số: {data.number}", left_x, row)
+    dateline = _Text(f"{data.place}, ngày {_date(data.date)}", right_x, row, italic=True)
+    return _Header((*left, *right, number, dateline), rules, row + _LINE_STEP)
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """Split a bold header line into lines no wider than ``width``."""
+    measure = fonts.font(True).text_length
+    lines = [""]
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}".strip()
+        if lines[-1] and measure(candidate, _HEADER_SIZE) > width:
+            lines.append(word)
+        else:
+            lines[-1] = candidate
+    return lines
+
+
+def _rule_under(text: _Text, share: float) -> tuple[float, float, float]:
+    half = text.width * share / 2
+    return (text.center_x - half, text.center_x + half, text.baseline + 5)
+
+
+def _story(html_text: str) -> pymupdf.Story:
+    return pymupdf.Story(
+        html=html_text, user_css=fonts.font_css() + _CSS, archive=fonts.font_archive()
+    )
+
+
+def _height(html_text: str) -> float:
+    """How tall ``html_text`` is when laid out at the body width."""
+    story = _story(html_text)
+    _, filled = story.place(pymupdf.Rect(_BODY.x0, 0, _BODY.x1, 10_000))
+    return pymupdf.Rect(filled).y1
+
+
+def _layout(body: str, closing: str, top: float) -> bytes:
+    """Flow ``body`` over as many pages as needed, starting at ``top`` on the first page,
+    then ``closing``, kept together on one page."""
+    story = _story(body)
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    area = pymupdf.Rect(_BODY.x0, top, _BODY.x1, _BODY.y1)
+    more = True
+    pages = 0
+    while more:
+        if pages == _MAX_PAGES:
+            raise ValueError(f"the minutes do not fit in {_MAX_PAGES} pages")
+        pages += 1
+        device = writer.begin_page(_PAGE)
+        more, filled = story.place(area)
+        story.draw(device)
+        area = _BODY
+        if more:
+            writer.end_page()
+    below = pymupdf.Rect(filled).y1
+    if _BODY.y1 - below < _height(closing):
+        writer.end_page()
+        device = writer.begin_page(_PAGE)
+        below = _BODY.y0
+    ending = _story(closing)
+    ending.place(pymupdf.Rect(_BODY.x0, below, _BODY.x1, _BODY.y1))
+    ending.draw(device)
+    writer.end_page()
+    writer.close()
+    return buffer.getvalue()
+
+
+def _draw_texts(page: pymupdf.Page, texts: Iterable[_Text], behind: bool = False) -> None:
+    """Draw centred single lines; ``behind`` puts them before the story in reading order."""
+    # a TextWriter embeds the font without the glyph width table page.insert_font builds
+    if not page.is_wrapped:
+        page.wrap_contents()  # the story leaves its coordinate transform active
+    writer = pymupdf.TextWriter(page.rect)
+    for text in texts:
+        origin = (text.center_x - text.width / 2, text.baseline)
+        writer.append(
+            origin, text.text, font=fonts.font(text.bold, text.italic), fontsize=text.size
+        )
+    writer.write_text(page, overlay=not behind)
+
+
+def _number_pages(doc: pymupdf.Document) -> None:
+    total = doc.page_count
+    baseline = _PAGE.height - _BOTTOM / 2
+    for page in doc:
+        label = f"Trang {page.number + 1}/{total}"
+        _draw_texts(page, [_Text(label, _PAGE.width / 2, baseline, size=_PAGE_NUMBER_SIZE)])

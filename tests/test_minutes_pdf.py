@@ -1,0 +1,334 @@
+"""After a session the secretary downloads the minutes (biên bản kỳ họp): a PDF in the form
+of a Vietnamese administrative document that says who attended, who spoke on which item
+and for how long, and how each vote ended, with names only where the vote was named."""
+
+from __future__ import annotations
+
+import time
+
+import pymupdf
+import pytest
+
+from agenda.minutes import MinutesData, Person, Turn, VoteOutcome, minutes_pdf
+
+MEETING = "Kỳ họp thứ tư, Hội đồng nhân dân phường Ba Đình khóa I"
+CHAIR = "Lê Thị Thu Hà"
+SECRETARY = "Phạm Minh Châu"
+PRESENT = (
+    Person(CHAIR, "Chủ tọa"),
+    Person("Nguyễn Văn Thắng", "Phó Chủ tịch Hội đồng nhân dân"),
+    Person(SECRETARY, "Thư ký kỳ họp"),
+    Person("Trần Quốc Tuấn", "Đại biểu"),
+    Person("Đỗ Thị Hương", "Đại biểu"),
+    Person("Vũ Đức Huỳnh", "Đại biểu"),
+)
+REMOTE = (Person("Hoàng Ngọc Ánh", "Đại biểu"),)
+ABSENT = (
+    Person("Bùi Thị Nguyệt", "Đại biểu", "Đi công tác theo quyết định của Ủy ban"),
+    Person("Ngô Xuân Trường", "Đại biểu", "Ốm, có giấy của bệnh viện"),
+)
+ITEMS = (
+    ("1", "Khai mạc kỳ họp; thông qua chương trình kỳ họp"),
+    ("2", "Dự toán thu, chi ngân sách phường năm 2027"),
+    ("3", "Bầu Phó Chủ tịch Hội đồng nhân dân phường"),
+)
+TURNS = (
+    Turn(CHAIR, "1", "08:05", "4 phút 10 giây"),
+    Turn("Trần Quốc Tuấn", "2", "08:42", "3 phút 20 giây"),
+    Turn("Đỗ Thị Hương", "2", "08:47", "2 phút 5 giây"),
+    Turn("Hoàng Ngọc Ánh", "2", "08:51", "1 phút 48 giây"),
+)
+NAMED = (
+    (CHAIR, "Tán thành"),
+    ("Nguyễn Văn Thắng", "Tán thành"),
+    ("Trần Quốc Tuấn", "Không tán thành"),
+    ("Đỗ Thị Hương", "Tán thành"),
+    ("Vũ Đức Huỳnh", "Không biểu quyết"),
+)
+OPEN_VOTE = VoteOutcome(
+    title="Thông qua Nghị quyết về dự toán ngân sách phường năm 2027",
+    item="2",
+    rule="Quá 1/2 tổng số đại biểu; biểu quyết công khai",
+    tally=[("Tán thành", 3), ("Không tán thành", 1), ("Không biểu quyết", 1)],
+    voters=5,
+    base=9,
+    needed=5,
+    passed=False,
+    secret=False,
+    named=NAMED,
+)
+# the journal knows who cast a secret ballot; the minutes must never print it
+SECRET_VOTE = VoteOutcome(
+    title="Bầu Phó Chủ tịch Hội đồng nhân dân phường",
+    item="3",
+    rule="Quá 1/2 tổng số đại biểu; bỏ phiếu kín",
+    tally=[("Đồng ý", 6), ("Không đồng ý", 1)],
+    voters=7,
+    base=9,
+    needed=5,
+    passed=True,
+    secret=True,
+    named=[("Vũ Đức Huỳnh", "Đồng ý"), ("Trần Quốc Tuấn", "Không đồng ý")],
+)
+AGENDA_VOTE = VoteOutcome(
+    title="Thông qua chương trình kỳ họp",
+    item="",
+    rule="Quá 1/2 tổng số đại biểu; biểu quyết công khai",
+    tally=[("Tán thành", 7)],
+    voters=7,
+    base=9,
+    needed=5,
+    passed=True,
+    secret=False,
+)
+
+
+def _session(**changes) -> MinutesData:
+    fields = dict(
+        body="Hội đồng nhân dân phường Ba Đình",
+        meeting=MEETING,
+        number="15/BB-HĐND",
+        place="Hà Nội",
+        date="15 tháng 12 năm 2026",
+        opened="08:00",
+        closed="11:30",
+        chair=CHAIR,
+        secretary=SECRETARY,
+        present=list(PRESENT),
+        remote=list(REMOTE),
+        absent=list(ABSENT),
+        items=list(ITEMS),
+        turns=list(TURNS),
+        votes=[OPEN_VOTE, SECRET_VOTE, AGENDA_VOTE],
+        members=9,
+    )
+    return MinutesData(**(fields | changes))
+
+
+def _large_session() -> MinutesData:
+    surnames = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô")
+    given = ("Văn An", "Thị Bích Ngọc", "Quốc Huy", "Minh Khôi", "Thị Hồng Nhung")
+    names = [f"{surnames[n % 10]} {given[n % 5]} {n + 1}" for n in range(50)]
+    choices = ("Tán thành", "Không tán thành", "Không biểu quyết")
+    items = [(str(n), f"Nội dung thứ {n} của kỳ họp cuối năm") for n in range(1, 21)]
+    turns = [
+        Turn(names[n], str(n % 20 + 1), f"{8 + n // 20:02d}:{n % 60:02d}", f"{n % 5 + 1} phút")
+        for n in range(50)
+    ]
+    votes = [
+        VoteOutcome(
+            title=f"Thông qua Nghị quyết số {n + 1}",
+            item=str(2 * n + 1),
+            rule="Quá 1/2 tổng số đại biểu; biểu quyết công khai",
+            tally=[("Tán thành", 34), ("Không tán thành", 8), ("Không biểu quyết", 8)],
+            voters=50,
+            base=50,
+            needed=26,
+            passed=True,
+            secret=False,
+            named=[(name, choices[k % 3]) for k, name in enumerate(names)],
+        )
+        for n in range(10)
+    ]
+    present = [Person(name, "Đại biểu") for name in names]
+    return _session(present=present, items=items, turns=turns, votes=votes, members=52)
+
+
+@pytest.fixture(scope="module")
+def pdf() -> bytes:
+    return minutes_pdf(_session())
+
+
+@pytest.fixture(scope="module")
+def doc(pdf: bytes) -> pymupdf.Document:
+    return pymupdf.open("pdf", pdf)
+
+
+@pytest.fixture(scope="module")
+def text(doc: pymupdf.Document) -> str:
+    return "\n".join(page.get_text() for page in doc)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _flat(text: str) -> str:
+    """The text with line breaks turned into spaces, so wrapped sentences match."""
+    return " ".join(_lines(text))
+
+
+def _between(text: str, start: str, *ends: str) -> str:
+    """The part of ``text`` from ``start`` up to the first of ``ends`` that follows it."""
+    begin = text.index(start)
+    stops = [text.find(end, begin + len(start)) for end in ends]
+    stop = min((at for at in stops if at >= 0), default=len(text))
+    return text[begin:stop]
+
+
+def _named_pairs(text: str) -> set[tuple[str, str]]:
+    """(name, choice) as printed in a roll call table: a name's cell, then its choice."""
+    lines = _lines(text)
+    return set(zip(lines, lines[1:], strict=False))
+
+
+def test_minutes_open_like_an_administrative_document(doc, text):
+    first = doc[0].get_text()
+    for line in (
+        "HỘI ĐỒNG NHÂN DÂN",
+        "PHƯỜNG BA ĐÌNH",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Số: 15/BB-HĐND",
+        "Hà Nội, ngày 15 tháng 12 năm 2026",
+        "BIÊN BẢN",
+        MEETING,
+    ):
+        assert line in _lines(first)
+    headings = (
+        "I. THỜI GIAN, ĐỊA ĐIỂM",
+        "II. THÀNH PHẦN THAM DỰ",
+        "III. NỘI DUNG KỲ HỌP",
+        "IV. KẾT THÚC",
+    )
+    positions = [text.index(heading) for heading in headings]
+    assert positions == sorted(positions)
+    assert doc.metadata["title"] == f"Biên bản {MEETING}"
+
+
+def test_time_place_chair_and_secretary_are_recorded(text):
+    part = _flat(_between(text, "I. THỜI GIAN", "II. THÀNH PHẦN"))
+    assert "08:00" in part
+    assert "Hà Nội" in part
+    assert f"Chủ tọa: {CHAIR}" in part
+    assert f"Thư ký: {SECRETARY}" in part
+
+
+def test_attendance_counts_and_names_everyone_with_reasons_for_absence(text):
+    part = _flat(_between(text, "II. THÀNH PHẦN", "III. NỘI DUNG"))
+    assert "Có mặt: 7/9 đại biểu" in part
+    assert "Tham dự trực tuyến: 1 đại biểu" in part
+    assert "Vắng: 2 đại biểu" in part
+    for person in (*PRESENT, *REMOTE, *ABSENT):
+        assert person.name in part
+    for person in ABSENT:
+        assert person.reason in part
+
+
+def test_each_turn_is_recorded_under_its_item_with_time_and_duration(text):
+    for number, title in ITEMS:
+        assert f"{number}. {title}" in _flat(text)
+    proceedings = _between(text, "III. NỘI DUNG", "IV. KẾT THÚC")
+    for turn in TURNS:
+        title = dict(ITEMS)[turn.item]
+        following = [title for number, title in ITEMS if int(number) > int(turn.item)]
+        part = _flat(_between(proceedings, title, *following))
+        assert f"Lúc {turn.started}, {turn.name} phát biểu; thời lượng {turn.spoke}." in part
+
+
+def test_turns_and_votes_may_name_their_item_by_number_and_title():
+    turn = Turn(
+        "Phan Thanh Bình", "2. Dự toán thu, chi ngân sách phường năm 2027", "09:10", "1 phút"
+    )
+    vote = VoteOutcome(
+        "Thông qua dự toán bổ sung",
+        "2. Dự toán thu, chi ngân sách phường năm 2027",
+        "Quá 1/2 tổng số đại biểu",
+        [("Tán thành", 7)],
+        7,
+        9,
+        5,
+        True,
+        False,
+    )
+    pdf = minutes_pdf(_session(turns=[turn], votes=[vote]))
+    with pymupdf.open("pdf", pdf) as doc:
+        text = "\n".join(page.get_text() for page in doc)
+    part = _between(text, ITEMS[1][1], ITEMS[2][1])
+    assert turn.name in part and vote.title in part
+    assert "Các nội dung khác" not in text
+
+
+def test_each_vote_shows_its_rule_tally_and_result(text):
+    flat = _flat(text)
+    for vote, result in ((OPEN_VOTE, "Không thông qua"), (SECRET_VOTE, "Thông qua")):
+        part = _flat(_between(flat, f"Biểu quyết: {vote.title}", "Biểu quyết:", "IV. KẾT"))
+        assert vote.rule in part
+        assert f"Kết quả: {result}." in part
+        for label, count in vote.tally:
+            assert f"{label} {count}" in part
+
+
+def test_the_result_is_bold(doc):
+    spans = [
+        span
+        for page in doc
+        for block in page.get_text("dict")["blocks"]
+        for line in block.get("lines", ())
+        for span in line["spans"]
+        if span["text"].startswith("Kết quả:")
+    ]
+    assert len(spans) == 3
+    assert all("Bold" in span["font"] for span in spans)
+
+
+def test_a_named_vote_lists_every_voter_with_their_choice(text):
+    part = _between(text, f"Biểu quyết: {OPEN_VOTE.title}", "Biểu quyết:", "IV. KẾT")
+    assert set(NAMED) <= _named_pairs(part)
+
+
+def test_a_secret_vote_names_nobody(text):
+    part = _between(text, f"Biểu quyết: {SECRET_VOTE.title}", "Biểu quyết:", "IV. KẾT")
+    assert "Bỏ phiếu kín" in part
+    for name, _ in SECRET_VOTE.named:
+        assert name not in part
+    assert not set(SECRET_VOTE.named) & _named_pairs(text)
+
+
+def test_votes_without_an_item_come_after_the_agenda(text):
+    last_item = text.index(ITEMS[-1][1])
+    other = text.index("Các nội dung khác")
+    assert last_item < other < text.index(f"Biểu quyết: {AGENDA_VOTE.title}")
+
+
+def test_minutes_close_with_the_end_time_and_both_signatures(doc, text):
+    assert "Kỳ họp kết thúc lúc 11:30" in text
+    last = doc[-1]
+    secretary = last.search_for("THƯ KÝ")
+    chair = last.search_for("CHỦ TỌA")
+    assert secretary and chair
+    assert abs(secretary[0].y0 - chair[0].y0) < 1 and secretary[0].x1 < chair[0].x0
+    names = _lines(last.get_text())
+    assert SECRETARY in names and CHAIR in names
+    assert "IV. KẾT THÚC" in names  # never a page holding only the signatures
+
+
+def test_every_page_is_numbered(doc):
+    for page in doc:
+        assert f"Trang {page.number + 1}/{doc.page_count}" in page.get_text()
+
+
+def test_text_is_drawn_in_embedded_noto_sans_inside_the_margins(doc):
+    for page in doc:
+        fonts = page.get_fonts()
+        assert fonts
+        assert all("Noto Sans" in font[3] and font[1] == "ttf" for font in fonts)
+        inner = page.rect + (28, 28, -28, -28)
+        for block in page.get_text("blocks"):
+            assert pymupdf.Rect(block[:4]) in inner
+
+
+def test_a_large_session_renders_fast_and_numbers_every_page():
+    session = _large_session()
+    minutes_pdf(session)  # fonts are loaded once per process
+    started = time.perf_counter()
+    pdf = minutes_pdf(session)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    with pymupdf.open("pdf", pdf) as doc:
+        assert doc.page_count > 5
+        for page in doc:
+            assert f"Trang {page.number + 1}/{doc.page_count}" in page.get_text()
+        text = "\n".join(page.get_text() for page in doc)
+    assert text.count("Kết quả: Thông qua.") == 10
+    assert ("Nguyễn Văn An 1", "Tán thành") in _named_pairs(text)
