@@ -203,9 +203,8 @@ async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
         options = await _options(db, vote.id)
         if vote.secret:  # running totals, made now so a ballot only ever adds to them
             db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
-        event = await journal.append(
-            db, vote.meeting_id, "vote.opened", {"vote": vote_json(vote, options)}, user.id
-        )
+        opened = {"vote": vote_json(vote, options), **(await _counts(db, vote))}
+        event = await journal.append(db, vote.meeting_id, "vote.opened", opened, user.id)
         await db.commit()
     state.hub.publish_event(event)
     state.votes.schedule_close(state, vote)
@@ -457,22 +456,28 @@ class VoteClock:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _counts(db: AsyncSession, vote: Vote) -> dict[str, int]:
+    """How many have voted, and how many may."""
+    voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote.id))).one()
+    eligible = (
+        await db.exec(
+            select(sa.func.count()).where(
+                Participant.meeting_id == vote.meeting_id,
+                col(Participant.role).in_(VOTERS),
+                Participant.vote_weight > 0,
+            )
+        )
+    ).one()
+    return {"voters": voters, "eligible": eligible}
+
+
 async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
     """How many have voted, to everyone; the live tally to the chair, in named votes only."""
     async with state.db_read() as db:
         vote = await db.get(Vote, vote_id)
         if vote is None or vote.status != "open":
             return
-        voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote_id))).one()
-        eligible = (
-            await db.exec(
-                select(sa.func.count()).where(
-                    Participant.meeting_id == meeting_id,
-                    col(Participant.role).in_(VOTERS),
-                    Participant.vote_weight > 0,
-                )
-            )
-        ).one()
+        counts = await _counts(db, vote)
         tally = None
         if not vote.secret:
             options = await _options(db, vote_id)
@@ -483,7 +488,7 @@ async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
             )
             by_id = dict(sums.all())
             tally = {o.key: int(by_id.get(o.id) or 0) for o in options}
-    progress = {"type": "vote.progress", "vote_id": vote_id, "voters": voters, "eligible": eligible}
+    progress = {"type": "vote.progress", "vote_id": vote_id, **counts}
     state.hub.publish(meeting_id, dumps(progress))
     if tally is not None:
         state.hub.publish(
@@ -539,7 +544,11 @@ async def open_vote_state(db: AsyncSession, session: Session) -> dict[str, Any] 
             )
         )
     ).first()
-    return {**vote_json(vote, await _options(db, vote.id)), "you_voted": voted is not None}
+    return {
+        **vote_json(vote, await _options(db, vote.id)),
+        **(await _counts(db, vote)),
+        "you_voted": voted is not None,
+    }
 
 
 # --- HTTP --------------------------------------------------------------------------------
@@ -558,6 +567,15 @@ async def create(
 ) -> dict[str, Any]:
     vote = await create_vote(db, request.state.access, request.user, data)
     return vote_json(vote, await _options(db, vote.id))
+
+
+@get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
+async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+    """The meeting's votes, newest first, with results once closed."""
+    rows = await db.exec(
+        select(Vote).where(Vote.meeting_id == meeting_id).order_by(col(Vote.created_at).desc())
+    )
+    return [vote_json(vote, await _options(db, vote.id)) for vote in rows.all()]
 
 
 @post(
@@ -600,4 +618,6 @@ async def _vote_view(state: Any, vote_id: int) -> dict[str, Any]:
         return {**vote_json(vote, await _options(db, vote_id)), "voters": voters}
 
 
-router = Router(path="/api", route_handlers=[create, open_, close, ballot, show], tags=["votes"])
+router = Router(
+    path="/api", route_handlers=[create, list_votes, open_, close, ballot, show], tags=["votes"]
+)

@@ -1,8 +1,11 @@
 // Attendance on the meeting page: the chair and the secretary start and end the session,
 // watch the quorum and who is connected, and the secretary marks people by hand. Everyone
-// else sees their own status. Live from the meeting socket.
+// else sees their own status. Live from the meeting socket, which this module opens for the
+// page's other panels too: the ballot, and the chair's vote and speakers console.
 
 import { connectMeeting, statusIndicator } from "./live.js";
+import { createBallot, createVoteConsole, joinHandlers } from "./voting.js";
+import { createSpeakerConsole, syncClock } from "./floor.js";
 
 const TEXT = {
   vi: {
@@ -236,13 +239,33 @@ function onPresence(event) {
   }
 }
 
+// "2.1. Title" of an agenda item, from the console's list of items.
+function itemLabel(id) {
+  if (id == null) return "";
+  return document.querySelector(`#vote-form select[name=item_id] option[value="${id}"]`)?.textContent || "";
+}
+
+// The page's other live panels, where the template has them.
+function otherPanels() {
+  const panels = [];
+  if ($("ballot")) {
+    const showResult = !$("vote-console"); // the console shows it to the chair
+    panels.push(createBallot($("ballot"), { canVote: root.dataset.vote === "1", showResult }));
+  }
+  if ($("vote-console")) panels.push(createVoteConsole($("vote-console"), { meetingId: me.meetingId }));
+  if ($("floor-console")) panels.push(createSpeakerConsole($("floor-console"), { itemLabel }));
+  if (panels.length) syncClock();
+  return panels;
+}
+
 function start() {
   showSession(root.dataset.status);
   if (ui.quorum) ui.quorum.textContent = t.loading;
   ui.start?.addEventListener("click", () => session("start", ui.start));
   ui.end?.addEventListener("click", () => session("end", ui.end));
   statusIndicator();
-  live = connectMeeting(me.meetingId, {
+  const panels = otherPanels();
+  live = connectMeeting(me.meetingId, joinHandlers({
     snapshot: onSnapshot,
     "attendance.changed": onAttendance,
     "presence.changed": onPresence,
@@ -252,7 +275,8 @@ function start() {
     },
     "meeting.ended": () => showSession("closed"),
     ready: refreshSession,
-  }, { resume: false });
+  }, ...panels.map((panel) => panel.handlers)), { resume: false });
+  for (const panel of panels) panel.attach(live);
 }
 
 // The snapshot has no session status; after a reconnect it may have changed unseen.

@@ -1,7 +1,10 @@
-// The hall's big screen: shows the page the chair presents, what it belongs to, and the time.
+// The hall's big screen: shows the page the chair presents, what it belongs to, and the time;
+// who has the floor and for how long; an open vote's count, then its result.
 // Needs no input once opened: it reconnects forever and catches up on its own.
 
 import { connectMeeting, statusIndicator } from "./live.js";
+import { everyHalfSecond, floorText, syncClock, turnClock } from "./floor.js";
+import { eligibleIn, progressText, resultView, voteClock, voteText } from "./voting.js";
 
 const TEXT = {
   vi: {
@@ -32,6 +35,12 @@ const ui = {
   page: $("projector-page"),
   clock: $("projector-clock"),
   date: $("projector-date"),
+  floor: $("projector-floor"),
+  floorLabel: $("projector-floor-label"),
+  speaker: $("projector-speaker"),
+  turn: $("projector-turn"),
+  next: $("projector-next"),
+  vote: $("projector-vote"),
 };
 const waiting = ui.message.textContent; // from the template, in the page's language
 const agenda = JSON.parse($("agenda-items").textContent || "{}");
@@ -62,6 +71,7 @@ function showFacts(event, doc) {
 }
 
 async function present(event) {
+  if (shownVote?.status === "closed" && event.seq !== shown?.seq) showVote(null); // the meeting moved on
   shown = event;
   const mine = ++ticket; // a newer page wins over a slower older one
   document.body.classList.remove("waiting");
@@ -99,6 +109,121 @@ async function showImage(url, mine) {
   ui.message.textContent = "";
 }
 
+// ---------- the floor: who speaks, their time, and who is next
+
+let stopTurnClock = null;
+
+function showSpeakers(queue) {
+  stopTurnClock?.();
+  stopTurnClock = null;
+  const speaking = queue?.speaking;
+  const next = queue?.waiting?.[0];
+  ui.floor.hidden = !speaking && !next;
+  ui.floor.classList.toggle("idle", !speaking);
+  ui.floorLabel.textContent = speaking ? floorText.speaking : "";
+  ui.speaker.textContent = speaking?.name || "";
+  ui.next.textContent = next ? `${floorText.next}: ${next.name}` : "";
+  ui.turn.textContent = "";
+  if (!speaking) return;
+  stopTurnClock = everyHalfSecond(() => {
+    const turn = turnClock(speaking);
+    ui.turn.textContent = turn.text;
+    ui.floor.classList.toggle("over", turn.over);
+  });
+}
+
+// ---------- votes: the count while open, the result after the close
+
+let shownVote = null;
+let voteProgress = null;
+let eligible = 0; // from the snapshot's attendance, until the server counts
+let stopVoteClock = null;
+
+function voteHeading(kicker, title) {
+  const head = document.createElement("header");
+  const small = document.createElement("p");
+  small.className = "projector-vote-kicker";
+  small.textContent = kicker;
+  const big = document.createElement("h2");
+  big.className = "projector-vote-title";
+  big.textContent = title;
+  head.append(small, big);
+  return head;
+}
+
+function openVoteView(vote) {
+  const count = document.createElement("p");
+  count.className = "projector-vote-count";
+  count.textContent = progressText(voteProgress);
+  const meter = document.createElement("div");
+  meter.className = "projector-vote-meter";
+  meter.append(document.createElement("span"));
+  const clock = document.createElement("p");
+  clock.className = "projector-vote-clock";
+  return [voteHeading(voteText.votingNow, vote.title), count, meter, clock];
+}
+
+function showVoteProgress() {
+  const count = ui.vote.querySelector(".projector-vote-count");
+  if (!count) return;
+  count.textContent = progressText(voteProgress);
+  const share = voteProgress?.eligible ? Math.min(1, voteProgress.voters / voteProgress.eligible) : 0;
+  ui.vote.querySelector(".projector-vote-meter span").style.width = `${share * 100}%`;
+}
+
+// Counts per option only: on the hall's screen, names would be too small to read anyway.
+function showVote(vote) {
+  stopVoteClock?.();
+  stopVoteClock = null;
+  if (vote?.id !== shownVote?.id) voteProgress = vote ? { voters: vote.voters ?? 0, eligible } : null;
+  shownVote = vote;
+  ui.vote.hidden = !vote;
+  document.body.classList.toggle("voting", Boolean(vote));
+  if (!vote) {
+    ui.vote.replaceChildren();
+    return;
+  }
+  ui.vote.dataset.status = vote.status;
+  if (vote.status === "closed") {
+    ui.vote.replaceChildren(voteHeading(voteText.result, vote.title), resultView(vote, { names: false }));
+    return;
+  }
+  ui.vote.replaceChildren(...openVoteView(vote));
+  showVoteProgress();
+  if (vote.closes_at) {
+    stopVoteClock = everyHalfSecond(() => {
+      ui.vote.querySelector(".projector-vote-clock").textContent = voteClock(vote);
+    });
+  }
+}
+
+async function catchUpVote(id) {
+  try {
+    const response = await fetch(`/api/votes/${id}`, { headers: { Accept: "application/json" } });
+    const found = await response.json();
+    if (!response.ok || shownVote?.id !== id) return;
+    if (found.status === "closed") showVote(found);
+    else {
+      voteProgress = { voters: Math.max(found.voters, voteProgress?.voters ?? 0), eligible: voteProgress?.eligible || eligible };
+      showVoteProgress();
+    }
+  } catch {
+    // the next progress message tells
+  }
+}
+
+function onSnapshot(state) {
+  eligible = eligibleIn(state) || eligible;
+  if (state.presented) present(state.presented);
+  showSpeakers(state.speakers);
+  if (state.vote) {
+    showVote(state.vote);
+    catchUpVote(state.vote.id);
+  } else if (shownVote?.status === "open") {
+    catchUpVote(shownVote.id); // closed while the screen was away: show its result
+  }
+}
+
 function onStatus(status) {
   if (status === "signed-out") ui.message.textContent = t.signedOut;
   else if (status === "forbidden") ui.message.textContent = t.forbidden;
@@ -133,11 +258,18 @@ function showCursorForAWhile() {
 
 function start() {
   statusIndicator($("projector-status"));
+  syncClock();
   connectMeeting(Number(document.body.dataset.meeting), {
-    snapshot(state) {
-      if (state.presented) present(state.presented);
-    },
+    snapshot: onSnapshot,
     "page.presented": present,
+    "speakers.changed": showSpeakers,
+    "vote.opened": (event) => showVote(event.vote),
+    "vote.closed": (event) => showVote(event.vote),
+    "vote.progress"(event) {
+      if (shownVote?.id !== event.vote_id || shownVote.status !== "open") return;
+      voteProgress = { voters: event.voters, eligible: event.eligible };
+      showVoteProgress();
+    },
     status: onStatus,
   });
   tick();

@@ -5,6 +5,8 @@
 
 import { connectMeeting, statusIndicator, text as liveText } from "./live.js";
 import { createPen } from "./pen.js";
+import { createBallot, joinHandlers } from "./voting.js";
+import { createFloor, syncClock } from "./floor.js";
 
 const TEXT = {
   vi: {
@@ -734,6 +736,7 @@ function onPresented(event) {
     page: event.page,
     title: event.title,
     by: event.by,
+    item_id: event.item_id ?? null,
   };
   // Our own presentation echoes back after we already turned; following it could step back.
   if (state.following && event.by !== state.userId) goToPresented();
@@ -771,9 +774,29 @@ function tell(message) {
   noticeTimer = setTimeout(() => ui.followNotice.classList.remove("shown"), 6000);
 }
 
+// Votes and the floor come with the reader: the ballot over the page, the request button
+// in the live bar, and a banner while this person has the floor.
+function votesAndFloor() {
+  const ballot = createBallot($("ballot"), { canVote: root.dataset.canVote === "1", overlay: true });
+  const views = [ballot];
+  if ($("floor-request")) {
+    views.push(createFloor({
+      userId: state.userId,
+      button: $("floor-request"),
+      place: $("floor-place"),
+      banner: $("floor-banner"),
+      notify: tell,
+      itemOf: () => state.presented?.item_id ?? null,
+    }));
+  }
+  syncClock();
+  return views;
+}
+
 function connect() {
   statusIndicator();
-  live = connectMeeting(state.meetingId, {
+  const views = votesAndFloor();
+  live = connectMeeting(state.meetingId, joinHandlers({
     snapshot(meeting) {
       pen.load(meeting.annotations || []);
       pen.setPeople(meeting.attendance?.people || []);
@@ -794,7 +817,8 @@ function connect() {
       if (name === "signed-out") showMessage(t.signedOut, { error: true });
       if (name === "forbidden") showMessage(liveText.forbidden, { error: true });
     },
-  });
+  }, ...views.map((view) => view.handlers)));
+  for (const view of views) view.attach(live);
   pen = createPen({
     sheet: ui.sheet,
     toolbar: $("pen-tools"),
