@@ -445,9 +445,10 @@ class VoteClock:
 
     def forget(self, vote_id: int) -> None:
         closer = self._closers.pop(vote_id, None)
-        if closer is not None and closer is not asyncio.current_task():
-            closer.cancel()
-        self._progress.pop(vote_id, None)
+        pacing = self._progress.pop(vote_id, None)
+        for task in (closer, pacing.task if pacing else None):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
 
     async def stop(self) -> None:
         tasks = [*self._closers.values(), *(p.task for p in self._progress.values() if p.task)]
