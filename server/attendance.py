@@ -89,10 +89,8 @@ async def check_in(session: Session) -> None:
     """A member who opens a live meeting on a device is there (a ward point, remotely)."""
     if session.access.role not in (*MEMBERS, MeetingRole.ward_point, MeetingRole.secretary):
         return
-    async with session.state.db() as db:
+    async with session.state.db_read() as db:  # most connections change nothing: read first
         meeting = await db.get(Meeting, session.meeting_id)
-        if meeting.status != MeetingStatus.live:
-            return
         current = (
             await db.exec(
                 select(Attendance.status).where(
@@ -101,8 +99,9 @@ async def check_in(session: Session) -> None:
                 )
             )
         ).first()
-        if current in ("present", "remote"):
-            return
+    if meeting.status != MeetingStatus.live or current in ("present", "remote"):
+        return
+    async with session.state.db() as db:
         status = "remote" if session.access.role == MeetingRole.ward_point else "present"
         event = await mark(db, session.meeting_id, session.user.id, status, "", session.user.id)
         await db.commit()

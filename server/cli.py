@@ -29,6 +29,9 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         ws_max_size=1 << 20,
+        # Live events are ~150 bytes: compressing each for 500 tablets costs more CPU than
+        # it saves bytes on a hall's LAN (see docs/BENCHMARKS.md, fan-out).
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
     )
 
