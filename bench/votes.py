@@ -1,0 +1,431 @@
+"""Vote burst benchmark: 500 delegates vote within one second, then the chair closes the vote.
+
+What it measures: `phonghop serve` (SQLite, log level WARNING) on a temporary data dir with the
+demo council and N delegates (default 500) of meeting 1, each signed in and connected over a
+real websocket from a child process (set up with bench/fanout.py's helpers). The chair
+(`chutoa`, over HTTP) creates and opens a yes/no/abstain vote; every voter waits a random
+0..`--spread` s and sends `vote.cast` with a random choice, noting when it sent and when its
+ack (or error) came. A second after the last answer the chair closes the vote over HTTP and
+every client notes when `vote.closed` arrives. All times are CLOCK_MONOTONIC, one clock for
+all processes on Linux.
+
+Reported: cast->ack p50/p99/max, the time from the first send until all are acked, errors by
+code, the close request's send time to the last client's `vote.closed` (and p50/p99 across
+clients), and the stored result (GET /api/votes/{id}): `voters` must equal the acked ballots
+and the tally must equal the choices the clients sent. Targets: cast->ack p99 < 100 ms and
+close->all results < 200 ms. Also the server's CPU time per phase and its event-loop lag.
+
+The machine must be quiet: before starting, and again before measuring, the benchmark waits
+(polling) until no bench/fanout.py runs and the 1-minute load average is below 1.0.
+
+Run from the project root:
+
+    .venv/bin/python bench/votes.py [--voters 500] [--spread 1.0] [--port 8773]
+
+One JSON object goes to stdout, progress to stderr. The server, the client process and the
+temporary data dir are removed at the end, also on errors and on the overall timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
+from typing import Any
+
+import fanout  # bench/fanout.py, next to this file
+import httpx
+from fanout import (
+    ANSWERS,
+    CHAIR,
+    DEMO_PASSWORD,
+    HOST,
+    MEETING,
+    BenchFailed,
+    CpuMark,
+    Deadline,
+    TabletSpec,
+    close_all,
+    expect,
+    logged_errors,
+    open_tablets,
+    percentile_ms,
+    prepare_data_dir,
+    prepare_phonghop,
+    raise_fd_limit,
+    receive,
+    run_loop,
+    running_server,
+    server_env,
+    sign_in,
+    stop_on_sigterm,
+    stop_process,
+)
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+CLOSED = '{"type":"vote.closed"'
+CAST_ID = "cast"
+OPTIONS = ("yes", "no", "abstain")
+MAX_LOAD = 1.0
+TARGET_ACK_P99_MS = 100
+TARGET_CLOSE_MS = 200
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    elapsed = time.monotonic() - STARTED
+    print(f"[bench/votes {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+fanout.progress = progress  # the helpers borrowed from fanout.py report under this name
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voters", type=int, default=500, help="delegates voting")
+    parser.add_argument("--spread", type=float, default=1.0, help="seconds the casts spread over")
+    parser.add_argument("--seed", type=int, default=2026, help="for the delays and the choices")
+    parser.add_argument("--port", type=int, default=8773, help="phonghop's port on 127.0.0.1")
+    parser.add_argument("--quiet-wait", type=float, default=900.0, help="longest wait, seconds")
+    parser.add_argument("--timeout", type=float, default=600.0, help="overall limit in seconds")
+    args = parser.parse_args()
+    if args.voters < 1 or args.spread < 0:
+        parser.error("--voters must be at least 1 and --spread not negative")
+    return args
+
+
+def machine_busy() -> str | None:
+    """Why the machine is not quiet enough to measure, or None."""
+    others = subprocess.run(["pgrep", "-f", "bench/fanout.py"], capture_output=True, text=True)
+    if others.stdout.strip():
+        return "bench/fanout.py is running"
+    load = os.getloadavg()[0]
+    return f"load average {load:.2f}" if load >= MAX_LOAD else None
+
+
+def wait_for_quiet(seconds: float, every: float = 15) -> None:
+    give_up = time.monotonic() + seconds
+    while (busy := machine_busy()) and time.monotonic() < give_up:
+        progress(f"waiting: {busy}")
+        time.sleep(every)
+    if busy:
+        progress(f"still busy after {seconds:.0f} s ({busy}); measuring anyway")
+
+
+async def quiet_again(seconds: float, every: float = 5) -> None:
+    """As wait_for_quiet, after the setup (signing in 500 tablets raised the load)."""
+    give_up = time.monotonic() + seconds
+    while (busy := machine_busy()) and time.monotonic() < give_up:
+        progress(f"waiting: {busy}")
+        await asyncio.sleep(every)
+
+
+# --- the voters (a child process that takes orders over a pipe) -----------------------------
+
+
+@dataclass
+class Voter:
+    socket: ClientConnection
+    choice: str = ""
+    sent: float = 0.0
+    answered: float = 0.0
+    answer: str = ""  # "ack" or the error's code
+    closed_at: float = 0.0
+    closed_text: str = ""
+    gone: bool = False
+    has_answer: asyncio.Event = field(default_factory=asyncio.Event)
+    has_result: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def listen(voter: Voter) -> None:
+    """Notes the time of the cast's answer and of vote.closed (before parsing anything)."""
+    try:
+        async for text in voter.socket:
+            now = time.monotonic()
+            if not isinstance(text, str):
+                continue
+            if text.startswith(CLOSED):
+                voter.closed_at, voter.closed_text = now, text
+                voter.has_result.set()
+            elif text.startswith(ANSWERS):
+                answer = json.loads(text)
+                if answer.get("id") == CAST_ID:
+                    voter.answered = now
+                    voter.answer = "ack" if answer["type"] == "ack" else str(answer.get("code"))
+                    voter.has_answer.set()
+    except ConnectionClosed:
+        pass
+    voter.gone = True
+    voter.has_answer.set()
+    voter.has_result.set()
+
+
+async def until(events: list[asyncio.Event], within: float) -> None:
+    """Until every event is set, or `within` seconds pass."""
+    waiting = [asyncio.create_task(event.wait()) for event in events]
+    _, late = await asyncio.wait(waiting, timeout=within)
+    for task in late:
+        task.cancel()
+
+
+async def cast_all(voters: list[Voter], order: dict[str, Any]) -> dict[str, Any]:
+    """Each voter casts once at a random moment within the spread; waits for the answers."""
+    rng = random.Random(order["seed"])
+    plan = [(rng.uniform(0, order["spread_s"]), rng.choice(OPTIONS)) for _ in voters]
+    start = time.monotonic()
+
+    async def cast(voter: Voter, delay: float, choice: str) -> None:
+        await asyncio.sleep(max(0.0, start + delay - time.monotonic()))
+        message = {"type": "vote.cast", "id": CAST_ID, "vote_id": order["vote_id"]}
+        voter.choice, voter.sent = choice, time.monotonic()
+        await voter.socket.send(json.dumps({**message, "option": choice}))
+
+    await asyncio.gather(*(cast(v, *step) for v, step in zip(voters, plan, strict=True)))
+    await until([v.has_answer for v in voters], order["within"])
+    return {"casts": [(v.choice, v.sent, v.answered, v.answer or "no_answer") for v in voters]}
+
+
+async def closed_everywhere(voters: list[Voter], order: dict[str, Any]) -> dict[str, Any]:
+    """When vote.closed reached each voter, and the result it carried (the same for all?)."""
+    await until([v.has_result for v in voters], order["within"])
+    texts = Counter(v.closed_text for v in voters if v.closed_text)
+    result = json.loads(texts.most_common(1)[0][0])["vote"]["result"] if texts else {}
+    return {
+        "arrivals": [v.closed_at or None for v in voters],
+        "different_texts": len(texts),
+        "event_bytes": len(next(iter(texts)).encode()) if texts else 0,
+        "result": {"voters": result.get("voters"), "tally": result.get("tally")},
+        "disconnects": sum(v.gone for v in voters),
+    }
+
+
+async def run_voters(spec: TabletSpec, pipe: Pipe) -> None:
+    started = time.monotonic()
+    tablets, failures = await open_tablets(spec)
+    voters = [Voter(tablet.socket) for tablet in tablets]
+    listeners = [asyncio.create_task(listen(voter)) for voter in voters]
+    connect_s = time.monotonic() - started
+    pipe.send({"connected": len(voters), "connect_s": connect_s, "failures": failures[:5]})
+    try:
+        while (order := await receive(pipe, within=900))["type"] != "close":
+            work = cast_all if order["type"] == "cast" else closed_everywhere
+            pipe.send(await work(voters, order))
+    finally:
+        await close_all(voters)  # type: ignore[arg-type]
+        for listener in listeners:
+            listener.cancel()
+
+
+def voters_process(spec: TabletSpec, pipe: Pipe) -> None:
+    try:
+        run_loop(run_voters(spec, pipe))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+        with contextlib.suppress(OSError):
+            pipe.send({"error": repr(exc)[:500]})
+
+
+@dataclass
+class Voters:
+    pipe: Pipe
+    pid: int
+    ready: dict[str, Any]
+
+    async def ask(self, order: dict[str, Any], within: float) -> dict[str, Any]:
+        self.pipe.send(order)
+        answer = await receive(self.pipe, within + 30)
+        if "error" in answer:
+            raise BenchFailed(f"the voters failed: {answer['error']}")
+        return answer
+
+
+@contextlib.asynccontextmanager
+async def voters_running(spec: TabletSpec) -> AsyncIterator[Voters]:
+    context = multiprocessing.get_context("spawn")
+    pipe, child_end = context.Pipe()
+    process = context.Process(target=voters_process, args=(spec, child_end), daemon=True)
+    process.start()
+    child_end.close()
+    try:
+        ready = await receive(pipe, within=300)
+        if "error" in ready:
+            raise BenchFailed(f"the voters could not connect: {ready['error']}")
+        yield Voters(pipe, int(process.pid or 0), ready)
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.send({"type": "close"})
+        stop_process(process, grace=30)
+        pipe.close()
+
+
+# --- the chair (this process) and the report ------------------------------------------------
+
+
+def cast_report(casts: list[list[Any]]) -> dict[str, Any]:
+    acked = [c for c in casts if c[3] == "ack"]
+    latencies = [answered - sent for _, sent, answered, _ in acked]
+    all_acked = len(acked) == len(casts) and acked
+    first_send = min(sent for _, sent, _, _ in casts)
+    return {
+        "cast_ack_ms": {
+            "p50": percentile_ms(latencies, 0.50),
+            "p99": percentile_ms(latencies, 0.99),
+            "max": percentile_ms(latencies, 1.0),
+        },
+        "all_acked_s": round(max(c[2] for c in acked) - first_send, 3) if all_acked else None,
+        "errors": dict(Counter(c[3] for c in casts if c[3] != "ack")),
+    }
+
+
+def close_report(closed: dict[str, Any], close_sent: float) -> dict[str, Any]:
+    arrivals = [at - close_sent for at in closed["arrivals"] if at is not None]
+    everyone = len(arrivals) == len(closed["arrivals"])
+    return {
+        "close_to_all_results_ms": percentile_ms(arrivals, 1.0) if everyone else None,
+        "result_arrival_ms": {
+            "p50": percentile_ms(arrivals, 0.50),
+            "p99": percentile_ms(arrivals, 0.99),
+        },
+    }
+
+
+def stored_report(stored: dict[str, Any], casts: list[list[Any]]) -> dict[str, Any]:
+    result = stored.get("result") or {}
+    sent = Counter(c[0] for c in casts if c[3] == "ack")
+    tally = result.get("tally") or {}
+    acked = sum(sent.values())
+    matches = result.get("voters") == acked and tally == {key: sent[key] for key in OPTIONS}
+    return {"voters": result.get("voters"), "tally": tally, "matches_sent": matches}
+
+
+async def vote_burst(
+    args: argparse.Namespace, server: subprocess.Popen, usernames: list[str], deadline: Deadline
+) -> dict[str, Any]:
+    base_url = f"http://{HOST}:{args.port}"
+    hall, _ = await prepare_phonghop(base_url, server, usernames)
+    spec = TabletSpec(hall.ws_url, hall.origin, list(hall.tablet_cookies))
+    client = httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60)
+    async with voters_running(spec) as voters, client as chair:
+        ready = voters.ready
+        progress(f"{ready['connected']} voters connected in {ready['connect_s']:.1f} s")
+        if ready["connected"] != len(usernames):
+            raise BenchFailed(f"voters failed to connect: {ready['failures']}")
+        csrf = {"X-CSRFToken": await sign_in(chair, CHAIR, DEMO_PASSWORD)}
+        created = await chair.post(
+            f"/api/meetings/{MEETING}/votes", json={"title": "Biểu quyết thử"}, headers=csrf
+        )
+        vote_id = expect(created, 201, "creating the vote").json()["id"]
+        await quiet_again(min(300.0, deadline.left() / 2))
+        load = round(os.getloadavg()[0], 2)
+        progress(f"measuring; 1-minute load average {load}")
+        expect(await chair.post(f"/api/votes/{vote_id}/open", headers=csrf), 200, "opening")
+        await asyncio.sleep(1)  # vote.opened reaches every tablet first
+        marks = [CpuMark()]
+        order = {"vote_id": vote_id, "spread_s": args.spread, "seed": args.seed, "within": 60}
+        casts = (await voters.ask({"type": "cast", **order}, within=60))["casts"]
+        marks.append(CpuMark())
+        progress(f"casts answered: {Counter(c[3] for c in casts)}")
+        await asyncio.sleep(1)  # the chair sees everyone has voted, then closes
+        marks.append(CpuMark())
+        close_sent = time.monotonic()
+        closing = await chair.post(f"/api/votes/{vote_id}/close", headers=csrf)
+        close_http_ms = round((time.monotonic() - close_sent) * 1000, 1)
+        expect(closing, 200, "closing")
+        closed = await voters.ask({"type": "results", "within": 30}, within=30)
+        marks.append(CpuMark())
+        stored = expect(await chair.get(f"/api/votes/{vote_id}"), 200, "reading the vote").json()
+        window = math.ceil(time.monotonic() - close_sent + 4)
+        health = (await chair.get("/healthz", params={"window": window})).json()
+
+    def cpu_s(start: int, pid: int) -> float:
+        return round(marks[start].used_s(marks[start + 1], pid), 2)
+
+    report_tally = (stored.get("result") or {}).get("tally")
+    report = {
+        "benchmark": "votes",
+        "voters": len(casts),
+        "cpus": os.cpu_count(),
+        **cast_report(casts),
+        **close_report(closed, close_sent),
+        "stored": stored_report(stored, casts),
+        "targets": {"cast_ack_p99_ms": TARGET_ACK_P99_MS, "close_to_all_ms": TARGET_CLOSE_MS},
+        "load_at_start": load,
+        "detail": {
+            "close_http_ms": close_http_ms,
+            "vote_closed_bytes": closed["event_bytes"],
+            "clients_disagree": closed["different_texts"] > 1,
+            "event_result_matches_stored": closed["result"]["tally"] == report_tally,
+            "disconnects": closed["disconnects"],
+            "server_cpu_s": {"casting": cpu_s(0, server.pid), "closing": cpu_s(2, server.pid)},
+            "clients_cpu_s": {"casting": cpu_s(0, voters.pid), "closing": cpu_s(2, voters.pid)},
+            "server_loop_lag": health.get("loop_lag"),
+            "load_at_end": [round(value, 2) for value in os.getloadavg()],
+        },
+    }
+    return report
+
+
+def met(report: dict[str, Any], voters: int) -> bool:
+    p99, close_ms = report["cast_ack_ms"]["p99"], report["close_to_all_results_ms"]
+    stored = report["stored"]
+    return bool(
+        not report["errors"]
+        and p99 is not None
+        and p99 < TARGET_ACK_P99_MS
+        and close_ms is not None
+        and close_ms < TARGET_CLOSE_MS
+        and stored["voters"] == voters
+        and stored["matches_sent"]
+        and not report["detail"]["clients_disagree"]
+    )
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    deadline = Deadline(args.timeout)
+    usernames = prepare_data_dir(data_dir, args.voters, deadline)
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log, running_server(args.port, server_env(data_dir), log) as server:
+        work = vote_burst(args, server, usernames, deadline)
+        try:
+            report = run_loop(asyncio.wait_for(work, timeout=deadline.left()))
+        except TimeoutError as exc:
+            raise BenchFailed("the overall timeout ran out") from exc
+    report["met"] = met(report, args.voters)
+    report["detail"]["server_log_errors"] = logged_errors(log_path)
+    return report
+
+
+def main() -> int:
+    args = parse_args()
+    raise_fd_limit()
+    stop_on_sigterm()
+    wait_for_quiet(args.quiet_wait)
+    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-votes-"))
+    try:
+        report = run(args, data_dir)
+    except (BenchFailed, httpx.HTTPError, OSError, ConnectionClosed) as exc:
+        progress(f"could not run the benchmark: {exc!r}")
+        return 1
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
