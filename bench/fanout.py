@@ -57,7 +57,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,11 +69,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
+from harness import (
+    HOST,
+    BenchFailed,
+    Deadline,
+    check_port_free,
+    phonghop_executable,
+    server_env,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-HOST = "127.0.0.1"
 MEETING = 1
 CHAIR = "chutoa"
 SECRETARY = "thuky"
@@ -93,10 +99,6 @@ TARGET_EVENTS_PER_S = 50
 SERVER_START_S = 30
 SERVER_STOP_S = 15
 STARTED = time.monotonic()
-
-
-class BenchFailed(Exception):
-    """The benchmark itself could not run (as opposed to the server missing a target)."""
 
 
 def progress(message: str) -> None:
@@ -125,16 +127,6 @@ def parse_args() -> argparse.Namespace:
     if not args.clients or min(args.clients) < 1 or args.turns < 2:
         parser.error("--clients must be at least 1 and --turns at least 2")
     return args
-
-
-class Deadline:
-    """The overall time limit, shared by every step."""
-
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return max(0.0, self._end - time.monotonic())
 
 
 def run_loop(work: Coroutine[Any, Any, Any]) -> Any:
@@ -273,23 +265,6 @@ async def quietest(
 # --- preparing phonghop ---------------------------------------------------------------------
 
 
-def phonghop_executable() -> str:
-    path = Path(sys.executable).with_name("phonghop")
-    if not path.exists():
-        raise BenchFailed(f"{path} not found; run with the project's .venv/bin/python")
-    return str(path)
-
-
-def server_env(data_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PHONGHOP_DATABASE_URL", "PHONGHOP_HOST", "PHONGHOP_PORT")
-    }
-    env.update(PHONGHOP_DATA_DIR=str(data_dir), PHONGHOP_LOG_LEVEL="WARNING", PHONGHOP_HOST=HOST)
-    return env
-
-
 def phonghop_command(arguments: list[str], env: dict[str, str], deadline: Deadline) -> str:
     command = [phonghop_executable(), *arguments]
     try:
@@ -322,15 +297,6 @@ def prepare_data_dir(data_dir: Path, accounts: int, deadline: Deadline) -> list[
     progress(f"importing {accounts} delegate accounts")
     phonghop_command(["import-users", str(csv_path)], env, deadline)
     return usernames
-
-
-def check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as exc:
-            raise BenchFailed(f"port {port} on {HOST} is in use; pick another") from exc
 
 
 @contextlib.contextmanager

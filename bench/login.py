@@ -36,7 +36,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import ssl
 import subprocess
@@ -47,17 +46,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from harness import (
+    HOST,
+    BenchFailed,
+    Deadline,
+    check_port_free,
+    phonghop_executable,
+    server_env,
+)
 
-HOST = "127.0.0.1"
 TARGET_ALL_IN_S = 10
 TARGET_LOOP_LAG_P99_MS = 20
 SERVER_START_S = 30
 SERVER_STOP_S = 15
 STARTED = time.monotonic()
-
-
-class BenchFailed(Exception):
-    """The benchmark itself could not run (as opposed to the server missing a target)."""
 
 
 @dataclass
@@ -83,35 +85,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-class Deadline:
-    """The overall time limit, shared by every step."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return max(0.0, self._end - time.monotonic())
-
-
 # --- preparing the data dir -------------------------------------------------------------
-
-
-def phonghop_executable() -> str:
-    path = Path(sys.executable).with_name("phonghop")
-    if not path.exists():
-        raise BenchFailed(f"{path} not found; run with the project's .venv/bin/python")
-    return str(path)
-
-
-def server_env(data_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PHONGHOP_DATABASE_URL", "PHONGHOP_HOST", "PHONGHOP_PORT")
-    }
-    env.update(PHONGHOP_DATA_DIR=str(data_dir), PHONGHOP_LOG_LEVEL="WARNING", PHONGHOP_HOST=HOST)
-    return env
 
 
 def write_users_csv(path: Path, count: int) -> dict[str, str]:
@@ -150,16 +124,6 @@ def argon2_parameters(data_dir: Path) -> dict[str, int]:
 
 
 # --- the server ---------------------------------------------------------------------------
-
-
-def check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As uvicorn does: connections of a previous run in TIME-WAIT do not make it busy.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as exc:
-            raise BenchFailed(f"port {port} on {HOST} is in use; pick another with --port") from exc
 
 
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

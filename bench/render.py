@@ -50,7 +50,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,11 +62,18 @@ from pathlib import Path
 
 import httpx
 import pymupdf
+from harness import (
+    HOST,
+    BenchFailed,
+    Deadline,
+    check_port_free,
+    phonghop_executable,
+    server_env,
+)
 
 from agenda.demo_papers import demo_session
 from agenda.render import render_page
 
-HOST = "127.0.0.1"
 DPI = 150
 MIN_PAGES = 60
 RUNS = 3
@@ -78,10 +84,6 @@ SERVER_START_S = 30
 SERVER_STOP_S = 15
 SECRETARY, PASSWORD = "thuky", "demo2026"
 STARTED = time.monotonic()
-
-
-class BenchFailed(Exception):
-    """The benchmark itself could not run (as opposed to the code missing a target)."""
 
 
 def progress(message: str) -> None:
@@ -99,21 +101,6 @@ def parse_args() -> argparse.Namespace:
     if args.rounds < 1 or args.clients < 1:
         parser.error("--rounds and --clients must be at least 1")
     return args
-
-
-class Deadline:
-    """The overall time limit, shared by every step."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return max(0.0, self._end - time.monotonic())
-
-    def check(self, doing: str) -> None:
-        if not self.left():
-            raise BenchFailed(f"the overall timeout of {self.seconds:.0f} s ran out while {doing}")
 
 
 def percentiles_ms(seconds: list[float]) -> dict[str, float | None]:
@@ -332,23 +319,6 @@ def renderer_report(pages: int, cpus: int, runs: dict[str, Timed]) -> dict[str, 
 # --- 2. the server --------------------------------------------------------------------------
 
 
-def phonghop_executable() -> str:
-    path = Path(sys.executable).with_name("phonghop")
-    if not path.exists():
-        raise BenchFailed(f"{path} not found; run with the project's .venv/bin/python")
-    return str(path)
-
-
-def server_env(data_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PHONGHOP_DATABASE_URL", "PHONGHOP_HOST", "PHONGHOP_PORT")
-    }
-    env.update(PHONGHOP_DATA_DIR=str(data_dir), PHONGHOP_LOG_LEVEL="WARNING", PHONGHOP_HOST=HOST)
-    return env
-
-
 def seed_demo(env: dict[str, str], deadline: Deadline) -> None:
     command = [phonghop_executable(), "demo", "--seed-only"]
     try:
@@ -359,15 +329,6 @@ def seed_demo(env: dict[str, str], deadline: Deadline) -> None:
         raise BenchFailed("phonghop demo --seed-only did not finish in time") from exc
     if done.returncode != 0:
         raise BenchFailed(f"phonghop demo --seed-only failed: {done.stderr.strip()[-500:]}")
-
-
-def check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as exc:
-            raise BenchFailed(f"port {port} on {HOST} is in use; pick another with --port") from exc
 
 
 @contextlib.contextmanager
