@@ -32,6 +32,7 @@ from server import (
     annotations,
     attendance,
     auth,
+    ballots,
     health,
     i18n,
     minutes,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "recent_users": Recent(ttl_s=5),
             "publisher": Publisher(),
             "votes": votes.VoteClock(),
+            "ballots": ballots.BallotBoxes(),
             "hub": Hub(channels),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.loop_lag.stop()
             await app.state.hub.close()
+            await app.state.ballots.stop()
             await app.state.votes.stop()
             await app.state.publisher.wait()
             app.state.passwords.close()
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             meetings_api.router,
             documents_api.router,
             votes.router,
+            ballots.router,
             *meetings_pages.ROUTES,
             *publish.ROUTES,
             *documents_pages.ROUTES,

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,7 +24,7 @@ from server.errors import AppError, not_found
 from server.i18n import N_
 from server.live import snapshot
 from server.live.hub import dumps
-from server.live.protocol import Session, command, field_of
+from server.live.protocol import Session
 from server.models import (
     AgendaItem,
     Attendance,
@@ -63,11 +62,6 @@ class VoteIn(msgspec.Struct):
     max_choices: Annotated[int, msgspec.Meta(ge=1)] = 1
     allow_change: bool = False
     duration_s: Annotated[int, msgspec.Meta(ge=5, le=24 * 3600)] | None = None
-
-
-class BallotIn(msgspec.Struct):
-    option: str | None = None
-    options: list[str] | None = None
 
 
 def _threshold(text: str) -> Fraction | None:
@@ -145,7 +139,7 @@ async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given
     return vote
 
 
-async def _options(db: AsyncSession, vote_id: int) -> list[VoteOption]:
+async def options_of(db: AsyncSession, vote_id: int) -> list[VoteOption]:
     rows = await db.exec(
         select(VoteOption).where(VoteOption.vote_id == vote_id).order_by(VoteOption.position)
     )
@@ -183,7 +177,7 @@ def _deadline(vote: Vote):  # type: ignore[no-untyped-def]
     return vote.opened_at + timedelta(seconds=vote.duration_s)
 
 
-async def _locked_vote(db: AsyncSession, vote_id: int, shared: bool) -> Vote:
+async def locked_vote(db: AsyncSession, vote_id: int, shared: bool) -> Vote:
     """The vote row, locked on PostgreSQL (shared for ballots, exclusive for the close);
     on SQLite the writer's transaction already holds the database's write lock."""
     statement = select(Vote).where(Vote.id == vote_id).with_for_update(read=shared)
@@ -195,12 +189,12 @@ async def _locked_vote(db: AsyncSession, vote_id: int, shared: bool) -> Vote:
 
 async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
     async with state.db() as db:
-        vote = await _locked_vote(db, vote_id, shared=False)
+        vote = await locked_vote(db, vote_id, shared=False)
         if vote.status != "draft":
             raise AppError(409, "not_draft", "This vote has already been opened.")
         vote.status, vote.opened_at = "open", utcnow()
         db.add(vote)
-        options = await _options(db, vote.id)
+        options = await options_of(db, vote.id)
         if vote.secret:  # running totals, made now so a ballot only ever adds to them
             db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
         opened = {"vote": vote_json(vote, options), **(await _counts(db, vote))}
@@ -211,50 +205,7 @@ async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
     return vote
 
 
-async def cast_ballot(state: Any, vote_id: int, voter: User, choices: list[str]) -> dict[str, Any]:
-    """Records one ballot; a second one is refused unless the vote allows changing it."""
-    async with state.db() as db:
-        vote = await _locked_vote(db, vote_id, shared=True)
-        if vote.status == "draft":
-            raise AppError(409, "vote_not_open", "This vote is not open yet.")
-        if vote.status == "closed":
-            raise AppError(409, "vote_closed", "This vote is closed; no more ballots are taken.")
-        weight = await _voting_weight(db, vote, voter)
-        chosen = _chosen(vote, await _options(db, vote.id), choices)
-        previous = (
-            await db.exec(
-                select(BallotCast).where(
-                    BallotCast.vote_id == vote.id, BallotCast.voter_id == voter.id
-                )
-            )
-        ).first()
-        if previous is not None and not vote.allow_change:
-            raise AppError(409, "already_voted", "You have already voted in this vote.")
-        if previous is None:
-            db.add(BallotCast(vote_id=vote.id, voter_id=voter.id, weight=weight))
-        await _record(db, vote, voter, chosen, weight, replace=previous is not None)
-        try:
-            await db.commit()
-        except IntegrityError as exc:  # the same voter's other ballot won the race
-            raise AppError(409, "already_voted", "You have already voted in this vote.") from exc
-    state.votes.progress_changed(state, vote.meeting_id, vote.id)
-    return {"vote_id": vote.id, "choices": [o.key for o in chosen], "changed": previous is not None}
-
-
-async def _voting_weight(db: AsyncSession, vote: Vote, voter: User) -> int:
-    row = (
-        await db.exec(
-            select(Participant).where(
-                Participant.meeting_id == vote.meeting_id, Participant.user_id == voter.id
-            )
-        )
-    ).first()
-    if row is None or row.role not in VOTERS or row.vote_weight <= 0:
-        raise AppError(403, "not_a_voter", "Only delegates of this meeting can vote.")
-    return row.vote_weight
-
-
-def _chosen(vote: Vote, options: list[VoteOption], choices: list[str]) -> list[VoteOption]:
+def chosen_options(vote: Vote, options: list[VoteOption], choices: list[str]) -> list[VoteOption]:
     by_key = {o.key: o for o in options}
     limit = vote.max_choices if vote.kind in ("multiple", "election") else 1
     if not choices or len(set(choices)) != len(choices) or len(choices) > limit:
@@ -265,30 +216,10 @@ def _chosen(vote: Vote, options: list[VoteOption], choices: list[str]) -> list[V
     return [by_key[c] for c in choices]
 
 
-async def _record(
-    db: AsyncSession, vote: Vote, voter: User, chosen: list[VoteOption], weight: int, replace: bool
-) -> None:
-    if vote.secret:
-        for option in chosen:
-            await db.exec(  # type: ignore[call-overload]
-                sa.update(Ballot)
-                .where(Ballot.vote_id == vote.id, Ballot.option_id == option.id)
-                .values(weight=Ballot.weight + weight)
-            )
-        return
-    if replace:
-        await db.exec(  # type: ignore[call-overload]
-            sa.delete(Ballot).where(Ballot.vote_id == vote.id, Ballot.voter_id == voter.id)
-        )
-    db.add_all(
-        Ballot(vote_id=vote.id, option_id=o.id, weight=weight, voter_id=voter.id) for o in chosen
-    )
-
-
 async def close_vote(state: Any, vote_id: int, user_id: int | None) -> Vote:
     """Closes the vote and computes its result once; closing again returns the same result."""
     async with state.db() as db:
-        vote = await _locked_vote(db, vote_id, shared=False)
+        vote = await locked_vote(db, vote_id, shared=False)
         if vote.status == "closed":
             return vote
         if vote.status == "draft":
@@ -296,18 +227,19 @@ async def close_vote(state: Any, vote_id: int, user_id: int | None) -> Vote:
         vote.status, vote.closed_at = "closed", utcnow()
         vote.result = await _result(db, vote)
         db.add(vote)
-        options = await _options(db, vote.id)
+        options = await options_of(db, vote.id)
         event = await journal.append(
             db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user_id
         )
         await db.commit()
     state.hub.publish_event(event)
     state.votes.forget(vote.id)
+    state.ballots.forget(vote.id)
     return vote
 
 
 async def _result(db: AsyncSession, vote: Vote) -> dict[str, Any]:
-    options = await _options(db, vote.id)
+    options = await options_of(db, vote.id)
     totals = dict.fromkeys((o.id for o in options), 0)
     rows = await db.exec(
         select(Ballot.option_id, sa.func.sum(Ballot.weight))
@@ -481,7 +413,7 @@ async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
         counts = await _counts(db, vote)
         tally = None
         if not vote.secret:
-            options = await _options(db, vote_id)
+            options = await options_of(db, vote_id)
             sums = await db.exec(
                 select(Ballot.option_id, sa.func.sum(Ballot.weight))
                 .where(Ballot.vote_id == vote_id)
@@ -500,30 +432,6 @@ async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
 
 
 # --- the socket --------------------------------------------------------------------------
-
-
-@command("vote.cast", permission="vote")
-async def cast_from_tablet(session: Session, message: dict[str, Any]) -> dict[str, Any]:
-    """`{"type":"vote.cast","id":…,"vote_id":V,"option":"yes"}` (or `"options":[…]`)."""
-    vote_id = field_of(message, "vote_id", int)
-    vote = await _vote_in(session.state, vote_id, session.meeting_id)
-    return await cast_ballot(session.state, vote.id, session.user, _choices(message))
-
-
-async def _vote_in(state: Any, vote_id: int, meeting_id: int) -> Vote:
-    async with state.db_read() as db:
-        vote = await db.get(Vote, vote_id)
-    if vote is None or vote.meeting_id != meeting_id:
-        raise AppError(404, "not_found", "Not found: {what}.", what="vote")
-    return vote
-
-
-def _choices(message: dict[str, Any]) -> list[str]:
-    if isinstance(message.get("options"), list):
-        return [str(c) for c in message["options"]]
-    if isinstance(message.get("option"), str):
-        return [message["option"]]
-    raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=1)
 
 
 @snapshot.part("vote")
@@ -546,7 +454,7 @@ async def open_vote_state(db: AsyncSession, session: Session) -> dict[str, Any] 
         )
     ).first()
     return {
-        **vote_json(vote, await _options(db, vote.id)),
+        **vote_json(vote, await options_of(db, vote.id)),
         **(await _counts(db, vote)),
         "you_voted": voted is not None,
     }
@@ -567,7 +475,7 @@ async def create(
     request: Request, db: AsyncSession, meeting_id: int, data: VoteIn
 ) -> dict[str, Any]:
     vote = await create_vote(db, request.state.access, request.user, data)
-    return vote_json(vote, await _options(db, vote.id))
+    return vote_json(vote, await options_of(db, vote.id))
 
 
 @get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
@@ -576,7 +484,7 @@ async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
     rows = await db.exec(
         select(Vote).where(Vote.meeting_id == meeting_id).order_by(col(Vote.created_at).desc())
     )
-    return [vote_json(vote, await _options(db, vote.id)) for vote in rows.all()]
+    return [vote_json(vote, await options_of(db, vote.id)) for vote in rows.all()]
 
 
 @post(
@@ -595,18 +503,6 @@ async def close(request: Request, state: State, vote_id: int) -> dict[str, Any]:
     return await _vote_view(state, vote.id)
 
 
-@post(
-    "/votes/{vote_id:int}/ballots",
-    guards=[meeting_permission],
-    opt={"permission": "vote"},
-    status_code=HTTP_201_CREATED,
-)
-async def ballot(request: Request, state: State, vote_id: int, data: BallotIn) -> dict[str, Any]:
-    """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
-    choices = data.options if data.options is not None else [data.option] if data.option else []
-    return await cast_ballot(state, vote_id, request.user, choices)
-
-
 @get("/votes/{vote_id:int}", guards=[meeting_permission])
 async def show(state: State, vote_id: int) -> dict[str, Any]:
     return await _vote_view(state, vote_id)
@@ -616,9 +512,9 @@ async def _vote_view(state: Any, vote_id: int) -> dict[str, Any]:
     async with state.db_read() as db:
         vote = await db.get(Vote, vote_id)
         voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote_id))).one()
-        return {**vote_json(vote, await _options(db, vote_id)), "voters": voters}
+        return {**vote_json(vote, await options_of(db, vote_id)), "voters": voters}
 
 
 router = Router(
-    path="/api", route_handlers=[create, list_votes, open_, close, ballot, show], tags=["votes"]
+    path="/api", route_handlers=[create, list_votes, open_, close, show], tags=["votes"]
 )

@@ -87,6 +87,7 @@ class Tablet:
             additional_headers={"Cookie": cookies},
             origin=origin or self.served.url,
             max_size=4 << 20,
+            max_queue=None,  # a test reads when it wants; unread events must not stall the close
         )
         return self
 
@@ -136,3 +137,8 @@ class Tablet:
         if self.socket is not None:
             await self.socket.close()
         await self.http.aclose()
+
+
+async def close_all(*tablets: Tablet) -> None:
+    """Hangs up many tablets at once; one by one, each waits for its closing handshake."""
+    await asyncio.gather(*(tablet.close() for tablet in tablets))

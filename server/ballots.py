@@ -1,0 +1,296 @@
+"""Casting ballots, from a tablet's socket or over HTTP, through the same rules.
+
+Ballots of one vote are written in batches: while one transaction runs, the ballots that
+arrive wait, and the next transaction takes them all. The status is checked once per batch
+under the vote's lock, and one ballot per voter stays a unique row in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from litestar import Request, Router, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.access import meeting_permission
+from server.errors import AppError, not_found
+from server.live.protocol import Session, command, field_of
+from server.models import Ballot, BallotCast, Participant, Vote, VoteOption
+from server.votes import VOTERS, chosen_options, locked_vote, options_of
+
+BATCH_MAX = 200  # ballots per transaction; keeps every statement well under bind limits
+
+
+class BallotIn(msgspec.Struct):
+    option: str | None = None
+    options: list[str] | None = None
+
+
+@dataclass
+class _Cast:
+    voter_id: int
+    choices: list[str]
+    meeting_id: int | None  # the socket's meeting, which the vote must be in
+    answer: asyncio.Future[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def settle(self, outcome: dict[str, Any] | BaseException) -> None:
+        if self.answer.done():  # the tablet went away meanwhile
+            return
+        if isinstance(outcome, BaseException):
+            self.answer.set_exception(outcome)
+        else:
+            self.answer.set_result(outcome)
+
+
+class BallotBoxes:
+    """One box per vote this process has taken ballots for."""
+
+    def __init__(self) -> None:
+        self._boxes: dict[int, BallotBox] = {}
+
+    async def cast(
+        self, state: Any, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None
+    ) -> dict[str, Any]:
+        box = self._boxes.get(vote_id)
+        if box is None:
+            box = self._boxes[vote_id] = BallotBox(vote_id)
+        try:
+            return await box.cast(state, _Cast(voter_id, choices, meeting_id))
+        finally:
+            if box.gone and self._boxes.get(vote_id) is box:
+                del self._boxes[vote_id]
+
+    def forget(self, vote_id: int) -> None:
+        self._boxes.pop(vote_id, None)
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(box.idle() for box in list(self._boxes.values())))
+
+
+class BallotBox:
+    def __init__(self, vote_id: int) -> None:
+        self.vote_id = vote_id
+        self._waiting: list[_Cast] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._vote: Vote | None = None  # what a vote is never changes once it is made
+        self._options: list[VoteOption] = []
+        self.gone = False  # the vote is closed or does not exist: nothing more to keep
+
+    async def cast(self, state: Any, cast: _Cast) -> dict[str, Any]:
+        self._waiting.append(cast)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all(state))
+        return await cast.answer
+
+    async def idle(self) -> None:
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write_all(self, state: Any) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:BATCH_MAX]
+                del self._waiting[:BATCH_MAX]
+                await self._write(state, batch)
+        finally:
+            self._writer = None
+
+    async def _write(self, state: Any, batch: list[_Cast]) -> None:
+        try:
+            answers = await self._store(state, batch)
+        except IntegrityError:  # another process wrote one of these voters first
+            if len(batch) == 1:
+                answers = [_already_voted()]
+            else:
+                for cast in batch:
+                    await self._write(state, [cast])
+                return
+        except Exception as exc:  # noqa: BLE001 - every waiting tablet must get an answer
+            answers = [exc] * len(batch)
+        for cast, outcome in zip(batch, answers, strict=True):
+            cast.settle(outcome)
+        if self._vote is not None and any(isinstance(a, dict) for a in answers):
+            state.votes.progress_changed(state, self._vote.meeting_id, self.vote_id)
+
+    async def _store(self, state: Any, batch: list[_Cast]) -> list[dict[str, Any] | AppError]:
+        async with state.db() as db:
+            try:
+                vote = await locked_vote(db, self.vote_id, shared=True)
+            except AppError:
+                self.gone = True
+                raise
+            if self._vote is None:
+                self._vote, self._options = vote, await options_of(db, vote.id)
+            refusal = _refusal(vote)
+            if refusal is not None:
+                self.gone = vote.status == "closed"
+                return [_in_meeting(vote, c) or refusal for c in batch]
+            voters = {c.voter_id for c in batch}
+            weights = await _weights(db, vote, voters)
+            before = await _voted_before(db, vote, voters)
+            answers, final = self._sort(vote, batch, weights, before)
+            if final:
+                await _record(db, vote, final, before)
+                await db.commit()
+            return answers
+
+    def _sort(
+        self, vote: Vote, batch: list[_Cast], weights: dict[int, int], before: set[int]
+    ) -> tuple[list[dict[str, Any] | AppError], dict[int, tuple[list[VoteOption], int]]]:
+        """Each cast's answer, and the choices to store per voter (the last one counts)."""
+        answers: list[dict[str, Any] | AppError] = []
+        final: dict[int, tuple[list[VoteOption], int]] = {}
+        for cast in batch:
+            try:
+                chosen = self._check(vote, cast, weights, before, final)
+            except AppError as refusal:
+                answers.append(refusal)
+                continue
+            changed = cast.voter_id in before or cast.voter_id in final
+            final[cast.voter_id] = (chosen, weights[cast.voter_id])
+            keys = [o.key for o in chosen]
+            answers.append({"vote_id": vote.id, "choices": keys, "changed": changed})
+        return answers, final
+
+    def _check(
+        self,
+        vote: Vote,
+        cast: _Cast,
+        weights: dict[int, int],
+        before: set[int],
+        final: dict[int, Any],
+    ) -> list[VoteOption]:
+        wrong_meeting = _in_meeting(vote, cast)
+        if wrong_meeting is not None:
+            raise wrong_meeting
+        if cast.voter_id not in weights:
+            raise AppError(403, "not_a_voter", "Only delegates of this meeting can vote.")
+        chosen = chosen_options(vote, self._options, cast.choices)
+        if (cast.voter_id in before or cast.voter_id in final) and not vote.allow_change:
+            raise _already_voted()
+        return chosen
+
+
+def _refusal(vote: Vote) -> AppError | None:
+    if vote.status == "draft":
+        return AppError(409, "vote_not_open", "This vote is not open yet.")
+    if vote.status == "closed":
+        return AppError(409, "vote_closed", "This vote is closed; no more ballots are taken.")
+    return None
+
+
+def _in_meeting(vote: Vote, cast: _Cast) -> AppError | None:
+    if cast.meeting_id is not None and cast.meeting_id != vote.meeting_id:
+        return not_found("vote")
+    return None
+
+
+def _already_voted() -> AppError:
+    return AppError(409, "already_voted", "You have already voted in this vote.")
+
+
+async def _weights(db: AsyncSession, vote: Vote, voters: set[int]) -> dict[int, int]:
+    """The weight of each of `voters` who may vote, as the server has it."""
+    rows = await db.exec(
+        select(Participant.user_id, Participant.vote_weight).where(
+            Participant.meeting_id == vote.meeting_id,
+            col(Participant.user_id).in_(voters),
+            col(Participant.role).in_(VOTERS),
+            Participant.vote_weight > 0,
+        )
+    )
+    return dict(rows.all())
+
+
+async def _voted_before(db: AsyncSession, vote: Vote, voters: set[int]) -> set[int]:
+    rows = await db.exec(
+        select(BallotCast.voter_id).where(
+            BallotCast.vote_id == vote.id, col(BallotCast.voter_id).in_(voters)
+        )
+    )
+    return set(rows.all())
+
+
+async def _record(
+    db: AsyncSession,
+    vote: Vote,
+    final: dict[int, tuple[list[VoteOption], int]],
+    before: set[int],
+) -> None:
+    new = [v for v in final if v not in before]
+    if new:
+        rows = [{"vote_id": vote.id, "voter_id": v, "weight": final[v][1]} for v in new]
+        await db.exec(sa.insert(BallotCast).values(rows))  # type: ignore[call-overload]
+    if vote.secret:  # only the running totals grow; no row names a voter or an order
+        totals: Counter[int] = Counter()
+        for chosen, weight in final.values():
+            for option in chosen:
+                totals[option.id] += weight
+        for option_id, weight in totals.items():
+            await db.exec(  # type: ignore[call-overload]
+                sa.update(Ballot)
+                .where(Ballot.vote_id == vote.id, Ballot.option_id == option_id)
+                .values(weight=Ballot.weight + weight)
+            )
+        return
+    changed = [v for v in final if v in before]
+    if changed:
+        await db.exec(  # type: ignore[call-overload]
+            sa.delete(Ballot).where(Ballot.vote_id == vote.id, col(Ballot.voter_id).in_(changed))
+        )
+    ballots = [
+        {"id": uuid.uuid4(), "vote_id": vote.id, "option_id": o.id, "weight": w, "voter_id": v}
+        for v, (chosen, w) in final.items()
+        for o in chosen
+    ]
+    await db.exec(sa.insert(Ballot).values(ballots))  # type: ignore[call-overload]
+
+
+async def cast_ballot(
+    state: Any, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None = None
+) -> dict[str, Any]:
+    """Records one ballot; a second one is refused unless the vote allows changing it."""
+    return await state.ballots.cast(state, vote_id, voter_id, choices, meeting_id)
+
+
+@command("vote.cast", permission="vote")
+async def cast_from_tablet(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """`{"type":"vote.cast","id":…,"vote_id":V,"option":"yes"}` (or `"options":[…]`)."""
+    vote_id = field_of(message, "vote_id", int)
+    choices = _choices(message)
+    return await cast_ballot(session.state, vote_id, session.user.id, choices, session.meeting_id)
+
+
+def _choices(message: dict[str, Any]) -> list[str]:
+    if isinstance(message.get("options"), list):
+        return [str(c) for c in message["options"]]
+    if isinstance(message.get("option"), str):
+        return [message["option"]]
+    raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=1)
+
+
+@post(
+    "/votes/{vote_id:int}/ballots",
+    guards=[meeting_permission],
+    opt={"permission": "vote"},
+    status_code=HTTP_201_CREATED,
+)
+async def ballot(request: Request, state: State, vote_id: int, data: BallotIn) -> dict[str, Any]:
+    """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
+    choices = data.options if data.options is not None else [data.option] if data.option else []
+    return await cast_ballot(state, vote_id, request.user.id, choices)
+
+
+router = Router(path="/api", route_handlers=[ballot], tags=["votes"])
