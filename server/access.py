@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
@@ -10,7 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.errors import forbidden, not_found
+from server.errors import AppError, forbidden, not_found
 from server.models import (
     AgendaItem,
     Document,
@@ -29,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "preside": frozenset({MeetingRole.chair, MeetingRole.secretary}),
     "vote": frozenset({MeetingRole.chair, MeetingRole.delegate}),
     "speak": frozenset({MeetingRole.chair, MeetingRole.delegate, MeetingRole.ward_point}),
+    "conference": frozenset({MeetingRole.chair, MeetingRole.secretary, MeetingRole.ward_point}),
 }
 
 
@@ -146,3 +148,11 @@ async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandl
     if not access.can(permission):
         raise forbidden()
     connection.state.access = access
+
+
+def recorder_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard: the caller is the recorder, holding `Authorization: Bearer <recorder key>`."""
+    given = connection.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    key = connection.app.state.settings.recorder_key
+    if not given or not hmac.compare_digest(given.encode(), key.encode()):
+        raise AppError(401, "not_recorder", "Only the recorder may do this.")

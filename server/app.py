@@ -37,10 +37,14 @@ from server import (
     i18n,
     minutes,
     presenting,
+    recordings,
     speakers,  # noqa: F401  (registers its socket commands)
     votes,
 )
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
+from server.conference import pages as conference_pages
+from server.conference import signaling
+from server.conference.bridge import Conferences
 from server.db import make_engine, session_maker
 from server.documents import api as documents_api
 from server.documents import pages as documents_pages
@@ -109,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "publisher": Publisher(),
             "votes": votes.VoteClock(),
             "ballots": ballots.BallotBoxes(),
+            "conferences": Conferences(),
+            "recorders": recordings.Recorders(),
             "hub": Hub(channels),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
@@ -125,6 +131,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.loop_lag.stop()
             await app.state.hub.close()
+            await app.state.recorders.stop_all()
+            await app.state.conferences.stop()
             await app.state.ballots.stop()
             await app.state.votes.stop()
             await app.state.publisher.wait()
@@ -141,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             documents_api.router,
             votes.router,
             ballots.router,
+            signaling.router,
+            *conference_pages.ROUTES,
             *meetings_pages.ROUTES,
             *publish.ROUTES,
             *documents_pages.ROUTES,
@@ -149,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *annotations.ROUTES,
             *presenting.ROUTES,
             *minutes.ROUTES,
+            *recordings.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,
@@ -161,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_secure=settings.secure_cookies,
+            exclude=["/api/recorder/"],  # bearer-token routes of the recorder; no cookies
         ),
         template_config=TemplateConfig(
             directory=web.TEMPLATES,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,6 +54,31 @@ class Settings:
     render_workers: int = 0  # page rendering processes; 0 = one per core
     log_level: str = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"  # the council's wall clock, for forms and documents
+    stun_urls: list[str] = field(default_factory=list)  # handed to browsers for WebRTC
+    turn_urls: list[str] = field(default_factory=list)  # e.g. turns:turn.example.vn:443
+    turn_username: str = ""
+    turn_password: str = ""
+    turn_secret: str = ""  # coturn's static-auth-secret: short-lived credentials per user
+    bridge_encoding: str = "shared"  # "naive": an encoder per point, the benchmark's anchor
+    conference_max_points: int = 60
+    recorder_key: str = ""  # the recorder's bearer token for the bridge and its status route
+    record_automatically: bool = False  # start recording when a meeting goes live
+    recording_retention_days: int = 0  # `recordings prune` removes older ones; 0 keeps all
+    recording_expected_minutes: int = 240  # disk space asked for before recording starts
+
+    def ice_servers(self, user_id: int) -> list[dict[str, object]]:
+        """The STUN and TURN servers as a browser's RTCPeerConnection takes them."""
+        servers: list[dict[str, object]] = []
+        if self.stun_urls:
+            servers.append({"urls": self.stun_urls})
+        if self.turn_urls:
+            username, credential = self.turn_username, self.turn_password
+            if self.turn_secret:  # coturn's use-auth-secret: valid for a day, then refused
+                username = f"{int(time.time()) + 24 * 3600}:{user_id}"
+                digest = hmac.new(self.turn_secret.encode(), username.encode(), hashlib.sha1)
+                credential = base64.b64encode(digest.digest()).decode()
+            servers.append({"urls": self.turn_urls, "username": username, "credential": credential})
+        return servers
 
     @property
     def blobs_dir(self) -> Path:
@@ -70,7 +99,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'phonghop.db'}"),
-            secret_key=_env("SECRET_KEY", "") or _kept_secret_key(data_dir),
+            secret_key=_env("SECRET_KEY", "") or _kept_secret(data_dir, "secret_key"),
             host=host,
             port=port,
             allowed_origins=origins,
@@ -88,12 +117,30 @@ class Settings:
             render_workers=_env_int("RENDER_WORKERS", 0),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),
+            stun_urls=_env_list("STUN_URLS", ""),
+            turn_urls=_env_list("TURN_URLS", ""),
+            turn_username=_env("TURN_USERNAME", ""),
+            turn_password=_env("TURN_PASSWORD", ""),
+            turn_secret=_env("TURN_SECRET", ""),
+            bridge_encoding=_bridge_encoding(_env("BRIDGE_ENCODING", "shared")),
+            conference_max_points=_env_int("CONFERENCE_MAX_POINTS", 60),
+            recorder_key=_env("RECORDER_KEY", "") or _kept_secret(data_dir, "recorder_key"),
+            record_automatically=_env("RECORD_AUTOMATICALLY", "false").lower()
+            in ("1", "true", "yes"),
+            recording_retention_days=_env_int("RECORDING_RETENTION_DAYS", 0),
+            recording_expected_minutes=_env_int("RECORDING_EXPECTED_MINUTES", 240),
         )
 
 
-def _kept_secret_key(data_dir: Path) -> str:
-    """Generated on first start and kept in the data dir, so sessions survive restarts."""
-    path = data_dir / "secret_key"
+def _bridge_encoding(value: str) -> str:
+    if value not in ("shared", "naive"):
+        raise SystemExit(f"PHONGHOP_BRIDGE_ENCODING must be shared or naive, got {value!r}")
+    return value
+
+
+def _kept_secret(data_dir: Path, name: str) -> str:
+    """Generated on first start and kept in the data dir, so it survives restarts."""
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)

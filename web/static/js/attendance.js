@@ -1,11 +1,13 @@
 // Attendance on the meeting page: the chair and the secretary start and end the session,
 // watch the quorum and who is connected, and the secretary marks people by hand. Everyone
 // else sees their own status. Live from the meeting socket, which this module opens for the
-// page's other panels too: the ballot, and the chair's vote and speakers console.
+// page's other panels too: the ballot, and the chair's vote, speakers and ward points console.
 
-import { connectMeeting, statusIndicator } from "./live.js";
+import { connectMeeting, csrfToken, statusIndicator } from "./live.js";
 import { createBallot, createVoteConsole, joinHandlers } from "./voting.js";
 import { createSpeakerConsole, syncClock } from "./floor.js";
+import { createConferenceConsole } from "./conference-console.js";
+import { createRecordingConsole } from "./recording-console.js";
 
 const TEXT = {
   vi: {
@@ -187,10 +189,6 @@ async function mark(userId, status, reason) {
   }
 }
 
-function csrfToken() {
-  return document.querySelector("meta[name=csrf-token]")?.content || "";
-}
-
 async function session(action, button) {
   if (action === "end" && !window.confirm(t.confirmEnd)) return;
   showError("");
@@ -254,6 +252,8 @@ function otherPanels() {
   }
   if ($("vote-console")) panels.push(createVoteConsole($("vote-console"), { meetingId: me.meetingId }));
   if ($("floor-console")) panels.push(createSpeakerConsole($("floor-console"), { itemLabel }));
+  if ($("points-console")) panels.push(createConferenceConsole($("points-console"), { meetingId: me.meetingId }));
+  if ($("recording-console")) panels.push(createRecordingConsole($("recording-console"), { meetingId: me.meetingId }));
   if (panels.length) syncClock();
   return panels;
 }

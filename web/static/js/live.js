@@ -51,6 +51,11 @@ export function newUUID() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+// The token the server wants in X-CSRFToken on every request that changes something.
+export function csrfToken() {
+  return document.querySelector("meta[name=csrf-token]")?.content || "";
+}
+
 export class CommandError extends Error {
   constructor(code, message) {
     super(message);

@@ -5,17 +5,14 @@
 import { connectMeeting, statusIndicator } from "./live.js";
 import { everyHalfSecond, floorText, syncClock, turnClock } from "./floor.js";
 import { eligibleIn, progressText, resultView, voteClock, voteText } from "./voting.js";
+import { decoded, documentInfo, pageImageUrl, pageSize, presentedText } from "./presented.js";
 
 const TEXT = {
   vi: {
-    page: (n, count) => (count ? `Trang ${n}/${count}` : `Trang ${n}`),
-    cannotShow: "Tài liệu này không hiển thị được trên màn hình này.",
     signedOut: "Phiên đăng nhập đã hết. Hãy đăng nhập lại trên máy này.",
     forbidden: "Tài khoản này không được xem cuộc họp.",
   },
   en: {
-    page: (n, count) => (count ? `Page ${n}/${count}` : `Page ${n}`),
-    cannotShow: "This document cannot be shown on this screen.",
     signedOut: "The session has ended. Sign in again on this computer.",
     forbidden: "This account may not see the meeting.",
   },
@@ -24,7 +21,6 @@ const lang = document.documentElement.lang;
 const t = TEXT[lang] || TEXT.vi;
 
 const MAX_WIDTH = 2048;
-const RETRY_MS = 3000;
 const $ = (id) => document.getElementById(id);
 const ui = {
   image: $("projector-image"),
@@ -44,7 +40,6 @@ const ui = {
 };
 const waiting = ui.message.textContent; // from the template, in the page's language
 const agenda = JSON.parse($("agenda-items").textContent || "{}");
-const documents = new Map(); // id -> promise of metadata
 let shown = null; // the presented event now on screen
 let ticket = 0;
 
@@ -52,22 +47,12 @@ function imageWidth() {
   return Math.min(MAX_WIDTH, Math.ceil(window.screen.width * (window.devicePixelRatio || 1)));
 }
 
-function documentInfo(id) {
-  if (!documents.has(id)) {
-    const request = fetch(`/api/documents/${id}`, { headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))));
-    request.catch(() => documents.delete(id));
-    documents.set(id, request);
-  }
-  return documents.get(id);
-}
-
 function showFacts(event, doc) {
   const item = agenda[String(event.item_id)];
   ui.number.textContent = item ? `${item.number}.` : "";
   ui.itemTitle.textContent = item ? item.title : "";
   ui.doc.textContent = event.title || doc?.title || "";
-  ui.page.textContent = t.page(event.page, doc?.page_count);
+  ui.page.textContent = presentedText.page(event.page, doc?.page_count);
 }
 
 async function present(event) {
@@ -82,27 +67,19 @@ async function present(event) {
   } catch {
     if (mine !== ticket) return;
     ui.image.hidden = true;
-    ui.message.textContent = t.cannotShow;
+    ui.message.textContent = presentedText.cannotShow;
     return;
   }
   if (mine !== ticket) return;
   showFacts(event, doc);
-  const [w, h] = doc.pages?.[event.page - 1] || [595, 842];
+  const [w, h] = pageSize(doc, event.page);
   document.body.classList.toggle("wide-page", w > h);
-  await showImage(`/api/documents/${doc.id}/pages/${event.page}?w=${imageWidth()}`, mine);
+  await showImage(pageImageUrl(doc.id, event.page, imageWidth()), mine);
 }
 
 // Loads the page off screen, then swaps it in: the hall never sees a blank screen.
 async function showImage(url, mine) {
-  const probe = new Image();
-  probe.src = url;
-  try {
-    await probe.decode();
-  } catch {
-    if (mine === ticket) setTimeout(() => mine === ticket && showImage(url, mine), RETRY_MS);
-    return;
-  }
-  if (mine !== ticket) return;
+  if (!(await decoded(url, () => mine === ticket))) return;
   ui.image.src = url;
   ui.image.alt = `${ui.doc.textContent} — ${ui.page.textContent}`;
   ui.image.hidden = false;

@@ -6,6 +6,7 @@
 //   ballot.attach(link);
 
 import { clockText, everyHalfSecond, secondsUntil } from "./floor.js";
+import { csrfToken } from "./live.js";
 
 const TEXT = {
   vi: {
@@ -141,14 +142,15 @@ export function joinHandlers(...sets) {
   return joined;
 }
 
-function el(tag, className = "", text = "") {
+// Small DOM builders, shared with the other console panels.
+export function el(tag, className = "", text = "") {
   const element = document.createElement(tag);
   if (className) element.className = className;
   if (text) element.textContent = text;
   return element;
 }
 
-function button(label, className, onClick) {
+export function button(label, className, onClick) {
   const element = el("button", className, label);
   element.type = "button";
   element.addEventListener("click", onClick);
@@ -576,10 +578,6 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
 }
 
 // ---------- the chair's console (meeting page)
-
-function csrfToken() {
-  return document.querySelector("meta[name=csrf-token]")?.content || "";
-}
 
 async function api(method, url, body) {
   let response;

@@ -1,0 +1,554 @@
+"""Video bridge benchmark: the server's CPU and the frame rate delivered for K ward points.
+
+What it measures: `phonghop serve` (SQLite, log level WARNING) on a temporary data dir with
+the demo council and an account per point (role `ward`, imported with `phonghop import-users`)
+made ward points (`ward_point`) of meeting 1 by the secretary over HTTP. The points are
+aiortc clients (tests/points.py, `decode=False`: received video is counted, not decoded) in a
+child process, each sending a moving 640x360 VP8 picture at 15 fps and a tone, all of them
+different. They join K = 5, 10, 20, 40 (the set grows; the first point is the program, picked
+by the chair `chutoa`, so the other points send thumbnails as the bridge tells them). After
+each step the benchmark lets `--settle` s pass, then over `--window` s reads the server's CPU
+time from /proc/PID/stat and each point's received program frames.
+
+The whole run is done twice: with the server as it is (one program encoder shared by all
+points) and with PHONGHOP_BRIDGE_ENCODING=naive (an encoder per point, as aiortc's MediaRelay
+fan-out gives), the anchor. Reported per K and mode: server CPU seconds per second, received
+fps per point (min and median), points connected, the client process's CPU and what other
+programs used meanwhile; per mode the added server CPU per point (least-squares slope over
+K), and the anchor's slope over ours. The slopes are also given over only the K at which both
+modes still delivered at least 90% of 15 fps to every point: a saturated server's CPU stops
+growing with K, which would flatter the anchor (on 2 CPUs, 40 points saturate it).
+
+The machine must be quiet: before each mode, with no point connected, the benchmark waits
+(at most `--load-wait` s) until the load average or the CPUs say so. A window during which
+other programs used more than a quarter of a core is measured again (`--retries`); the
+quietest is kept. HTTP is on 127.0.0.1; the media go over this machine's own addresses (ICE
+leaves out loopback) and never leave it.
+
+Run from the project root:
+
+    .venv/bin/python bench/bridge.py [--points 5,10,20,40] [--window 15] [--port 8774]
+
+One JSON object goes to stdout, progress to stderr. The server, the points' process and the
+temporary data dir are removed at the end, also on errors and on the overall timeout.
+Exit code 0 when the benchmark ran, 1 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import colorsys
+import contextlib
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
+from typing import Any
+
+import fanout  # bench/fanout.py, next to this file
+import httpx
+from fanout import (
+    ANSWERS,
+    CHAIR,
+    CLOCK_TICKS,
+    DEMO_PASSWORD,
+    HOST,
+    MEETING,
+    NOISE_CORES,
+    SECRETARY,
+    SETUP_CONCURRENCY,
+    BenchFailed,
+    CpuMark,
+    Deadline,
+    expect,
+    family,
+    logged_errors,
+    loop_name,
+    open_socket,
+    phonghop_command,
+    raise_fd_limit,
+    receive,
+    run_loop,
+    running_server,
+    server_env,
+    session_cookie,
+    sign_in,
+    stop_on_sigterm,
+    stop_process,
+    wait_for_quiet,
+    wait_until_healthy,
+)
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+PROJECT = Path(__file__).resolve().parents[1]
+BENCH_PASSWORD = "bridge-bench-2026"  # noqa: S105 - throwaway accounts in a temp dir
+MODES = ("shared", "naive")
+JOIN_CONCURRENCY = 4
+PROGRAM_FPS = 15
+HELD_FPS = 0.9 * PROGRAM_FPS  # every point got at least this: the bridge kept up
+ORDER_S = 300  # longest a step of the points' process may take
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    elapsed = time.monotonic() - STARTED
+    print(f"[bench/bridge {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+fanout.progress = progress  # the helpers borrowed from fanout.py report under this name
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", default="5,10,20,40", help="point counts, comma-separated")
+    parser.add_argument("--window", type=float, default=15.0, help="seconds measured per step")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds after the joins")
+    parser.add_argument("--port", type=int, default=8774, help="phonghop's port on 127.0.0.1")
+    parser.add_argument("--max-load", type=float, default=1.5, help="1-minute load to wait out")
+    parser.add_argument("--load-wait", type=float, default=300.0, help="longest wait, seconds")
+    parser.add_argument("--retries", type=int, default=1, help="new windows if one is noisy")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="overall limit in seconds")
+    args = parser.parse_args()
+    try:
+        args.points = sorted({int(part) for part in args.points.split(",") if part.strip()})
+    except ValueError:
+        parser.error("--points takes numbers separated by commas, like 5,10,20,40")
+    if not args.points or min(args.points) < 1 or args.window <= 0:
+        parser.error("--points must be at least 1 and --window positive")
+    return args
+
+
+# --- the data dir and the meeting -----------------------------------------------------------
+
+
+def usernames_for(count: int) -> list[str]:
+    return [f"diemcauthu{number:02d}" for number in range(1, count + 1)]
+
+
+def prepare_data_dir(data_dir: Path, count: int, deadline: Deadline) -> list[str]:
+    """The demo council and `count` ward accounts, made with phonghop's own commands."""
+    env = server_env(data_dir)
+    progress("seeding the demo council")
+    phonghop_command(["demo", "--seed-only"], env, deadline)
+    csv_path = data_dir / "bridge-points.csv"
+    usernames = usernames_for(count)
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["username", "full_name", "role", "password"])
+        for number, username in enumerate(usernames, start=1):
+            writer.writerow([username, f"Điểm cầu thử {number}", "ward", BENCH_PASSWORD])
+    progress(f"importing {count} ward accounts")
+    phonghop_command(["import-users", str(csv_path)], env, deadline)
+    return usernames
+
+
+async def enrol(base_url: str, server: subprocess.Popen, usernames: list[str]) -> dict[str, int]:
+    """Makes the accounts ward points of the meeting; returns username -> user id."""
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as secretary:
+        await wait_until_healthy(secretary, server)
+        headers = {"X-CSRFToken": await sign_in(secretary, SECRETARY, DEMO_PASSWORD)}
+        gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+        async def add(username: str) -> None:
+            async with gate:
+                response = await secretary.post(
+                    f"/api/meetings/{MEETING}/participants",
+                    json={"username": username, "role": "ward_point"},
+                    headers=headers,
+                )
+            expect(response, 201, f"adding {username} to meeting {MEETING}")
+
+        await asyncio.gather(*(add(username) for username in usernames))
+        meeting = expect(await secretary.get(f"/api/meetings/{MEETING}"), 200, "the meeting")
+    ids = {p["username"]: int(p["user_id"]) for p in meeting.json()["participants"]}
+    return {username: ids[username] for username in usernames}
+
+
+async def pick_program(base_url: str, user_id: int) -> None:
+    """The chair puts `user_id` on the program, so it does not follow the loudest tone."""
+    cookie = await session_cookie(base_url, CHAIR, DEMO_PASSWORD, asyncio.Semaphore(1))
+    ws_url = base_url.replace("http", "ws", 1) + f"/ws/meetings/{MEETING}"
+    chair = await open_socket(ws_url, base_url, cookie)
+    try:
+        await chair.send(json.dumps({"type": "rtc.pick", "id": "pick", "point": user_id}))
+        answer = await answer_to(chair, "pick")
+    finally:
+        await chair.close()
+    if answer["type"] != "ack":
+        raise BenchFailed(f"the chair could not pick the program: {answer}")
+
+
+async def answer_to(connection: ClientConnection, message_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(30):
+        async for text in connection:
+            if isinstance(text, str) and text.startswith(ANSWERS):
+                answer = json.loads(text)
+                if answer.get("id") == message_id:
+                    return answer
+    raise BenchFailed("the chair's socket closed before its answer")
+
+
+# --- the points (a child process that takes orders over a pipe) -----------------------------
+
+
+@dataclass
+class PointsSpec:
+    url: str
+    usernames: list[str]
+
+
+def colour_of(index: int) -> tuple[int, int, int]:
+    """Distinct saturated colours around the hue circle."""
+    red, green, blue = colorsys.hsv_to_rgb((index * 0.618034) % 1, 0.8, 0.85)
+    return (round(red * 255), round(green * 255), round(blue * 255))
+
+
+def tone_of(index: int) -> float:
+    return 300.0 + 50.0 * index  # whole hertz: each loop is a whole number of periods
+
+
+def point_class() -> type:
+    """tests.points.Point (this script's folder, not the project root, is on the path)."""
+    if str(PROJECT) not in sys.path:
+        sys.path.insert(0, str(PROJECT))
+    from tests.points import Point
+
+    return Point
+
+
+def warm_up(count: int) -> None:
+    """Encodes every point's picture loops now, not while others are being measured."""
+    from server.conference.synthetic import FULL, THUMB, vp8_loop
+
+    for index in range(count):
+        for quality in (FULL, THUMB):
+            vp8_loop(colour_of(index), True, quality)
+
+
+async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict[str, Any]:
+    """Joins points until `order["to"]` are in; returns how that went."""
+    make_point = point_class()
+    started = time.monotonic()
+    gate = asyncio.Semaphore(JOIN_CONCURRENCY)
+
+    async def join(index: int) -> Any:
+        made = make_point(
+            spec.url,
+            spec.usernames[index],
+            MEETING,
+            colour_of(index),
+            tone_of(index),
+            password=BENCH_PASSWORD,
+            moving=True,
+            decode=False,
+        )
+        async with gate:
+            try:
+                return await made.join()
+            except Exception:
+                await made.leave()
+                raise
+
+    wanted = range(len(points), order["to"])
+    joined = await asyncio.gather(*(join(i) for i in wanted), return_exceptions=True)
+    failures = [repr(item)[:300] for item in joined if isinstance(item, BaseException)]
+    points += [item for item in joined if not isinstance(item, BaseException)]
+    return {"joined": len(points), "join_s": time.monotonic() - started, "failures": failures}
+
+
+async def count(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "at": time.monotonic(),
+        "frames": [p.frames_received for p in points],
+        "connected": sum(p.pc.connectionState == "connected" for p in points),
+    }
+
+
+async def leave_all(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict:
+    left = len(points)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(p.leave() for p in points), return_exceptions=True)
+    points.clear()
+    return {"left": left}
+
+
+ORDERS = {"grow": grow, "count": count, "leave": leave_all}
+
+
+async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
+    warm_up(len(spec.usernames))
+    pipe.send({"ready": True})
+    points: list[Any] = []
+    try:
+        while (order := await receive(pipe, within=3600))["type"] != "close":
+            pipe.send(await ORDERS[order["type"]](points, spec, order))
+    finally:
+        await leave_all(points, spec, {})
+
+
+def points_process(spec: PointsSpec, pipe: Pipe) -> None:
+    try:
+        run_loop(run_points(spec, pipe))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+        with contextlib.suppress(OSError):
+            pipe.send({"error": repr(exc)[:500]})
+
+
+@dataclass
+class Points:
+    """The points' process as this side sees it."""
+
+    pipe: Pipe
+    pid: int
+
+    async def ask(self, order: dict[str, Any], within: float = ORDER_S) -> dict[str, Any]:
+        self.pipe.send(order)
+        answer = await receive(self.pipe, within)
+        if "error" in answer:
+            raise BenchFailed(f"the points failed: {answer['error']}")
+        return answer
+
+
+@contextlib.asynccontextmanager
+async def points_running(spec: PointsSpec) -> AsyncIterator[Points]:
+    context = multiprocessing.get_context("spawn")
+    pipe, child_end = context.Pipe()
+    process = context.Process(target=points_process, args=(spec, child_end), daemon=True)
+    process.start()
+    child_end.close()
+    try:
+        ready = await receive(pipe, within=ORDER_S)
+        if "error" in ready:
+            raise BenchFailed(f"the points could not start: {ready['error']}")
+        yield Points(pipe, int(process.pid or 0))
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.send({"type": "close"})
+        stop_process(process, grace=60)
+        pipe.close()
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def cores_used(start: CpuMark, end: CpuMark, root: int) -> float:
+    """CPU seconds per second that `root` and its children used between the marks."""
+    used = sum(start.used_s(end, pid) for pid in family(end.table, root))
+    return used / max(1e-3, end.at - start.at)
+
+
+def frame_rates(before: dict[str, Any], after: dict[str, Any]) -> list[float]:
+    seconds = max(1e-3, after["at"] - before["at"])
+    pairs = zip(before["frames"], after["frames"], strict=True)
+    return [(late - early) / seconds for early, late in pairs]
+
+
+async def window(points: Points, server_pid: int, seconds: float) -> dict[str, Any]:
+    """One measurement window: the server's and the points' CPU, and the frame rates."""
+    before = await points.ask({"type": "count"})
+    start = CpuMark()
+    await asyncio.sleep(seconds)
+    end = CpuMark()
+    after = await points.ask({"type": "count"})
+    ours = cores_used(start, end, os.getpid())
+    machine = (end.machine - start.machine) / CLOCK_TICKS / max(1e-3, end.at - start.at)
+    fps = frame_rates(before, after)
+    return {
+        "server_cpu_cores": round(cores_used(start, end, server_pid), 3),
+        "fps_min": round(min(fps), 1) if fps else None,
+        "fps_p50": round(statistics.median(fps), 1) if fps else None,
+        "frame_rate_held": bool(fps) and min(fps) >= HELD_FPS,
+        "connected": after["connected"],
+        "points_cpu_cores": round(cores_used(start, end, points.pid), 3),
+        "others_cpu_cores": round(max(0.0, machine - ours), 2),
+    }
+
+
+async def quietest_window(points: Points, server_pid: int, args: argparse.Namespace) -> dict:
+    """A window, measured again (up to --retries) while other programs disturb it."""
+    best: dict[str, Any] | None = None
+    for attempt in range(1, args.retries + 2):
+        report = {**(await window(points, server_pid, args.window)), "attempts": attempt}
+        if best is None or report["others_cpu_cores"] < best["others_cpu_cores"]:
+            best = report
+        if report["others_cpu_cores"] <= NOISE_CORES:
+            break
+        progress(f"others used {report['others_cpu_cores']} cores; measuring again")
+    assert best is not None
+    best["quiet"] = best["others_cpu_cores"] <= NOISE_CORES
+    return best
+
+
+@dataclass
+class Run:
+    """What every mode shares: the arguments, the data dir, the accounts and the points."""
+
+    args: argparse.Namespace
+    data_dir: Path
+    usernames: list[str]
+    points: Points
+    deadline: Deadline
+    user_ids: dict[str, int] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.args.port}"
+
+
+async def step(run: Run, server: subprocess.Popen, mode: str, size: int) -> dict[str, Any]:
+    """Grows the conference to `size` points, lets it settle, measures a window."""
+    run.deadline.check(f"joining {size} points ({mode})")
+    grown = await run.points.ask({"type": "grow", "to": size})
+    progress(f"{mode}: {grown['joined']} points in after {grown['join_s']:.1f} s")
+    if grown["failures"]:
+        raise BenchFailed(f"points could not join: {grown['failures'][:3]}")
+    if size == run.args.points[0]:
+        assert run.user_ids is not None
+        await pick_program(run.base_url, run.user_ids[run.usernames[0]])
+    await asyncio.sleep(run.args.settle)
+    result = {"points": size, **(await quietest_window(run.points, server.pid, run.args))}
+    progress(f"{mode}, {size} points: {result}")
+    return result
+
+
+async def measure_mode(run: Run, server: subprocess.Popen, mode: str) -> list[dict[str, Any]]:
+    if run.user_ids is None:
+        run.user_ids = await enrol(run.base_url, server, run.usernames)
+    else:
+        async with httpx.AsyncClient(base_url=run.base_url, trust_env=False) as client:
+            await wait_until_healthy(client, server)
+    await wait_for_quiet(f"{mode}, before joining", run.args)
+    results = []
+    try:
+        for size in run.args.points:
+            results.append(await step(run, server, mode, size))
+    finally:
+        await run.points.ask({"type": "leave"})
+    return results
+
+
+async def run_mode(run: Run, mode: str) -> dict[str, Any]:
+    """One `phonghop serve` in `mode`, measured at every K: the results and logged errors."""
+    env = {**server_env(run.data_dir), "PHONGHOP_BRIDGE_ENCODING": mode}
+    log_path = run.data_dir / f"server-{mode}.log"
+    progress(f"starting phonghop serve with {mode} encoding")
+    with log_path.open("wb") as log, running_server(run.args.port, env, log) as server:
+        results = await measure_mode(run, server, mode)
+    return {"results": results, "errors": logged_errors(log_path)}
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of ys over xs."""
+    if len(xs) < 2:
+        return None
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if not spread:
+        return None
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+def per_point(results: list[dict[str, Any]], sizes: list[int]) -> float | None:
+    """Added server CPU per point: the slope of its cores over K, for the steps in `sizes`."""
+    steps = [r for r in results if r["points"] in sizes]
+    found = slope([r["points"] for r in steps], [r["server_cpu_cores"] for r in steps])
+    return None if found is None else round(found, 4)
+
+
+def added_cpu(by_mode: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
+    shared, naive = (per_point(by_mode[mode]["results"], sizes) for mode in MODES)
+    return {
+        "points": sizes,
+        "shared": shared,
+        "naive": naive,
+        "naive_over_shared": round(naive / shared, 2) if shared and naive else None,
+    }
+
+
+def held_everywhere(by_mode: dict[str, Any]) -> list[int]:
+    """The K at which both modes still delivered the full frame rate to every point."""
+    held = [
+        {r["points"] for r in by_mode[mode]["results"] if r["frame_rate_held"]} for mode in MODES
+    ]
+    return sorted(set.intersection(*held))
+
+
+def build_report(args: argparse.Namespace, by_mode: dict[str, Any]) -> dict[str, Any]:
+    def measured(row: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in row.items() if key != "points"}
+
+    rows = zip(by_mode["shared"]["results"], by_mode["naive"]["results"], strict=True)
+    return {
+        "benchmark": "bridge",
+        "cpus": os.cpu_count(),
+        "loop": loop_name(),
+        "window_s": args.window,
+        "settle_s": args.settle,
+        "source": {"width": 640, "height": 360, "fps": PROGRAM_FPS, "moving": True},
+        "results": [
+            {"points": ours["points"], "shared": measured(ours), "naive": measured(anchor)}
+            for ours, anchor in rows
+        ],
+        "added_cpu_cores_per_point": added_cpu(by_mode, args.points),
+        "added_cpu_cores_per_point_while_frame_rate_held": added_cpu(
+            by_mode, held_everywhere(by_mode)
+        ),
+        "server_log_errors": {mode: by_mode[mode]["errors"] for mode in MODES},
+        "load_avg_at_end": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+async def measure_all(
+    args: argparse.Namespace, data_dir: Path, usernames: list[str], deadline: Deadline
+) -> dict[str, Any]:
+    spec = PointsSpec(f"http://{HOST}:{args.port}", usernames)
+    async with points_running(spec) as points:
+        run = Run(args, data_dir, usernames, points, deadline)
+        by_mode = {mode: await run_mode(run, mode) for mode in MODES}
+    return build_report(args, by_mode)
+
+
+def run_all(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
+    usernames = prepare_data_dir(data_dir, max(args.points), deadline)
+    work = measure_all(args, data_dir, usernames, deadline)
+    try:
+        return run_loop(asyncio.wait_for(work, timeout=deadline.left()))
+    except TimeoutError as exc:
+        raise BenchFailed("the overall timeout ran out") from exc
+
+
+def main() -> int:
+    args = parse_args()
+    raise_fd_limit()
+    stop_on_sigterm()
+    deadline = Deadline(args.timeout)
+    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-bridge-"))
+    try:
+        report = run_all(args, data_dir, deadline)
+    except (BenchFailed, httpx.HTTPError, OSError, ConnectionClosed) as exc:
+        progress(f"could not run the benchmark: {exc!r}")
+        return 1
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The video bridge: the hall and its ward points in one conference."""

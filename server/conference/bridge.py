@@ -1,0 +1,408 @@
+"""One conference per meeting: its points, the program source, and what each point is told.
+
+A point is one user's peer connection (the hall, a ward point, the chair or the secretary).
+It sends camera and microphone; it gets the program video and its audio mix. Points that
+are not on the program are told, over the live hub, to send thumbnails at a low frame rate,
+because the bridge decodes every video it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
+from av.video.frame import VideoFrame
+
+from server import journal
+from server.conference.mixer import AudioMixer
+from server.conference.program import FPS, HEIGHT, WIDTH, ProgramVideo
+from server.errors import AppError
+from server.i18n import N_
+from server.live.hub import dumps
+from server.models import MeetingRole
+
+log = logging.getLogger("phonghop.conference")
+
+FULL = {"quality": "full", "width": WIDTH, "height": HEIGHT, "fps": FPS}
+THUMB = {"quality": "thumb", "width": 160, "height": 90, "fps": 5}
+CODECS = ("video/VP8", "video/rtx", "audio/opus")  # what the program is encoded in
+SWITCH_AFTER_S = 1.0  # in automatic mode, a new loudest point must hold for this long
+STAY_AT_LEAST_S = 2.5  # and the current source must have been on for this long
+WATCH_EVERY_S = 0.25
+REPORT_EVERY_S = 1.0
+CONSOLE = [MeetingRole.chair, MeetingRole.secretary]
+
+
+@dataclass
+class Point:
+    user_id: int
+    name: str
+    pc: RTCPeerConnection
+    video_out: MediaStreamTrack
+    frame: VideoFrame | None = None
+    frames_in: int = 0
+    muted: bool = False
+    audio_only: bool = False
+    told: dict[str, Any] = field(default_factory=dict)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def view(self, conference: Conference) -> dict[str, Any]:
+        voice = conference.mixer.voices.get(self.user_id)
+        return {
+            "user_id": self.user_id,
+            "name": self.name,
+            "talking": self.user_id in conference.mixer.talkers,
+            "level": round(voice.level, 2) if voice else 0.0,
+            "muted": self.muted,
+            "audio_only": self.audio_only,
+            "on_program": conference.source == self.user_id,
+        }
+
+
+class Conference:
+    def __init__(self, state: Any, meeting_id: int, on_empty: Any = None) -> None:
+        self.state = state
+        self._on_empty = on_empty
+        self.meeting_id = meeting_id
+        self.points: dict[int, Point] = {}
+        self.program = ProgramVideo(naive=state.settings.bridge_encoding == "naive")
+        self.mixer = AudioMixer()
+        self.source: int | None = None
+        self.picked: int | None = None  # None: automatic, the loudest point
+        self._switched_at = 0.0
+        self._challenger: tuple[int | None, float] = (None, 0.0)
+        self._watcher: asyncio.Task[None] | None = None
+        self._muted: set[int] = set()  # kept across rejoins: reloading does not undo a mute
+        self._stopped = False
+        self.listeners: dict[RTCPeerConnection, tuple[MediaStreamTrack, ...]] = {}
+        # The bridge's own candidates: host addresses, plus its public one if STUN is set.
+        # Never aiortc's default, a STUN server on the internet.
+        stun = [RTCIceServer(urls=url) for url in state.settings.stun_urls]
+        self._ice = RTCConfiguration(iceServers=stun)
+
+    def start(self) -> None:
+        self.program.start()
+        self.mixer.start()
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+        points, self.points = list(self.points.values()), {}
+        for point in points:
+            await self._close(point)
+        for pc in list(self.listeners):
+            await self._stop_listening(pc)
+        await self.program.stop()
+        await self.mixer.stop()
+
+    # --- joining and leaving ------------------------------------------------------------
+
+    async def join(self, user_id: int, name: str, offer: str) -> str:
+        """Answers a point's offer; a point already here (a rejoin) is replaced."""
+        old = self.points.pop(user_id, None)
+        if old is not None:
+            await self._close(old)
+        if len(self.points) >= self.state.settings.conference_max_points:
+            raise AppError(409, "conference_full", "The conference has no room for more points.")
+        pc = RTCPeerConnection(self._ice)
+        point = Point(user_id, name, pc, self.program.subscribe(), muted=user_id in self._muted)
+        pc.addTrack(self.mixer.add(user_id, muted=point.muted))
+        sender = pc.addTrack(point.video_out)
+        if not self.program.naive:
+            sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
+        _prefer_program_codecs(pc)
+        pc.on("track", lambda track: self._receive(point, track))
+        pc.on("connectionstatechange", lambda: self._state_changed(point))
+        try:
+            answer = await _answer(pc, offer)
+        except Exception:
+            await self._close(point)
+            raise
+        self.points[user_id] = point
+        if self.source is None or self.source not in self.points:
+            self._switch(user_id)
+        self._tell_quality(point)
+        if point.muted:
+            self._tell(user_id, {"type": "rtc.muted", "muted": True})
+        await self._changed("joined", user_id)
+        return answer
+
+    async def listen(self, offer: str) -> str:
+        """Answers a receive-only offer (the recorder): the program video and sound."""
+        pc = RTCPeerConnection(self._ice)
+        tracks = (self.mixer.subscribe(), self.program.subscribe())
+        for track in tracks:
+            sender = pc.addTrack(track)
+        if not self.program.naive:
+            sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
+        _prefer_program_codecs(pc)
+        self.listeners[pc] = tracks
+        pc.on("connectionstatechange", lambda: self._listener_changed(pc))
+        try:
+            return await _answer(pc, offer)
+        except Exception:
+            await self._stop_listening(pc)
+            raise
+
+    def _listener_changed(self, pc: RTCPeerConnection) -> None:
+        if pc.connectionState in ("failed", "closed"):
+            asyncio.ensure_future(self._stop_listening(pc))
+
+    async def _stop_listening(self, pc: RTCPeerConnection) -> None:
+        tracks = self.listeners.pop(pc, ())
+        for track in tracks:
+            if track.kind == "video":
+                self.program.unsubscribe(track)
+            else:
+                self.mixer.unsubscribe(track)
+        with contextlib.suppress(Exception):
+            await pc.close()
+        self._maybe_empty()
+
+    def _maybe_empty(self) -> None:
+        if not self.points and not self.listeners and self._on_empty is not None:
+            self._on_empty(self)
+
+    async def leave(self, user_id: int, pc: RTCPeerConnection | None = None) -> None:
+        point = self.points.get(user_id)
+        if self._stopped or point is None or (pc is not None and point.pc is not pc):
+            return  # already replaced by a rejoin, or everything is closing
+        del self.points[user_id]
+        await self._close(point)
+        if self.source == user_id:
+            self._switch(self._fallback())
+        await self._changed("left", user_id)
+        self._maybe_empty()
+
+    async def _close(self, point: Point) -> None:
+        for task in point.readers:
+            task.cancel()
+        self.program.unsubscribe(point.video_out)
+        self.mixer.remove(point.user_id)
+        with contextlib.suppress(Exception):
+            await point.pc.close()
+
+    def _state_changed(self, point: Point) -> None:
+        if point.pc.connectionState in ("failed", "closed"):
+            asyncio.ensure_future(self.leave(point.user_id, point.pc))
+
+    def _receive(self, point: Point, track: MediaStreamTrack) -> None:
+        reader = self._read_video if track.kind == "video" else self._read_audio
+        point.readers.append(asyncio.create_task(reader(point, track)))
+
+    async def _read_video(self, point: Point, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                point.frame = await track.recv()  # type: ignore[assignment]
+                point.frames_in += 1
+
+    async def _read_audio(self, point: Point, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                self.mixer.feed(point.user_id, await track.recv())  # type: ignore[arg-type]
+
+    # --- the chair's controls ------------------------------------------------------------
+
+    async def pick(self, user_id: int | None, by: int) -> None:
+        """Puts a point on the program, or (None) goes back to the loudest point."""
+        if user_id is not None:
+            self._point(user_id)
+            self._switch(user_id)
+        self.picked = user_id
+        await self._changed("picked" if user_id is not None else "auto", user_id, by)
+
+    async def mute(self, user_id: int, muted: bool, by: int) -> None:
+        self._point(user_id).muted = muted
+        if muted:
+            self._muted.add(user_id)
+        else:
+            self._muted.discard(user_id)
+        voice = self.mixer.voices.get(user_id)
+        if voice is not None:
+            voice.muted = muted
+        self._tell(user_id, {"type": "rtc.muted", "muted": muted})
+        await self._changed("muted" if muted else "unmuted", user_id, by)
+
+    async def audio_only(self, user_id: int, on: bool) -> None:
+        point = self._point(user_id)
+        point.audio_only = on
+        self.program.pause(point.video_out, on)
+        if on and self.source == user_id:
+            self._switch(self._fallback())
+        await self._changed("audio_only" if on else "video", user_id, user_id)
+
+    def _point(self, user_id: Any) -> Point:
+        point = self.points.get(user_id) if isinstance(user_id, int) else None
+        if point is None:
+            raise AppError(404, "no_point", "That point is not in the conference.")
+        return point
+
+    # --- the program source --------------------------------------------------------------
+
+    def _switch(self, user_id: int | None) -> None:
+        if user_id == self.source:
+            return
+        before, self.source = self.source, user_id
+        self._switched_at = time.monotonic()
+        point = self.points.get(user_id) if user_id is not None else None
+        self.program.source = (lambda: point.frame) if point is not None else (lambda: None)
+        self.program.request_keyframe()
+        for changed in (before, user_id):
+            if changed in self.points:
+                self._tell_quality(self.points[changed])  # type: ignore[index]
+        self._publish({"type": "rtc.program", **self.program_view()})
+
+    def _fallback(self) -> int | None:
+        """Who goes on the program when the source leaves: the earliest point that sends
+        pictures, else the earliest that may."""
+        showing = [p for p in self.points.values() if not p.audio_only]
+        with_pictures = [p for p in showing if p.frames_in > 0]
+        return next((p.user_id for p in with_pictures or showing), None)
+
+    def _source_sends_nothing(self) -> bool:
+        point = self.points.get(self.source) if self.source is not None else None
+        return point is None or point.frames_in == 0 or point.audio_only
+
+    def _loudest(self) -> int | None:
+        for user_id in self.mixer.talkers:  # loudest first
+            point = self.points.get(user_id)
+            if point is not None and not point.audio_only:
+                return user_id
+        return None
+
+    def _follow_the_talker(self, now: float) -> None:
+        loudest = self._loudest()
+        if loudest is None or loudest == self.source:
+            self._challenger = (None, now)
+            return
+        if self._challenger[0] != loudest:
+            self._challenger = (loudest, now)
+        held = now - self._challenger[1] >= SWITCH_AFTER_S
+        if held and now - self._switched_at >= STAY_AT_LEAST_S:
+            self._switch(loudest)
+
+    async def _watch(self) -> None:
+        reported = 0.0
+        while True:
+            await asyncio.sleep(WATCH_EVERY_S)
+            now = time.monotonic()
+            if self.picked is None:
+                if self._source_sends_nothing():
+                    self._switch(self._fallback())
+                self._follow_the_talker(now)
+            if now - reported >= REPORT_EVERY_S and self.points:
+                reported = now
+                self._publish(self.points_view(), CONSOLE)
+
+    # --- what the points and the console are told -----------------------------------------
+
+    def program_view(self) -> dict[str, Any]:
+        return {"source": self.source, "auto": self.picked is None}
+
+    def points_view(self) -> dict[str, Any]:
+        points = [p.view(self) for p in self.points.values()]
+        return {"type": "rtc.points", "program": self.program_view(), "points": points}
+
+    def _tell_quality(self, point: Point) -> None:
+        wanted = FULL if self.source == point.user_id else THUMB
+        if point.told != wanted:
+            point.told = wanted
+            self._tell(point.user_id, {"type": "rtc.send", **wanted})
+
+    def _tell(self, user_id: int, message: dict[str, Any]) -> None:
+        self.state.hub.publish(self.meeting_id, dumps(message), user=user_id)
+
+    def _publish(self, message: dict[str, Any], roles: list[str] | None = None) -> None:
+        self.state.hub.publish(self.meeting_id, dumps(message), roles=roles)
+
+    async def _changed(self, change: str, user_id: int | None, by: int | None = None) -> None:
+        """Joins, leaves and the chair's choices go into the journal; automatic switches
+        and meters do not."""
+        data = {
+            "change": change,
+            "point": user_id,
+            "program": self.program_view(),
+            "points": [
+                {"user_id": p.user_id, "name": p.name, "muted": p.muted}
+                for p in self.points.values()
+            ],
+        }
+        async with self.state.db() as db:
+            event = await journal.append(db, self.meeting_id, "conference.changed", data, by)
+            await db.commit()
+        self.state.hub.publish_event(event)
+        self._publish(self.points_view(), CONSOLE)
+
+
+def _prefer_program_codecs(pc: RTCPeerConnection) -> None:
+    """The program goes out as VP8 and Opus packets, so those are the only codecs offered."""
+    for transceiver in pc.getTransceivers():
+        codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs
+        transceiver.setCodecPreferences([c for c in codecs if c.mimeType in CODECS])
+
+
+async def _answer(pc: RTCPeerConnection, offer: str) -> str:
+    try:
+        kinds = sorted(media.kind for media in SessionDescription.parse(offer).media)
+    except Exception as exc:
+        raise _bad_offer(N_("The connection offer could not be read.")) from exc
+    if kinds not in (["audio", "video"], ["application", "audio", "video"]):
+        raise _bad_offer(N_("Offer one audio and one video stream."))
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first
+    except Exception as exc:
+        raise _bad_offer(N_("The connection offer could not be read.")) from exc
+    return pc.localDescription.sdp
+
+
+def _bad_offer(message: str) -> AppError:
+    return AppError(400, "bad_offer", message)
+
+
+class Conferences:
+    """The conferences this process runs, one per meeting, made on the first join."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[int, Conference] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    def get(self, meeting_id: int) -> Conference | None:
+        return self._rooms.get(meeting_id)
+
+    def room(self, state: Any, meeting_id: int) -> Conference:
+        conference = self._rooms.get(meeting_id)
+        if conference is None:
+            conference = Conference(state, meeting_id, on_empty=self._close)
+            self._rooms[meeting_id] = conference
+            conference.start()
+        return conference
+
+    def _close(self, conference: Conference) -> None:
+        """The last point left: the encoders stop until someone joins again."""
+        if self._rooms.get(conference.meeting_id) is conference:
+            del self._rooms[conference.meeting_id]
+            task = asyncio.create_task(conference.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
+    async def stop(self) -> None:
+        rooms, self._rooms = list(self._rooms.values()), {}
+        for conference in rooms:
+            await conference.stop()
+        await asyncio.gather(*self._stopping, return_exceptions=True)

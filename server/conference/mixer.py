@@ -1,0 +1,180 @@
+"""The audio mix: every point hears the current talkers, and no talker hears itself.
+
+Every 20 ms the few loudest points (the talkers) are summed into one common mix, encoded
+once for everyone who is not talking. Each talker gets the common mix minus its own voice,
+encoded for it alone. So the work grows with the number of talkers, not with the points.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+from av.audio.frame import AudioFrame
+
+from server.conference.tracks import QueueTrack
+
+SAMPLE_RATE = 48_000
+SAMPLES = 960  # 20 ms
+TIME_BASE = Fraction(1, SAMPLE_RATE)
+MAX_TALKERS = 4
+TALKING_LEVEL = 0.25  # on the 0..1 meter below, about -45 dBFS
+MAX_BUFFERED = SAMPLES * 10  # 200 ms; older sound is dropped rather than delayed
+QUEUE_PACKETS = 10
+
+
+def _opus_encoder() -> av.AudioCodecContext:
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate, codec.format, codec.layout = SAMPLE_RATE, "s16", "stereo"
+    codec.bit_rate = 64_000
+    codec.time_base = TIME_BASE
+    codec.options = {"application": "voip"}
+    return codec
+
+
+def meter(samples: np.ndarray) -> float:
+    """Loudness on 0..1: -60 dBFS or quieter is 0, full scale is 1."""
+    rms = math.sqrt(float(np.mean(np.square(samples, dtype=np.float64)))) / 32768
+    if rms <= 1e-6:
+        return 0.0
+    return min(1.0, max(0.0, 1 + 20 * math.log10(rms) / 60))
+
+
+@dataclass
+class Voice:
+    """One point's sound: what it sent, how loud it is, and its outgoing mix."""
+
+    out: QueueTrack = field(default_factory=lambda: QueueTrack("audio", QUEUE_PACKETS))
+    buffered: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int16))
+    level: float = 0.0
+    muted: bool = False
+    own_mix: av.AudioCodecContext | None = None  # while it is a talker
+
+    def feed(self, frame: AudioFrame) -> None:
+        """Takes a decoded frame as aiortc's Opus decoder gives it: packed 16-bit, 48 kHz."""
+        samples = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
+        if samples.shape[1] == 1:
+            samples = np.repeat(samples, 2, axis=1)
+        self.buffered = np.concatenate((self.buffered, samples.astype(np.int16)))[-MAX_BUFFERED:]
+
+    def take(self) -> np.ndarray | None:
+        if len(self.buffered) < SAMPLES:
+            return None
+        taken, self.buffered = self.buffered[:SAMPLES], self.buffered[SAMPLES:]
+        return taken
+
+
+class AudioMixer:
+    def __init__(self) -> None:
+        self.voices: dict[int, Voice] = {}
+        self.talkers: list[int] = []
+        self._common = _opus_encoder()
+        self._program: set[QueueTrack] = set()
+        self._tick = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, point: int, muted: bool = False) -> QueueTrack:
+        self.voices[point] = voice = Voice(muted=muted)
+        return voice.out
+
+    def remove(self, point: int) -> None:
+        voice = self.voices.pop(point, None)
+        if voice is not None:
+            voice.out.stop()
+
+    def subscribe(self) -> QueueTrack:
+        """The program sound (all talkers), for a listener that is not a point."""
+        track = QueueTrack("audio", QUEUE_PACKETS)
+        self._program.add(track)
+        return track
+
+    def unsubscribe(self, track: QueueTrack) -> None:
+        self._program.discard(track)
+        track.stop()
+
+    def feed(self, point: int, frame: AudioFrame) -> None:
+        voice = self.voices.get(point)
+        if voice is not None:
+            voice.feed(frame)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for point in list(self.voices):
+            self.remove(point)
+        for track in self._program:
+            track.stop()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            heard = self._listen()
+            packets = await asyncio.to_thread(self._encode, heard)
+            self._route(packets)
+            self._tick += 1
+            late = loop.time() - (started + self._tick * SAMPLES / SAMPLE_RATE)
+            if late > 1:
+                started += late
+            await asyncio.sleep(max(0.0, -late))
+
+    def _listen(self) -> dict[int, np.ndarray]:
+        """This tick's sound of each talker; the meters and the talkers are updated."""
+        sound: dict[int, np.ndarray] = {}
+        for point, voice in self.voices.items():
+            samples = voice.take()
+            now = meter(samples) if samples is not None else 0.0
+            voice.level = max(now, voice.level * 0.9)  # rises at once, falls slowly
+            if samples is not None:
+                sound[point] = samples
+        candidates = [p for p, v in self.voices.items() if not v.muted and v.level >= TALKING_LEVEL]
+        candidates.sort(key=lambda p: -self.voices[p].level)
+        self.talkers = candidates[:MAX_TALKERS]
+        for point, voice in self.voices.items():
+            if point not in self.talkers:
+                voice.own_mix = None
+        return {p: sound[p] for p in self.talkers if p in sound}
+
+    def _encode(self, heard: dict[int, np.ndarray]) -> dict[int | None, list[av.Packet]]:
+        """The common mix under key None, and each talker's mix without itself."""
+        common = np.zeros((SAMPLES, 2), np.int32)
+        for samples in heard.values():
+            common += samples
+        packets = {None: self._packets(self._common, common)}
+        for point in self.talkers:
+            voice = self.voices[point]
+            if voice.own_mix is None:
+                voice.own_mix = _opus_encoder()
+            own = heard.get(point)
+            packets[point] = self._packets(
+                voice.own_mix, common - own if own is not None else common
+            )
+        return packets
+
+    def _packets(self, codec: av.AudioCodecContext, mix: np.ndarray) -> list[av.Packet]:
+        clipped = np.clip(mix, -32768, 32767).astype(np.int16)
+        frame = AudioFrame.from_ndarray(clipped.reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, self._tick * SAMPLES, TIME_BASE
+        packets = codec.encode(frame)
+        for packet in packets:  # one clock for every encoder, so a point can change mixes
+            packet.pts, packet.time_base = self._tick * SAMPLES, TIME_BASE
+        return packets
+
+    def _route(self, packets: dict[int | None, list[av.Packet]]) -> None:
+        common = packets[None]
+        for point, voice in self.voices.items():
+            for packet in packets.get(point, common):
+                voice.out.put(packet)
+        for track in self._program:
+            for packet in common:
+                track.put(packet)

@@ -1,0 +1,140 @@
+"""The program video: the chosen point's picture, encoded once for every point.
+
+Each point's sender gets the same VP8 packets and only packetizes them. A new point, a
+dropped packet or a keyframe request from any point asks this one encoder for a keyframe.
+With `naive=True` (the benchmark's anchor) every point's sender gets raw frames instead and
+runs its own encoder, as aiortc's MediaRelay fan-out does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from fractions import Fraction
+
+import av
+import numpy as np
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+from av.video.frame import PictureType, VideoFrame
+
+from server.conference.tracks import QueueTrack
+
+WIDTH, HEIGHT, FPS = 640, 360, 15
+TIME_BASE = Fraction(1, FPS)
+BITRATE = 1_000_000
+QUEUE_PACKETS = 30  # about two seconds; a point further behind skips to the next keyframe
+
+
+def _blank() -> VideoFrame:
+    grey = np.full((HEIGHT, WIDTH, 3), 32, dtype=np.uint8)
+    return VideoFrame.from_ndarray(grey, format="rgb24").reformat(format="yuv420p")
+
+
+def _vp8_encoder() -> av.VideoCodecContext:
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    codec.time_base, codec.framerate = TIME_BASE, Fraction(FPS)
+    codec.bit_rate = BITRATE
+    codec.gop_size = FPS * 10  # a keyframe at least every 10 s even if nobody asks
+    codec.thread_count = 1
+    codec.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "error-resilient": "1",
+        "minrate": str(BITRATE),
+        "maxrate": str(BITRATE),
+        "bufsize": str(BITRATE),
+    }
+    return codec
+
+
+class ProgramVideo:
+    def __init__(self, naive: bool = False) -> None:
+        self.source: Callable[[], VideoFrame | None] = lambda: None
+        self.naive = naive
+        self._subscribers: set[QueueTrack] = set()
+        self._paused: set[QueueTrack] = set()
+        self._keyframe = True
+        self._tick = 0
+        self._blank = _blank()
+        self._codec = None if naive else _vp8_encoder()
+        self._frames = QueueTrack("video", 2) if naive else None
+        self._relay = MediaRelay() if naive else None
+        self._task: asyncio.Task[None] | None = None
+
+    def subscribe(self) -> MediaStreamTrack:
+        if self._relay is not None and self._frames is not None:
+            return self._relay.subscribe(self._frames)  # this point's sender encodes its own
+        track = QueueTrack("video", QUEUE_PACKETS, on_drop=self.request_keyframe)
+        self._subscribers.add(track)
+        self.request_keyframe()
+        return track
+
+    def unsubscribe(self, track: MediaStreamTrack) -> None:
+        self._subscribers.discard(track)  # type: ignore[arg-type]
+        self._paused.discard(track)  # type: ignore[arg-type]
+        track.stop()
+
+    def pause(self, track: MediaStreamTrack, paused: bool) -> None:
+        """An audio-only point gets no program video until it asks again."""
+        if paused:
+            self._paused.add(track)  # type: ignore[arg-type]
+        elif track in self._paused:
+            self._paused.discard(track)  # type: ignore[arg-type]
+            self.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        self._keyframe = True
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for track in list(self._subscribers):
+            self.unsubscribe(track)
+        if self._frames is not None:
+            self._frames.stop()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            frame = self.source()
+            if self._frames is not None:
+                self._frames.put(await asyncio.to_thread(self._picture, frame, False))
+            else:
+                keyframe, self._keyframe = self._keyframe, False
+                self._send(await asyncio.to_thread(self._encode, frame, keyframe))
+            self._tick += 1
+            late = loop.time() - (started + self._tick / FPS)
+            if late > 1:  # the machine stalled; do not rush to catch up
+                started += late
+            await asyncio.sleep(max(0.0, -late))
+
+    def _picture(self, frame: VideoFrame | None, keyframe: bool) -> VideoFrame:
+        picture = frame.reformat(WIDTH, HEIGHT, "yuv420p") if frame is not None else self._blank
+        if picture is frame:  # the source frame itself; leave it as it was given
+            picture = VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
+        picture.pts, picture.time_base = self._tick, TIME_BASE
+        picture.pict_type = PictureType.I if keyframe else PictureType.NONE
+        return picture
+
+    def _encode(self, frame: VideoFrame | None, keyframe: bool) -> list[av.Packet]:
+        assert self._codec is not None
+        packets = self._codec.encode(self._picture(frame, keyframe))
+        for packet in packets:
+            packet.pts, packet.time_base = self._tick, TIME_BASE
+        return packets
+
+    def _send(self, packets: list[av.Packet]) -> None:
+        for track in self._subscribers:
+            if track not in self._paused:
+                for packet in packets:
+                    track.put(packet)

@@ -1,0 +1,149 @@
+"""Joining the conference over HTTP, and the chair's and points' controls on the socket."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+import av
+import msgspec
+from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.access import meeting_permission, recorder_only
+from server.conference.bridge import Conference
+from server.conference.program import FPS, HEIGHT, WIDTH
+from server.errors import AppError
+from server.live import snapshot
+from server.live.protocol import Session, command, field_of
+from server.models import Meeting
+
+CONFERENCE = {"permission": "conference"}
+PRESIDE = {"permission": "preside"}
+THUMB_WIDTH, THUMB_HEIGHT = 320, 180
+
+
+class OfferIn(msgspec.Struct):
+    sdp: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    type: Literal["offer"] = "offer"
+
+
+@post(
+    "/meetings/{meeting_id:int}/rtc/offer",
+    guards=[meeting_permission],
+    opt=CONFERENCE,
+    status_code=HTTP_200_OK,
+)
+async def offer(request: Request, state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
+    """An SDP offer in, the bridge's SDP answer out (every candidate gathered, no trickle)."""
+    conference = state.conferences.room(state, meeting_id)
+    answer = await conference.join(request.user.id, request.user.full_name, data.sdp)
+    return {"sdp": answer, "type": "answer"}
+
+
+@post("/recorder/meetings/{meeting_id:int}/listen", guards=[recorder_only], status_code=HTTP_200_OK)
+async def listen(state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
+    """The recorder's receive-only offer in, an answer with the program out."""
+    if await _meeting_missing(state, meeting_id):
+        raise AppError(404, "not_found", "Not found: {what}.", what="meeting")
+    answer = await state.conferences.room(state, meeting_id).listen(data.sdp)
+    return {"sdp": answer, "type": "answer"}
+
+
+async def _meeting_missing(state: State, meeting_id: int) -> bool:
+    async with state.db_read() as db:
+        return await db.get(Meeting, meeting_id) is None
+
+
+@delete(
+    "/meetings/{meeting_id:int}/rtc",
+    guards=[meeting_permission],
+    opt=CONFERENCE,
+    status_code=HTTP_204_NO_CONTENT,
+)
+async def hang_up(request: Request, state: State, meeting_id: int) -> None:
+    conference = state.conferences.get(meeting_id)
+    if conference is not None:
+        await conference.leave(request.user.id)
+
+
+@get("/meetings/{meeting_id:int}/rtc/config", guards=[meeting_permission], opt=CONFERENCE)
+async def config(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
+    """What a browser needs before it offers: STUN/TURN servers and the program's size."""
+    return {
+        "ice_servers": state.settings.ice_servers(request.user.id),
+        "program": {"width": WIDTH, "height": HEIGHT, "fps": FPS},
+    }
+
+
+@get(
+    "/meetings/{meeting_id:int}/rtc/points/{user_id:int}/thumb.jpg",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+)
+async def thumbnail(state: State, meeting_id: int, user_id: int) -> Response[bytes]:
+    """The point's latest picture, small, for the chair's source picker."""
+    conference = state.conferences.get(meeting_id)
+    point = conference.points.get(user_id) if conference is not None else None
+    if point is None or point.frame is None:
+        raise AppError(404, "no_picture", "No picture from this point yet.")
+    jpeg = await asyncio.to_thread(_jpeg, point.frame)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _jpeg(frame: av.VideoFrame) -> bytes:
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height, codec.pix_fmt = THUMB_WIDTH, THUMB_HEIGHT, "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    small = frame.reformat(THUMB_WIDTH, THUMB_HEIGHT, "yuvj420p")
+    return b"".join(bytes(p) for p in [*codec.encode(small), *codec.encode(None)])
+
+
+def _conference(session: Session) -> Conference:
+    conference = session.state.conferences.get(session.meeting_id)
+    if conference is None:
+        raise AppError(404, "no_point", "That point is not in the conference.")
+    return conference
+
+
+@command("rtc.pick", permission="preside")
+async def pick(session: Session, message: dict[str, Any]) -> None:
+    """`{"type":"rtc.pick","id":…,"point":USER_ID}`: that point on the program."""
+    await _conference(session).pick(field_of(message, "point", int), session.user.id)
+
+
+@command("rtc.auto", permission="preside")
+async def automatic(session: Session, message: dict[str, Any]) -> None:
+    """Back to the loudest point on the program."""
+    await _conference(session).pick(None, session.user.id)
+
+
+@command("rtc.mute", permission="preside")
+async def mute(session: Session, message: dict[str, Any]) -> None:
+    """`{"type":"rtc.mute","id":…,"point":USER_ID,"muted":true}`."""
+    point, muted = field_of(message, "point", int), field_of(message, "muted", bool)
+    await _conference(session).mute(point, muted, session.user.id)
+
+
+@command("rtc.audio_only", permission="conference")
+async def audio_only(session: Session, message: dict[str, Any]) -> None:
+    """A point on a weak link stops sending and getting video (`on`), or resumes it."""
+    await _conference(session).audio_only(session.user.id, field_of(message, "on", bool))
+
+
+@snapshot.part("conference")
+async def conference_state(db: AsyncSession, session: Session) -> dict[str, Any] | None:
+    conference = session.state.conferences.get(session.meeting_id)
+    if conference is None:
+        return None
+    if session.access.can("preside"):
+        return conference.points_view()
+    return {"program": conference.program_view()}
+
+
+router = Router(
+    path="/api", route_handlers=[offer, listen, hang_up, config, thumbnail], tags=["conference"]
+)
