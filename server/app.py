@@ -24,10 +24,12 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import web
 from agenda import isolation
+from recorder.state import recover
 from server import (
     annotations,
     attendance,
@@ -45,7 +47,7 @@ from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.conference import pages as conference_pages
 from server.conference import signaling
 from server.conference.bridge import Conferences
-from server.db import make_engine, session_maker
+from server.db import make_engine, make_sync_engine, session_maker
 from server.documents import api as documents_api
 from server.documents import pages as documents_pages
 from server.documents.rendering import PageRenderer
@@ -64,6 +66,17 @@ from server.recent import Recent
 from server.settings import Settings
 
 log = logging.getLogger("phonghop")
+
+
+def recover_recordings(settings: Settings) -> None:
+    """Recordings cut off by a crash are marked interrupted, their playlist rebuilt."""
+    engine = make_sync_engine(settings.database_url)
+    try:
+        with Session(engine) as db:
+            for recording in recover(db, settings.data_dir):
+                log.warning("recording %s was interrupted; its segments are kept", recording.id)
+    finally:
+        engine.dispose()
 
 
 async def provide_db(state: State, request: Request) -> AsyncGenerator[AsyncSession, None]:
@@ -126,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await asyncio.to_thread(isolation.warm_up)
         app.state.loop_lag.start()
         await votes.resume_clocks(app.state)
+        await asyncio.to_thread(recover_recordings, settings)
         try:
             yield
         finally:

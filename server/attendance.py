@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server import journal
+from server import journal, recordings
 from server.access import meeting_permission
 from server.errors import AppError
 from server.live import snapshot
@@ -233,6 +233,7 @@ async def open_or_close(request: Request, meeting_id: int, action: str) -> dict[
         event = await journal.append(db, meeting_id, kind, {"status": status}, request.user.id)
         await db.commit()
     state.hub.publish_event(event)
+    await recordings.follow_session(request, meeting_id, live=status == MeetingStatus.live)
     return {"status": status, "seq": event.seq}
 
 

@@ -121,6 +121,37 @@ def cmd_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recorder(settings: Settings, args: argparse.Namespace) -> int:
+    from recorder.run import record_until_signalled
+
+    return record_until_signalled(settings, args.meeting, args.server, args.minutes)
+
+
+def cmd_recordings_prune(settings: Settings, args: argparse.Namespace) -> int:
+    from server.recordings import prune
+
+    if settings.recording_retention_days <= 0:
+        print("PHONGHOP_RECORDING_RETENTION_DAYS is 0: recordings are kept forever")
+        return 0
+    db.upgrade(settings.database_url)
+    with _session(settings) as session:
+        removed = prune(session, settings, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for one in removed:
+        when = one.started_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        print(
+            f"{verb} recording {one.recording_id} of «{one.meeting_title}» from {when}, "
+            f"{one.size_bytes / 1e6:.1f} MB"
+        )
+    total = sum(one.size_bytes for one in removed) / 1e6
+    freed = "would free" if args.dry_run else "freed"
+    print(
+        f"{len(removed)} recordings older than {settings.recording_retention_days} days; "
+        f"{freed} {total:.1f} MB"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="phonghop", description="Paperless meeting room server")
     commands = top.add_subparsers(dest="command", required=True)
@@ -153,6 +184,18 @@ def parser() -> argparse.ArgumentParser:
     db_p = commands.add_parser("db", help="database maintenance")
     db_commands = db_p.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
+
+    recorder_p = commands.add_parser("recorder", help="record a meeting's conference program")
+    recorder_p.add_argument("--meeting", type=int, required=True)
+    recorder_p.add_argument("--server", help="the server's URL (default: this host's port)")
+    recorder_p.add_argument("--minutes", type=int, help="expected length, for the space check")
+    recorder_p.set_defaults(run=cmd_recorder)
+
+    rec_p = commands.add_parser("recordings", help="recordings kept on disk")
+    rec_commands = rec_p.add_subparsers(dest="recordings_command", required=True)
+    prune_p = rec_commands.add_parser("prune", help="remove recordings past the retention")
+    prune_p.add_argument("--dry-run", action="store_true", help="only say what would go")
+    prune_p.set_defaults(run=cmd_recordings_prune)
     return top
 
 

@@ -300,9 +300,12 @@ class JournalEvent(SQLModel, table=True):
 class Recording(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
-    status: str = Field(default="recording", max_length=16)  # recording|done|interrupted
-    started_at: datetime = _when()
+    # recording|done|interrupted|refused|failed; a recorder that died leaves "recording"
+    status: str = Field(default="recording", max_length=16)
+    started_at: datetime = _when()  # the first frame: the recording's clock starts here
     ended_at: datetime | None = _maybe_when()
     path: str = Field(default="", max_length=500)
     duration_s: float = 0.0
     size_bytes: int = 0
+    # why it stopped or was refused (an English msgid, e.g. the disk filled)
+    message: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})

@@ -118,20 +118,18 @@ class Conference:
         if old is not None:
             await self._close(old)
         if len(self.points) >= self.state.settings.conference_max_points:
+            self._maybe_empty()
             raise AppError(409, "conference_full", "The conference has no room for more points.")
-        pc = RTCPeerConnection(self._ice)
-        point = Point(user_id, name, pc, self.program.subscribe(), muted=user_id in self._muted)
-        pc.addTrack(self.mixer.add(user_id, muted=point.muted))
-        sender = pc.addTrack(point.video_out)
-        if not self.program.naive:
-            sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
-        _prefer_program_codecs(pc)
+        muted, picture = user_id in self._muted, self.program.subscribe()
+        pc = self._peer(self.mixer.add(user_id, muted=muted), picture)
+        point = Point(user_id, name, pc, picture, muted=muted)
         pc.on("track", lambda track: self._receive(point, track))
         pc.on("connectionstatechange", lambda: self._state_changed(point))
         try:
             answer = await _answer(pc, offer)
         except Exception:
             await self._close(point)
+            self._maybe_empty()
             raise
         self.points[user_id] = point
         if self.source is None or self.source not in self.points:
@@ -144,13 +142,8 @@ class Conference:
 
     async def listen(self, offer: str) -> str:
         """Answers a receive-only offer (the recorder): the program video and sound."""
-        pc = RTCPeerConnection(self._ice)
         tracks = (self.mixer.subscribe(), self.program.subscribe())
-        for track in tracks:
-            sender = pc.addTrack(track)
-        if not self.program.naive:
-            sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
-        _prefer_program_codecs(pc)
+        pc = self._peer(*tracks)
         self.listeners[pc] = tracks
         pc.on("connectionstatechange", lambda: self._listener_changed(pc))
         try:
@@ -158,6 +151,18 @@ class Conference:
         except Exception:
             await self._stop_listening(pc)
             raise
+
+    def _peer(self, sound: MediaStreamTrack, picture: MediaStreamTrack) -> RTCPeerConnection:
+        """A peer connection that sends `sound` and `picture` as Opus and VP8."""
+        pc = RTCPeerConnection(self._ice)
+        pc.addTrack(sound)
+        sender = pc.addTrack(picture)
+        if not self.program.naive:  # a keyframe asked by anyone comes from the one encoder
+            sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
+        for transceiver in pc.getTransceivers():
+            codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs
+            transceiver.setCodecPreferences([c for c in codecs if c.mimeType in CODECS])
+        return pc
 
     def _listener_changed(self, pc: RTCPeerConnection) -> None:
         if pc.connectionState in ("failed", "closed"):
@@ -347,13 +352,6 @@ class Conference:
             await db.commit()
         self.state.hub.publish_event(event)
         self._publish(self.points_view(), CONSOLE)
-
-
-def _prefer_program_codecs(pc: RTCPeerConnection) -> None:
-    """The program goes out as VP8 and Opus packets, so those are the only codecs offered."""
-    for transceiver in pc.getTransceivers():
-        codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs
-        transceiver.setCodecPreferences([c for c in codecs if c.mimeType in CODECS])
 
 
 async def _answer(pc: RTCPeerConnection, offer: str) -> str:

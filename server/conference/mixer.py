@@ -1,6 +1,6 @@
 """The audio mix: every point hears the current talkers, and no talker hears itself.
 
-Every 20 ms the few loudest points (the talkers) are summed into one common mix, encoded
+Every 60 ms the few loudest points (the talkers) are summed into one common mix, encoded
 once for everyone who is not talking. Each talker gets the common mix minus its own voice,
 encoded for it alone. So the work grows with the number of talkers, not with the points.
 """
@@ -20,11 +20,11 @@ from av.audio.frame import AudioFrame
 from server.conference.tracks import QueueTrack
 
 SAMPLE_RATE = 48_000
-SAMPLES = 960  # 20 ms
+SAMPLES = 2880  # 60 ms: a third of the packets of 20 ms frames, for a little more delay
 TIME_BASE = Fraction(1, SAMPLE_RATE)
 MAX_TALKERS = 4
 TALKING_LEVEL = 0.25  # on the 0..1 meter below, about -45 dBFS
-MAX_BUFFERED = SAMPLES * 10  # 200 ms; older sound is dropped rather than delayed
+MAX_BUFFERED = SAMPLES * 4  # 240 ms; older sound is dropped rather than delayed
 QUEUE_PACKETS = 10
 
 
@@ -33,7 +33,7 @@ def _opus_encoder() -> av.AudioCodecContext:
     codec.sample_rate, codec.format, codec.layout = SAMPLE_RATE, "s16", "stereo"
     codec.bit_rate = 64_000
     codec.time_base = TIME_BASE
-    codec.options = {"application": "voip"}
+    codec.options = {"application": "voip", "frame_duration": str(SAMPLES * 1000 // SAMPLE_RATE)}
     return codec
 
 
@@ -134,7 +134,7 @@ class AudioMixer:
         for point, voice in self.voices.items():
             samples = voice.take()
             now = meter(samples) if samples is not None else 0.0
-            voice.level = max(now, voice.level * 0.9)  # rises at once, falls slowly
+            voice.level = max(now, voice.level * 0.75)  # rises at once, falls in ~0.5 s
             if samples is not None:
                 sound[point] = samples
         candidates = [p for p, v in self.voices.items() if not v.muted and v.level >= TALKING_LEVEL]

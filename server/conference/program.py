@@ -23,7 +23,7 @@ from server.conference.tracks import QueueTrack
 
 WIDTH, HEIGHT, FPS = 640, 360, 15
 TIME_BASE = Fraction(1, FPS)
-BITRATE = 1_000_000
+BITRATE = 600_000  # a talking head at 640x360; fewer packets for every point to send
 QUEUE_PACKETS = 30  # about two seconds; a point further behind skips to the next keyframe
 
 

@@ -1,0 +1,34 @@
+"""recording message
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-22 10:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("recording", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "message",
+                sqlmodel.sql.sqltypes.AutoString(length=500),
+                server_default="",
+                nullable=False,
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("recording", schema=None) as batch_op:
+        batch_op.drop_column("message")
