@@ -135,12 +135,14 @@ class Point:
         password: str | None = None,
         moving: bool = False,
         decode: bool = True,
+        connect_within: float = CONNECT_S,
     ) -> None:
         self.url = url
         self.username = username
         self.meeting_id = meeting_id
         self.password = password or fixture_password()
         self.decode = decode
+        self.connect_within = connect_within
         self.video = ColourVideo(colour, moving=moving)
         self.audio = ToneAudio(tone_hz)
         self.events: list[dict[str, Any]] = []
@@ -225,7 +227,7 @@ class Point:
 
     async def _until_connected(self, changed: asyncio.Event) -> None:
         assert self.pc is not None
-        async with asyncio.timeout(CONNECT_S):
+        async with asyncio.timeout(self.connect_within):
             while self.pc.connectionState != "connected":
                 if self.pc.connectionState in ("failed", "closed"):
                     raise PointError(f"the media connection {self.pc.connectionState}")

@@ -103,6 +103,17 @@ async def test_every_point_hears_the_others_and_not_itself(served, meeting):
     await leave_all(points)
 
 
+async def test_the_others_still_hear_each_other_when_a_talker_leaves(served, meeting):
+    points = await join_all(served, meeting)
+    await asyncio.sleep(1.5)
+    await points[2].leave()  # a talker whose own mix may be in the making
+    await asyncio.sleep(2.5)
+    hall, ward1 = points[:2]
+    assert hall.tone_power([TONES["phuong1"]])[TONES["phuong1"]] > 0.1
+    assert ward1.tone_power([TONES["hall"]])[TONES["hall"]] > 0.1
+    await leave_all(points[:2])
+
+
 async def test_a_muted_point_is_heard_by_nobody(served, meeting, database):
     chair = await chair_of(served, meeting)
     points = await join_all(served, meeting)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,6 +19,8 @@ import numpy as np
 from av.audio.frame import AudioFrame
 
 from server.conference.tracks import QueueTrack
+
+log = logging.getLogger("phonghop.conference")
 
 SAMPLE_RATE = 48_000
 SAMPLES = 2880  # 60 ms: a third of the packets of 20 ms frames, for a little more delay
@@ -119,14 +122,21 @@ class AudioMixer:
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
-            heard = self._listen()
-            packets = await asyncio.to_thread(self._encode, heard)
-            self._route(packets)
+            try:
+                await self._mix_once()
+            except Exception:  # one bad tick must not silence the meeting
+                log.exception("mixing failed; the next tick goes on")
             self._tick += 1
             late = loop.time() - (started + self._tick * SAMPLES / SAMPLE_RATE)
             if late > 1:
                 started += late
             await asyncio.sleep(max(0.0, -late))
+
+    async def _mix_once(self) -> None:
+        heard = self._listen()
+        # What the worker thread uses is fixed here, as points may leave meanwhile.
+        talkers = [(p, self._own_mix(p)) for p in self.talkers]
+        self._route(await asyncio.to_thread(self._encode, heard, talkers))
 
     def _listen(self) -> dict[int, np.ndarray]:
         """This tick's sound of each talker; the meters and the talkers are updated."""
@@ -145,20 +155,23 @@ class AudioMixer:
                 voice.own_mix = None
         return {p: sound[p] for p in self.talkers if p in sound}
 
-    def _encode(self, heard: dict[int, np.ndarray]) -> dict[int | None, list[av.Packet]]:
+    def _own_mix(self, point: int) -> av.AudioCodecContext:
+        voice = self.voices[point]
+        if voice.own_mix is None:
+            voice.own_mix = _opus_encoder()
+        return voice.own_mix
+
+    def _encode(
+        self, heard: dict[int, np.ndarray], talkers: list[tuple[int, av.AudioCodecContext]]
+    ) -> dict[int | None, list[av.Packet]]:
         """The common mix under key None, and each talker's mix without itself."""
         common = np.zeros((SAMPLES, 2), np.int32)
         for samples in heard.values():
             common += samples
         packets = {None: self._packets(self._common, common)}
-        for point in self.talkers:
-            voice = self.voices[point]
-            if voice.own_mix is None:
-                voice.own_mix = _opus_encoder()
+        for point, codec in talkers:
             own = heard.get(point)
-            packets[point] = self._packets(
-                voice.own_mix, common - own if own is not None else common
-            )
+            packets[point] = self._packets(codec, common - own if own is not None else common)
         return packets
 
     def _packets(self, codec: av.AudioCodecContext, mix: np.ndarray) -> list[av.Packet]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -20,6 +21,8 @@ from aiortc.mediastreams import MediaStreamTrack
 from av.video.frame import PictureType, VideoFrame
 
 from server.conference.tracks import QueueTrack
+
+log = logging.getLogger("phonghop.conference")
 
 WIDTH, HEIGHT, FPS = 640, 360, 15
 TIME_BASE = Fraction(1, FPS)
@@ -106,17 +109,23 @@ class ProgramVideo:
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
-            frame = self.source()
-            if self._frames is not None:
-                self._frames.put(await asyncio.to_thread(self._picture, frame, False))
-            else:
-                keyframe, self._keyframe = self._keyframe, False
-                self._send(await asyncio.to_thread(self._encode, frame, keyframe))
+            try:
+                await self._next_picture()
+            except Exception:  # one bad picture must not end the program
+                log.exception("program picture failed; the next one goes on")
             self._tick += 1
             late = loop.time() - (started + self._tick / FPS)
             if late > 1:  # the machine stalled; do not rush to catch up
                 started += late
             await asyncio.sleep(max(0.0, -late))
+
+    async def _next_picture(self) -> None:
+        frame = self.source()
+        if self._frames is not None:
+            self._frames.put(await asyncio.to_thread(self._picture, frame, False))
+        else:
+            keyframe, self._keyframe = self._keyframe, False
+            self._send(await asyncio.to_thread(self._encode, frame, keyframe))
 
     def _picture(self, frame: VideoFrame | None, keyframe: bool) -> VideoFrame:
         picture = frame.reformat(WIDTH, HEIGHT, "yuv420p") if frame is not None else self._blank
