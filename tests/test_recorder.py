@@ -95,6 +95,38 @@ async def test_ten_seconds_of_program_with_a_switch(served, meeting, database, s
     await chair.close()
 
 
+async def test_a_disk_that_fills_stops_the_recording_cleanly_and_tells_the_console(
+    served, meeting, database, settings, monkeypatch
+):
+    hall = await Point(served.url, "hall", meeting, COLOURS["hall"], TONES["hall"]).join()
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(record(settings, meeting, stop, served.url, minutes=1))
+    folder = None
+    async with asyncio.timeout(20):  # until one segment is finished and the next is begun
+        while folder is None or not files.finished_segments(folder):
+            await asyncio.sleep(0.2)
+            rows = database.exec(select(Recording).where(Recording.meeting_id == meeting))
+            row = rows.first()
+            folder = settings.data_dir / row.path if row is not None else None
+            database.expire_all()
+    await asyncio.sleep(1)
+
+    def full(self, packets):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(av.container.OutputContainer, "mux", full)
+    recording = await asyncio.wait_for(task, 30)  # it stops by itself
+    monkeypatch.undo()
+    assert recording.status == "done" and "disk is full" in recording.message
+    kept = files.finished_segments(folder)  # the disk stays full: no room to join them
+    assert kept and all(abs(lengths(segment)["video"] - 4) < 0.2 for segment in kept)
+    assert "#EXT-X-ENDLIST" in (folder / files.PLAYLIST).read_text()
+    database.rollback()  # a fresh read, not the snapshot the polling above began
+    told = database.exec(select(JournalEvent).where(JournalEvent.type == "recording.changed"))
+    assert "disk_full" in [event.payload["status"] for event in told.all()]
+    await hall.leave()
+
+
 async def test_a_killed_recorder_leaves_playable_segments_and_an_interrupted_recording(
     served, meeting, database, settings
 ):
