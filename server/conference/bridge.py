@@ -27,6 +27,7 @@ from aiortc.sdp import SessionDescription
 from av.video.frame import VideoFrame
 
 from server import journal
+from server.conference import receiving
 from server.conference.mixer import AudioMixer
 from server.conference.program import FPS, HEIGHT, WIDTH, ProgramVideo
 from server.errors import AppError
@@ -377,6 +378,7 @@ class Conferences:
     """The conferences this process runs, one per meeting, made on the first join."""
 
     def __init__(self) -> None:
+        receiving.install()
         self._rooms: dict[int, Conference] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
