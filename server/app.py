@@ -12,7 +12,9 @@ from typing import Any
 from jinja2 import pass_context
 from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -24,6 +26,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
+from redis.asyncio import Redis
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +40,7 @@ from server import (
     ballots,
     health,
     i18n,
+    journal,
     minutes,
     presenting,
     recordings,
@@ -79,6 +83,13 @@ def recover_recordings(settings: Settings) -> None:
         engine.dispose()
 
 
+def channels_backend(settings: Settings) -> ChannelsBackend:
+    """In memory for one process; Redis pub/sub when several processes share the meetings."""
+    if not settings.redis_url:
+        return MemoryChannelsBackend()
+    return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+
+
 async def provide_db(state: State, request: Request) -> AsyncGenerator[AsyncSession, None]:
     """A session per request; what a handler does not commit is rolled back.
 
@@ -107,7 +118,7 @@ def _template_engine(engine: JinjaTemplateEngine) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    channels = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
     state = State(
         {
             "settings": settings,
@@ -128,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "ballots": ballots.BallotBoxes(),
             "conferences": Conferences(),
             "recorders": recordings.Recorders(),
-            "hub": Hub(channels),
+            "hub": Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, post
 from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,10 +102,13 @@ async def check_in(session: Session) -> None:
         ).first()
     if meeting.status != MeetingStatus.live or current in ("present", "remote"):
         return
-    async with session.state.db() as db:
-        status = "remote" if session.access.role == MeetingRole.ward_point else "present"
-        event = await mark(db, session.meeting_id, session.user.id, status, "", session.user.id)
-        await db.commit()
+    status = "remote" if session.access.role == MeetingRole.ward_point else "present"
+    try:
+        async with session.state.db() as db:
+            event = await mark(db, session.meeting_id, session.user.id, status, "", session.user.id)
+            await db.commit()
+    except IntegrityError:  # another device of theirs, maybe on another server, was first
+        return
     if event is not None:
         session.hub.publish_event(event)
 

@@ -1,4 +1,5 @@
-"""The `phonghop` command: serve, demo, create-user, import-users, db upgrade."""
+"""The `phonghop` command: serve, demo, create-user, import-users, db upgrade, backup,
+restore."""
 
 from __future__ import annotations
 
@@ -152,6 +153,41 @@ def cmd_recordings_prune(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from server.backup import BackupError, backup
+
+    target = Path(args.file)
+    if not target.parent.is_dir():
+        print(f"error: folder {target.parent} does not exist", file=sys.stderr)
+        return 1
+    try:
+        manifest = backup(settings, target)
+    except BackupError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    rows = sum(table["rows"] for table in manifest["tables"])
+    files = sum(name.startswith("files/") for name in manifest["members"])
+    print(f"backup written to {target}: {rows} rows, {files} files")
+    print("it holds the secret keys and every document: keep it as safe as the server")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from server.backup import BackupError, restore, verify
+
+    try:
+        if args.check:
+            manifest = verify(Path(args.file))
+            print(f"{args.file} is whole: the backup of {manifest['created_at']}")
+            return 0
+        manifest = restore(settings, Path(args.file))
+    except BackupError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    print(f"restored the backup of {manifest['created_at']} into {settings.data_dir}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="phonghop", description="Paperless meeting room server")
     commands = top.add_subparsers(dest="command", required=True)
@@ -196,6 +232,21 @@ def parser() -> argparse.ArgumentParser:
     prune_p = rec_commands.add_parser("prune", help="remove recordings past the retention")
     prune_p.add_argument("--dry-run", action="store_true", help="only say what would go")
     prune_p.set_defaults(run=cmd_recordings_prune)
+
+    backup_p = commands.add_parser(
+        "backup", help="write the database, documents, recordings and keys to one archive"
+    )
+    backup_p.add_argument("file", help="the archive to write, e.g. phonghop-2026-12-01.tar")
+    backup_p.set_defaults(run=cmd_backup)
+
+    restore_p = commands.add_parser(
+        "restore", help="fill an empty data dir and empty database from a backup archive"
+    )
+    restore_p.add_argument("file")
+    restore_p.add_argument(
+        "--check", action="store_true", help="only check the archive's checksums, change nothing"
+    )
+    restore_p.set_defaults(run=cmd_restore)
     return top
 
 

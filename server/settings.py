@@ -36,6 +36,8 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    redis_url: str = ""  # several server processes share live events through Redis when set
+    redis_prefix: str = "phonghop"  # channel names start with it: deployments can share a Redis
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: list[str] = field(default_factory=list)
@@ -100,6 +102,8 @@ class Settings:
             data_dir=data_dir,
             database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'phonghop.db'}"),
             secret_key=_env("SECRET_KEY", "") or _kept_secret(data_dir, "secret_key"),
+            redis_url=_env("REDIS_URL", ""),
+            redis_prefix=_env("REDIS_PREFIX", "phonghop"),
             host=host,
             port=port,
             allowed_origins=origins,

@@ -205,7 +205,7 @@ async def stamped_copy(
     blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
     pdf = await state.renderer.run(stamp.stamp_copy, blob, line)
     async with state.db() as writer:
-        await journal.append(
+        copied = await journal.append(
             writer,
             document.meeting_id,
             "document.copied",
@@ -213,4 +213,5 @@ async def stamped_copy(
             reader.id,
         )
         await writer.commit()
+    state.hub.publish_event(copied)  # every seq goes out live, so no tablet waits on a hole
     return pdf, copy_id

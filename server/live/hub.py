@@ -3,6 +3,12 @@
 Events travel between processes over Litestar's channels (one channel per meeting). Each
 message is a small audience header, a newline, and the event exactly as tablets receive it,
 so every process forwards the same bytes without serializing them again.
+
+Journaled events can arrive out of order when several processes write one meeting (each
+publishes after its own commit), and a process can die between its commit and its publish.
+So each process hands a meeting's journaled events to its tablets strictly by `seq`: an event
+that comes early waits for the ones before it, and a hole that stays open is filled from the
+journal.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from litestar import WebSocket
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -23,6 +30,13 @@ log = logging.getLogger("phonghop.live")
 
 CLOSE_TOO_SLOW = 4008  # the tablet could not keep up; it reconnects and resyncs with `since`
 QUEUE_LIMIT = 256
+GAP_WAIT_S = 0.5  # how long an early event waits for the ones before it, then they are read
+
+
+class JournalReader(Protocol):
+    async def last_seq(self, meeting_id: int) -> int: ...
+
+    async def between(self, meeting_id: int, after: int, before: int) -> list[JournalEvent]: ...
 
 
 def dumps(message: dict[str, Any]) -> str:
@@ -44,7 +58,9 @@ class Connection:
         self.user_id = user_id
         self.roles = roles
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(queue_limit)
-        self._held: list[str] | None = []  # nothing goes out before the tablet's hello
+        # nothing goes out before the tablet's hello
+        self._held: list[tuple[str, int | None]] | None = []
+        self.seq = 0  # the last journaled event this tablet was sent
         self.too_slow = False
 
     def sees(self, audience: dict[str, Any]) -> bool:
@@ -66,16 +82,20 @@ class Connection:
     def release(self, up_to_seq: int) -> None:
         """Sends what was held, leaving out journaled events the catch-up already had."""
         held, self._held = self._held or [], None
-        for text in held:
-            seq = json.loads(text).get("seq")
-            if seq is None or seq > up_to_seq:
-                self.offer(text)
+        self.seq = up_to_seq
+        for text, seq in held:
+            self.offer(text, seq)
 
-    def offer(self, text: str) -> None:
-        """Queues `text`; a full queue marks the tablet too slow and ends its socket."""
+    def offer(self, text: str, seq: int | None = None) -> None:
+        """Queues `text` (a journaled event's once only); a full queue marks the tablet too
+        slow and ends its socket."""
         if self._held is not None:
-            self._held.append(text)
+            self._held.append((text, seq))
             return
+        if seq is not None:
+            if seq <= self.seq:
+                return
+            self.seq = seq
         self.send(text)
 
     def send(self, text: str) -> None:
@@ -104,18 +124,30 @@ class Connection:
 class Hub:
     """The tablets of every meeting connected here, and one channel subscription per meeting."""
 
-    def __init__(self, channels: ChannelsPlugin, queue_limit: int = QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        channels: ChannelsPlugin,
+        journal: JournalReader,
+        queue_limit: int = QUEUE_LIMIT,
+        prefix: str = "phonghop",
+    ) -> None:
         self._channels = channels
+        self._journal = journal
         self.queue_limit = queue_limit  # messages waiting for one tablet before it is cut off
+        self.prefix = prefix
         self._rooms: dict[int, set[Connection]] = defaultdict(set)
         self._listeners: dict[int, tuple[Subscriber, asyncio.Task[None]]] = {}
+        self._orders: dict[int, _Order] = {}
 
     def connections(self, meeting_id: int) -> set[Connection]:
         return self._rooms.get(meeting_id, set())
 
     async def join(self, meeting_id: int, connection: Connection) -> None:
         if meeting_id not in self._listeners:
-            subscriber = await self._channels.subscribe(_channel(meeting_id))
+            subscriber = await self._channels.subscribe(self._channel(meeting_id))
+            # Subscribed first: whatever is journaled after this read arrives on the channel.
+            next_seq = await self._journal.last_seq(meeting_id) + 1
+            self._orders[meeting_id] = _Order(next_seq)
             task = asyncio.create_task(self._listen(meeting_id, subscriber))
             self._listeners[meeting_id] = (subscriber, task)
         self._rooms[meeting_id].add(connection)
@@ -128,6 +160,7 @@ class Hub:
         if not room:
             del self._rooms[meeting_id]
             subscriber, task = self._listeners.pop(meeting_id)
+            self._orders.pop(meeting_id).stop()
             await self._channels.unsubscribe(subscriber)
             task.cancel()
 
@@ -135,20 +168,70 @@ class Hub:
         self, meeting_id: int, text: str, user: int | None = None, roles: list[str] | None = None
     ) -> None:
         """Sends `text` to every process's tablets of the meeting that the audience allows."""
-        header = dumps({"user": user, "roles": roles})
-        self._channels.publish(f"{header}\n{text}".encode(), _channel(meeting_id))
+        self._send(meeting_id, text, {"user": user, "roles": roles})
 
     def publish_event(self, event: JournalEvent) -> None:
-        self.publish(event.meeting_id, event_message(event), user=event.private_to)
+        self._send(event.meeting_id, event_message(event), _audience(event))
+
+    def _send(self, meeting_id: int, text: str, audience: dict[str, Any]) -> None:
+        header = dumps(audience)
+        self._channels.publish(f"{header}\n{text}".encode(), self._channel(meeting_id))
 
     async def _listen(self, meeting_id: int, subscriber: Subscriber) -> None:
         async for raw in subscriber.iter_events():
             header, _, body = raw.partition(b"\n")
             audience = json.loads(header)
             text = body.decode()  # decoded once; the same str goes to every socket
-            for connection in list(self._rooms.get(meeting_id, ())):
-                if connection.sees(audience):
-                    connection.offer(text)
+            if audience.get("seq") is None:
+                self._deliver(meeting_id, text, audience)
+            else:
+                self._arrived(meeting_id, text, audience)
+
+    def _deliver(self, meeting_id: int, text: str, audience: dict[str, Any]) -> None:
+        seq = audience.get("seq")
+        for connection in list(self._rooms.get(meeting_id, ())):
+            if connection.sees(audience):
+                connection.offer(text, seq)
+
+    def _arrived(self, meeting_id: int, text: str, audience: dict[str, Any]) -> None:
+        """A journaled event: handed on in `seq` order, after the ones before it."""
+        order = self._orders.get(meeting_id)
+        if order is None or audience["seq"] < order.next_seq:
+            return  # sent already, or journaled before anyone here joined (hello has it)
+        order.early.setdefault(audience["seq"], (text, audience))
+        self._hand_on(meeting_id, order)
+        if order.early and order.filler is None:
+            order.filler = asyncio.create_task(self._fill_holes(meeting_id, order))
+
+    def _hand_on(self, meeting_id: int, order: _Order) -> None:
+        while order.next_seq in order.early:
+            text, audience = order.early.pop(order.next_seq)
+            self._deliver(meeting_id, text, audience)
+            order.next_seq += 1
+
+    async def _fill_holes(self, meeting_id: int, order: _Order) -> None:
+        """Reads events that did not come on the channel (or came late) from the journal."""
+        try:
+            while order.early:
+                await asyncio.sleep(GAP_WAIT_S)
+                if not order.early:
+                    break
+                first_early = min(order.early)
+                try:
+                    missing = await self._journal.between(
+                        meeting_id, order.next_seq - 1, first_early
+                    )
+                except Exception:
+                    log.exception("could not read the journal of meeting %s", meeting_id)
+                    missing = []
+                for event in missing:
+                    order.early.setdefault(event.seq, (event_message(event), _audience(event)))
+                if order.next_seq not in order.early:  # not in the journal: nothing to wait for
+                    log.warning("meeting %s: seq %s never came", meeting_id, order.next_seq)
+                    order.next_seq = first_early
+                self._hand_on(meeting_id, order)
+        finally:
+            order.filler = None
 
     async def close(self) -> None:
         for subscriber, task in self._listeners.values():
@@ -156,7 +239,26 @@ class Hub:
             with contextlib.suppress(Exception):
                 await self._channels.unsubscribe(subscriber)
         self._listeners.clear()
+        for order in self._orders.values():
+            order.stop()
+        self._orders.clear()
+
+    def _channel(self, meeting_id: int) -> str:
+        return f"{self.prefix}:meeting:{meeting_id}"
 
 
-def _channel(meeting_id: int) -> str:
-    return f"meeting:{meeting_id}"
+@dataclass
+class _Order:
+    """A meeting's journaled events on their way to this process's tablets, by `seq`."""
+
+    next_seq: int
+    early: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    filler: asyncio.Task[None] | None = None
+
+    def stop(self) -> None:
+        if self.filler is not None:
+            self.filler.cancel()
+
+
+def _audience(event: JournalEvent) -> dict[str, Any]:
+    return {"user": event.private_to, "roles": None, "seq": event.seq}

@@ -155,7 +155,7 @@ async def _hello(session: Session, since: Any) -> dict[str, Any]:
         async with session.state.db_read() as db:
             last = (await db.get(Meeting, session.meeting_id)).last_seq
             if _can_replay(since, last):
-                for event in await _missed(db, session, since):
+                for event in await _missed(db, session, since, last):
                     connection.send(event_message(event))
                 return {"seq": last, "replayed": last - since}
             state = await snapshot.build(db, session)
@@ -171,12 +171,15 @@ def _can_replay(since: Any, last: int) -> bool:
     return 0 <= since <= last and last - since <= REPLAY_LIMIT
 
 
-async def _missed(db: Any, session: Session, since: int) -> list[JournalEvent]:
+async def _missed(db: Any, session: Session, since: int, last: int) -> list[JournalEvent]:
+    """Events after `since` up to `last`: later ones come live (each statement on
+    PostgreSQL sees what was committed when it ran, so newer rows may show up here)."""
     rows = await db.exec(
         select(JournalEvent)
         .where(
             JournalEvent.meeting_id == session.meeting_id,
             JournalEvent.seq > since,
+            JournalEvent.seq <= last,
             (col(JournalEvent.private_to).is_(None)) | (JournalEvent.private_to == session.user.id),
         )
         .order_by(JournalEvent.seq)
