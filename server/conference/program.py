@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -27,7 +28,8 @@ log = logging.getLogger("phonghop.conference")
 WIDTH, HEIGHT, FPS = 640, 360, 15
 TIME_BASE = Fraction(1, FPS)
 BITRATE = 600_000  # a talking head at 640x360; fewer packets for every point to send
-QUEUE_PACKETS = 30  # about two seconds; a point further behind skips to the next keyframe
+QUEUE_PACKETS = 60  # a few frames; a point further behind skips to the next keyframe
+KEYFRAME_GAP_S = 0.5  # keyframes are big: however many points ask, at most two a second
 
 
 def _blank() -> VideoFrame:
@@ -60,7 +62,9 @@ class ProgramVideo:
         self.naive = naive
         self._subscribers: set[QueueTrack] = set()
         self._paused: set[QueueTrack] = set()
+        self._behind: set[QueueTrack] = set()  # these wait for a keyframe to go on
         self._keyframe = True
+        self._keyframe_at = 0.0
         self._tick = 0
         self._blank = _blank()
         self._codec = None if naive else _vp8_encoder()
@@ -71,14 +75,15 @@ class ProgramVideo:
     def subscribe(self) -> MediaStreamTrack:
         if self._relay is not None and self._frames is not None:
             return self._relay.subscribe(self._frames)  # this point's sender encodes its own
-        track = QueueTrack("video", QUEUE_PACKETS, on_drop=self.request_keyframe)
+        track = QueueTrack("video", QUEUE_PACKETS)
         self._subscribers.add(track)
+        self._behind.add(track)
         self.request_keyframe()
         return track
 
     def unsubscribe(self, track: MediaStreamTrack) -> None:
-        self._subscribers.discard(track)  # type: ignore[arg-type]
-        self._paused.discard(track)  # type: ignore[arg-type]
+        for kept in (self._subscribers, self._paused, self._behind):
+            kept.discard(track)  # type: ignore[arg-type]
         track.stop()
 
     def pause(self, track: MediaStreamTrack, paused: bool) -> None:
@@ -87,6 +92,7 @@ class ProgramVideo:
             self._paused.add(track)  # type: ignore[arg-type]
         elif track in self._paused:
             self._paused.discard(track)  # type: ignore[arg-type]
+            self._behind.add(track)  # type: ignore[arg-type]
             self.request_keyframe()
 
     def request_keyframe(self) -> None:
@@ -124,7 +130,10 @@ class ProgramVideo:
         if self._frames is not None:
             self._frames.put(await asyncio.to_thread(self._picture, frame, False))
         else:
-            keyframe, self._keyframe = self._keyframe, False
+            now = time.monotonic()
+            keyframe = self._keyframe and now - self._keyframe_at >= KEYFRAME_GAP_S
+            if keyframe:
+                self._keyframe, self._keyframe_at = False, now
             self._send(await asyncio.to_thread(self._encode, frame, keyframe))
 
     def _picture(self, frame: VideoFrame | None, keyframe: bool) -> VideoFrame:
@@ -143,7 +152,16 @@ class ProgramVideo:
         return packets
 
     def _send(self, packets: list[av.Packet]) -> None:
-        for track in self._subscribers:
-            if track not in self._paused:
-                for packet in packets:
-                    track.put(packet)
+        """A frame goes whole to every point with room for it. A point without room skips
+        frames until the next keyframe, as a frame with a packet missing would not decode."""
+        keyframe = any(packet.is_keyframe for packet in packets)
+        for track in self._subscribers - self._paused:
+            if track in self._behind and not keyframe:
+                continue
+            if track.room() < len(packets):
+                self._behind.add(track)
+                self.request_keyframe()
+                continue
+            self._behind.discard(track)
+            for packet in packets:
+                track.put(packet)

@@ -7,7 +7,6 @@ raw frames, it encodes them itself.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -16,19 +15,19 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 class QueueTrack(MediaStreamTrack):
     """A track fed by `put`; when its reader falls behind, the oldest item goes."""
 
-    def __init__(self, kind: str, limit: int, on_drop: Callable[[], None] | None = None) -> None:
+    def __init__(self, kind: str, limit: int) -> None:
         super().__init__()
         self.kind = kind
         self._queue: asyncio.Queue[Any] = asyncio.Queue(limit)
-        self._on_drop = on_drop
+
+    def room(self) -> int:
+        return self._queue.maxsize - self._queue.qsize()
 
     def put(self, item: Any) -> None:
         if self.readyState != "live":
             return
         if self._queue.full():
             self._queue.get_nowait()
-            if self._on_drop is not None:
-                self._on_drop()
         self._queue.put_nowait(item)
 
     async def recv(self) -> Any:
