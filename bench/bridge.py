@@ -44,11 +44,9 @@ import csv
 import json
 import multiprocessing
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -56,7 +54,6 @@ from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
-import fanout  # bench/fanout.py, next to this file
 import httpx
 from fanout import (
     ANSWERS,
@@ -77,18 +74,17 @@ from fanout import (
     loop_name,
     open_socket,
     phonghop_command,
-    raise_fd_limit,
     receive,
     run_loop,
     running_server,
     server_env,
     session_cookie,
     sign_in,
-    stop_on_sigterm,
     stop_process,
     wait_for_quiet,
     wait_until_healthy,
 )
+from harness import progress, raise_fd_limit, run_benchmark, stop_on_sigterm
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -99,15 +95,6 @@ JOIN_CONCURRENCY = 4
 PROGRAM_FPS = 15
 HELD_FPS = 0.9 * PROGRAM_FPS  # every point got at least this: the bridge kept up
 ORDER_S = 300  # longest a step of the points' process may take
-STARTED = time.monotonic()
-
-
-def progress(message: str) -> None:
-    elapsed = time.monotonic() - STARTED
-    print(f"[bench/bridge {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-fanout.progress = progress  # the helpers borrowed from fanout.py report under this name
 
 
 def parse_args() -> argparse.Namespace:
@@ -497,9 +484,7 @@ def held_everywhere(by_mode: dict[str, Any]) -> list[int]:
 def added_cpu_each_where_it_holds(by_mode: dict[str, Any]) -> dict[str, Any]:
     """Each mode's slope over the K it carried at full frame rate: a saturated mode's CPU
     stops growing with K, and the unsaturated one is measured over its whole range."""
-    slopes = {
-        mode: per_point(by_mode[mode]["results"], held_by(by_mode, mode)) for mode in MODES
-    }
+    slopes = {mode: per_point(by_mode[mode]["results"], held_by(by_mode, mode)) for mode in MODES}
     shared, naive = slopes["shared"], slopes["naive"]
     return {
         **{f"{mode}_points": held_by(by_mode, mode) for mode in MODES},
@@ -558,16 +543,12 @@ def main() -> int:
     raise_fd_limit()
     stop_on_sigterm()
     deadline = Deadline(args.timeout)
-    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-bridge-"))
-    try:
-        report = run_all(args, data_dir, deadline)
-    except (BenchFailed, httpx.HTTPError, OSError, ConnectionClosed) as exc:
-        progress(f"could not run the benchmark: {exc!r}")
-        return 1
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False))
-    return 0
+    return run_benchmark(
+        lambda data_dir: run_all(args, data_dir, deadline),
+        httpx.HTTPError,
+        OSError,
+        ConnectionClosed,
+    )
 
 
 if __name__ == "__main__":

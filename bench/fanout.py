@@ -54,12 +54,9 @@ import json
 import math
 import multiprocessing
 import os
-import resource
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -75,7 +72,11 @@ from harness import (
     Deadline,
     check_port_free,
     phonghop_executable,
+    progress,
+    raise_fd_limit,
+    run_benchmark,
     server_env,
+    stop_on_sigterm,
 )
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -98,12 +99,8 @@ TARGET_P99_MS = 50
 TARGET_EVENTS_PER_S = 50
 SERVER_START_S = 30
 SERVER_STOP_S = 15
-STARTED = time.monotonic()
 
 
-def progress(message: str) -> None:
-    elapsed = time.monotonic() - STARTED
-    print(f"[bench/fanout {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -146,11 +143,6 @@ def loop_name() -> str:
     return "uvloop"
 
 
-def raise_fd_limit() -> None:
-    """500 sockets in one process: lift the soft limit on open files to the hard one."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 # --- a quiet machine, and who used the CPU --------------------------------------------------
@@ -1047,13 +1039,6 @@ def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[st
     return report
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so the servers are stopped and the temp dir removed."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> int:
@@ -1061,16 +1046,9 @@ def main() -> int:
     raise_fd_limit()
     stop_on_sigterm()
     deadline = Deadline(args.timeout)
-    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-fanout-"))
-    try:
-        report = run(args, data_dir, deadline)
-    except (BenchFailed, httpx.HTTPError, OSError, ConnectionClosed) as exc:
-        progress(f"could not run the benchmark: {exc!r}")
-        return 1
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False))
-    return 0
+    return run_benchmark(
+        lambda data_dir: run(args, data_dir, deadline), httpx.HTTPError, OSError, ConnectionClosed
+    )
 
 
 if __name__ == "__main__":

@@ -1,14 +1,30 @@
-"""What every benchmark here shares: the time limit, the server's environment, the port check."""
+"""What every benchmark here shares: progress lines, the time limit, the server's environment,
+the port check, and the way a run starts and ends."""
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import shutil
+import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"  # loopback only
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A line on stderr, named after the benchmark being run (also in its child processes)."""
+    name = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "bench"
+    elapsed = time.monotonic() - STARTED
+    print(f"[bench/{name} {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 class BenchFailed(Exception):
@@ -56,3 +72,36 @@ def check_port_free(port: int) -> None:
             probe.bind((HOST, port))
         except OSError as exc:
             raise BenchFailed(f"port {port} on {HOST} is in use; pick another with --port") from exc
+
+
+def raise_fd_limit() -> None:
+    """Hundreds of sockets in one process: lift the soft limit on open files to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the servers are stopped and the temp dir removed."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_benchmark(
+    measure: Callable[[Path], dict[str, Any]], *could_not_run: type[BaseException]
+) -> int:
+    """Runs `measure` in a fresh temporary data dir, removed afterwards, and prints its JSON
+    report. Exit code 0 when it ran, 1 when it could not (`could_not_run` says why)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"phonghop-bench-{Path(sys.argv[0]).stem}-"))
+    try:
+        report = measure(data_dir)
+    except (BenchFailed, *could_not_run) as exc:
+        progress(f"could not run the benchmark: {exc!r}")
+        return 1
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(report, ensure_ascii=False))
+    return 1 if "error" in report else 0

@@ -29,18 +29,15 @@ import argparse
 import asyncio
 import contextlib
 import csv
-import json
 import math
 import os
 import re
 import secrets
-import shutil
 import signal
 import sqlite3
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +49,8 @@ from harness import (
     Deadline,
     check_port_free,
     phonghop_executable,
+    progress,
+    run_benchmark,
     server_env,
 )
 
@@ -59,7 +58,6 @@ TARGET_ALL_IN_S = 10
 TARGET_LOOP_LAG_P99_MS = 20
 SERVER_START_S = 30
 SERVER_STOP_S = 15
-STARTED = time.monotonic()
 
 
 @dataclass
@@ -67,11 +65,6 @@ class LoginResult:
     ok: bool
     seconds: float
     error: str = ""
-
-
-def progress(message: str) -> None:
-    elapsed = time.monotonic() - STARTED
-    print(f"[bench/login {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -328,16 +321,7 @@ def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[st
 def main() -> int:
     args = parse_args()
     deadline = Deadline(args.timeout)
-    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-login-"))
-    try:
-        report = run(args, data_dir, deadline)
-    except (BenchFailed, httpx.HTTPError) as exc:
-        progress(f"could not run the benchmark: {exc}")
-        return 1
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False))
-    return 1 if "error" in report else 0
+    return run_benchmark(lambda data_dir: run(args, data_dir, deadline), httpx.HTTPError)
 
 
 if __name__ == "__main__":

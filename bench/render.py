@@ -44,7 +44,6 @@ import asyncio
 import contextlib
 import datetime
 import functools
-import json
 import math
 import multiprocessing
 import os
@@ -52,7 +51,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -68,6 +66,8 @@ from harness import (
     Deadline,
     check_port_free,
     phonghop_executable,
+    progress,
+    run_benchmark,
     server_env,
 )
 
@@ -83,12 +83,6 @@ TARGET_WARM_P99_MS = 5
 SERVER_START_S = 30
 SERVER_STOP_S = 15
 SECRETARY, PASSWORD = "thuky", "demo2026"
-STARTED = time.monotonic()
-
-
-def progress(message: str) -> None:
-    elapsed = time.monotonic() - STARTED
-    print(f"[bench/render {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -581,16 +575,7 @@ def run(args: argparse.Namespace, temp: Path, deadline: Deadline) -> dict[str, o
 def main() -> int:
     args = parse_args()
     deadline = Deadline(args.timeout)
-    temp = Path(tempfile.mkdtemp(prefix="phonghop-bench-render-"))
-    try:
-        report = run(args, temp, deadline)
-    except (BenchFailed, httpx.HTTPError, TimeoutError) as exc:
-        progress(f"could not run the benchmark: {exc!r}")
-        return 1
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False))
-    return 0
+    return run_benchmark(lambda temp: run(args, temp, deadline), httpx.HTTPError, TimeoutError)
 
 
 if __name__ == "__main__":

@@ -36,10 +36,8 @@ import math
 import multiprocessing
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -48,7 +46,6 @@ from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
-import fanout  # bench/fanout.py, next to this file
 import httpx
 from fanout import (
     ANSWERS,
@@ -67,15 +64,14 @@ from fanout import (
     percentile_ms,
     prepare_data_dir,
     prepare_phonghop,
-    raise_fd_limit,
     receive,
     run_loop,
     running_server,
     server_env,
     sign_in,
-    stop_on_sigterm,
     stop_process,
 )
+from harness import progress, raise_fd_limit, run_benchmark, stop_on_sigterm
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -85,15 +81,6 @@ OPTIONS = ("yes", "no", "abstain")
 MAX_LOAD = 1.0
 TARGET_ACK_P99_MS = 100
 TARGET_CLOSE_MS = 200
-STARTED = time.monotonic()
-
-
-def progress(message: str) -> None:
-    elapsed = time.monotonic() - STARTED
-    print(f"[bench/votes {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-fanout.progress = progress  # the helpers borrowed from fanout.py report under this name
 
 
 def parse_args() -> argparse.Namespace:
@@ -415,16 +402,9 @@ def main() -> int:
     raise_fd_limit()
     stop_on_sigterm()
     wait_for_quiet(args.quiet_wait)
-    data_dir = Path(tempfile.mkdtemp(prefix="phonghop-bench-votes-"))
-    try:
-        report = run(args, data_dir)
-    except (BenchFailed, httpx.HTTPError, OSError, ConnectionClosed) as exc:
-        progress(f"could not run the benchmark: {exc!r}")
-        return 1
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False))
-    return 0
+    return run_benchmark(
+        lambda data_dir: run(args, data_dir), httpx.HTTPError, OSError, ConnectionClosed
+    )
 
 
 if __name__ == "__main__":
