@@ -280,8 +280,11 @@ def write_users_csv(path: Path, count: int) -> list[str]:
     return usernames
 
 
-def prepare_data_dir(data_dir: Path, accounts: int, deadline: Deadline) -> list[str]:
-    env = server_env(data_dir)
+def prepare_data_dir(
+    data_dir: Path, accounts: int, deadline: Deadline, env: dict[str, str] | None = None
+) -> list[str]:
+    """Seeds the demo council and imports the accounts (into `env`'s database if given)."""
+    env = env or server_env(data_dir)
     progress("seeding the demo council")
     phonghop_command(["demo", "--seed-only"], env, deadline)
     csv_path = data_dir / "fanout-delegates.csv"

@@ -18,9 +18,16 @@ close->all results < 200 ms. Also the server's CPU time per phase and its event-
 The machine must be quiet: before starting, and again before measuring, the benchmark waits
 (polling) until no bench/fanout.py runs and the 1-minute load average is below 1.0.
 
+With `--two-servers`: two `phonghop serve` processes (ports `--port` and `--port`+1) on a
+throwaway PostgreSQL database (created on `--postgres`, migrated with `phonghop db upgrade`,
+seeded as above, dropped at the end, also on errors) sharing live events through `--redis`
+(a unique PHONGHOP_REDIS_PREFIX), one secret key and one data dir. The voters are split evenly
+between the two (one client process each), the chair is on the first, and `vote.closed` must
+reach every socket on both.
+
 Run from the project root:
 
-    .venv/bin/python bench/votes.py [--voters 500] [--spread 1.0] [--port 8773]
+    .venv/bin/python bench/votes.py [--voters 500] [--spread 1.0] [--port 8773] [--two-servers]
 
 One JSON object goes to stdout, progress to stderr. The server, the client process and the
 temporary data dir are removed at the end, also on errors and on the overall timeout.
@@ -36,20 +43,23 @@ import math
 import multiprocessing
 import os
 import random
+import secrets
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from fanout import (
     ANSWERS,
     CHAIR,
+    CONNECT_CONCURRENCY,
     DEMO_PASSWORD,
     HOST,
     MEETING,
@@ -60,8 +70,9 @@ from fanout import (
     close_all,
     expect,
     logged_errors,
-    open_tablets,
+    open_socket,
     percentile_ms,
+    phonghop_command,
     prepare_data_dir,
     prepare_phonghop,
     receive,
@@ -70,8 +81,9 @@ from fanout import (
     server_env,
     sign_in,
     stop_process,
+    wait_until_healthy,
 )
-from harness import progress, raise_fd_limit, run_benchmark, stop_on_sigterm
+from harness import check_port_free, progress, raise_fd_limit, run_benchmark, stop_on_sigterm
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -81,6 +93,8 @@ OPTIONS = ("yes", "no", "abstain")
 MAX_LOAD = 1.0
 TARGET_ACK_P99_MS = 100
 TARGET_CLOSE_MS = 200
+TOO_SLOW = 4008  # the server's close code for a socket whose queue overflowed
+RESYNC_ATTEMPTS = 3
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,6 +105,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8773, help="phonghop's port on 127.0.0.1")
     parser.add_argument("--quiet-wait", type=float, default=900.0, help="longest wait, seconds")
     parser.add_argument("--timeout", type=float, default=600.0, help="overall limit in seconds")
+    parser.add_argument(
+        "--two-servers", action="store_true", help="two servers on PostgreSQL + Redis"
+    )
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="where --two-servers creates (and drops) its throwaway database",
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="for --two-servers")
     args = parser.parse_args()
     if args.voters < 1 or args.spread < 0:
         parser.error("--voters must be at least 1 and --spread not negative")
@@ -202,13 +225,47 @@ async def closed_everywhere(voters: list[Voter], order: dict[str, Any]) -> dict[
     }
 
 
+async def open_voters(
+    spec: TabletSpec,
+) -> tuple[list[Voter], list[asyncio.Task], list[str], int]:
+    """Connects every voter and reads its socket from then on. A socket the server drops as too
+    slow while connecting (the events held back during its hello overflowed its queue, seen
+    with two servers) reconnects, as a tablet resyncs: up to 3 tries, counted in `resyncs`."""
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    voters: list[Voter] = []
+    listeners: list[asyncio.Task] = []
+    resyncs = 0
+
+    async def one(cookie: str | None) -> None:
+        nonlocal resyncs
+        async with gate:
+            for attempt in range(RESYNC_ATTEMPTS):
+                try:
+                    voter = Voter(await open_socket(spec.url, spec.origin, cookie))
+                    break
+                except ConnectionClosed as exc:
+                    # dropped as too slow while connecting: a tablet reconnects (resyncs)
+                    if (
+                        exc.rcvd is None
+                        or exc.rcvd.code != TOO_SLOW
+                        or attempt == RESYNC_ATTEMPTS - 1
+                    ):
+                        raise
+                    resyncs += 1
+        voters.append(voter)
+        listeners.append(asyncio.create_task(listen(voter)))
+
+    opened = await asyncio.gather(*(one(c) for c in spec.cookies), return_exceptions=True)
+    failures = [repr(item)[:200] for item in opened if isinstance(item, BaseException)]
+    return voters, listeners, failures, resyncs
+
+
 async def run_voters(spec: TabletSpec, pipe: Pipe) -> None:
     started = time.monotonic()
-    tablets, failures = await open_tablets(spec)
-    voters = [Voter(tablet.socket) for tablet in tablets]
-    listeners = [asyncio.create_task(listen(voter)) for voter in voters]
+    voters, listeners, failures, resyncs = await open_voters(spec)
     connect_s = time.monotonic() - started
-    pipe.send({"connected": len(voters), "connect_s": connect_s, "failures": failures[:5]})
+    ready = {"connected": len(voters), "connect_s": connect_s, "resyncs": resyncs}
+    pipe.send({**ready, "failures": failures[:5]})
     try:
         while (order := await receive(pipe, within=900))["type"] != "close":
             work = cast_all if order["type"] == "cast" else closed_everywhere
@@ -300,18 +357,54 @@ def stored_report(stored: dict[str, Any], casts: list[list[Any]]) -> dict[str, A
     return {"voters": result.get("voters"), "tally": tally, "matches_sent": matches}
 
 
+def merge_closed(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The voters' processes' vote.closed reports as one (disagreeing if their results do)."""
+    results = {json.dumps(part["result"], sort_keys=True) for part in parts if part["result"]}
+    return {
+        "arrivals": [at for part in parts for at in part["arrivals"]],
+        "different_texts": max(part["different_texts"] for part in parts) + len(results) - 1,
+        "event_bytes": max(part["event_bytes"] for part in parts),
+        "result": parts[0]["result"],
+        "disconnects": sum(part["disconnects"] for part in parts),
+    }
+
+
+async def ask_all(groups: list[Voters], order: dict[str, Any], within: float) -> list[dict]:
+    return list(await asyncio.gather(*(group.ask(order, within) for group in groups)))
+
+
 async def vote_burst(
-    args: argparse.Namespace, server: subprocess.Popen, usernames: list[str], deadline: Deadline
+    args: argparse.Namespace,
+    servers: list[tuple[int, subprocess.Popen]],
+    usernames: list[str],
+    deadline: Deadline,
 ) -> dict[str, Any]:
-    base_url = f"http://{HOST}:{args.port}"
-    hall, _ = await prepare_phonghop(base_url, server, usernames)
-    spec = TabletSpec(hall.ws_url, hall.origin, list(hall.tablet_cookies))
-    client = httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60)
-    async with voters_running(spec) as voters, client as chair:
-        ready = voters.ready
-        progress(f"{ready['connected']} voters connected in {ready['connect_s']:.1f} s")
-        if ready["connected"] != len(usernames):
-            raise BenchFailed(f"voters failed to connect: {ready['failures']}")
+    """The chair on the first server; the voters split evenly across all of them."""
+    base_urls = [f"http://{HOST}:{port}" for port, _ in servers]
+    for url, (_, server) in zip(base_urls[1:], servers[1:], strict=True):
+        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=60) as probe:
+            await wait_until_healthy(probe, server)
+    hall, _ = await prepare_phonghop(base_urls[0], servers[0][1], usernames)
+    cookies = list(hall.tablet_cookies)
+    share = math.ceil(len(cookies) / len(servers))
+    specs = [
+        TabletSpec(
+            url.replace("http", "ws", 1) + f"/ws/meetings/{MEETING}",
+            url,
+            cookies[index * share : (index + 1) * share],
+        )
+        for index, url in enumerate(base_urls)
+    ]
+    client = httpx.AsyncClient(base_url=base_urls[0], trust_env=False, timeout=60)
+    async with contextlib.AsyncExitStack() as stack:
+        groups = [await stack.enter_async_context(voters_running(spec)) for spec in specs]
+        chair = await stack.enter_async_context(client)
+        connected = sum(group.ready["connected"] for group in groups)
+        slowest = max(group.ready["connect_s"] for group in groups)
+        progress(f"{connected} voters connected in {slowest:.1f} s ({len(groups)} server(s))")
+        if connected != len(usernames):
+            failures = [failure for group in groups for failure in group.ready["failures"]]
+            raise BenchFailed(f"voters failed to connect: {failures[:5]}")
         csrf = {"X-CSRFToken": await sign_in(chair, CHAIR, DEMO_PASSWORD)}
         created = await chair.post(
             f"/api/meetings/{MEETING}/votes", json={"title": "Biểu quyết thử"}, headers=csrf
@@ -324,7 +417,8 @@ async def vote_burst(
         await asyncio.sleep(1)  # vote.opened reaches every tablet first
         marks = [CpuMark()]
         order = {"vote_id": vote_id, "spread_s": args.spread, "seed": args.seed, "within": 60}
-        casts = (await voters.ask({"type": "cast", **order}, within=60))["casts"]
+        parts = await ask_all(groups, {"type": "cast", **order}, within=60)
+        casts = [cast for part in parts for cast in part["casts"]]
         marks.append(CpuMark())
         progress(f"casts answered: {Counter(c[3] for c in casts)}")
         await asyncio.sleep(1)  # the chair sees everyone has voted, then closes
@@ -333,19 +427,26 @@ async def vote_burst(
         closing = await chair.post(f"/api/votes/{vote_id}/close", headers=csrf)
         close_http_ms = round((time.monotonic() - close_sent) * 1000, 1)
         expect(closing, 200, "closing")
-        closed = await voters.ask({"type": "results", "within": 30}, within=30)
+        closed = merge_closed(await ask_all(groups, {"type": "results", "within": 30}, 30))
         marks.append(CpuMark())
         stored = expect(await chair.get(f"/api/votes/{vote_id}"), 200, "reading the vote").json()
         window = math.ceil(time.monotonic() - close_sent + 4)
-        health = (await chair.get("/healthz", params={"window": window})).json()
+        lags = []
+        for url in base_urls:
+            health = await chair.get(f"{url}/healthz", params={"window": window})
+            lags.append(health.json().get("loop_lag"))
 
-    def cpu_s(start: int, pid: int) -> float:
-        return round(marks[start].used_s(marks[start + 1], pid), 2)
+    def cpu_s(start: int, pids: list[int]) -> float | list[float]:
+        used = [round(marks[start].used_s(marks[start + 1], pid), 2) for pid in pids]
+        return used[0] if len(used) == 1 else used
 
+    server_pids = [server.pid for _, server in servers]
+    voter_pids = [group.pid for group in groups]
     report_tally = (stored.get("result") or {}).get("tally")
     report = {
         "benchmark": "votes",
         "voters": len(casts),
+        "servers": len(servers),
         "cpus": os.cpu_count(),
         **cast_report(casts),
         **close_report(closed, close_sent),
@@ -353,14 +454,16 @@ async def vote_burst(
         "targets": {"cast_ack_p99_ms": TARGET_ACK_P99_MS, "close_to_all_ms": TARGET_CLOSE_MS},
         "load_at_start": load,
         "detail": {
+            "voters_per_server": [len(spec.cookies) for spec in specs],
+            "connect_resyncs": sum(group.ready["resyncs"] for group in groups),
             "close_http_ms": close_http_ms,
             "vote_closed_bytes": closed["event_bytes"],
             "clients_disagree": closed["different_texts"] > 1,
             "event_result_matches_stored": closed["result"]["tally"] == report_tally,
             "disconnects": closed["disconnects"],
-            "server_cpu_s": {"casting": cpu_s(0, server.pid), "closing": cpu_s(2, server.pid)},
-            "clients_cpu_s": {"casting": cpu_s(0, voters.pid), "closing": cpu_s(2, voters.pid)},
-            "server_loop_lag": health.get("loop_lag"),
+            "server_cpu_s": {"casting": cpu_s(0, server_pids), "closing": cpu_s(2, server_pids)},
+            "clients_cpu_s": {"casting": cpu_s(0, voter_pids), "closing": cpu_s(2, voter_pids)},
+            "server_loop_lag": lags[0] if len(lags) == 1 else lags,
             "load_at_end": [round(value, 2) for value in os.getloadavg()],
         },
     }
@@ -382,18 +485,72 @@ def met(report: dict[str, Any], voters: int) -> bool:
     )
 
 
-def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    deadline = Deadline(args.timeout)
-    usernames = prepare_data_dir(data_dir, args.voters, deadline)
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log, running_server(args.port, server_env(data_dir), log) as server:
-        work = vote_burst(args, server, usernames, deadline)
+def measure(
+    args: argparse.Namespace,
+    envs: list[dict[str, str]],
+    logs: list[Path],
+    usernames: list[str],
+    deadline: Deadline,
+) -> dict[str, Any]:
+    """Starts one server per environment (ports --port, --port+1, ...) and runs the burst."""
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for index, (env, log_path) in enumerate(zip(envs, logs, strict=True)):
+            log = stack.enter_context(log_path.open("wb"))
+            port = args.port + index
+            servers.append((port, stack.enter_context(running_server(port, env, log))))
+        work = vote_burst(args, servers, usernames, deadline)
         try:
             report = run_loop(asyncio.wait_for(work, timeout=deadline.left()))
         except TimeoutError as exc:
             raise BenchFailed("the overall timeout ran out") from exc
     report["met"] = met(report, args.voters)
-    report["detail"]["server_log_errors"] = logged_errors(log_path)
+    errors = [logged_errors(path) for path in logs]
+    report["detail"]["server_log_errors"] = errors[0] if len(errors) == 1 else errors
+    return report
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    deadline = Deadline(args.timeout)
+    usernames = prepare_data_dir(data_dir, args.voters, deadline)
+    return measure(args, [server_env(data_dir)], [data_dir / "server.log"], usernames, deadline)
+
+
+@contextlib.contextmanager
+def throwaway_database(admin_url: str) -> Iterator[str]:
+    """A new PostgreSQL database for the block (its URL), dropped afterwards."""
+    name = f"phonghop_bench_votes_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    progress(f"created the PostgreSQL database {name}")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        progress(f"dropped the PostgreSQL database {name}")
+
+
+def run_two(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    deadline = Deadline(args.timeout)
+    ports = [args.port, args.port + 1]
+    for port in ports:
+        check_port_free(port)
+    with throwaway_database(args.postgres) as database_url:
+        env = {
+            **server_env(data_dir),
+            "PHONGHOP_DATABASE_URL": database_url,
+            "PHONGHOP_REDIS_URL": args.redis,
+            "PHONGHOP_REDIS_PREFIX": f"bench-votes-{secrets.token_hex(4)}",
+            "PHONGHOP_SECRET_KEY": secrets.token_urlsafe(32),
+            "PHONGHOP_ALLOWED_ORIGINS": ",".join(f"http://{HOST}:{port}" for port in ports),
+        }
+        progress("migrating the database")
+        phonghop_command(["db", "upgrade"], env, deadline)
+        usernames = prepare_data_dir(data_dir, args.voters, deadline, env)
+        logs = [data_dir / f"server{index + 1}.log" for index in range(len(ports))]
+        report = measure(args, [env, env], logs, usernames, deadline)
+    report["database"] = "postgresql + redis"
     return report
 
 
@@ -403,7 +560,11 @@ def main() -> int:
     stop_on_sigterm()
     wait_for_quiet(args.quiet_wait)
     return run_benchmark(
-        lambda data_dir: run(args, data_dir), httpx.HTTPError, OSError, ConnectionClosed
+        lambda data_dir: (run_two if args.two_servers else run)(args, data_dir),
+        httpx.HTTPError,
+        OSError,
+        ConnectionClosed,
+        psycopg.Error,
     )
 
 
