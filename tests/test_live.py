@@ -12,6 +12,7 @@ import websockets
 from sqlmodel import select
 
 from server.blobs import BlobStore
+from server.live.hub import Connection, dumps
 from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
 from server.models import Annotation, Document, JournalEvent, Meeting
 from tests.live import Tablet
@@ -447,3 +448,22 @@ async def test_the_chair_gives_the_floor_in_queue_order(served, world):
     assert bad["code"] == "bad_time_limit"
     for device in (chair, first, second):
         await device.close()
+
+
+async def test_a_tablet_saying_hello_in_a_filling_hall_is_not_cut_off():
+    """500 tablets connecting at once send each other presence messages before each one's
+    hello is answered: released together they must fit the tablet's queue, and every
+    journaled event the catch-up did not have must still come, in order."""
+    connection = Connection(None, user_id=1, roles={"delegate"}, queue_limit=256)
+    for n in range(500):
+        connection.offer(dumps({"type": "presence.changed", "user_id": n, "online": True}))
+        if n in (100, 300, 499):
+            connection.offer(dumps({"type": "page.presented", "seq": n}), seq=n)
+    connection.release(up_to_seq=100)  # the catch-up had seq 100
+    assert not connection.too_slow
+    sent = []
+    while not connection._queue.empty():
+        sent.append(json.loads(connection._queue.get_nowait()))
+    assert [m["seq"] for m in sent if m["type"] == "page.presented"] == [300, 499]
+    presence = [m["user_id"] for m in sent if m["type"] == "presence.changed"]
+    assert presence == sorted(presence) and presence[-1] == 499  # the newest are kept

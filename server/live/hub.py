@@ -91,12 +91,25 @@ class Connection:
         slow and ends its socket."""
         if self._held is not None:
             self._held.append((text, seq))
+            self._forget_old_transients()
             return
         if seq is not None:
             if seq <= self.seq:
                 return
             self.seq = seq
         self.send(text)
+
+    def _forget_old_transients(self) -> None:
+        """While a tablet says hello in a filling hall, hundreds of presence and progress
+        messages can pile up; released at once they would overflow its queue. Those are
+        superseded by later ones and by the hello's snapshot, so past half a queue the
+        oldest go. Journaled events are all kept."""
+        assert self._held is not None
+        if len(self._held) <= self._queue.maxsize // 2:
+            return
+        oldest = next((n for n, (_, seq) in enumerate(self._held) if seq is None), None)
+        if oldest is not None:
+            del self._held[oldest]
 
     def send(self, text: str) -> None:
         """Queues `text` now, even while live events are held (answers and catch-up)."""
