@@ -8,8 +8,6 @@ encoded for it alone. So the work grows with the number of talkers, not with the
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,9 +16,8 @@ import av
 import numpy as np
 from av.audio.frame import AudioFrame
 
+from server.conference.pacing import Paced
 from server.conference.tracks import QueueTrack
-
-log = logging.getLogger("phonghop.conference")
 
 SAMPLE_RATE = 48_000
 SAMPLES = 2880  # 60 ms: a third of the packets of 20 ms frames, for a little more delay
@@ -78,8 +75,7 @@ class AudioMixer:
         self.talkers: list[int] = []
         self._common = _opus_encoder()
         self._program: set[QueueTrack] = set()
-        self._tick = 0
-        self._task: asyncio.Task[None] | None = None
+        self._pace = Paced(SAMPLES / SAMPLE_RATE, self._mix_once, "mixing")
 
     def add(self, point: int, muted: bool = False) -> QueueTrack:
         self.voices[point] = voice = Voice(muted=muted)
@@ -106,31 +102,14 @@ class AudioMixer:
             voice.feed(frame)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._pace.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._pace.stop()
         for point in list(self.voices):
             self.remove(point)
         for track in self._program:
             track.stop()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while True:
-            try:
-                await self._mix_once()
-            except Exception:  # one bad tick must not silence the meeting
-                log.exception("mixing failed; the next tick goes on")
-            self._tick += 1
-            late = loop.time() - (started + self._tick * SAMPLES / SAMPLE_RATE)
-            if late > 1:
-                started += late
-            await asyncio.sleep(max(0.0, -late))
 
     async def _mix_once(self) -> None:
         heard = self._listen()
@@ -177,10 +156,11 @@ class AudioMixer:
     def _packets(self, codec: av.AudioCodecContext, mix: np.ndarray) -> list[av.Packet]:
         clipped = np.clip(mix, -32768, 32767).astype(np.int16)
         frame = AudioFrame.from_ndarray(clipped.reshape(1, -1), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, self._tick * SAMPLES, TIME_BASE
+        pts = self._pace.tick * SAMPLES
+        frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, pts, TIME_BASE
         packets = codec.encode(frame)
         for packet in packets:  # one clock for every encoder, so a point can change mixes
-            packet.pts, packet.time_base = self._tick * SAMPLES, TIME_BASE
+            packet.pts, packet.time_base = pts, TIME_BASE
         return packets
 
     def _route(self, packets: dict[int | None, list[av.Packet]]) -> None:

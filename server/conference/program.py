@@ -9,8 +9,6 @@ runs its own encoder, as aiortc's MediaRelay fan-out does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -21,9 +19,8 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from av.video.frame import PictureType, VideoFrame
 
+from server.conference.pacing import Paced
 from server.conference.tracks import QueueTrack
-
-log = logging.getLogger("phonghop.conference")
 
 WIDTH, HEIGHT, FPS = 640, 360, 15
 TIME_BASE = Fraction(1, FPS)
@@ -65,12 +62,11 @@ class ProgramVideo:
         self._behind: set[QueueTrack] = set()  # these wait for a keyframe to go on
         self._keyframe = True
         self._keyframe_at = 0.0
-        self._tick = 0
+        self._pace = Paced(1 / FPS, self._next_picture, "program picture")
         self._blank = _blank()
         self._codec = None if naive else _vp8_encoder()
         self._frames = QueueTrack("video", 2) if naive else None
         self._relay = MediaRelay() if naive else None
-        self._task: asyncio.Task[None] | None = None
 
     def subscribe(self) -> MediaStreamTrack:
         if self._relay is not None and self._frames is not None:
@@ -99,31 +95,14 @@ class ProgramVideo:
         self._keyframe = True
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._pace.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._pace.stop()
         for track in list(self._subscribers):
             self.unsubscribe(track)
         if self._frames is not None:
             self._frames.stop()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while True:
-            try:
-                await self._next_picture()
-            except Exception:  # one bad picture must not end the program
-                log.exception("program picture failed; the next one goes on")
-            self._tick += 1
-            late = loop.time() - (started + self._tick / FPS)
-            if late > 1:  # the machine stalled; do not rush to catch up
-                started += late
-            await asyncio.sleep(max(0.0, -late))
 
     async def _next_picture(self) -> None:
         frame = self.source()
@@ -140,7 +119,7 @@ class ProgramVideo:
         picture = frame.reformat(WIDTH, HEIGHT, "yuv420p") if frame is not None else self._blank
         if picture is frame:  # the source frame itself; leave it as it was given
             picture = VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
-        picture.pts, picture.time_base = self._tick, TIME_BASE
+        picture.pts, picture.time_base = self._pace.tick, TIME_BASE
         picture.pict_type = PictureType.I if keyframe else PictureType.NONE
         return picture
 
@@ -148,7 +127,7 @@ class ProgramVideo:
         assert self._codec is not None
         packets = self._codec.encode(self._picture(frame, keyframe))
         for packet in packets:
-            packet.pts, packet.time_base = self._tick, TIME_BASE
+            packet.pts, packet.time_base = self._pace.tick, TIME_BASE
         return packets
 
     def _send(self, packets: list[av.Packet]) -> None:
