@@ -103,6 +103,18 @@ export function everyHalfSecond(fn) {
   return () => clearInterval(timer);
 }
 
+// The live events that carry the speakers' queue, for any view of it.
+function queueEvents(take) {
+  return {
+    snapshot(state) {
+      take(state.speakers || { speaking: null, waiting: [] });
+    },
+    "speakers.changed"(event) {
+      take(event);
+    },
+  };
+}
+
 function button(label, className, onClick) {
   const element = document.createElement("button");
   element.type = "button";
@@ -180,14 +192,10 @@ export function createFloor({ userId, button: request, place, banner, notify, it
       link = meetingLink;
     },
     handlers: {
-      snapshot(state) {
-        queue = state.speakers || { speaking: null, waiting: [] };
+      ...queueEvents((speakers) => {
+        queue = speakers;
         show();
-      },
-      "speakers.changed"(event) {
-        queue = event;
-        show();
-      },
+      }),
       status: show,
       ready: show,
     },
@@ -305,14 +313,10 @@ export function createSpeakerConsole(root, { itemLabel = () => "" } = {}) {
       link = meetingLink;
     },
     handlers: {
-      snapshot(state) {
-        queue = state.speakers || { speaking: null, waiting: [] };
+      ...queueEvents((speakers) => {
+        queue = speakers;
         show();
-      },
-      "speakers.changed"(event) {
-        queue = event;
-        show();
-      },
+      }),
     },
   };
 }
