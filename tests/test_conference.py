@@ -225,3 +225,25 @@ async def test_the_recorder_listens_to_the_program_with_its_key_only(served, mee
     await asyncio.wait_for(red.wait(), 10)
     await pc.close()
     await hall.leave()
+
+
+async def test_forged_or_wrong_controls_get_a_clear_error_and_change_nothing(
+    served, meeting, database
+):
+    chair = await chair_of(served, meeting)
+    hall, ward1 = await join_all(served, meeting, ("hall", "phuong1"))
+    stranger = user_id(database, "daibieu")  # a participant, but not in the conference
+    assert (await chair.request("rtc.pick", point=stranger))["code"] == "no_point"
+    assert (await chair.request("rtc.pick", point="1"))["code"] == "bad_message"
+    assert (await chair.request("rtc.mute", point=user_id(database, "hall"), muted="yes"))[
+        "code"
+    ] == "bad_message"
+    refused = await ward1.command("rtc.pick", point=user_id(database, "phuong1"))
+    assert refused["code"] == "forbidden"  # a ward point cannot direct the program
+    conference = served.app.state.conferences.get(meeting)
+    assert conference.source == user_id(database, "hall") and conference.picked is None
+    assert not any(point.muted for point in conference.points.values())
+    thumb = await chair.http.get(f"/api/meetings/{meeting}/rtc/points/{stranger}/thumb.jpg")
+    assert thumb.status_code == 404 and thumb.json()["code"] == "no_picture"
+    await leave_all([hall, ward1])
+    await chair.close()
