@@ -150,9 +150,18 @@ async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandl
     connection.state.access = access
 
 
+def _holds(connection: ASGIConnection, key: str) -> bool:
+    given = connection.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+
+
 def recorder_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: the caller is the recorder, holding `Authorization: Bearer <recorder key>`."""
-    given = connection.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    key = connection.app.state.settings.recorder_key
-    if not given or not hmac.compare_digest(given.encode(), key.encode()):
+    if not _holds(connection, connection.app.state.settings.recorder_key):
         raise AppError(401, "not_recorder", "Only the recorder may do this.")
+
+
+def servers_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard of the bridge process: the caller is a server, holding the bridge key."""
+    if not _holds(connection, connection.app.state.settings.bridge_key):
+        raise AppError(401, "not_server", "Only the servers may call the bridge.")

@@ -51,6 +51,7 @@ from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
 from server.conference import pages as conference_pages
 from server.conference import signaling
 from server.conference.bridge import Conferences
+from server.conference.remote import Bridges
 from server.db import make_engine, make_sync_engine, session_maker
 from server.documents import api as documents_api
 from server.documents import pages as documents_pages
@@ -137,12 +138,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "publisher": Publisher(),
             "votes": votes.VoteClock(),
             "ballots": ballots.BallotBoxes(),
-            "conferences": Conferences(),
             "recorders": recordings.Recorders(),
             "hub": Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
     )
+
+    state.conferences = Bridges(settings) if settings.bridge_urls else Conferences(state)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:

@@ -1,5 +1,5 @@
-"""The `phonghop` command: serve, demo, create-user, import-users, db upgrade, backup,
-restore."""
+"""The `phonghop` command: serve, demo, bridge, recorder, create-user, import-users,
+db upgrade, recordings prune, backup, restore."""
 
 from __future__ import annotations
 
@@ -39,6 +39,23 @@ def serve(settings: Settings) -> None:
 
 def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     serve(settings)
+    return 0
+
+
+def cmd_bridge(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.conference.standalone import create_bridge_app
+
+    if not settings.redis_url:
+        print(
+            "error: the bridge tells the servers' tablets what happens through Redis; "
+            "set PHONGHOP_REDIS_URL (and the servers' PHONGHOP_BRIDGE_URLS)",
+            file=sys.stderr,
+        )
+        return 2
+    app = create_bridge_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
     return 0
 
 
@@ -220,6 +237,13 @@ def parser() -> argparse.ArgumentParser:
     db_p = commands.add_parser("db", help="database maintenance")
     db_commands = db_p.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
+
+    bridge_p = commands.add_parser(
+        "bridge", help="run the video conferences in their own process, for the servers"
+    )
+    bridge_p.add_argument("--host")
+    bridge_p.add_argument("--port", type=int, default=8100)
+    bridge_p.set_defaults(run=cmd_bridge)
 
     recorder_p = commands.add_parser("recorder", help="record a meeting's conference program")
     recorder_p.add_argument("--meeting", type=int, required=True)

@@ -63,6 +63,9 @@ class Settings:
     turn_secret: str = ""  # coturn's static-auth-secret: short-lived credentials per user
     bridge_encoding: str = "shared"  # "naive": an encoder per point, the benchmark's anchor
     conference_max_points: int = 60
+    # `phonghop bridge` processes; empty: this process runs the conferences itself.
+    # A meeting's conference always lives in the same one: urls[meeting_id % len(urls)].
+    bridge_urls: list[str] = field(default_factory=list)
     recorder_key: str = ""  # the recorder's bearer token for the bridge and its status route
     record_automatically: bool = False  # start recording when a meeting goes live
     recording_retention_days: int = 0  # `recordings prune` removes older ones; 0 keeps all
@@ -81,6 +84,11 @@ class Settings:
                 credential = base64.b64encode(digest.digest()).decode()
             servers.append({"urls": self.turn_urls, "username": username, "credential": credential})
         return servers
+
+    @property
+    def bridge_key(self) -> str:
+        """The servers' bearer token for the bridge: whoever shares the secret key has it."""
+        return hmac.new(self.secret_key.encode(), b"phonghop bridge", hashlib.sha256).hexdigest()
 
     @property
     def blobs_dir(self) -> Path:
@@ -128,6 +136,7 @@ class Settings:
             turn_secret=_env("TURN_SECRET", ""),
             bridge_encoding=_bridge_encoding(_env("BRIDGE_ENCODING", "shared")),
             conference_max_points=_env_int("CONFERENCE_MAX_POINTS", 60),
+            bridge_urls=_env_list("BRIDGE_URLS", ""),
             recorder_key=_env("RECORDER_KEY", "") or _kept_secret(data_dir, "recorder_key"),
             record_automatically=_env("RECORD_AUTOMATICALLY", "false").lower()
             in ("1", "true", "yes"),

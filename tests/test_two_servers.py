@@ -1,6 +1,7 @@
-"""Two real `phonghop serve` processes on one PostgreSQL database and one Redis: a meeting
-followed across both, ballots counted once, a tablet that moves between them misses nothing,
-and the journal's `seq` stays gapless and in order under writers on both."""
+"""Two real `phonghop serve` processes and a `phonghop bridge` on one PostgreSQL database and
+one Redis: a meeting followed across both, ballots counted once, a tablet that moves between
+them misses nothing, the journal's `seq` stays gapless and in order under writers on both,
+and one conference in the bridge process for points joined through either server."""
 
 from __future__ import annotations
 
@@ -36,12 +37,14 @@ from server.settings import Settings
 from tests.browser import free_port
 from tests.conftest import Accounts, need
 from tests.live import Tablet, close_all
+from tests.points import Point, PointError
 
 pytestmark = pytest.mark.postgres
 
 POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
 DELEGATES = 24
+RED, GREEN = (220, 30, 30), (30, 200, 40)
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Server:
 class Cluster:
     a: Server
     b: Server
+    bridge: Server
+    env: dict[str, str]
     engine: sa.Engine
     accounts: Accounts
 
@@ -90,8 +95,8 @@ def database_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _start(port: int, env: dict[str, str]) -> Server:
-    command = _phonghop("serve", "--host", "127.0.0.1", "--port", str(port))
+def _start(port: int, env: dict[str, str], what: str = "serve") -> Server:
+    command = _phonghop(what, "--host", "127.0.0.1", "--port", str(port))
     process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     return Server(url, process)
@@ -101,7 +106,7 @@ def _wait_until_up(server: Server) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"phonghop serve exited with {server.process.returncode}")
+            raise RuntimeError(f"{server.url} exited with {server.process.returncode}")
         try:
             if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
                 return
@@ -124,7 +129,7 @@ def _stop(server: Server) -> None:
 def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     need(_listening(REDIS_URL), "Redis is not running on 127.0.0.1:6379")
     data_dir = tmp_path_factory.mktemp("shared-data")
-    ports = free_port(), free_port()
+    ports, bridge_port = (free_port(), free_port()), free_port()
     origins = ",".join(f"http://127.0.0.1:{port}" for port in ports)
     env = {
         **os.environ,
@@ -136,17 +141,18 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "PHONGHOP_ALLOWED_ORIGINS": origins,
         "PHONGHOP_RENDER_WORKERS": "1",
         "PHONGHOP_LOG_LEVEL": "WARNING",
+        "PHONGHOP_BRIDGE_URLS": f"http://127.0.0.1:{bridge_port}",
     }
     subprocess.run(_phonghop("db", "upgrade"), env=env, check=True)
     engine = db.make_sync_engine(database_url)
     settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="seed")
-    servers = [_start(port, env) for port in ports]
+    servers = [_start(port, env) for port in ports] + [_start(bridge_port, env, "bridge")]
     try:
         for server in servers:
             _wait_until_up(server)
         with Session(engine, expire_on_commit=False) as session:
             accounts = Accounts(session, settings)
-            yield Cluster(servers[0], servers[1], engine, accounts)
+            yield Cluster(*servers, env, engine, accounts)
             accounts.passwords.close()
     finally:
         for server in servers:
@@ -382,3 +388,101 @@ async def test_an_event_journaled_but_never_published_is_read_from_the_journal(c
     assert [m["type"] for m in got] == ["lost.event", "page.presented"]
     assert delegate.inbox.index(got[0]) < delegate.inbox.index(got[1])
     await close_all(chair, delegate)
+
+
+def _conference_meeting(cluster: Cluster) -> dict[str, Any]:
+    """A live meeting with a chair, a secretary and two ward points."""
+    accounts = cluster.accounts
+    meeting = Meeting(
+        body_id=accounts.body().id,
+        title="Kỳ họp trực tuyến",
+        starts_at=datetime(2026, 12, 15, tzinfo=UTC),
+        status=MeetingStatus.live,
+    )
+    accounts.session.add(meeting)
+    accounts.session.commit()
+    people: dict[str, Any] = {"id": meeting.id}
+    for who, role in [("chair", "chair"), ("thuky", "secretary"), ("p1", "ward_point")]:
+        user = accounts.user(f"m{meeting.id}{who}")
+        accounts.join(user, meeting.id, role)
+        people[who] = user
+    people["p2"] = accounts.user(f"m{meeting.id}p2")
+    accounts.join(people["p2"], meeting.id, "ward_point")
+    return people
+
+
+async def _snapshot(server: Server, username: str, meeting_id: int) -> dict[str, Any]:
+    device = await _tablet(server, username, meeting_id)
+    snapshot = await device.until(lambda m: m["type"] == "snapshot")
+    await device.close()
+    return snapshot["state"]
+
+
+async def test_one_conference_in_the_bridge_process_for_points_on_both_servers(cluster):
+    people = _conference_meeting(cluster)
+    meeting_id, p1, p2 = people["id"], people["p1"], people["p2"]
+    chair = await _tablet(cluster.a, people["chair"].username, meeting_id)
+    first = await Point(cluster.a.url, p1.username, meeting_id, RED, 440.0).join()
+    second = await Point(cluster.b.url, p2.username, meeting_id, GREEN, 700.0).join()
+    await asyncio.gather(first.wait_for_colour(RED), second.wait_for_colour(RED))
+    # the bridge tells the point on server B, through Redis, to send thumbnails
+    assert (await second.wait_for_event("rtc.send"))["quality"] == "thumb"
+
+    seen = len(second.events)
+    picked = await chair.request("rtc.pick", point=p2.id)  # the chair is on A
+    assert picked["type"] == "ack", picked
+    await asyncio.gather(first.wait_for_colour(GREEN), second.wait_for_colour(GREEN))
+    assert (await second.wait_for_event("rtc.send", after=seen))["quality"] == "full"
+    await asyncio.sleep(1)
+    assert min(first.received_fps(1.0), second.received_fps(1.0)) >= 12
+
+    # the console's snapshot on B shows the bridge's conference; a refusal comes through it
+    console = (await _snapshot(cluster.b, people["thuky"].username, meeting_id))["conference"]
+    assert sorted(point["user_id"] for point in console["points"]) == sorted([p1.id, p2.id])
+    assert console["program"] == {"source": p2.id, "auto": False}
+    refused = await chair.request("rtc.pick", point=people["thuky"].id)
+    assert (refused["type"], refused["code"]) == ("error", "no_point")
+    assert refused["message"].startswith("Điểm cầu")  # translated by the server, not the bridge
+
+    await asyncio.gather(first.leave(), second.leave())
+    changes = await _journaled(cluster, meeting_id, "conference.changed")
+    assert [c["change"] for c in changes] == ["joined", "joined", "picked", "left", "left"]
+    assert (await _snapshot(cluster.a, people["chair"].username, meeting_id))["conference"] is None
+    await chair.close()
+
+
+async def test_servers_without_their_bridge_refuse_calls_clearly_and_keep_serving(cluster):
+    people = _conference_meeting(cluster)
+    meeting_id = people["id"]
+    _stop(cluster.bridge)
+    try:
+        point = Point(cluster.b.url, people["p1"].username, meeting_id)
+        with pytest.raises(PointError, match="HTTP 503.*bridge_unavailable"):
+            await point.join()
+        await point.leave()
+        state = await _snapshot(cluster.a, people["chair"].username, meeting_id)
+        assert state["conference"] is None  # a hello still works
+    finally:
+        port = int(cluster.bridge.url.rsplit(":", 1)[1])
+        cluster.bridge = _start(port, cluster.env, "bridge")
+        _wait_until_up(cluster.bridge)
+    again = await Point(cluster.b.url, people["p1"].username, meeting_id).join()
+    await again.leave()
+
+
+async def test_the_bridge_takes_calls_from_the_servers_only(cluster):
+    async with httpx.AsyncClient(base_url=cluster.bridge.url) as http:
+        assert (await http.get("/bridge/meetings/1/view?console=true")).status_code == 401
+        forged = {"Authorization": "Bearer guess"}
+        answer = await http.post("/bridge/meetings/1/points", headers=forged, json={})
+        assert (answer.status_code, answer.json()["code"]) == (401, "not_server")
+
+
+async def _journaled(cluster: Cluster, meeting_id: int, type: str) -> list[dict[str, Any]]:
+    with Session(cluster.engine) as session:
+        query = (
+            select(JournalEvent)
+            .where(JournalEvent.meeting_id == meeting_id, JournalEvent.type == type)
+            .order_by(JournalEvent.seq)  # type: ignore[arg-type]
+        )
+        return [event.payload for event in session.exec(query)]

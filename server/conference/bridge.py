@@ -13,8 +13,11 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from fractions import Fraction
+from typing import Any, Literal
 
+import av
+import msgspec
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -45,6 +48,17 @@ STAY_AT_LEAST_S = 2.5  # and the current source must have been on for this long
 WATCH_EVERY_S = 0.25
 REPORT_EVERY_S = 1.0
 CONSOLE = [MeetingRole.chair, MeetingRole.secretary]
+THUMB_WIDTH, THUMB_HEIGHT = 320, 180
+
+
+class Control(msgspec.Struct, forbid_unknown_fields=True):
+    """A choice made on a conference: `pick` a point for the program (no point: automatic),
+    `mute` a point (`on`: muted), or `audio_only` for the point `by` itself."""
+
+    action: Literal["pick", "mute", "audio_only"]
+    by: int
+    point: int | None = None
+    on: bool = False
 
 
 @dataclass
@@ -224,6 +238,14 @@ class Conference:
 
     # --- the chair's controls ------------------------------------------------------------
 
+    async def apply(self, control: Control) -> None:
+        if control.action == "pick":
+            await self.pick(control.point, control.by)
+        elif control.action == "mute":
+            await self.mute(control.point, control.on, control.by)  # type: ignore[arg-type]
+        else:
+            await self.audio_only(control.by, control.on)
+
     async def pick(self, user_id: int | None, by: int) -> None:
         """Puts a point on the program, or (None) goes back to the loudest point."""
         if user_id is not None:
@@ -375,23 +397,61 @@ def _bad_offer(message: str) -> AppError:
 
 
 class Conferences:
-    """The conferences this process runs, one per meeting, made on the first join."""
+    """The conferences this process runs, one per meeting, made on the first join.
 
-    def __init__(self) -> None:
+    The servers call these methods; with `PHONGHOP_BRIDGE_URLS` set they call the same ones
+    on `remote.Bridges`, which passes them to a `phonghop bridge` process running this class.
+    """
+
+    def __init__(self, state: Any) -> None:
         receiving.install()
+        self.state = state
         self._rooms: dict[int, Conference] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
     def get(self, meeting_id: int) -> Conference | None:
         return self._rooms.get(meeting_id)
 
-    def room(self, state: Any, meeting_id: int) -> Conference:
+    def room(self, meeting_id: int) -> Conference:
         conference = self._rooms.get(meeting_id)
         if conference is None:
-            conference = Conference(state, meeting_id, on_empty=self._close)
+            conference = Conference(self.state, meeting_id, on_empty=self._close)
             self._rooms[meeting_id] = conference
             conference.start()
         return conference
+
+    async def join(self, meeting_id: int, user_id: int, name: str, offer: str) -> str:
+        return await self.room(meeting_id).join(user_id, name, offer)
+
+    async def listen(self, meeting_id: int, offer: str) -> str:
+        return await self.room(meeting_id).listen(offer)
+
+    async def leave(self, meeting_id: int, user_id: int) -> None:
+        conference = self._rooms.get(meeting_id)
+        if conference is not None:
+            await conference.leave(user_id)
+
+    async def control(self, meeting_id: int, control: Control) -> None:
+        conference = self._rooms.get(meeting_id)
+        if conference is None:
+            raise AppError(404, "no_point", "That point is not in the conference.")
+        await conference.apply(control)
+
+    async def thumbnail(self, meeting_id: int, user_id: int) -> bytes:
+        """The point's latest picture as a small JPEG, for the chair's source picker."""
+        conference = self._rooms.get(meeting_id)
+        point = conference.points.get(user_id) if conference is not None else None
+        if point is None or point.frame is None:
+            raise AppError(404, "no_picture", "No picture from this point yet.")
+        return await asyncio.to_thread(_jpeg, point.frame)
+
+    async def view(self, meeting_id: int, console: bool) -> dict[str, Any] | None:
+        """The conference as a tablet's snapshot shows it: every point for the console,
+        only the program for the others; None when there is no conference."""
+        conference = self._rooms.get(meeting_id)
+        if conference is None:
+            return None
+        return conference.points_view() if console else {"program": conference.program_view()}
 
     def _close(self, conference: Conference) -> None:
         """The last point left: the encoders stop until someone joins again."""
@@ -406,3 +466,11 @@ class Conferences:
         for conference in rooms:
             await conference.stop()
         await asyncio.gather(*self._stopping, return_exceptions=True)
+
+
+def _jpeg(frame: VideoFrame) -> bytes:
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height, codec.pix_fmt = THUMB_WIDTH, THUMB_HEIGHT, "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    small = frame.reformat(THUMB_WIDTH, THUMB_HEIGHT, "yuvj420p")
+    return b"".join(bytes(p) for p in [*codec.encode(small), *codec.encode(None)])

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-import av
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import State
@@ -14,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import meeting_permission, recorder_only
-from server.conference.bridge import Conference
+from server.conference.bridge import Control
 from server.conference.program import FPS, HEIGHT, WIDTH
 from server.errors import AppError
 from server.live import snapshot
@@ -23,7 +20,6 @@ from server.models import Meeting
 
 CONFERENCE = {"permission": "conference"}
 PRESIDE = {"permission": "preside"}
-THUMB_WIDTH, THUMB_HEIGHT = 320, 180
 
 
 class OfferIn(msgspec.Struct):
@@ -39,8 +35,8 @@ class OfferIn(msgspec.Struct):
 )
 async def offer(request: Request, state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
     """An SDP offer in, the bridge's SDP answer out (every candidate gathered, no trickle)."""
-    conference = state.conferences.room(state, meeting_id)
-    answer = await conference.join(request.user.id, request.user.full_name, data.sdp)
+    user = request.user
+    answer = await state.conferences.join(meeting_id, user.id, user.full_name, data.sdp)
     return {"sdp": answer, "type": "answer"}
 
 
@@ -49,7 +45,7 @@ async def listen(state: State, meeting_id: int, data: OfferIn) -> dict[str, str]
     """The recorder's receive-only offer in, an answer with the program out."""
     if await _meeting_missing(state, meeting_id):
         raise AppError(404, "not_found", "Not found: {what}.", what="meeting")
-    answer = await state.conferences.room(state, meeting_id).listen(data.sdp)
+    answer = await state.conferences.listen(meeting_id, data.sdp)
     return {"sdp": answer, "type": "answer"}
 
 
@@ -65,9 +61,7 @@ async def _meeting_missing(state: State, meeting_id: int) -> bool:
     status_code=HTTP_204_NO_CONTENT,
 )
 async def hang_up(request: Request, state: State, meeting_id: int) -> None:
-    conference = state.conferences.get(meeting_id)
-    if conference is not None:
-        await conference.leave(request.user.id)
+    await state.conferences.leave(meeting_id, request.user.id)
 
 
 @get("/meetings/{meeting_id:int}/rtc/config", guards=[meeting_permission], opt=CONFERENCE)
@@ -86,62 +80,45 @@ async def config(request: Request, state: State, meeting_id: int) -> dict[str, A
 )
 async def thumbnail(state: State, meeting_id: int, user_id: int) -> Response[bytes]:
     """The point's latest picture, small, for the chair's source picker."""
-    conference = state.conferences.get(meeting_id)
-    point = conference.points.get(user_id) if conference is not None else None
-    if point is None or point.frame is None:
-        raise AppError(404, "no_picture", "No picture from this point yet.")
-    jpeg = await asyncio.to_thread(_jpeg, point.frame)
+    jpeg = await state.conferences.thumbnail(meeting_id, user_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-def _jpeg(frame: av.VideoFrame) -> bytes:
-    codec = av.CodecContext.create("mjpeg", "w")
-    codec.width, codec.height, codec.pix_fmt = THUMB_WIDTH, THUMB_HEIGHT, "yuvj420p"
-    codec.time_base = Fraction(1, 25)
-    small = frame.reformat(THUMB_WIDTH, THUMB_HEIGHT, "yuvj420p")
-    return b"".join(bytes(p) for p in [*codec.encode(small), *codec.encode(None)])
-
-
-def _conference(session: Session) -> Conference:
-    conference = session.state.conferences.get(session.meeting_id)
-    if conference is None:
-        raise AppError(404, "no_point", "That point is not in the conference.")
-    return conference
+async def _control(
+    session: Session, action: str, point: int | None = None, on: bool = False
+) -> None:
+    control = Control(action, session.user.id, point, on)  # type: ignore[arg-type]
+    await session.state.conferences.control(session.meeting_id, control)
 
 
 @command("rtc.pick", permission="preside")
 async def pick(session: Session, message: dict[str, Any]) -> None:
     """`{"type":"rtc.pick","id":…,"point":USER_ID}`: that point on the program."""
-    await _conference(session).pick(field_of(message, "point", int), session.user.id)
+    await _control(session, "pick", field_of(message, "point", int))
 
 
 @command("rtc.auto", permission="preside")
 async def automatic(session: Session, message: dict[str, Any]) -> None:
     """Back to the loudest point on the program."""
-    await _conference(session).pick(None, session.user.id)
+    await _control(session, "pick")
 
 
 @command("rtc.mute", permission="preside")
 async def mute(session: Session, message: dict[str, Any]) -> None:
     """`{"type":"rtc.mute","id":…,"point":USER_ID,"muted":true}`."""
     point, muted = field_of(message, "point", int), field_of(message, "muted", bool)
-    await _conference(session).mute(point, muted, session.user.id)
+    await _control(session, "mute", point, muted)
 
 
 @command("rtc.audio_only", permission="conference")
 async def audio_only(session: Session, message: dict[str, Any]) -> None:
     """A point on a weak link stops sending and getting video (`on`), or resumes it."""
-    await _conference(session).audio_only(session.user.id, field_of(message, "on", bool))
+    await _control(session, "audio_only", on=field_of(message, "on", bool))
 
 
 @snapshot.part("conference")
 async def conference_state(db: AsyncSession, session: Session) -> dict[str, Any] | None:
-    conference = session.state.conferences.get(session.meeting_id)
-    if conference is None:
-        return None
-    if session.access.can("preside"):
-        return conference.points_view()
-    return {"program": conference.program_view()}
+    return await session.state.conferences.view(session.meeting_id, session.access.can("preside"))
 
 
 router = Router(

@@ -1,0 +1,115 @@
+"""`phonghop bridge`: the conferences in a process of their own, called by the servers.
+
+The servers check who may do what and pass the call on with the bridge key; points send
+their media straight to this process. It journals and publishes through the same database
+and Redis as the servers, so what it tells a point or the console reaches their sockets
+whichever server holds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar, Request, Response, Router, delete, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from server import journal
+from server.access import servers_only
+from server.app import channels_backend
+from server.conference.bridge import Conferences, Control
+from server.conference.signaling import OfferIn
+from server.db import make_engine, session_maker
+from server.errors import AppError
+from server.live.hub import Hub
+from server.settings import Settings
+
+
+class PointIn(msgspec.Struct):
+    user_id: int
+    name: Annotated[str, msgspec.Meta(max_length=300)]
+    sdp: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+
+
+@post("/points", status_code=HTTP_200_OK)
+async def join(state: State, meeting_id: int, data: PointIn) -> dict[str, str]:
+    answer = await state.conferences.join(meeting_id, data.user_id, data.name, data.sdp)
+    return {"sdp": answer, "type": "answer"}
+
+
+@delete("/points/{user_id:int}", status_code=HTTP_204_NO_CONTENT)
+async def leave(state: State, meeting_id: int, user_id: int) -> None:
+    await state.conferences.leave(meeting_id, user_id)
+
+
+@post("/listen", status_code=HTTP_200_OK)
+async def listen(state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
+    return {"sdp": await state.conferences.listen(meeting_id, data.sdp), "type": "answer"}
+
+
+@post("/control", status_code=HTTP_204_NO_CONTENT)
+async def control(state: State, meeting_id: int, data: Control) -> None:
+    await state.conferences.control(meeting_id, data)
+
+
+@get("/points/{user_id:int}/thumb.jpg")
+async def thumbnail(state: State, meeting_id: int, user_id: int) -> Response[bytes]:
+    jpeg = await state.conferences.thumbnail(meeting_id, user_id)
+    return Response(jpeg, media_type="image/jpeg")
+
+
+@get("/view")
+async def view(state: State, meeting_id: int, console: bool) -> dict[str, Any] | None:
+    return await state.conferences.view(meeting_id, console)
+
+
+@get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def untranslated(request: Request, exc: AppError) -> Response[dict[str, Any]]:
+    """A refusal as the calling server re-raises it: the English msgid and its parameters."""
+    body = {"code": exc.code, "message": exc.message, "params": exc.params}
+    return Response(body, status_code=exc.status)
+
+
+def create_bridge_app(settings: Settings) -> Litestar:
+    engine = make_engine(settings.database_url)
+    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
+    state = State(
+        {
+            "settings": settings,
+            "db": session_maker(engine),
+            "hub": Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix),
+        }
+    )
+    state.conferences = Conferences(state)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await state.conferences.stop()
+            await state.hub.close()
+            await engine.dispose()
+
+    meetings = Router(
+        path="/bridge/meetings/{meeting_id:int}",
+        route_handlers=[join, leave, listen, control, thumbnail, view],
+        guards=[servers_only],
+    )
+    return Litestar(
+        route_handlers=[meetings, healthz],
+        state=state,
+        plugins=[channels],
+        lifespan=[lifespan],
+        exception_handlers={AppError: untranslated},
+        logging_config=None,
+        openapi_config=None,
+    )
