@@ -18,11 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from recorder import files
 from server import db
 from server.models import (
     Ballot,
@@ -31,13 +33,14 @@ from server.models import (
     JournalEvent,
     Meeting,
     MeetingStatus,
+    Recording,
     Vote,
 )
 from server.settings import Settings
 from tests.browser import free_port
 from tests.conftest import Accounts, need
 from tests.live import Tablet, close_all
-from tests.points import Point, PointError
+from tests.points import Point, PointError, mean_rgb
 
 pytestmark = pytest.mark.postgres
 
@@ -444,11 +447,36 @@ async def test_one_conference_in_the_bridge_process_for_points_on_both_servers(c
     assert (refused["type"], refused["code"]) == ("error", "no_point")
     assert refused["message"].startswith("Điểm cầu")  # translated by the server, not the bridge
 
+    await _record_a_segment(cluster, meeting_id)  # the recorder's own process, through B
+
     await asyncio.gather(first.leave(), second.leave())
     changes = await _journaled(cluster, meeting_id, "conference.changed")
     assert [c["change"] for c in changes] == ["joined", "joined", "picked", "left", "left"]
     assert (await _snapshot(cluster.a, people["chair"].username, meeting_id))["conference"] is None
     await chair.close()
+
+
+async def _record_a_segment(cluster: Cluster, meeting_id: int) -> None:
+    command = _phonghop("recorder", "--meeting", str(meeting_id), "--server", cluster.b.url)
+    recorder = await asyncio.create_subprocess_exec(*command, env=cluster.env)
+    data_dir = Path(cluster.env["PHONGHOP_DATA_DIR"])
+    try:
+        async with asyncio.timeout(30):
+            pattern = f"recordings/{meeting_id}/*/{files.SEGMENTS}/*.ts"
+            while not await asyncio.to_thread(lambda: list(data_dir.glob(pattern))):
+                assert recorder.returncode is None, "the recorder stopped"
+                await asyncio.sleep(0.2)
+        recorder.terminate()
+        assert await asyncio.wait_for(recorder.wait(), 20) == 0
+    finally:
+        if recorder.returncode is None:
+            recorder.kill()
+    with Session(cluster.engine) as session:
+        recording = session.exec(select(Recording).where(Recording.meeting_id == meeting_id)).one()
+    assert recording.status == "done" and recording.duration_s >= 4
+    with av.open(str(data_dir / recording.path / files.JOINED)) as joined:
+        picture = next(joined.decode(video=0))
+    assert max(abs(a - b) for a, b in zip(mean_rgb(picture), GREEN, strict=True)) <= 25
 
 
 async def test_servers_without_their_bridge_refuse_calls_clearly_and_keep_serving(cluster):
