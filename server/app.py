@@ -23,8 +23,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
 from sqlmodel import Session
@@ -84,11 +86,19 @@ def recover_recordings(settings: Settings) -> None:
         engine.dispose()
 
 
-def channels_backend(settings: Settings) -> ChannelsBackend:
+def channels_backend(redis: Redis | None) -> ChannelsBackend:
     """In memory for one process; Redis pub/sub when several processes share the meetings."""
-    if not settings.redis_url:
-        return MemoryChannelsBackend()
-    return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+    return RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend()
+
+
+def redis_of(settings: Settings) -> Redis | None:
+    return Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+
+def throttle_store(settings: Settings, redis: Redis | None) -> Store:
+    """Failed-login counters: in memory for one process (only a restart, not an attacker,
+    clears them), in Redis when several servers must count together."""
+    return RedisStore(redis, namespace=f"{settings.redis_prefix}:login") if redis else MemoryStore()
 
 
 async def provide_db(state: State, request: Request) -> AsyncGenerator[AsyncSession, None]:
@@ -119,7 +129,8 @@ def _template_engine(engine: JinjaTemplateEngine) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
+    redis = redis_of(settings)
+    channels = ChannelsPlugin(backend=channels_backend(redis), arbitrary_channels_allowed=True)
     state = State(
         {
             "settings": settings,
@@ -130,8 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "sessions": Sessions(
                 FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
             ),
-            # Counters in memory: cheap per login; only a restart (not an attacker) clears them.
-            "throttle": LoginThrottle(MemoryStore(), settings),
+            "throttle": LoginThrottle(throttle_store(settings, redis), settings),
             "loop_lag": LoopLag(),
             "recent_access": Recent(ttl_s=5),
             "recent_users": Recent(ttl_s=5),
@@ -151,7 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The worker fork server starts before any render pool, so it preloads PDF work.
         await asyncio.to_thread(isolation.warm_up)
         app.state.loop_lag.start()
-        await votes.resume_clocks(app.state)
+        app.state.votes.start(app.state)
         await asyncio.to_thread(recover_recordings, settings)
         try:
             yield
@@ -166,6 +176,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.passwords.close()
             app.state.renderer.close()
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     return Litestar(
         route_handlers=[

@@ -4,6 +4,7 @@ and the result is computed once, in the closing transaction, and kept."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,7 +48,9 @@ YES_NO_ABSTAIN = (
     ("abstain", N_("Abstain")),
 )
 VOTERS = (MeetingRole.chair, MeetingRole.delegate)
+log = logging.getLogger("phonghop.votes")
 PROGRESS_EVERY_S = 0.2  # ballots counted are told at most this often, not once per ballot
+SWEEP_EVERY_S = 5.0  # how often each server looks for timed votes opened elsewhere
 
 
 class VoteIn(msgspec.Struct):
@@ -327,7 +330,7 @@ async def _named(db: AsyncSession, vote: Vote, options: list[VoteOption]) -> lis
 
 
 async def resume_clocks(state: Any) -> None:
-    """After a restart, open votes with a time limit still close on time (at once if overdue)."""
+    """Open votes with a time limit close on time (at once if overdue), after a restart too."""
     async with state.db_read() as db:
         rows = await db.exec(
             select(Vote).where(Vote.status == "open", col(Vote.duration_s).is_not(None))
@@ -343,11 +346,28 @@ class _Progress:
 
 
 class VoteClock:
-    """Timers of this process: automatic closes and the paced progress messages."""
+    """Timers of this process: automatic closes and the paced progress messages.
+
+    Every server keeps a close timer for every open timed vote, not only for those it
+    opened, and looks for new ones every few seconds: the close happens once (under the
+    vote's row lock) and on time, even when the server that opened the vote has stopped.
+    """
 
     def __init__(self) -> None:
         self._closers: dict[int, asyncio.Task[None]] = {}
         self._progress: dict[int, _Progress] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start(self, state: Any) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(state))
+
+    async def _sweep(self, state: Any) -> None:
+        while True:
+            try:
+                await resume_clocks(state)
+            except Exception:  # the database away for a moment: try again at the next sweep
+                log.exception("could not read the open votes")
+            await asyncio.sleep(SWEEP_EVERY_S)
 
     def schedule_close(self, state: Any, vote: Vote) -> None:
         deadline = _deadline(vote)
@@ -384,6 +404,7 @@ class VoteClock:
 
     async def stop(self) -> None:
         tasks = [*self._closers.values(), *(p.task for p in self._progress.values() if p.task)]
+        tasks += [self._sweeper] if self._sweeper is not None else []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -40,7 +40,7 @@ from server.settings import Settings
 from tests.browser import free_port
 from tests.conftest import Accounts, need
 from tests.live import Tablet, close_all
-from tests.points import Point, PointError, mean_rgb
+from tests.points import Point, PointError, fixture_password, mean_rgb
 
 pytestmark = pytest.mark.postgres
 
@@ -514,3 +514,50 @@ async def _journaled(cluster: Cluster, meeting_id: int, type: str) -> list[dict[
             .order_by(JournalEvent.seq)  # type: ignore[arg-type]
         )
         return [event.payload for event in session.exec(query)]
+
+
+async def test_failed_logins_on_both_servers_count_together(cluster):
+    username = cluster.accounts.user(f"thu{secrets.token_hex(3)}").username
+    clients = [httpx.AsyncClient(base_url=s.url) for s in (cluster.a, cluster.b)]
+    try:
+        for client in clients:
+            await client.get("/login")
+
+        async def log_in(client: httpx.AsyncClient, password: str) -> httpx.Response:
+            csrf = {"X-CSRFToken": client.cookies["csrftoken"]}
+            credentials = {"username": username, "password": password}
+            return await client.post("/login", json=credentials, headers=csrf)
+
+        limit = Settings.from_env().login_max_failures
+        for n in range(limit):
+            assert (await log_in(clients[n % 2], "sai")).status_code == 401
+        refused = await log_in(clients[limit % 2], fixture_password())
+        assert (refused.status_code, refused.json()["code"]) == (429, "login_throttled")
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+
+
+async def test_a_timed_vote_closes_on_time_when_the_server_that_opened_it_stops(cluster):
+    meeting = _meeting(cluster)
+    chair = await (await Tablet(cluster.a, meeting["chair"]).sign_in()).connect(meeting["id"])
+    delegate = await _tablet(cluster.b, meeting["delegates"][0], meeting["id"])
+    csrf = {"X-CSRFToken": chair.http.cookies["csrftoken"]}
+    order = {"title": "Biểu quyết có thời hạn", "duration_s": 5}
+    made = await chair.http.post(f"/api/meetings/{meeting['id']}/votes", json=order, headers=csrf)
+    vote_id = made.json()["id"]
+    assert (await chair.http.post(f"/api/votes/{vote_id}/open", headers=csrf)).status_code == 200
+    await chair.close()
+    _stop(cluster.a)
+    try:
+        closed = await delegate.until(lambda m: m["type"] == "vote.closed", within=15)
+        assert closed["vote"]["id"] == vote_id
+    finally:
+        port = int(cluster.a.url.rsplit(":", 1)[1])
+        cluster.a = _start(port, cluster.env)
+        _wait_until_up(cluster.a)
+    with Session(cluster.engine) as session:
+        vote = session.get(Vote, vote_id)
+        late = (vote.closed_at - vote.opened_at).total_seconds() - 5
+    assert 0 <= late < 1.5, late
+    assert len([e for e in _journal(cluster, meeting["id"]) if e.type == "vote.closed"]) == 1
+    await delegate.close()

@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from server import journal
 from server.access import servers_only
-from server.app import channels_backend
+from server.app import channels_backend, redis_of
 from server.conference.bridge import Conferences, Control
 from server.conference.signaling import OfferIn
 from server.db import make_engine, session_maker
@@ -80,7 +80,8 @@ def untranslated(request: Request, exc: AppError) -> Response[dict[str, Any]]:
 
 def create_bridge_app(settings: Settings) -> Litestar:
     engine = make_engine(settings.database_url)
-    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
+    redis = redis_of(settings)
+    channels = ChannelsPlugin(backend=channels_backend(redis), arbitrary_channels_allowed=True)
     state = State(
         {
             "settings": settings,
@@ -98,6 +99,8 @@ def create_bridge_app(settings: Settings) -> Litestar:
             await state.conferences.stop()
             await state.hub.close()
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     meetings = Router(
         path="/bridge/meetings/{meeting_id:int}",
