@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.minutes import MinutesData, Person, Turn, VoteOutcome, minutes_pdf
 from server.access import meeting_permission
+from server.i18n import gettext_for
 from server.meetings import rules as meeting_rules
 from server.models import (
     AgendaItem,
@@ -115,8 +116,12 @@ async def _people(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
 
 
 def _with_status(people: list[dict[str, Any]], status: str) -> list[Person]:
+    """Delegates (chair included) with `status`: the secretary and ward points check in too,
+    but "Có mặt x/y đại biểu" counts members only, as the quorum does."""
     return [
-        Person(p["name"], ROLE_NAMES.get(p["role"], "")) for p in people if p["status"] == status
+        Person(p["name"], ROLE_NAMES.get(p["role"], ""))
+        for p in people
+        if p["role"] in VOTERS and p["status"] == status
     ]
 
 
@@ -154,6 +159,7 @@ async def _turns(db: AsyncSession, meeting_id: int, titles: dict, tz: Any) -> li
 
 
 async def _votes(db: AsyncSession, meeting_id: int, titles: dict) -> list[VoteOutcome]:
+    vietnamese = gettext_for("vi")
     rows = await db.exec(
         select(Vote)
         .where(Vote.meeting_id == meeting_id, Vote.status == "closed")
@@ -162,7 +168,8 @@ async def _votes(db: AsyncSession, meeting_id: int, titles: dict) -> list[VoteOu
     outcomes = []
     for vote in rows.all():
         result = vote.result or {}
-        labels = result.get("labels", {})
+        # the minutes are in Vietnamese; yes/no/abstain labels are stored as catalog msgids
+        labels = {key: vietnamese(label) for key, label in result.get("labels", {}).items()}
         tally = [(labels.get(key, key), weight) for key, weight in result.get("tally", {}).items()]
         named = [
             (row["name"], ", ".join(labels.get(c, c) for c in row["choices"]))
