@@ -702,8 +702,9 @@ function clearMarks() {
 function afterTurn(by) {
   updateFollowBar();
   if (by !== "user") return;
-  if (state.presides && ui.presentOnTurn?.checked) {
-    if (!onPresentedPage()) presentThisPage();
+  if (state.presides) {
+    // the chair looks ahead without being told it stopped following itself
+    if (ui.presentOnTurn?.checked && !onPresentedPage()) presentThisPage();
   } else if (state.following && !onPresentedPage() && state.presented) {
     setFollowing(false);
     tell(t.stoppedFollowing);
