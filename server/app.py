@@ -61,6 +61,7 @@ from server.documents.rendering import PageRenderer
 from server.errors import EXCEPTION_HANDLERS
 from server.i18n import LANGUAGES, language_of, translations
 from server.live.hub import Hub
+from server.live.presence import Presence
 from server.live.socket import meeting_socket
 from server.looplag import LoopLag
 from server.meetings import api as meetings_api
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     state.conferences = Bridges(settings) if settings.bridge_urls else Conferences(state)
+    state.presence = Presence(state.hub, redis, settings.redis_prefix)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -162,11 +164,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await asyncio.to_thread(isolation.warm_up)
         app.state.loop_lag.start()
         app.state.votes.start(app.state)
+        app.state.presence.start()
         await asyncio.to_thread(recover_recordings, settings)
         try:
             yield
         finally:
             await app.state.loop_lag.stop()
+            await app.state.presence.stop()
             await app.state.hub.close()
             await app.state.recorders.stop_all()
             await app.state.conferences.stop()

@@ -16,7 +16,6 @@ from server import journal, recordings
 from server.access import meeting_permission
 from server.errors import AppError
 from server.live import snapshot
-from server.live.hub import dumps
 from server.live.protocol import (
     CONNECT_HOOKS,
     DISCONNECT_HOOKS,
@@ -113,21 +112,13 @@ async def check_in(session: Session) -> None:
         session.hub.publish_event(event)
 
 
-async def _announce_presence(session: Session, online: bool) -> None:
-    others = [c for c in session.hub.connections(session.meeting_id) if c is not session.connection]
-    if not online and any(c.user_id == session.user.id for c in others):
-        return  # still connected on another device here
-    message = {"type": "presence.changed", "user_id": session.user.id, "online": online}
-    session.hub.publish(session.meeting_id, dumps(message))
-
-
 async def came_online(session: Session) -> None:
-    await _announce_presence(session, True)
+    await session.state.presence.arrived(session.meeting_id, session.user.id)
     await check_in(session)
 
 
 async def went_offline(session: Session) -> None:
-    await _announce_presence(session, False)
+    await session.state.presence.departed(session.meeting_id, session.user.id)
 
 
 CONNECT_HOOKS.append(came_online)
@@ -173,7 +164,7 @@ async def _participant(db: AsyncSession, meeting_id: int, user_id: int) -> Parti
 
 @snapshot.part("attendance")
 async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]:
-    """Everyone's attendance, who is connected to this server, and the quorum count."""
+    """Everyone's attendance, who is connected (to any server), and the quorum count."""
     rows = await db.exec(
         select(Participant, User, Attendance)
         .join(User, col(User.id) == Participant.user_id)
@@ -185,7 +176,7 @@ async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]
         .where(Participant.meeting_id == session.meeting_id)
         .order_by(Participant.role, User.full_name)
     )
-    online = {c.user_id for c in session.hub.connections(session.meeting_id)}
+    online = await session.state.presence.online(session.meeting_id)
     people = [
         {
             "user_id": user.id,

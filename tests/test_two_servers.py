@@ -561,3 +561,30 @@ async def test_a_timed_vote_closes_on_time_when_the_server_that_opened_it_stops(
     assert 0 <= late < 1.5, late
     assert len([e for e in _journal(cluster, meeting["id"]) if e.type == "vote.closed"]) == 1
     await delegate.close()
+
+
+async def test_who_is_online_is_seen_from_both_servers(cluster):
+    meeting = _meeting(cluster)
+    delegate = meeting["delegates"][0]
+    secretary = await _tablet(cluster.a, meeting["secretary"], meeting["id"])
+    on_b = await _tablet(cluster.b, delegate, meeting["id"])
+    people = (await _snapshot(cluster.a, meeting["secretary"], meeting["id"]))["attendance"]
+    online = {p["name"]: p["online"] for p in people["people"]}
+    assert sum(online.values()) == 2, online  # the secretary on A, the delegate on B
+    delegate_id = next(
+        p["user_id"] for p in people["people"] if p["online"] and p["role"] == "delegate"
+    )
+
+    def offline(message: dict[str, Any]) -> bool:
+        return message["type"] == "presence.changed" and message == {
+            "type": "presence.changed",
+            "user_id": delegate_id,
+            "online": False,
+        }
+
+    on_a = await _tablet(cluster.a, delegate, meeting["id"])  # a second device, on A
+    await on_b.close()
+    assert not [m for m in await secretary.quiet(1.0) if offline(m)]  # still there, on A
+    await on_a.close()
+    await secretary.until(offline)
+    await secretary.close()

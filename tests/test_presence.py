@@ -1,0 +1,86 @@
+"""Presence shared through the real Redis: a process that dies stops counting, and its people
+are said to have gone offline once, by whichever live process notices first."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.live import presence
+from server.live.presence import Presence
+from tests.conftest import need
+
+REDIS_URL = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+class Published:
+    """Stands in for the hub: keeps what a process would send to the meeting's tablets."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    def publish(self, meeting_id: int, text: str) -> None:
+        self.messages.append(json.loads(text))
+
+
+@pytest.fixture
+async def redis():
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except RedisError:
+        await client.aclose()
+        need(False, "Redis is not running on 127.0.0.1:6379")
+    yield client
+    await client.aclose()
+
+
+async def test_a_dead_process_stops_counting_and_one_survivor_says_so(redis, monkeypatch):
+    prefix = f"test-{secrets.token_hex(4)}"
+    dead, first, second = (Presence(Published(), redis, prefix) for _ in range(3))
+    await dead.arrived(7, 101)  # a delegate on the process that will die
+    await first.arrived(7, 202)
+    await second.arrived(7, 303)
+    assert await first.online(7) == {101, 202, 303}
+    later = time.time() + presence.TTL_S + 1
+    monkeypatch.setattr(presence.time, "time", lambda: later)
+    for survivor in (first, second):  # both renew their own fields, then sweep
+        await survivor._renew_fields(7, survivor._here[7])
+    for survivor in (first, second):
+        await survivor._sweep(7)
+    said = [m for p in (first, second) for m in p._hub.messages if not m["online"]]
+    assert said == [{"type": "presence.changed", "user_id": 101, "online": False}]
+    assert await second.online(7) == {202, 303}
+    await redis.delete(f"{prefix}:online:7")  # a survivor that stalled past the TTL…
+    await second._renew_fields(7, second._here[7])  # …says again that its people are here
+    assert second._hub.messages[-1] == {"type": "presence.changed", "user_id": 303, "online": True}
+    await redis.delete(f"{prefix}:online:7")
+
+
+async def test_offline_only_when_the_last_device_anywhere_leaves(redis):
+    prefix = f"test-{secrets.token_hex(4)}"
+    a, b = Presence(Published(), redis, prefix), Presence(Published(), redis, prefix)
+    await a.arrived(8, 5)
+    await b.arrived(8, 5)
+    await a.departed(8, 5)
+    assert [m["online"] for m in a._hub.messages] == [True]  # still on b
+    await b.departed(8, 5)
+    assert b._hub.messages[-1] == {"type": "presence.changed", "user_id": 5, "online": False}
+    assert await a.online(8) == set()
+
+
+async def test_without_redis_a_process_counts_its_own_sockets():
+    alone = Presence(Published())
+    await alone.arrived(9, 1)
+    await alone.arrived(9, 1)
+    await alone.departed(9, 1)
+    assert await alone.online(9) == {1}
+    await alone.departed(9, 1)
+    assert await alone.online(9) == set()
+    assert [m["online"] for m in alone._hub.messages] == [True, True, False]
