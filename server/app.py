@@ -96,10 +96,12 @@ def redis_of(settings: Settings) -> Redis | None:
     return Redis.from_url(settings.redis_url) if settings.redis_url else None
 
 
-def throttle_store(settings: Settings, redis: Redis | None) -> Store:
-    """Failed-login counters: in memory for one process (only a restart, not an attacker,
-    clears them), in Redis when several servers must count together."""
-    return RedisStore(redis, namespace=f"{settings.redis_prefix}:login") if redis else MemoryStore()
+def shared_store(settings: Settings, redis: Redis | None, name: str) -> Store:
+    """State every server must see alike (failed logins, a book's progress): in memory for
+    one process, in Redis for several."""
+    return (
+        RedisStore(redis, namespace=f"{settings.redis_prefix}:{name}") if redis else MemoryStore()
+    )
 
 
 async def provide_db(state: State, request: Request) -> AsyncGenerator[AsyncSession, None]:
@@ -142,11 +144,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "sessions": Sessions(
                 FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
             ),
-            "throttle": LoginThrottle(throttle_store(settings, redis), settings),
+            "throttle": LoginThrottle(shared_store(settings, redis, "login"), settings),
             "loop_lag": LoopLag(),
             "recent_access": Recent(ttl_s=5),
             "recent_users": Recent(ttl_s=5),
-            "publisher": Publisher(),
+            "publisher": Publisher(shared_store(settings, redis, "publish")),
             "votes": votes.VoteClock(),
             "ballots": ballots.BallotBoxes(),
             "recorders": recordings.Recorders(),

@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 import httpx
+import pymupdf
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -587,4 +588,33 @@ async def test_who_is_online_is_seen_from_both_servers(cluster):
     assert not [m for m in await secretary.quiet(1.0) if offline(m)]  # still there, on A
     await on_a.close()
     await secretary.until(offline)
+    await secretary.close()
+
+
+async def test_a_book_built_on_one_server_shows_its_progress_on_the_other(cluster):
+    meeting = _meeting(cluster)
+    secretary = await Tablet(cluster.a, meeting["secretary"]).sign_in()
+    csrf = {"X-CSRFToken": secretary.http.cookies["csrftoken"]}
+    made = await secretary.http.post(
+        f"/api/meetings/{meeting['id']}/items", json={"title": "Ngân sách"}, headers=csrf
+    )
+    with pymupdf.open() as pdf:
+        for n in range(3):
+            pdf.new_page().insert_text((72, 72), f"Trang {n + 1}")
+        paper = pdf.tobytes()
+    uploaded = await secretary.http.post(
+        f"/api/items/{made.json()['id']}/documents",
+        files={"file": ("du-toan.pdf", paper, "application/pdf")},
+        headers=csrf,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    started = await secretary.http.post(f"/api/meetings/{meeting['id']}/publish", headers=csrf)
+    assert started.status_code == 202, started.text
+    on_b = f"{cluster.b.url}/api/meetings/{meeting['id']}/publish"
+    for _ in range(300):  # polled on B, as the editor's page behind a load balancer may
+        status = (await secretary.http.get(on_b)).json()
+        if status["state"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert (status["state"], status["version"]) == ("done", 1), status
     await secretary.close()

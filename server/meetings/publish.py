@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import tempfile
 import time
@@ -15,6 +16,7 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.stores.base import Store
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +37,8 @@ log = logging.getLogger("phonghop.publish")
 
 _BUILD_TIMEOUT_S = 600
 _BUILD_MEMORY_MB = 2048
+SAVE_EVERY_S = 0.5  # progress written to the shared store this often while building
+STALE_S = 10.0
 
 
 @dataclass
@@ -50,33 +54,50 @@ class PublishJob:
     params: dict[str, Any] = field(default_factory=dict)
     version: int | None = None
     started: float = field(default_factory=time.time)
+    saved: float = 0.0  # a running job not saved for STALE_S died with its server
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class Publisher:
-    """One build at a time per meeting, in this process."""
+    """One build at a time per meeting. The job runs in the process that started it; what the
+    secretary sees is kept in a store (Redis with several servers), so any server can show it.
+    """
 
-    def __init__(self) -> None:
-        self._jobs: dict[int, PublishJob] = {}
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._tasks: set[asyncio.Task[None]] = set()
+        self._building: set[int] = set()  # meetings whose book this process builds
 
-    def job(self, meeting_id: int) -> PublishJob | None:
-        return self._jobs.get(meeting_id)
+    async def job(self, meeting_id: int) -> PublishJob | None:
+        saved = await self._store.get(str(meeting_id))
+        job = PublishJob(**json.loads(saved)) if saved else None
+        if job is not None and job.state == "running" and time.time() - job.saved > STALE_S:
+            job.state = "failed"
+            job.message = N_("The server building the book stopped; publish again.")
+        return job
 
-    def start(self, state: Any, meeting_id: int, user_id: int) -> PublishJob:
-        running = self._jobs.get(meeting_id)
-        if running and running.state == "running":
+    async def start(self, state: Any, meeting_id: int, user_id: int) -> PublishJob:
+        if meeting_id in self._building:
             raise AppError(409, "publishing", "The agenda book is already being built.")
-        job = PublishJob(meeting_id)
-        self._jobs[meeting_id] = job
+        self._building.add(meeting_id)
+        try:
+            running = await self.job(meeting_id)
+            if running and running.state == "running":  # on another server
+                raise AppError(409, "publishing", "The agenda book is already being built.")
+            job = PublishJob(meeting_id)
+            await self._save(job)
+        except BaseException:
+            self._building.discard(meeting_id)
+            raise
         task = asyncio.create_task(self._run(state, job, user_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
     async def _run(self, state: Any, job: PublishJob, user_id: int) -> None:
+        saving = asyncio.create_task(self._keep_saving(job))
         try:
             job.version = await publish(state, job, user_id)
             job.state, job.message = "done", N_("Published version {version}.")
@@ -86,6 +107,19 @@ class Publisher:
         except Exception:
             log.exception("publishing meeting %s failed", job.meeting_id)
             job.state, job.message = "failed", N_("Publishing failed; the error was logged.")
+        finally:
+            saving.cancel()
+            await self._save(job)
+            self._building.discard(job.meeting_id)
+
+    async def _keep_saving(self, job: PublishJob) -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY_S)
+            await self._save(job)
+
+    async def _save(self, job: PublishJob) -> None:
+        job.saved = time.time()
+        await self._store.set(str(job.meeting_id), json.dumps(job.as_json()), expires_in=86400)
 
     async def wait(self) -> None:
         """For shutdown and tests: let running builds finish."""
@@ -247,12 +281,12 @@ def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
 )
 async def start_publishing(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
     """Starts building the next agenda book version; poll GET on the same path for progress."""
-    return job_view(request, state.publisher.start(state, meeting_id, request.user.id))
+    return job_view(request, await state.publisher.start(state, meeting_id, request.user.id))
 
 
 @get("/api/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
 async def publishing_status(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
-    return job_view(request, state.publisher.job(meeting_id))
+    return job_view(request, await state.publisher.job(meeting_id))
 
 
 @get("/api/meetings/{meeting_id:int}/books", guards=[meeting_permission])
@@ -278,13 +312,13 @@ async def books(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
 
 @post("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
 async def start_publishing_page(request: Request, state: State, meeting_id: int) -> Template:
-    job = state.publisher.start(state, meeting_id, request.user.id)
+    job = await state.publisher.start(state, meeting_id, request.user.id)
     return _status_fragment(request, job)
 
 
 @get("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
 async def publishing_status_page(request: Request, state: State, meeting_id: int) -> Template:
-    return _status_fragment(request, state.publisher.job(meeting_id))
+    return _status_fragment(request, await state.publisher.job(meeting_id))
 
 
 def _status_fragment(request: Request, job: PublishJob | None) -> Template:
