@@ -245,8 +245,12 @@ class _Column:
     align: str = "left"
 
 
-def _table(caption: str, columns: Sequence[_Column], rows: Iterable[Sequence[str]],
-           unit: str = "Đơn vị tính: triệu đồng") -> str:
+def _table(
+    caption: str,
+    columns: Sequence[_Column],
+    rows: Iterable[Sequence[str]],
+    unit: str = "Đơn vị tính: triệu đồng",
+) -> str:
     """A bordered table with a header row, a bold caption and an optional unit line."""
     header = "".join(f"<th>{_esc(column.heading)}</th>" for column in columns)
     body = "".join(_table_row(columns, row) for row in rows)
@@ -395,7 +399,9 @@ def _rule_under(text: _Text, share: float) -> tuple[float, float, float]:
 def _box_around(text: _Text) -> pymupdf.Rect:
     half = text.width / 2 + 6
     return pymupdf.Rect(
-        text.center_x - half, text.baseline - text.size - 2, text.center_x + half,
+        text.center_x - half,
+        text.baseline - text.size - 2,
+        text.center_x + half,
         text.baseline + 5,
     )
 
@@ -422,8 +428,9 @@ def _draw_texts(page: pymupdf.Page, texts: Iterable[_Text], first: bool = False)
     writer = pymupdf.TextWriter(page.rect)
     for text in texts:
         origin = (text.center_x - text.width / 2, text.baseline)
-        writer.append(origin, text.text, font=fonts.font(text.bold, text.italic),
-                      fontsize=text.size)
+        writer.append(
+            origin, text.text, font=fonts.font(text.bold, text.italic), fontsize=text.size
+        )
     writer.write_text(page, overlay=not first)
 
 
@@ -431,8 +438,9 @@ def _number_pages(doc: pymupdf.Document) -> None:
     total = doc.page_count
     baseline = _PAGE.height - _BOTTOM / 2
     for page in doc:
-        label = _Text(f"Trang {page.number + 1}/{total}", _PAGE.width / 2, baseline,
-                      size=_PAGE_NUMBER_SIZE)
+        label = _Text(
+            f"Trang {page.number + 1}/{total}", _PAGE.width / 2, baseline, size=_PAGE_NUMBER_SIZE
+        )
         _draw_texts(page, [label])
 
 
@@ -460,8 +468,9 @@ def _signature_html(paper: _Paper) -> str:
 
 def _layout(paper: _Paper, top: float) -> bytes:
     """Flow the document HTML over as many pages as needed; the first starts at ``top``."""
-    story = pymupdf.Story(html=_document_html(paper), user_css=fonts.font_css() + _CSS,
-                          archive=fonts.font_archive())
+    story = pymupdf.Story(
+        html=_document_html(paper), user_css=fonts.font_css() + _CSS, archive=fonts.font_archive()
+    )
     buffer = io.BytesIO()
     writer = pymupdf.DocumentWriter(buffer)
     area = pymupdf.Rect(_BODY.x0, top, _BODY.x1, _BODY.y1)
@@ -486,15 +495,17 @@ def _render(paper: _Paper) -> bytes:
     _draw_header(doc[0], header)
     _number_pages(doc)
     stamp = paper.issued.strftime("D:%Y%m%d080000+07'00'")
-    doc.set_metadata({
-        "title": paper.title,
-        "author": paper.issuer.full_name,
-        "subject": paper.subject,
-        "creator": "phonghop – tài liệu minh họa",
-        "producer": "PyMuPDF",
-        "creationDate": stamp,
-        "modDate": stamp,
-    })
+    doc.set_metadata(
+        {
+            "title": paper.title,
+            "author": paper.issuer.full_name,
+            "subject": paper.subject,
+            "creator": "phonghop – tài liệu minh họa",
+            "producer": "PyMuPDF",
+            "creationDate": stamp,
+            "modDate": stamp,
+        }
+    )
     doc.subset_fonts()
     return doc.tobytes(garbage=4, deflate=True, use_objstms=True, no_new_id=True)
 
@@ -522,8 +533,9 @@ _RECURRENT_SPENDING = (
     _SpendingLine("Chi sự nghiệp y tế, dân số", 3_120, 3_390),
     _SpendingLine("Chi sự nghiệp văn hóa, thông tin, thể dục thể thao", 2_680, 2_950),
     _SpendingLine("Chi sự nghiệp bảo vệ môi trường", 14_520, 15_730),
-    _SpendingLine("Chi các hoạt động kinh tế (duy tu hạ tầng, chiếu sáng, cây xanh)",
-                  11_960, 13_240),
+    _SpendingLine(
+        "Chi các hoạt động kinh tế (duy tu hạ tầng, chiếu sáng, cây xanh)", 11_960, 13_240
+    ),
     _SpendingLine("Chi quản lý nhà nước, Đảng, đoàn thể", 27_400, 29_880),
     _SpendingLine("Chi bảo đảm xã hội", 5_260, 5_780),
 )
@@ -552,24 +564,46 @@ class _Project:
 
 
 _PROJECT_GROUPS = (
-    ("Dự án chuyển tiếp", (
-        _Project("Cải tạo, nâng cấp Trường Mầm non số 1", "2025-2027", 24_600, 14_000, 9_800),
-        _Project("Cải tạo hạ tầng kỹ thuật các ngõ thuộc tổ dân phố số 5, 6, 7",
-                 "2026-2027", 18_450, 8_000, 9_600),
-        _Project("Cải tạo hệ thống thoát nước khu dân cư tổ dân phố số 12",
-                 "2026-2027", 12_300, 5_000, 6_900),
-    )),
-    ("Dự án khởi công mới", (
-        _Project("Xây dựng nhà văn hóa tổ dân phố số 9", "2027-2028", 8_900, 0, 5_000),
-        _Project("Lắp đặt camera giám sát an ninh, trật tự khu dân cư", "2027", 6_500, 0,
-                 6_500),
-        _Project("Chỉnh trang vỉa hè, hệ thống chiếu sáng các tuyến đường nội bộ",
-                 "2027-2028", 21_800, 0, 12_000),
-    )),
-    ("Chuẩn bị đầu tư", (
-        _Project("Cải tạo, mở rộng Trường Trung học cơ sở số 2", "2028-2029", 45_000, 0,
-                 1_200),
-    )),
+    (
+        "Dự án chuyển tiếp",
+        (
+            _Project("Cải tạo, nâng cấp Trường Mầm non số 1", "2025-2027", 24_600, 14_000, 9_800),
+            _Project(
+                "Cải tạo hạ tầng kỹ thuật các ngõ thuộc tổ dân phố số 5, 6, 7",
+                "2026-2027",
+                18_450,
+                8_000,
+                9_600,
+            ),
+            _Project(
+                "Cải tạo hệ thống thoát nước khu dân cư tổ dân phố số 12",
+                "2026-2027",
+                12_300,
+                5_000,
+                6_900,
+            ),
+        ),
+    ),
+    (
+        "Dự án khởi công mới",
+        (
+            _Project("Xây dựng nhà văn hóa tổ dân phố số 9", "2027-2028", 8_900, 0, 5_000),
+            _Project(
+                "Lắp đặt camera giám sát an ninh, trật tự khu dân cư", "2027", 6_500, 0, 6_500
+            ),
+            _Project(
+                "Chỉnh trang vỉa hè, hệ thống chiếu sáng các tuyến đường nội bộ",
+                "2027-2028",
+                21_800,
+                0,
+                12_000,
+            ),
+        ),
+    ),
+    (
+        "Chuẩn bị đầu tư",
+        (_Project("Cải tạo, mở rộng Trường Trung học cơ sở số 2", "2028-2029", 45_000, 0, 1_200),),
+    ),
 )
 
 
@@ -584,6 +618,7 @@ def _completed_works_payment() -> int:
 
 # ---------------------------------------------------------------------------
 # Recipients and standard passages
+
 
 def _committee_recipients(c: _Council) -> tuple[str, ...]:
     return (
@@ -619,17 +654,14 @@ def _enacting_formula(c: _Council, bases: Sequence[str], considering: str) -> st
 
 
 def _enforcement(c: _Council, article: int) -> str:
-    return (
-        _lead(f"Điều {article}.", "Tổ chức thực hiện")
-        + _paragraphs(
-            f"1. Giao Ủy ban nhân dân {c.unit} tổ chức thực hiện Nghị quyết này.",
-            f"2. Thường trực Hội đồng nhân dân, các Ban của Hội đồng nhân dân, các Tổ đại biểu "
-            f"và đại biểu Hội đồng nhân dân {c.unit} giám sát việc thực hiện Nghị quyết.",
-            f"3. Đề nghị Ủy ban Mặt trận Tổ quốc Việt Nam {c.unit} và các tổ chức chính trị - "
-            "xã hội tham gia giám sát, tuyên truyền, vận động Nhân dân cùng thực hiện.",
-            f"Nghị quyết này đã được {c.council} {_TERM_TEXT} thông qua "
-            f"{_date_words(c.session_date)} và có hiệu lực kể từ ngày thông qua.",
-        )
+    return _lead(f"Điều {article}.", "Tổ chức thực hiện") + _paragraphs(
+        f"1. Giao Ủy ban nhân dân {c.unit} tổ chức thực hiện Nghị quyết này.",
+        f"2. Thường trực Hội đồng nhân dân, các Ban của Hội đồng nhân dân, các Tổ đại biểu "
+        f"và đại biểu Hội đồng nhân dân {c.unit} giám sát việc thực hiện Nghị quyết.",
+        f"3. Đề nghị Ủy ban Mặt trận Tổ quốc Việt Nam {c.unit} và các tổ chức chính trị - "
+        "xã hội tham gia giám sát, tuyên truyền, vận động Nhân dân cùng thực hiện.",
+        f"Nghị quyết này đã được {c.council} {_TERM_TEXT} thông qua "
+        f"{_date_words(c.session_date)} và có hiệu lực kể từ ngày thông qua.",
     )
 
 
@@ -644,8 +676,12 @@ def _targets_this_year(c: _Council) -> list[tuple[str, ...]]:
     own_plan = _spending_total(next_year=False)
     own_estimate = 186_420
     rows = [
-        ("Tổng thu ngân sách nhà nước trên địa bàn", "triệu đồng",
-         _AREA_REVENUE_THIS, _AREA_REVENUE_ESTIMATE),
+        (
+            "Tổng thu ngân sách nhà nước trên địa bàn",
+            "triệu đồng",
+            _AREA_REVENUE_THIS,
+            _AREA_REVENUE_ESTIMATE,
+        ),
         (f"Tổng thu ngân sách {c.unit}", "triệu đồng", own_plan, own_estimate),
     ]
     formatted = [
@@ -653,8 +689,8 @@ def _targets_this_year(c: _Council) -> list[tuple[str, ...]]:
         for i, (name, unit, plan, done) in enumerate(rows, start=1)
     ]
     rates = [
-        ("Tỷ lệ hộ gia đình đạt danh hiệu \"Gia đình văn hóa\"", 92.0, 93.4),
-        ("Tỷ lệ tổ dân phố đạt danh hiệu \"Tổ dân phố văn hóa\"", 85.0, 86.7),
+        ('Tỷ lệ hộ gia đình đạt danh hiệu "Gia đình văn hóa"', 92.0, 93.4),
+        ('Tỷ lệ tổ dân phố đạt danh hiệu "Tổ dân phố văn hóa"', 85.0, 86.7),
         ("Tỷ lệ dân số tham gia bảo hiểm y tế", 95.0, 95.6),
         ("Tỷ lệ hồ sơ thủ tục hành chính giải quyết đúng hạn", 98.0, 99.3),
         ("Tỷ lệ hồ sơ thủ tục hành chính nộp trực tuyến", 80.0, 86.5),
@@ -664,16 +700,20 @@ def _targets_this_year(c: _Council) -> list[tuple[str, ...]]:
         (str(i), name, "%", _decimal(plan), _decimal(done), _decimal(100 * done / plan))
         for i, (name, plan, done) in enumerate(rates, start=len(formatted) + 1)
     ]
-    formatted.append((str(len(formatted) + 1), "Số trường đạt chuẩn quốc gia", "trường",
-                      "9", "9", "100,0"))
+    formatted.append(
+        (str(len(formatted) + 1), "Số trường đạt chuẩn quốc gia", "trường", "9", "9", "100,0")
+    )
     return formatted
 
 
 def _socio_economic_report(c: _Council) -> _Paper:
     y = c.year
     columns = (
-        _Column("STT", "center"), _Column("Chỉ tiêu"), _Column("Đơn vị tính", "center"),
-        _Column(f"Kế hoạch năm {y}", "right"), _Column(f"Ước thực hiện năm {y}", "right"),
+        _Column("STT", "center"),
+        _Column("Chỉ tiêu"),
+        _Column("Đơn vị tính", "center"),
+        _Column(f"Kế hoạch năm {y}", "right"),
+        _Column(f"Ước thực hiện năm {y}", "right"),
         _Column("So với kế hoạch (%)", "right"),
     )
     body = (
@@ -701,8 +741,12 @@ def _socio_economic_report(c: _Council) -> _Paper:
             "trồng mới 420 cây xanh; xử lý dứt điểm 27/29 trường hợp vi phạm trật tự xây dựng "
             "phát sinh.",
         )
-        + _table(f"Bảng 1. Kết quả thực hiện các chỉ tiêu chủ yếu năm {y}", columns,
-                 _targets_this_year(c), unit="")
+        + _table(
+            f"Bảng 1. Kết quả thực hiện các chỉ tiêu chủ yếu năm {y}",
+            columns,
+            _targets_this_year(c),
+            unit="",
+        )
         + _subheading("2. Về văn hóa - xã hội")
         + _paragraphs(
             f"Năm học {y}-{y + 1}, toàn {c.unit} có 14 trường mầm non, tiểu học và trung học cơ "
@@ -714,7 +758,7 @@ def _socio_economic_report(c: _Council) -> _Paper:
             "trả trợ cấp cho 1.247 người có công và đối tượng bảo trợ xã hội được thực hiện đầy "
             "đủ, kịp thời.",
             "Các hoạt động văn hóa, thể thao chào mừng các ngày lễ lớn được tổ chức sôi nổi, an "
-            "toàn, tiết kiệm. Phong trào \"Toàn dân đoàn kết xây dựng đời sống văn hóa\" tiếp tục "
+            'toàn, tiết kiệm. Phong trào "Toàn dân đoàn kết xây dựng đời sống văn hóa" tiếp tục '
             "được duy trì; công tác quản lý di tích, lễ hội bảo đảm đúng quy định.",
         )
         + _subheading("3. Về quốc phòng, an ninh, trật tự an toàn xã hội")
@@ -786,20 +830,43 @@ def _socio_economic_report(c: _Council) -> _Paper:
 def _socio_economic_review(c: _Council) -> _Paper:
     y = c.year
     columns = (
-        _Column("STT", "center"), _Column("Lĩnh vực"), _Column("Nội dung đề nghị làm rõ"),
+        _Column("STT", "center"),
+        _Column("Lĩnh vực"),
+        _Column("Nội dung đề nghị làm rõ"),
         _Column("Đơn vị giải trình"),
     )
     rows = [
-        ("1", "Đầu tư công", "Nguyên nhân chậm giải ngân dự án cải tạo hạ tầng các ngõ và giải "
-         f"pháp hoàn thành trước ngày 31/12/{y}", "Phòng Kinh tế, Hạ tầng và Đô thị"),
-        ("2", "Quản lý đô thị", "Giải pháp chấm dứt tình trạng tái lấn chiếm vỉa hè tại các "
-         "tuyến phố trọng điểm", f"Phòng Kinh tế, Hạ tầng và Đô thị; Công an {c.unit}"),
-        ("3", "Thu ngân sách", "Số nợ đọng thuế của hộ kinh doanh và khả năng thu hồi",
-         "Thuế cơ sở quản lý địa bàn"),
-        ("4", "Giáo dục", "Tình trạng sĩ số lớp vượt quy định ở cấp tiểu học",
-         "Phòng Văn hóa - Xã hội"),
-        ("5", "Chuyển đổi số", "Tỷ lệ hồ sơ trực tuyến toàn trình còn thấp so với yêu cầu",
-         "Văn phòng HĐND và UBND"),
+        (
+            "1",
+            "Đầu tư công",
+            "Nguyên nhân chậm giải ngân dự án cải tạo hạ tầng các ngõ và giải "
+            f"pháp hoàn thành trước ngày 31/12/{y}",
+            "Phòng Kinh tế, Hạ tầng và Đô thị",
+        ),
+        (
+            "2",
+            "Quản lý đô thị",
+            "Giải pháp chấm dứt tình trạng tái lấn chiếm vỉa hè tại các tuyến phố trọng điểm",
+            f"Phòng Kinh tế, Hạ tầng và Đô thị; Công an {c.unit}",
+        ),
+        (
+            "3",
+            "Thu ngân sách",
+            "Số nợ đọng thuế của hộ kinh doanh và khả năng thu hồi",
+            "Thuế cơ sở quản lý địa bàn",
+        ),
+        (
+            "4",
+            "Giáo dục",
+            "Tình trạng sĩ số lớp vượt quy định ở cấp tiểu học",
+            "Phòng Văn hóa - Xã hội",
+        ),
+        (
+            "5",
+            "Chuyển đổi số",
+            "Tỷ lệ hồ sơ trực tuyến toàn trình còn thấp so với yêu cầu",
+            "Văn phòng HĐND và UBND",
+        ),
     ]
     body = (
         _paragraphs(
@@ -866,13 +933,17 @@ def _socio_economic_review(c: _Council) -> _Paper:
 
 def _socio_economic_resolution(c: _Council) -> _Paper:
     y = c.year + 1
-    columns = (_Column("STT", "center"), _Column("Chỉ tiêu"), _Column("Đơn vị tính", "center"),
-               _Column(f"Chỉ tiêu năm {y}", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Chỉ tiêu"),
+        _Column("Đơn vị tính", "center"),
+        _Column(f"Chỉ tiêu năm {y}", "right"),
+    )
     targets = [
         ("Tổng thu ngân sách nhà nước trên địa bàn", "triệu đồng", _money(_AREA_REVENUE_NEXT)),
         (f"Tổng thu ngân sách {c.unit}", "triệu đồng", _money(_spending_total(next_year=True))),
-        ("Tỷ lệ hộ gia đình đạt danh hiệu \"Gia đình văn hóa\"", "%", "từ 93 trở lên"),
-        ("Tỷ lệ tổ dân phố đạt danh hiệu \"Tổ dân phố văn hóa\"", "%", "từ 87 trở lên"),
+        ('Tỷ lệ hộ gia đình đạt danh hiệu "Gia đình văn hóa"', "%", "từ 93 trở lên"),
+        ('Tỷ lệ tổ dân phố đạt danh hiệu "Tổ dân phố văn hóa"', "%", "từ 87 trở lên"),
         ("Tỷ lệ dân số tham gia bảo hiểm y tế", "%", "từ 96 trở lên"),
         ("Tỷ lệ hồ sơ thủ tục hành chính giải quyết đúng hạn", "%", "từ 99 trở lên"),
         ("Tỷ lệ hồ sơ thủ tục hành chính tiếp nhận trực tuyến", "%", "từ 90 trở lên"),
@@ -881,8 +952,11 @@ def _socio_economic_resolution(c: _Council) -> _Paper:
     ]
     rows = [(str(i), *row) for i, row in enumerate(targets, start=1)]
     body = (
-        _lead("Điều 1.", f"Thông qua kế hoạch phát triển kinh tế - xã hội năm {y} với những "
-              "nội dung chủ yếu sau:")
+        _lead(
+            "Điều 1.",
+            f"Thông qua kế hoạch phát triển kinh tế - xã hội năm {y} với những "
+            "nội dung chủ yếu sau:",
+        )
         + _subheading("1. Mục tiêu tổng quát")
         + _paragraphs(
             f"Xây dựng chính quyền {c.unit} chuyên nghiệp, hiện đại, phục vụ Nhân dân; phát triển "
@@ -907,7 +981,8 @@ def _socio_economic_resolution(c: _Council) -> _Paper:
         + _enforcement(c, article=2)
     )
     formula = _enacting_formula(
-        c, (),
+        c,
+        (),
         f"Xét Báo cáo số {_REPORT_NUMBER} của Ủy ban nhân dân {c.unit} về tình hình kinh tế - xã "
         f"hội năm {c.year}, mục tiêu, nhiệm vụ năm {y}; Báo cáo thẩm tra số {_REVIEW_NUMBER} "
         "của Ban Kinh tế - Xã hội và ý kiến thảo luận của đại biểu Hội đồng nhân dân tại kỳ họp.",
@@ -956,9 +1031,13 @@ _SETTLEMENT_SPENDING = (
 
 def _settlement_rows(lines: Sequence[_SettlementLine]) -> list[tuple[str, ...]]:
     return [
-        (str(i), line.name, _money(line.planned) if line.planned else "-",
-         _money(line.settled) if line.settled else "-",
-         _percent_of(line.settled, line.planned) if line.settled else "")
+        (
+            str(i),
+            line.name,
+            _money(line.planned) if line.planned else "-",
+            _money(line.settled) if line.settled else "-",
+            _percent_of(line.settled, line.planned) if line.settled else "",
+        )
         for i, line in enumerate(lines, start=1)
     ]
 
@@ -966,8 +1045,7 @@ def _settlement_rows(lines: Sequence[_SettlementLine]) -> list[tuple[str, ...]]:
 def _settlement_total(lines: Sequence[_SettlementLine], code: str, name: str) -> _Strong:
     planned = sum(line.planned for line in lines)
     settled = sum(line.settled for line in lines)
-    return _Strong((code, name, _money(planned), _money(settled),
-                    _percent_of(settled, planned)))
+    return _Strong((code, name, _money(planned), _money(settled), _percent_of(settled, planned)))
 
 
 def _settlement_submission(c: _Council) -> _Paper:
@@ -976,8 +1054,13 @@ def _settlement_submission(c: _Council) -> _Paper:
     spending = sum(line.settled for line in _SETTLEMENT_SPENDING)
     development, recurrent = _SETTLEMENT_SPENDING[0], _SETTLEMENT_SPENDING[1]
     own, transfer = _SETTLEMENT_REVENUE[0], _SETTLEMENT_REVENUE[1]
-    columns = (_Column("STT", "center"), _Column("Nội dung"), _Column("Dự toán", "right"),
-               _Column("Quyết toán", "right"), _Column("So sánh (%)", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Nội dung"),
+        _Column("Dự toán", "right"),
+        _Column("Quyết toán", "right"),
+        _Column("So sánh (%)", "right"),
+    )
     rows = [
         _settlement_total(_SETTLEMENT_REVENUE, "A", f"TỔNG THU NGÂN SÁCH {c.unit.upper()}"),
         *_settlement_rows(_SETTLEMENT_REVENUE),
@@ -1054,17 +1137,36 @@ _ESTIMATE_NUMBER = "320/TTr-UBND"
 
 def _estimate_rows() -> list[tuple[str, ...]]:
     def row(code: str, line: _SpendingLine) -> tuple[str, ...]:
-        return (code, line.name, _money(line.this_year), _money(line.next_year),
-                _percent_of(line.next_year, line.this_year))
+        return (
+            code,
+            line.name,
+            _money(line.this_year),
+            _money(line.next_year),
+            _percent_of(line.next_year, line.this_year),
+        )
 
     recurrent_this, recurrent_next = _recurrent_total(False), _recurrent_total(True)
     total_this, total_next = _spending_total(False), _spending_total(True)
     return [
-        _Strong(("", "TỔNG CHI NGÂN SÁCH", _money(total_this), _money(total_next),
-                 _percent_of(total_next, total_this))),
+        _Strong(
+            (
+                "",
+                "TỔNG CHI NGÂN SÁCH",
+                _money(total_this),
+                _money(total_next),
+                _percent_of(total_next, total_this),
+            )
+        ),
         _Strong(row("I", _DEVELOPMENT_SPENDING)),
-        _Strong(("II", "Chi thường xuyên", _money(recurrent_this), _money(recurrent_next),
-                 _percent_of(recurrent_next, recurrent_this))),
+        _Strong(
+            (
+                "II",
+                "Chi thường xuyên",
+                _money(recurrent_this),
+                _money(recurrent_next),
+                _percent_of(recurrent_next, recurrent_this),
+            )
+        ),
         *(row(str(i), line) for i, line in enumerate(_RECURRENT_SPENDING, start=1)),
         _Strong(row("III", _RESERVE)),
     ]
@@ -1074,9 +1176,13 @@ def _estimate_submission(c: _Council) -> _Paper:
     y = c.year + 1
     total = _spending_total(next_year=True)
     transfer = total - _OWN_REVENUE_NEXT
-    columns = (_Column("STT", "center"), _Column("Nội dung"),
-               _Column(f"Dự toán năm {y - 1}", "right"), _Column(f"Dự toán năm {y}", "right"),
-               _Column("So sánh (%)", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Nội dung"),
+        _Column(f"Dự toán năm {y - 1}", "right"),
+        _Column(f"Dự toán năm {y}", "right"),
+        _Column("So sánh (%)", "right"),
+    )
     body = (
         _heading("I. CĂN CỨ XÂY DỰNG DỰ TOÁN")
         + _paragraphs(
@@ -1158,8 +1264,11 @@ def _allocation_rows(c: _Council) -> list[tuple[str, ...]]:
 def _estimate_resolution(c: _Council) -> _Paper:
     y = c.year + 1
     total = _spending_total(next_year=True)
-    columns = (_Column("STT", "center"), _Column("Đơn vị, nội dung chi"),
-               _Column(f"Dự toán năm {y}", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Đơn vị, nội dung chi"),
+        _Column(f"Dự toán năm {y}", "right"),
+    )
     body = (
         _lead("Điều 1.", f"Quyết định dự toán ngân sách năm {y} như sau:")
         + _paragraphs(
@@ -1173,10 +1282,10 @@ def _estimate_resolution(c: _Council) -> _Paper:
             f"{_money(_recurrent_total(True))} triệu đồng; dự phòng ngân sách "
             f"{_money(_RESERVE.next_year)} triệu đồng.",
         )
-        + _lead("Điều 2.", f"Phân bổ dự toán chi ngân sách {c.unit} năm {y} cho các đơn vị "
-                "như sau:")
-        + _table(f"Phân bổ dự toán chi ngân sách {c.unit} năm {y}", columns,
-                 _allocation_rows(c))
+        + _lead(
+            "Điều 2.", f"Phân bổ dự toán chi ngân sách {c.unit} năm {y} cho các đơn vị như sau:"
+        )
+        + _table(f"Phân bổ dự toán chi ngân sách {c.unit} năm {y}", columns, _allocation_rows(c))
         + _lead("Điều 3.", "Giải pháp điều hành ngân sách")
         + _paragraphs(
             "1. Giao dự toán cho các đơn vị trước ngày 31 tháng 12; thực hiện công khai dự toán "
@@ -1188,7 +1297,8 @@ def _estimate_resolution(c: _Council) -> _Paper:
         + _enforcement(c, article=4)
     )
     formula = _enacting_formula(
-        c, (f"Căn cứ Luật Ngân sách nhà nước {_date_words(_BUDGET_LAW)};",),
+        c,
+        (f"Căn cứ Luật Ngân sách nhà nước {_date_words(_BUDGET_LAW)};",),
         f"Xét Tờ trình số {_ESTIMATE_NUMBER} của Ủy ban nhân dân {c.unit}; Báo cáo thẩm tra "
         "của Ban Kinh tế - Xã hội và ý kiến thảo luận của đại biểu Hội đồng nhân dân tại kỳ họp.",
     )
@@ -1220,15 +1330,42 @@ def _investment_rows(year: int) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     number = 0
     for roman, (group, projects) in zip(("I", "II", "III"), _PROJECT_GROUPS, strict=True):
-        rows.append(_Strong((roman, group, "", _money(sum(p.total_cost for p in projects)),
-                             _money(sum(p.funded_so_far for p in projects)),
-                             _money(sum(p.next_year for p in projects)))))
+        rows.append(
+            _Strong(
+                (
+                    roman,
+                    group,
+                    "",
+                    _money(sum(p.total_cost for p in projects)),
+                    _money(sum(p.funded_so_far for p in projects)),
+                    _money(sum(p.next_year for p in projects)),
+                )
+            )
+        )
         for project in projects:
             number += 1
-            rows.append((str(number), project.name, project.period, _money(project.total_cost),
-                         _money(project.funded_so_far), _money(project.next_year)))
-    rows.append(_Strong(("IV", "Thanh toán khối lượng hoàn thành, quyết toán dự án", "", "", "",
-                         _money(_completed_works_payment()))))
+            rows.append(
+                (
+                    str(number),
+                    project.name,
+                    project.period,
+                    _money(project.total_cost),
+                    _money(project.funded_so_far),
+                    _money(project.next_year),
+                )
+            )
+    rows.append(
+        _Strong(
+            (
+                "IV",
+                "Thanh toán khối lượng hoàn thành, quyết toán dự án",
+                "",
+                "",
+                "",
+                _money(_completed_works_payment()),
+            )
+        )
+    )
     rows.append(_Strong(("", "TỔNG CỘNG", "", "", "", _money(_DEVELOPMENT_SPENDING.next_year))))
     return rows
 
@@ -1236,10 +1373,14 @@ def _investment_rows(year: int) -> list[tuple[str, ...]]:
 def _investment_submission(c: _Council) -> _Paper:
     y = c.year + 1
     planned, disbursed = _DEVELOPMENT_SPENDING.this_year, 36_920
-    columns = (_Column("STT", "center"), _Column("Danh mục dự án"),
-               _Column("Thời gian thực hiện", "center"), _Column("Tổng mức đầu tư", "right"),
-               _Column(f"Lũy kế vốn đến hết năm {y - 1}", "right"),
-               _Column(f"Kế hoạch vốn năm {y}", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Danh mục dự án"),
+        _Column("Thời gian thực hiện", "center"),
+        _Column("Tổng mức đầu tư", "right"),
+        _Column(f"Lũy kế vốn đến hết năm {y - 1}", "right"),
+        _Column(f"Kế hoạch vốn năm {y}", "right"),
+    )
     body = (
         _heading(f"I. KẾT QUẢ THỰC HIỆN KẾ HOẠCH ĐẦU TƯ CÔNG NĂM {y - 1}")
         + _paragraphs(
@@ -1265,8 +1406,7 @@ def _investment_submission(c: _Council) -> _Paper:
             f"Tổng kế hoạch vốn đầu tư công năm {y} là {_money(_DEVELOPMENT_SPENDING.next_year)} "
             f"triệu đồng từ nguồn ngân sách {c.unit}, dự kiến phân bổ như sau:",
         )
-        + _table(f"Bảng 1. Danh mục dự án và kế hoạch vốn năm {y}", columns,
-                 _investment_rows(y))
+        + _table(f"Bảng 1. Danh mục dự án và kế hoạch vốn năm {y}", columns, _investment_rows(y))
         + _heading("IV. GIẢI PHÁP THỰC HIỆN")
         + _paragraphs(
             "Giao chi tiết kế hoạch vốn ngay sau khi được Hội đồng nhân dân thông qua; người "
@@ -1295,20 +1435,34 @@ def _investment_submission(c: _Council) -> _Paper:
 
 def _investment_resolution(c: _Council) -> _Paper:
     y = c.year + 1
-    columns = (_Column("STT", "center"), _Column("Nội dung"), _Column("Số dự án", "center"),
-               _Column(f"Kế hoạch vốn năm {y}", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Nội dung"),
+        _Column("Số dự án", "center"),
+        _Column(f"Kế hoạch vốn năm {y}", "right"),
+    )
     rows: list[tuple[str, ...]] = [
         (str(i), group, str(len(projects)), _money(sum(p.next_year for p in projects)))
         for i, (group, projects) in enumerate(_PROJECT_GROUPS, start=1)
     ]
-    rows.append(("4", "Thanh toán khối lượng hoàn thành, quyết toán dự án", "",
-                 _money(_completed_works_payment())))
+    rows.append(
+        (
+            "4",
+            "Thanh toán khối lượng hoàn thành, quyết toán dự án",
+            "",
+            _money(_completed_works_payment()),
+        )
+    )
     project_count = sum(len(projects) for _, projects in _PROJECT_GROUPS)
-    rows.append(_Strong(("", "Tổng cộng", str(project_count),
-                         _money(_DEVELOPMENT_SPENDING.next_year))))
+    rows.append(
+        _Strong(("", "Tổng cộng", str(project_count), _money(_DEVELOPMENT_SPENDING.next_year)))
+    )
     body = (
-        _lead("Điều 1.", f"Thông qua kế hoạch đầu tư công năm {y} từ nguồn ngân sách {c.unit} "
-              f"với tổng số vốn {_money(_DEVELOPMENT_SPENDING.next_year)} triệu đồng, cụ thể:")
+        _lead(
+            "Điều 1.",
+            f"Thông qua kế hoạch đầu tư công năm {y} từ nguồn ngân sách {c.unit} "
+            f"với tổng số vốn {_money(_DEVELOPMENT_SPENDING.next_year)} triệu đồng, cụ thể:",
+        )
         + _table(f"Kế hoạch đầu tư công năm {y}", columns, rows)
         + _paragraphs(
             f"(Danh mục chi tiết từng dự án theo Tờ trình số {_INVESTMENT_NUMBER} của Ủy ban "
@@ -1327,7 +1481,8 @@ def _investment_resolution(c: _Council) -> _Paper:
         + _enforcement(c, article=3)
     )
     formula = _enacting_formula(
-        c, (f"Căn cứ Luật Đầu tư công {_date_words(_PUBLIC_INVESTMENT_LAW)};",),
+        c,
+        (f"Căn cứ Luật Đầu tư công {_date_words(_PUBLIC_INVESTMENT_LAW)};",),
         f"Xét Tờ trình số {_INVESTMENT_NUMBER} của Ủy ban nhân dân {c.unit}; Báo cáo thẩm tra "
         "của Ban Kinh tế - Xã hội và ý kiến thảo luận của đại biểu Hội đồng nhân dân tại kỳ họp.",
     )
@@ -1369,41 +1524,83 @@ def _land_use_rows() -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for i, (name, code, now, change) in enumerate(_LAND_USE, start=1):
         sign = "+" if change > 0 else ""
-        rows.append((str(i), name, code, _decimal(now, 2), _decimal(now + change, 2),
-                     f"{sign}{_decimal(change, 2)}" if change else "-"))
+        rows.append(
+            (
+                str(i),
+                name,
+                code,
+                _decimal(now, 2),
+                _decimal(now + change, 2),
+                f"{sign}{_decimal(change, 2)}" if change else "-",
+            )
+        )
     now_total = sum(now for _, _, now, _ in _LAND_USE)
     next_total = sum(now + change for _, _, now, change in _LAND_USE)
-    rows.append(_Strong(("", "Tổng diện tích tự nhiên", "", _decimal(now_total, 2),
-                         _decimal(next_total, 2), "")))
+    rows.append(
+        _Strong(
+            ("", "Tổng diện tích tự nhiên", "", _decimal(now_total, 2), _decimal(next_total, 2), "")
+        )
+    )
     return rows
 
 
 def _land_projects(unit: str) -> list[tuple[str, ...]]:
     projects = (
-        ("Xây dựng nhà văn hóa tổ dân phố số 9", "Tổ dân phố số 9", 0.08,
-         "Đất chưa sử dụng xen kẹt", f"Ngân sách {unit}"),
-        ("Cải tạo, mở rộng Trường Trung học cơ sở số 2", "Tổ dân phố số 14", 0.42,
-         "Đất giáo dục; đất ở (0,07 ha)", "Ngân sách cấp trên"),
-        ("Vườn hoa, sân chơi cộng đồng", "Tổ dân phố số 2", 0.16,
-         "Đất chưa sử dụng, đất giao thông", "Xã hội hóa"),
-        (f"Chỉnh trang vỉa hè, chiếu sáng các tuyến đường nội {unit}",
-         "Tổ dân phố số 3, 4, 11", 1.25, "Đất giao thông (giữ nguyên mục đích)",
-         f"Ngân sách {unit}"),
+        (
+            "Xây dựng nhà văn hóa tổ dân phố số 9",
+            "Tổ dân phố số 9",
+            0.08,
+            "Đất chưa sử dụng xen kẹt",
+            f"Ngân sách {unit}",
+        ),
+        (
+            "Cải tạo, mở rộng Trường Trung học cơ sở số 2",
+            "Tổ dân phố số 14",
+            0.42,
+            "Đất giáo dục; đất ở (0,07 ha)",
+            "Ngân sách cấp trên",
+        ),
+        (
+            "Vườn hoa, sân chơi cộng đồng",
+            "Tổ dân phố số 2",
+            0.16,
+            "Đất chưa sử dụng, đất giao thông",
+            "Xã hội hóa",
+        ),
+        (
+            f"Chỉnh trang vỉa hè, chiếu sáng các tuyến đường nội {unit}",
+            "Tổ dân phố số 3, 4, 11",
+            1.25,
+            "Đất giao thông (giữ nguyên mục đích)",
+            f"Ngân sách {unit}",
+        ),
     )
-    rows = [(str(i), name, where, _decimal(area, 2), now, source)
-            for i, (name, where, area, now, source) in enumerate(projects, start=1)]
+    rows = [
+        (str(i), name, where, _decimal(area, 2), now, source)
+        for i, (name, where, area, now, source) in enumerate(projects, start=1)
+    ]
     total = sum(area for _, _, area, _, _ in projects)
     return [*rows, _Strong(("", "Tổng cộng", "", _decimal(total, 2), "", ""))]
 
 
 def _land_use_submission(c: _Council) -> _Paper:
     y = c.year + 1
-    use_columns = (_Column("STT", "center"), _Column("Loại đất"), _Column("Mã", "center"),
-                   _Column(f"Hiện trạng năm {y - 1}", "right"),
-                   _Column(f"Kế hoạch năm {y}", "right"), _Column("Tăng (+), giảm (-)", "right"))
-    project_columns = (_Column("STT", "center"), _Column("Công trình, dự án"),
-                       _Column("Địa điểm"), _Column("Diện tích (ha)", "right"),
-                       _Column("Hiện trạng sử dụng đất"), _Column("Nguồn vốn"))
+    use_columns = (
+        _Column("STT", "center"),
+        _Column("Loại đất"),
+        _Column("Mã", "center"),
+        _Column(f"Hiện trạng năm {y - 1}", "right"),
+        _Column(f"Kế hoạch năm {y}", "right"),
+        _Column("Tăng (+), giảm (-)", "right"),
+    )
+    project_columns = (
+        _Column("STT", "center"),
+        _Column("Công trình, dự án"),
+        _Column("Địa điểm"),
+        _Column("Diện tích (ha)", "right"),
+        _Column("Hiện trạng sử dụng đất"),
+        _Column("Nguồn vốn"),
+    )
     body = (
         _heading("I. SỰ CẦN THIẾT")
         + _paragraphs(
@@ -1415,8 +1612,7 @@ def _land_use_submission(c: _Council) -> _Paper:
         )
         + _heading("II. CĂN CỨ PHÁP LÝ")
         + _paragraphs(
-            f"- Luật Đất đai {_date_words(_LAND_LAW)} và các văn bản hướng dẫn "
-            "thi hành;",
+            f"- Luật Đất đai {_date_words(_LAND_LAW)} và các văn bản hướng dẫn thi hành;",
             "- Quy hoạch chung xây dựng, quy hoạch phân khu đô thị đã được cấp có thẩm quyền phê "
             "duyệt;",
             f"- Nghị quyết của Hội đồng nhân dân {c.unit} về kế hoạch đầu tư công năm {y}.",
@@ -1427,11 +1623,19 @@ def _land_use_submission(c: _Council) -> _Paper:
             "Các chỉ tiêu sử dụng đất được xác định trên cơ sở kết quả kiểm kê đất đai và nhu "
             "cầu sử dụng đất của các cơ quan, tổ chức, cá nhân đã đăng ký:",
         )
-        + _table(f"Bảng 1. Chỉ tiêu sử dụng đất năm {y}", use_columns, _land_use_rows(),
-                 unit="Đơn vị tính: ha")
+        + _table(
+            f"Bảng 1. Chỉ tiêu sử dụng đất năm {y}",
+            use_columns,
+            _land_use_rows(),
+            unit="Đơn vị tính: ha",
+        )
         + _subheading("2. Danh mục công trình, dự án thực hiện trong năm")
-        + _table(f"Bảng 2. Công trình, dự án sử dụng đất năm {y}", project_columns,
-                 _land_projects(c.unit), unit="")
+        + _table(
+            f"Bảng 2. Công trình, dự án sử dụng đất năm {y}",
+            project_columns,
+            _land_projects(c.unit),
+            unit="",
+        )
         + _heading("IV. GIẢI PHÁP TỔ CHỨC THỰC HIỆN")
         + _paragraphs(
             "1. Công bố công khai kế hoạch sử dụng đất tại trụ sở Ủy ban nhân dân và trên cổng "
@@ -1483,8 +1687,11 @@ def _petition_rows() -> list[tuple[str, ...]]:
     ]
     total = sum(count for _, count, _ in _PETITIONS)
     done = sum(count for _, _, count in _PETITIONS)
-    rows.append(_Strong(("", "Tổng cộng", str(total), str(done), str(total - done),
-                         _percent_of(done, total))))
+    rows.append(
+        _Strong(
+            ("", "Tổng cộng", str(total), str(done), str(total - done), _percent_of(done, total))
+        )
+    )
     return rows
 
 
@@ -1492,9 +1699,14 @@ def _petitions_report(c: _Council) -> _Paper:
     y = c.year
     total = sum(count for _, count, _ in _PETITIONS)
     done = sum(count for _, _, count in _PETITIONS)
-    columns = (_Column("STT", "center"), _Column("Lĩnh vực"), _Column("Số kiến nghị", "right"),
-               _Column("Đã giải quyết", "right"), _Column("Đang giải quyết", "right"),
-               _Column("Tỷ lệ đã giải quyết (%)", "right"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Lĩnh vực"),
+        _Column("Số kiến nghị", "right"),
+        _Column("Đã giải quyết", "right"),
+        _Column("Đang giải quyết", "right"),
+        _Column("Tỷ lệ đã giải quyết (%)", "right"),
+    )
     body = (
         _heading("I. TÌNH HÌNH TIẾP NHẬN")
         + _paragraphs(
@@ -1509,8 +1721,12 @@ def _petitions_report(c: _Council) -> _Paper:
             f"{_percent_of(done, total)}%; số còn lại đang được giải quyết theo lộ trình. Kết "
             "quả theo từng lĩnh vực như sau:",
         )
-        + _table("Bảng 1. Kết quả giải quyết kiến nghị của cử tri theo lĩnh vực", columns,
-                 _petition_rows(), unit="Đơn vị tính: kiến nghị")
+        + _table(
+            "Bảng 1. Kết quả giải quyết kiến nghị của cử tri theo lĩnh vực",
+            columns,
+            _petition_rows(),
+            unit="Đơn vị tính: kiến nghị",
+        )
         + _paragraphs(
             "Một số kiến nghị tiêu biểu đã được giải quyết dứt điểm: cử tri tổ dân phố số 6 phản "
             "ánh tình trạng ngập úng cục bộ tại ngõ 25 khi mưa lớn, Ủy ban nhân dân đã bố trí "
@@ -1530,17 +1746,14 @@ def _petitions_report(c: _Council) -> _Paper:
             "lên, nhiều kiến nghị được xử lý ngay tại cơ sở. Tuy nhiên, một số văn bản trả lời "
             "còn chung chung, chưa nêu rõ thời hạn giải quyết.",
         )
-        + _closing(
-            f"Ủy ban nhân dân {c.unit} báo cáo Hội đồng nhân dân {c.unit} tại kỳ họp"
-        )
+        + _closing(f"Ủy ban nhân dân {c.unit} báo cáo Hội đồng nhân dân {c.unit} tại kỳ họp")
     )
     return _Paper(
         title="Báo cáo kết quả giải quyết kiến nghị của cử tri",
         filename=f"bao-cao-giai-quyet-kien-nghi-cu-tri-{y}.pdf",
         kind="BÁO CÁO",
         number="Số: 330/BC-UBND",
-        subject=f"Kết quả giải quyết ý kiến, kiến nghị của cử tri trước và sau kỳ họp giữa năm "
-        f"{y}",
+        subject=f"Kết quả giải quyết ý kiến, kiến nghị của cử tri trước và sau kỳ họp giữa năm {y}",
         issuer=_committee(c),
         issued=c.days_before(14),
         body=body,
@@ -1555,17 +1768,32 @@ def _petitions_report(c: _Council) -> _Paper:
 
 
 def _questions_report(c: _Council) -> _Paper:
-    columns = (_Column("STT", "center"), _Column("Nhóm vấn đề chất vấn"),
-               _Column("Người trả lời chất vấn"), _Column("Thời lượng (phút)", "center"))
+    columns = (
+        _Column("STT", "center"),
+        _Column("Nhóm vấn đề chất vấn"),
+        _Column("Người trả lời chất vấn"),
+        _Column("Thời lượng (phút)", "center"),
+    )
     rows = [
-        ("1", "Quản lý trật tự đô thị; tình trạng lấn chiếm vỉa hè, lòng đường",
-         f"Phó Chủ tịch UBND {c.unit} phụ trách đô thị", "30"),
-        ("2", "Tiến độ thực hiện, giải ngân các dự án đầu tư công", f"Chủ tịch UBND {c.unit}",
-         "25"),
-        ("3", "Giải quyết thủ tục cấp Giấy chứng nhận quyền sử dụng đất",
-         "Trưởng phòng Kinh tế, Hạ tầng và Đô thị", "20"),
-        ("4", "Sĩ số lớp học vượt quy định ở cấp tiểu học", "Trưởng phòng Văn hóa - Xã hội",
-         "20"),
+        (
+            "1",
+            "Quản lý trật tự đô thị; tình trạng lấn chiếm vỉa hè, lòng đường",
+            f"Phó Chủ tịch UBND {c.unit} phụ trách đô thị",
+            "30",
+        ),
+        (
+            "2",
+            "Tiến độ thực hiện, giải ngân các dự án đầu tư công",
+            f"Chủ tịch UBND {c.unit}",
+            "25",
+        ),
+        (
+            "3",
+            "Giải quyết thủ tục cấp Giấy chứng nhận quyền sử dụng đất",
+            "Trưởng phòng Kinh tế, Hạ tầng và Đô thị",
+            "20",
+        ),
+        ("4", "Sĩ số lớp học vượt quy định ở cấp tiểu học", "Trưởng phòng Văn hóa - Xã hội", "20"),
     ]
     body = (
         _heading("I. CĂN CỨ LỰA CHỌN NHÓM VẤN ĐỀ")
@@ -1638,19 +1866,32 @@ def _cached_session(body: str, place: str, date: datetime.date) -> tuple[DemoIte
             "2",
             f"Báo cáo tình hình kinh tế - xã hội, quốc phòng, an ninh năm {y}; mục tiêu, nhiệm "
             f"vụ năm {y + 1}",
-            _papers(_socio_economic_report(c), _socio_economic_review(c),
-                    _socio_economic_resolution(c)),
+            _papers(
+                _socio_economic_report(c), _socio_economic_review(c), _socio_economic_resolution(c)
+            ),
         ),
         DemoItem("3", f"Các nội dung về ngân sách {c.unit}", ()),
-        DemoItem("3.1", f"Phê chuẩn quyết toán ngân sách {c.unit} năm {y - 1}",
-                 _papers(_settlement_submission(c))),
-        DemoItem("3.2", f"Dự toán thu, chi và phương án phân bổ ngân sách {c.unit} năm {y + 1}",
-                 _papers(_estimate_submission(c), _estimate_resolution(c))),
-        DemoItem("4", f"Kế hoạch đầu tư công năm {y + 1}",
-                 _papers(_investment_submission(c), _investment_resolution(c))),
+        DemoItem(
+            "3.1",
+            f"Phê chuẩn quyết toán ngân sách {c.unit} năm {y - 1}",
+            _papers(_settlement_submission(c)),
+        ),
+        DemoItem(
+            "3.2",
+            f"Dự toán thu, chi và phương án phân bổ ngân sách {c.unit} năm {y + 1}",
+            _papers(_estimate_submission(c), _estimate_resolution(c)),
+        ),
+        DemoItem(
+            "4",
+            f"Kế hoạch đầu tư công năm {y + 1}",
+            _papers(_investment_submission(c), _investment_resolution(c)),
+        ),
         DemoItem("5", f"Kế hoạch sử dụng đất năm {y + 1}", _papers(_land_use_submission(c))),
-        DemoItem("6", "Báo cáo kết quả giải quyết ý kiến, kiến nghị của cử tri",
-                 _papers(_petitions_report(c))),
+        DemoItem(
+            "6",
+            "Báo cáo kết quả giải quyết ý kiến, kiến nghị của cử tri",
+            _papers(_petitions_report(c)),
+        ),
         DemoItem("7", "Chất vấn và trả lời chất vấn", _papers(_questions_report(c))),
         DemoItem("8", "Thông qua các nghị quyết; bế mạc kỳ họp", ()),
     )
