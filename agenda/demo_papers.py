@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from agenda import fonts
+from agenda.letterhead import BODY, PAGE, body_story, letterhead, number_pages
 
 
 @dataclass(frozen=True)
@@ -275,173 +275,42 @@ def _closing(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Page geometry and rendering
+# Rendering
 
-_PAGE = pymupdf.paper_rect("a4")
-_LEFT, _RIGHT, _TOP, _BOTTOM = 85.0, 57.0, 57.0, 64.0
-_BODY = pymupdf.Rect(_LEFT, _TOP, _PAGE.width - _RIGHT, _PAGE.height - _BOTTOM)
-_HEADER_SPLIT = _LEFT + 180
-_LINE_STEP = 15.0
-_HEADER_SIZE = 12.0
-_PAGE_NUMBER_SIZE = 9.0
 _MAX_PAGES = 12
 
-_CSS = f"""
-* {{font-family: {fonts.CSS_FAMILY};}}
-body {{font-size: 12pt;}}
-p {{margin: 0 0 5pt 0; text-align: justify; text-indent: 26pt; line-height: 1.35;}}
-h2, h3 {{font-size: 12pt; font-weight: bold; text-indent: 26pt; line-height: 1.35;}}
-h2 {{margin: 8pt 0 4pt 0;}}
-h3 {{margin: 5pt 0 3pt 0;}}
-p.kind {{text-align: center; text-indent: 0; font-weight: bold; font-size: 14pt;
-         margin: 6pt 0 1pt 0;}}
-p.subject {{text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 10pt 0;}}
-p.to {{text-align: center; text-indent: 0; margin: 0 0 10pt 0;}}
-p.centered {{text-align: center; text-indent: 0; font-weight: bold; margin: 4pt 0 8pt 0;}}
-p.basis {{font-style: italic; margin-bottom: 3pt;}}
-p.caption {{text-align: center; text-indent: 0; font-weight: bold; margin: 8pt 0 0 0;}}
-p.unit {{text-align: right; text-indent: 0; font-style: italic; font-size: 10.5pt;
-         margin: 0 0 2pt 0;}}
-table.grid {{border-collapse: collapse; width: 100%; margin: 0 0 8pt 0;}}
-table.grid th, table.grid td {{border: 0.6pt solid black; padding: 2pt 4pt;
-         font-size: 10.5pt; line-height: 1.2; vertical-align: top;}}
-table.grid th {{font-weight: bold; text-align: center; vertical-align: middle;}}
-td.left {{text-align: left;}}
-td.right {{text-align: right;}}
-td.center {{text-align: center;}}
-tr.strong td {{font-weight: bold;}}
-table.sign {{width: 100%; margin-top: 10pt;}}
-table.sign td {{vertical-align: top;}}
-p.recipients-head {{text-indent: 0; font-weight: bold; font-style: italic; font-size: 11pt;
-         margin: 0;}}
-p.recipient {{text-indent: 0; text-align: left; font-size: 10pt; margin: 0;
-         line-height: 1.2;}}
-p.sign {{text-indent: 0; text-align: center; font-weight: bold; margin: 0;}}
-p.signer {{text-indent: 0; text-align: center; font-weight: bold; margin: 58pt 0 0 0;}}
+_CSS = """
+body {font-size: 12pt;}
+p {margin: 0 0 5pt 0; text-align: justify; text-indent: 26pt; line-height: 1.35;}
+h2, h3 {font-size: 12pt; font-weight: bold; text-indent: 26pt; line-height: 1.35;}
+h2 {margin: 8pt 0 4pt 0;}
+h3 {margin: 5pt 0 3pt 0;}
+p.kind {text-align: center; text-indent: 0; font-weight: bold; font-size: 14pt;
+         margin: 6pt 0 1pt 0;}
+p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 10pt 0;}
+p.to {text-align: center; text-indent: 0; margin: 0 0 10pt 0;}
+p.centered {text-align: center; text-indent: 0; font-weight: bold; margin: 4pt 0 8pt 0;}
+p.basis {font-style: italic; margin-bottom: 3pt;}
+p.caption {text-align: center; text-indent: 0; font-weight: bold; margin: 8pt 0 0 0;}
+p.unit {text-align: right; text-indent: 0; font-style: italic; font-size: 10.5pt;
+         margin: 0 0 2pt 0;}
+table.grid {border-collapse: collapse; width: 100%; margin: 0 0 8pt 0;}
+td.left {text-align: left;}
+td.right {text-align: right;}
+tr.strong td {font-weight: bold;}
+table.sign {width: 100%; margin-top: 10pt;}
+table.sign td {vertical-align: top;}
+p.recipients-head {text-indent: 0; font-weight: bold; font-style: italic; font-size: 11pt;
+         margin: 0;}
+p.recipient {text-indent: 0; text-align: left; font-size: 10pt; margin: 0;
+         line-height: 1.2;}
 """
-
-
-@dataclass(frozen=True)
-class _Text:
-    text: str
-    center_x: float
-    baseline: float
-    bold: bool = False
-    italic: bool = False
-    size: float = _HEADER_SIZE
-
-    @property
-    def width(self) -> float:
-        return fonts.font(self.bold, self.italic).text_length(self.text, self.size)
-
-
-@dataclass(frozen=True)
-class _Header:
-    """The first-page block above the story: issuer, motto, number and date."""
-
-    texts: tuple[_Text, ...]
-    rules: tuple[tuple[float, float, float], ...]
-    """Horizontal lines as (x0, x1, y)."""
-    boxes: tuple[pymupdf.Rect, ...]
-    bottom: float
-
-
-def _header(paper: _Paper) -> _Header:
-    left_x = (_LEFT + _HEADER_SPLIT) / 2
-    right_x = (_HEADER_SPLIT + _BODY.x1) / 2
-    first = _TOP + _HEADER_SIZE
-    left_lines = [
-        (piece, bold)
-        for text, bold in paper.issuer.header
-        for piece in _wrap(text, _HEADER_SPLIT - _LEFT - 8, bold)
-    ]
-    left = [
-        _Text(text, left_x, first + i * _LINE_STEP, bold)
-        for i, (text, bold) in enumerate(left_lines)
-    ]
-    right = [
-        _Text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", right_x, first, True),
-        _Text("Độc lập - Tự do - Hạnh phúc", right_x, first + _LINE_STEP, True),
-    ]
-    rules = [_rule_under(left[-1], share=0.4), _rule_under(right[-1], share=1.0)]
-    row = max(left[-1].baseline, right[-1].baseline) + 2.2 * _LINE_STEP
-    number = _Text(paper.number, left_x, row)
-    dateline = _Text(_dateline(paper), right_x, row, italic=True)
-    texts = [*left, *right, number, dateline]
-    boxes = []
-    bottom = row + _LINE_STEP
-    if paper.draft:
-        label = _Text("DỰ THẢO", left_x, row + 1.6 * _LINE_STEP, bold=True, size=11)
-        texts.append(label)
-        boxes.append(_box_around(label))
-        bottom = label.baseline + _LINE_STEP
-    return _Header(tuple(texts), tuple(rules), tuple(boxes), bottom)
-
-
-def _wrap(text: str, width: float, bold: bool) -> list[str]:
-    """Split a header line into lines no wider than ``width`` at the header size."""
-    measure = fonts.font(bold).text_length
-    lines = [""]
-    for word in text.split():
-        candidate = f"{lines[-1]} {word}".strip()
-        if lines[-1] and measure(candidate, _HEADER_SIZE) > width:
-            lines.append(word)
-        else:
-            lines[-1] = candidate
-    return lines
-
-
-def _rule_under(text: _Text, share: float) -> tuple[float, float, float]:
-    half = text.width * share / 2
-    return (text.center_x - half, text.center_x + half, text.baseline + 5)
-
-
-def _box_around(text: _Text) -> pymupdf.Rect:
-    half = text.width / 2 + 6
-    return pymupdf.Rect(
-        text.center_x - half,
-        text.baseline - text.size - 2,
-        text.center_x + half,
-        text.baseline + 5,
-    )
 
 
 def _dateline(paper: _Paper) -> str:
     if paper.draft:
         return f"{paper.place}, ngày      tháng {paper.issued.month} năm {paper.issued.year}"
     return f"{paper.place}, {_date_words(paper.issued)}"
-
-
-def _draw_header(page: pymupdf.Page, header: _Header) -> None:
-    _draw_texts(page, header.texts, first=True)
-    for x0, x1, y in header.rules:
-        page.draw_line((x0, y), (x1, y), width=0.6)
-    for box in header.boxes:
-        page.draw_rect(box, width=0.8)
-
-
-def _draw_texts(page: pymupdf.Page, texts: Iterable[_Text], first: bool = False) -> None:
-    """Draw centred single lines; ``first`` puts them before the story in reading order."""
-    # a TextWriter embeds the font without the per-glyph width table page.insert_font builds
-    if not page.is_wrapped:
-        page.wrap_contents()  # the story leaves its coordinate transform active
-    writer = pymupdf.TextWriter(page.rect)
-    for text in texts:
-        origin = (text.center_x - text.width / 2, text.baseline)
-        writer.append(
-            origin, text.text, font=fonts.font(text.bold, text.italic), fontsize=text.size
-        )
-    writer.write_text(page, overlay=not first)
-
-
-def _number_pages(doc: pymupdf.Document) -> None:
-    total = doc.page_count
-    baseline = _PAGE.height - _BOTTOM / 2
-    for page in doc:
-        label = _Text(
-            f"Trang {page.number + 1}/{total}", _PAGE.width / 2, baseline, size=_PAGE_NUMBER_SIZE
-        )
-        _draw_texts(page, [label])
 
 
 def _document_html(paper: _Paper) -> str:
@@ -468,32 +337,30 @@ def _signature_html(paper: _Paper) -> str:
 
 def _layout(paper: _Paper, top: float) -> bytes:
     """Flow the document HTML over as many pages as needed; the first starts at ``top``."""
-    story = pymupdf.Story(
-        html=_document_html(paper), user_css=fonts.font_css() + _CSS, archive=fonts.font_archive()
-    )
+    story = body_story(_document_html(paper), _CSS)
     buffer = io.BytesIO()
     writer = pymupdf.DocumentWriter(buffer)
-    area = pymupdf.Rect(_BODY.x0, top, _BODY.x1, _BODY.y1)
+    area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
     more = True
     pages = 0
     while more:
         if pages == _MAX_PAGES:
             raise RuntimeError(f"{paper.filename} does not fit in {_MAX_PAGES} pages")
-        device = writer.begin_page(_PAGE)
+        device = writer.begin_page(PAGE)
         more, _ = story.place(area)
         story.draw(device)
         writer.end_page()
-        area = _BODY
+        area = BODY
         pages += 1
     writer.close()
     return buffer.getvalue()
 
 
 def _render(paper: _Paper) -> bytes:
-    header = _header(paper)
+    header = letterhead(paper.issuer.header, paper.number, _dateline(paper), paper.draft)
     doc = pymupdf.open("pdf", _layout(paper, header.bottom + 4))
-    _draw_header(doc[0], header)
-    _number_pages(doc)
+    header.draw(doc[0])
+    number_pages(doc)
     stamp = paper.issued.strftime("D:%Y%m%d080000+07'00'")
     doc.set_metadata(
         {

@@ -17,6 +17,16 @@ from dataclasses import dataclass
 import pymupdf
 
 from agenda import fonts
+from agenda.letterhead import (
+    BODY,
+    CELL_BORDER,
+    CELL_PADDING,
+    PAGE,
+    Letterhead,
+    body_story,
+    letterhead,
+    number_pages,
+)
 
 
 @dataclass(frozen=True)
@@ -104,12 +114,10 @@ def minutes_pdf(data: MinutesData) -> bytes:
     Long content flows over as many pages as it needs; tables may break between rows.
     The text is searchable and drawn in the embedded Noto Sans.
     """
-    header = _header(data)
+    header = _letterhead(data)
     doc = pymupdf.open("pdf", _layout(_body_html(data), _closing_html(data), header.bottom))
-    _draw_texts(doc[0], header.texts, behind=True)
-    for x0, x1, y in header.rules:
-        doc[0].draw_line((x0, y), (x1, y), width=0.6)
-    _number_pages(doc)
+    header.draw(doc[0])
+    number_pages(doc)
     doc.set_metadata(
         {
             "title": f"Biên bản {data.meeting}",
@@ -320,9 +328,9 @@ def _named_table(named: Sequence[tuple[str, str]]) -> str:
     measure = fonts.font().text_length
     number = max(measure(str(len(named)), _COMPACT_SIZE), measure("STT", _COMPACT_SIZE) + 1)
     choice = max(measure(label, _COMPACT_SIZE) for label in {label for _, label in named}) + 4
-    half = _BODY.width / 2
-    choice = min(max(choice, 50), half * 0.4) + 2 * _COMPACT_PAD + _RULE
-    number = number + 2 * _COMPACT_PAD + _RULE
+    half = BODY.width / 2
+    choice = min(max(choice, 50), half * 0.4) + 2 * _COMPACT_PAD + CELL_BORDER
+    number = number + 2 * _COMPACT_PAD + CELL_BORDER
     shares = (number / half / 2, (half - number - choice) / half / 2, choice / half / 2)
     cells = [(str(n), name, label) for n, (name, label) in enumerate(named, 1)]
     rows = []
@@ -346,10 +354,10 @@ def _table(
     compact: bool = False,
 ) -> str:
     """A bordered table with a header row; ``shares`` of the text width per column."""
-    pad = _COMPACT_PAD if compact else _PAD
+    pad = _COMPACT_PAD if compact else CELL_PADDING
     # the layout adds padding and rule to a cell's width, so ask for what is left
     head = "".join(
-        f'<th style="width: {share * _BODY.width - 2 * pad - _RULE:.1f}pt">{_esc(text)}</th>'
+        f'<th style="width: {share * BODY.width - 2 * pad - CELL_BORDER:.1f}pt">{_esc(text)}</th>'
         for text, share in zip(headings, shares, strict=True)
     )
     body = "".join(
@@ -378,21 +386,13 @@ def _signatures_html(data: MinutesData) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Page geometry and drawing
+# Letterhead and page layout
 
-_PAGE = pymupdf.paper_rect("a4")
-_LEFT, _RIGHT, _TOP, _BOTTOM = 85.0, 57.0, 57.0, 64.0
-_BODY = pymupdf.Rect(_LEFT, _TOP, _PAGE.width - _RIGHT, _PAGE.height - _BOTTOM)
-_HEADER_SPLIT = _LEFT + 180
-_LINE_STEP = 15.0
-_HEADER_SIZE = 12.0
-_PAGE_NUMBER_SIZE = 9.0
-_PAD, _COMPACT_PAD, _RULE = 4.0, 2.0, 0.6
+_COMPACT_PAD = 2.0
 _COMPACT_SIZE = 9.0
 _MAX_PAGES = 1000  # a guard against content that never finishes flowing
 
 _CSS = f"""
-* {{font-family: {fonts.CSS_FAMILY};}}
 body {{font-size: 12pt; margin: 0;}}
 p {{margin: 0 0 4pt 0; text-align: justify; text-indent: 26pt; line-height: 1.35;}}
 h2, h3 {{font-size: 12pt; font-weight: bold; line-height: 1.35;}}
@@ -407,89 +407,27 @@ p.detail {{text-align: left;}}
 p.vote {{font-weight: bold; font-style: italic; margin: 6pt 0 2pt 0;}}
 p.note {{font-style: italic;}}
 table.grid {{border-collapse: collapse; width: 100%; margin: 2pt 0 6pt 0;}}
-table.grid th, table.grid td {{border: {_RULE}pt solid black; padding: 2pt {_PAD}pt;
-         font-size: 10.5pt; line-height: 1.2; vertical-align: top;}}
 table.compact th, table.compact td {{padding: 1pt {_COMPACT_PAD}pt; font-size: {_COMPACT_SIZE}pt;}}
-table.grid th {{font-weight: bold; text-align: center; vertical-align: middle;}}
-td.center {{text-align: center;}}
 table.sign {{width: 100%; margin-top: 12pt;}}
 table.sign td {{width: 50%; vertical-align: top;}}
-p.sign {{text-indent: 0; text-align: center; font-weight: bold; margin: 0;}}
-p.signer {{text-indent: 0; text-align: center; font-weight: bold; margin: 58pt 0 0 0;}}
 """
 
 
-@dataclass(frozen=True)
-class _Text:
-    text: str
-    center_x: float
-    baseline: float
-    bold: bool = False
-    italic: bool = False
-    size: float = _HEADER_SIZE
-
-    @property
-    def width(self) -> float:
-        return fonts.font(self.bold, self.italic).text_length(self.text, self.size)
-
-
-@dataclass(frozen=True)
-class _Header:
-    """The first-page block above the story: issuer, motto, number and date line."""
-
-    texts: tuple[_Text, ...]
-    rules: tuple[tuple[float, float, float], ...]
-    """Horizontal lines as (x0, x1, y)."""
-    bottom: float
-
-
-def _header(data: MinutesData) -> _Header:
-    left_x = (_LEFT + _HEADER_SPLIT) / 2
-    right_x = (_HEADER_SPLIT + _BODY.x1) / 2
-    first = _TOP + _HEADER_SIZE
-    issuer = ["HỘI ĐỒNG NHÂN DÂN"]
+def _letterhead(data: MinutesData) -> Letterhead:
+    issuer = [("HỘI ĐỒNG NHÂN DÂN", True)]
     if _locality(data.body):
-        issuer += _wrap(_locality(data.body).upper(), _HEADER_SPLIT - _LEFT - 8)
-    left = [_Text(line, left_x, first + i * _LINE_STEP, True) for i, line in enumerate(issuer)]
-    right = [
-        _Text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", right_x, first, True),
-        _Text("Độc lập - Tự do - Hạnh phúc", right_x, first + _LINE_STEP, True),
-    ]
-    rules = (_rule_under(left[-1], share=0.4), _rule_under(right[-1], share=1.0))
-    row = max(left[-1].baseline, right[-1].baseline) + 2.2 * _LINE_STEP
-    number = _Text(f"Số: {data.number}", left_x, row)
-    dateline = _Text(f"{data.place}, ngày {_date(data.date)}", right_x, row, italic=True)
-    return _Header((*left, *right, number, dateline), rules, row + _LINE_STEP)
-
-
-def _wrap(text: str, width: float) -> list[str]:
-    """Split a bold header line into lines no wider than ``width``."""
-    measure = fonts.font(True).text_length
-    lines = [""]
-    for word in text.split():
-        candidate = f"{lines[-1]} {word}".strip()
-        if lines[-1] and measure(candidate, _HEADER_SIZE) > width:
-            lines.append(word)
-        else:
-            lines[-1] = candidate
-    return lines
-
-
-def _rule_under(text: _Text, share: float) -> tuple[float, float, float]:
-    half = text.width * share / 2
-    return (text.center_x - half, text.center_x + half, text.baseline + 5)
+        issuer.append((_locality(data.body).upper(), True))
+    return letterhead(issuer, f"Số: {data.number}", f"{data.place}, ngày {_date(data.date)}")
 
 
 def _story(html_text: str) -> pymupdf.Story:
-    return pymupdf.Story(
-        html=html_text, user_css=fonts.font_css() + _CSS, archive=fonts.font_archive()
-    )
+    return body_story(html_text, _CSS)
 
 
 def _height(html_text: str) -> float:
     """How tall ``html_text`` is when laid out at the body width."""
     story = _story(html_text)
-    _, filled = story.place(pymupdf.Rect(_BODY.x0, 0, _BODY.x1, 10_000))
+    _, filled = story.place(pymupdf.Rect(BODY.x0, 0, BODY.x1, 10_000))
     return pymupdf.Rect(filled).y1
 
 
@@ -499,49 +437,27 @@ def _layout(body: str, closing: str, top: float) -> bytes:
     story = _story(body)
     buffer = io.BytesIO()
     writer = pymupdf.DocumentWriter(buffer)
-    area = pymupdf.Rect(_BODY.x0, top, _BODY.x1, _BODY.y1)
+    area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
     more = True
     pages = 0
     while more:
         if pages == _MAX_PAGES:
             raise ValueError(f"the minutes do not fit in {_MAX_PAGES} pages")
         pages += 1
-        device = writer.begin_page(_PAGE)
+        device = writer.begin_page(PAGE)
         more, filled = story.place(area)
         story.draw(device)
-        area = _BODY
+        area = BODY
         if more:
             writer.end_page()
     below = pymupdf.Rect(filled).y1
-    if _BODY.y1 - below < _height(closing):
+    if BODY.y1 - below < _height(closing):
         writer.end_page()
-        device = writer.begin_page(_PAGE)
-        below = _BODY.y0
+        device = writer.begin_page(PAGE)
+        below = BODY.y0
     ending = _story(closing)
-    ending.place(pymupdf.Rect(_BODY.x0, below, _BODY.x1, _BODY.y1))
+    ending.place(pymupdf.Rect(BODY.x0, below, BODY.x1, BODY.y1))
     ending.draw(device)
     writer.end_page()
     writer.close()
     return buffer.getvalue()
-
-
-def _draw_texts(page: pymupdf.Page, texts: Iterable[_Text], behind: bool = False) -> None:
-    """Draw centred single lines; ``behind`` puts them before the story in reading order."""
-    # a TextWriter embeds the font without the glyph width table page.insert_font builds
-    if not page.is_wrapped:
-        page.wrap_contents()  # the story leaves its coordinate transform active
-    writer = pymupdf.TextWriter(page.rect)
-    for text in texts:
-        origin = (text.center_x - text.width / 2, text.baseline)
-        writer.append(
-            origin, text.text, font=fonts.font(text.bold, text.italic), fontsize=text.size
-        )
-    writer.write_text(page, overlay=not behind)
-
-
-def _number_pages(doc: pymupdf.Document) -> None:
-    total = doc.page_count
-    baseline = _PAGE.height - _BOTTOM / 2
-    for page in doc:
-        label = f"Trang {page.number + 1}/{total}"
-        _draw_texts(page, [_Text(label, _PAGE.width / 2, baseline, size=_PAGE_NUMBER_SIZE)])
