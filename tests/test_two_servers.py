@@ -151,14 +151,18 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     engine = db.make_sync_engine(database_url)
     settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="seed")
     servers = [_start(port, env) for port in ports] + [_start(bridge_port, env, "bridge")]
+    cluster = None
     try:
         for server in servers:
             _wait_until_up(server)
         with Session(engine, expire_on_commit=False) as session:
             accounts = Accounts(session, settings)
-            yield Cluster(*servers, env, engine, accounts)
+            cluster = Cluster(*servers, env, engine, accounts)
+            yield cluster
             accounts.passwords.close()
     finally:
+        if cluster is not None:  # tests restart members: stop the ones running now too
+            servers += [cluster.a, cluster.b, cluster.bridge]
         for server in servers:
             _stop(server)
         engine.dispose()
