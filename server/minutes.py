@@ -158,8 +158,14 @@ async def _turns(db: AsyncSession, meeting_id: int, titles: dict, tz: Any) -> li
     return turns
 
 
-async def _votes(db: AsyncSession, meeting_id: int, titles: dict) -> list[VoteOutcome]:
+def _labels(result: dict[str, Any]) -> dict[str, str]:
+    """Option labels in Vietnamese, as the minutes and the CSV are written (yes/no/abstain are
+    stored as catalog msgids)."""
     vietnamese = gettext_for("vi")
+    return {key: vietnamese(label) for key, label in result.get("labels", {}).items()}
+
+
+async def _votes(db: AsyncSession, meeting_id: int, titles: dict) -> list[VoteOutcome]:
     rows = await db.exec(
         select(Vote)
         .where(Vote.meeting_id == meeting_id, Vote.status == "closed")
@@ -168,8 +174,7 @@ async def _votes(db: AsyncSession, meeting_id: int, titles: dict) -> list[VoteOu
     outcomes = []
     for vote in rows.all():
         result = vote.result or {}
-        # the minutes are in Vietnamese; yes/no/abstain labels are stored as catalog msgids
-        labels = {key: vietnamese(label) for key, label in result.get("labels", {}).items()}
+        labels = _labels(result)
         tally = [(labels.get(key, key), weight) for key, weight in result.get("tally", {}).items()]
         named = [
             (row["name"], ", ".join(labels.get(c, c) for c in row["choices"]))
@@ -227,7 +232,7 @@ async def votes_csv(db: AsyncSession, meeting_id: int) -> Response[bytes]:
     )
     for vote in rows.all():
         result = vote.result or {}
-        labels = result.get("labels", {})
+        labels = _labels(result)
         base = [vote.id, vote.title, titles.get(vote.item_id, ""), rule_text(vote)]
         for key, weight in result.get("tally", {}).items():
             writer.writerow([*base, labels.get(key, key), weight, result.get("passed"), ""])

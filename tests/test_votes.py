@@ -334,6 +334,7 @@ async def test_minutes_list_attendance_the_speaker_and_the_vote(served, council,
         assert expected in " ".join(text.split()), expected
     csv_text = (await chair.http.get(f"/api/meetings/{council}/votes.csv")).text
     assert "Thông qua Nghị quyết dự toán" in csv_text and "Db001" in csv_text
+    assert "Tán thành" in csv_text and "In favour" not in csv_text
     observer = await device(served, "khach", council)
     assert (await observer.http.get(f"/api/meetings/{council}/minutes.pdf")).status_code == 403
     await close_all(chair, speaker, other, observer)
