@@ -28,7 +28,7 @@ from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,6 +75,9 @@ from server.settings import Settings
 
 log = logging.getLogger("phonghop")
 
+REDIS_CONNECTIONS = 32
+REDIS_WAIT_S = 10.0
+
 
 def recover_recordings(settings: Settings) -> None:
     """Recordings cut off by a crash are marked interrupted, their playlist rebuilt."""
@@ -93,7 +96,14 @@ def channels_backend(redis: Redis | None) -> ChannelsBackend:
 
 
 def redis_of(settings: Settings) -> Redis | None:
-    return Redis.from_url(settings.redis_url) if settings.redis_url else None
+    """One client per process. Its connections are bounded, and a burst (a hall of tablets
+    connecting at once) waits for a free one instead of failing."""
+    if not settings.redis_url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+    )
+    return Redis(connection_pool=pool)
 
 
 def shared_store(settings: Settings, redis: Redis | None, name: str) -> Store:

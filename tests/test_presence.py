@@ -3,6 +3,7 @@ are said to have gone offline once, by whichever live process notices first."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -12,8 +13,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.app import redis_of
 from server.live import presence
 from server.live.presence import Presence
+from server.settings import Settings
 from tests.conftest import need
 
 REDIS_URL = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -84,3 +87,20 @@ async def test_without_redis_a_process_counts_its_own_sockets():
     await alone.departed(9, 1)
     assert await alone.online(9) == set()
     assert [m["online"] for m in alone._hub.messages] == [True, True, False]
+
+
+async def test_a_hall_connecting_at_once_is_counted_whole(tmp_path):
+    """500 tablets arriving together wait for the process's few Redis connections."""
+    settings = Settings(tmp_path, "sqlite://", "k", redis_url=REDIS_URL)
+    client = redis_of(settings)
+    try:
+        await client.ping()
+    except RedisError:
+        need(False, "Redis is not running on 127.0.0.1:6379")
+    hall = Presence(Published(), client, f"test-{secrets.token_hex(4)}")
+    other = Presence(Published(), client, hall._prefix)  # another process's view of it
+    await asyncio.gather(*(hall.arrived(10, user_id) for user_id in range(500)))
+    assert len(await other.online(10)) == 500
+    await asyncio.gather(*(hall.departed(10, user_id) for user_id in range(500)))
+    assert await other.online(10) == set()
+    await client.aclose()
