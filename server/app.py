@@ -142,8 +142,9 @@ def _template_engine(engine: JinjaTemplateEngine) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    redis = redis_of(settings)
-    channels = ChannelsPlugin(backend=channels_backend(redis), arbitrary_channels_allowed=True)
+    # Live events have a Redis client of their own: nothing else may hold up a publish.
+    live_redis, redis = redis_of(settings), redis_of(settings)
+    channels = ChannelsPlugin(backend=channels_backend(live_redis), arbitrary_channels_allowed=True)
     state = State(
         {
             "settings": settings,
@@ -192,8 +193,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.passwords.close()
             app.state.renderer.close()
             await engine.dispose()
-            if redis is not None:
-                await redis.aclose()
+            for client in (live_redis, redis):
+                if client is not None:
+                    await client.aclose()
 
     return Litestar(
         route_handlers=[
