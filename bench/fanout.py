@@ -33,9 +33,16 @@ are idle right now (the average still remembering the previous round). A round d
 other programs used more than a quarter of a core is measured again (`--retries`, on the same
 connected tablets) and the quietest attempt is kept. Server errors logged meanwhile are counted.
 
+With `--two-servers`: the same rounds against two `phonghop serve` processes (ports `--port`
+and `--second-port`) on a throwaway PostgreSQL database and Redis (bench/cluster.py, as in
+bench/votes.py). The chair is on the first server; the tablets are split evenly between the two,
+one tablet process each (the anchor's tablets are split over two processes as well). Server CPU
+is the sum over both processes.
+
 Run from the project root:
 
     .venv/bin/python bench/fanout.py [--clients 100,500] [--turns 200] [--sustain-seconds 60]
+        [--two-servers]
 
 One JSON object goes to stdout, progress to stderr. The servers, the tablet processes and
 the temporary data dir are removed at the end, also on errors and on the overall timeout.
@@ -54,7 +61,6 @@ import json
 import math
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -63,15 +69,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
+import psycopg
+from cluster import (
+    SERVER_START_S,
+    add_cluster_arguments,
+    logged_errors,
+    phonghop_command,
+    running_server,
+    running_servers,
+    shared_environment,
+    wait_until_healthy,
+)
 from harness import (
     HOST,
     BenchFailed,
     Deadline,
     check_port_free,
-    phonghop_executable,
     progress,
     raise_fd_limit,
     run_benchmark,
@@ -97,10 +113,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_RATIO = 1.5
 TARGET_P99_MS = 50
 TARGET_EVENTS_PER_S = 50
-SERVER_START_S = 30
-SERVER_STOP_S = 15
-
-
 
 
 def parse_args() -> argparse.Namespace:
@@ -116,6 +128,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--load-wait", type=float, default=120.0, help="longest wait, seconds")
     parser.add_argument("--retries", type=int, default=2, help="new attempts of a noisy round")
     parser.add_argument("--timeout", type=float, default=900.0, help="overall limit in seconds")
+    add_cluster_arguments(parser)
+    parser.add_argument("--second-port", type=int, default=8770, help="with --two-servers")
     args = parser.parse_args()
     try:
         args.clients = sorted({int(part) for part in args.clients.split(",") if part.strip()})
@@ -141,8 +155,6 @@ def loop_name() -> str:
     except ImportError:
         return "asyncio"
     return "uvloop"
-
-
 
 
 # --- a quiet machine, and who used the CPU --------------------------------------------------
@@ -223,14 +235,17 @@ class CpuMark:
         return (later.table.get(pid, (0, 0))[1] - self.table.get(pid, (0, 0))[1]) / CLOCK_TICKS
 
 
-def cpu_report(start: CpuMark, server_pid: int, tablets_pid: int, turns: int) -> dict:
-    """CPU per turn of the server and of the tablets, and the cores others used meanwhile."""
+def cpu_report(start: CpuMark, server_pids: list[int], tablets_pids: list[int], turns: int) -> dict:
+    """CPU per turn of the server(s) and of the tablets (summed over their processes), and the
+    cores others used meanwhile."""
     end = CpuMark()
     ours = sum(start.used_s(end, pid) for pid in family(end.table, os.getpid()))
     others = (end.machine - start.machine) / CLOCK_TICKS - ours
+    servers = sum(start.used_s(end, pid) for pid in server_pids)
+    tablets = sum(start.used_s(end, pid) for pid in tablets_pids)
     return {
-        "server_cpu_ms_per_turn": round(start.used_s(end, server_pid) * 1000 / turns, 2),
-        "tablets_cpu_ms_per_turn": round(start.used_s(end, tablets_pid) * 1000 / turns, 2),
+        "server_cpu_ms_per_turn": round(servers * 1000 / turns, 2),
+        "tablets_cpu_ms_per_turn": round(tablets * 1000 / turns, 2),
         "others_cpu_cores": round(max(0.0, others) / max(1e-3, end.at - start.at), 2),
     }
 
@@ -257,19 +272,6 @@ async def quietest(
 # --- preparing phonghop ---------------------------------------------------------------------
 
 
-def phonghop_command(arguments: list[str], env: dict[str, str], deadline: Deadline) -> str:
-    command = [phonghop_executable(), *arguments]
-    try:
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=deadline.left()
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BenchFailed(f"phonghop {arguments[0]} did not finish in time") from exc
-    if done.returncode != 0:
-        raise BenchFailed(f"phonghop {arguments[0]} failed: {done.stderr.strip()[-500:]}")
-    return done.stdout
-
-
 def write_users_csv(path: Path, count: int) -> list[str]:
     usernames = [f"fanout{number:04d}" for number in range(1, count + 1)]
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -292,55 +294,6 @@ def prepare_data_dir(
     progress(f"importing {accounts} delegate accounts")
     phonghop_command(["import-users", str(csv_path)], env, deadline)
     return usernames
-
-
-@contextlib.contextmanager
-def running_server(port: int, env: dict[str, str], log: BinaryIO) -> Iterator[subprocess.Popen]:
-    """`phonghop serve` for the duration of the block, its output going to `log`."""
-    check_port_free(port)
-    command = [phonghop_executable(), "serve", "--host", HOST, "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield server
-    finally:
-        progress("stopping the phonghop server")
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=SERVER_STOP_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def logged_errors(path: Path) -> dict[str, int]:
-    """How many times the server logged each error or warning message (JSON log lines)."""
-    counts: Counter[str] = Counter()
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        with contextlib.suppress(ValueError, AttributeError):
-            entry = json.loads(line)
-            if entry.get("level") in ("error", "critical", "warning"):
-                counts[f"{entry.get('msg')}: {exception_line(entry)}".rstrip(": ")] += 1
-    return dict(counts)
-
-
-def exception_line(entry: dict[str, Any]) -> str:
-    """The last "SomeError: message" line of a logged traceback, or ""."""
-    lines = str(entry.get("error", "")).strip().splitlines()
-    named = [line for line in lines if ("Error" in line or "Exception" in line) and ": " in line]
-    return (named or lines or [""])[-1].strip()[:160]
-
-
-async def wait_until_healthy(client: httpx.AsyncClient, server: subprocess.Popen) -> None:
-    give_up = time.monotonic() + SERVER_START_S
-    while time.monotonic() < give_up:
-        if server.poll() is not None:
-            raise BenchFailed(f"the server exited with code {server.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise BenchFailed(f"the server did not answer /healthz within {SERVER_START_S} s")
 
 
 def expect(response: httpx.Response, status: int, doing: str) -> httpx.Response:
@@ -400,7 +353,8 @@ async def pick_document(client: httpx.AsyncClient) -> dict[str, Any]:
 
 @dataclass
 class Hall:
-    """A server to measure: where its socket is, who may open it, and its process."""
+    """A server (or servers) to measure: where the chair's socket is, who may open it, where
+    the tablets connect (split evenly), and the server processes."""
 
     kind: str  # "phonghop" or "broadcast"
     ws_url: str
@@ -408,7 +362,18 @@ class Hall:
     chair_cookie: str | None
     tablet_cookies: list[str | None]
     document_id: int
-    server_pid: int
+    server_pids: list[int]
+    tablet_urls: list[tuple[str, str]] = field(default_factory=list)  # (ws url, origin)
+
+    def tablet_specs(self, clients: int) -> list[TabletSpec]:
+        """The first `clients` tablets, one spec (one process) per server."""
+        urls = self.tablet_urls or [(self.ws_url, self.origin)]
+        cookies = self.tablet_cookies[:clients]
+        share = math.ceil(len(cookies) / len(urls))
+        return [
+            TabletSpec(url, origin, cookies[n * share : (n + 1) * share])
+            for n, (url, origin) in enumerate(urls)
+        ]
 
 
 async def prepare_phonghop(
@@ -430,7 +395,8 @@ async def prepare_phonghop(
     )
     progress(f"{len(cookies)} tablets signed in in {time.monotonic() - started:.1f} s")
     ws_url = base_url.replace("http", "ws", 1) + f"/ws/meetings/{MEETING}"
-    hall = Hall("phonghop", ws_url, base_url, chair, list(cookies), int(document["id"]), server.pid)
+    document_id = int(document["id"])
+    hall = Hall("phonghop", ws_url, base_url, chair, list(cookies), document_id, [server.pid])
     return hall, document
 
 
@@ -646,6 +612,7 @@ async def collect(tablets: list[Tablet], order: dict[str, Any], now_round: Round
     result = {
         "tablets": len(tablets),
         "disconnects": sum(t.closed for t in tablets),
+        "close_codes": [t.socket.close_code for t in tablets if t.closed],
         "received": sum(t.received for t in tablets),
         "gaps": sum(t.gaps for t in tablets),
         "max_backlog": now_round.max_backlog,
@@ -720,44 +687,70 @@ def tablets_process(spec: TabletSpec, pipe: Pipe, shared: Any) -> None:
 
 @dataclass
 class Tablets:
-    """The tablet process as the chair's side sees it."""
+    """The tablet processes (one per server) as the chair's side sees them."""
 
-    pipe: Pipe
-    pid: int
-    shared: Any  # [first seq acked, newest seq acked] of the current round
+    pipes: list[Pipe]
+    pids: list[int]
+    shared: Any  # [first seq acked, newest seq acked] of the current round, for all processes
     ready: dict[str, Any]
 
     async def ask(self, order: dict[str, Any], within: float = 120) -> dict[str, Any]:
-        self.pipe.send(order)
-        answer = await receive(self.pipe, within)
-        if "error" in answer:
-            raise BenchFailed(f"the tablets failed: {answer['error']}")
-        return answer
+        for pipe in self.pipes:
+            pipe.send(order)
+        return merged(await asyncio.gather(*(answer_of(pipe, within) for pipe in self.pipes)))
 
     async def new_round(self, keep_times: bool) -> None:
         self.shared[0] = self.shared[1] = 0
         await self.ask({"type": "round", "keep_times": keep_times})
 
 
+async def answer_of(pipe: Pipe, within: float) -> dict[str, Any]:
+    answer = await receive(pipe, within)
+    if "error" in answer:
+        raise BenchFailed(f"the tablets failed: {answer['error']}")
+    return answer
+
+
+LARGEST_OF = ("max_backlog", "connect_s")  # merged by max; other numbers add up
+
+
+def merged(answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The tablet processes' answers as one: counts added, lists joined, the largest backlog."""
+    whole = dict(answers[0])
+    for answer in answers[1:]:
+        for key, value in answer.items():
+            if key in LARGEST_OF:
+                whole[key] = max(whole[key], value)
+            elif isinstance(value, (int, float, list)) and not isinstance(value, bool):
+                whole[key] = whole[key] + value
+    return whole
+
+
 @contextlib.asynccontextmanager
-async def tablets_running(spec: TabletSpec) -> AsyncIterator[Tablets]:
-    """The tablets in a child process, connected and greeted, for the block."""
+async def tablets_running(specs: list[TabletSpec]) -> AsyncIterator[Tablets]:
+    """The tablets in child processes (one per spec), connected and greeted, for the block."""
     context = multiprocessing.get_context("spawn")
     shared = context.Array("q", 2)
-    pipe, child_end = context.Pipe()
-    process = context.Process(target=tablets_process, args=(spec, child_end, shared), daemon=True)
-    process.start()
-    child_end.close()
+    pipes, processes = [], []
     try:
-        ready = await receive(pipe, within=300)
-        if "error" in ready:
-            raise BenchFailed(f"the tablets could not start: {ready['error']}")
-        yield Tablets(pipe, int(process.pid or 0), shared, ready)
+        for spec in specs:
+            pipe, child_end = context.Pipe()
+            process = context.Process(
+                target=tablets_process, args=(spec, child_end, shared), daemon=True
+            )
+            process.start()
+            child_end.close()
+            pipes.append(pipe)
+            processes.append(process)
+        ready = merged(await asyncio.gather(*(answer_of(pipe, 300) for pipe in pipes)))
+        yield Tablets(pipes, [int(p.pid or 0) for p in processes], shared, ready)
     finally:
-        with contextlib.suppress(OSError):
-            pipe.send({"type": "close"})
-        stop_process(process, grace=30)
-        pipe.close()
+        for pipe in pipes:
+            with contextlib.suppress(OSError):
+                pipe.send({"type": "close"})
+        for process, pipe in zip(processes, pipes, strict=True):
+            stop_process(process, grace=30)
+            pipe.close()
 
 
 # --- the chair (this process) ---------------------------------------------------------------
@@ -881,7 +874,8 @@ async def paced_round(hall: Hall, tablets: Tablets, args: argparse.Namespace) ->
         "max_ms": percentile_ms(latencies, 1.0),
         "missed": result["missed"],
         "disconnects": result["disconnects"],
-        **cpu_report(mark, hall.server_pid, tablets.pid, args.turns),
+        "close_codes": dict(Counter(str(code) for code in result["close_codes"])),
+        **cpu_report(mark, hall.server_pids, tablets.pids, args.turns),
     }
 
 
@@ -895,7 +889,7 @@ async def sustained_round(hall: Hall, tablets: Tablets, args: argparse.Namespace
         run = await back_to_back(chair, hall, args.sustain_seconds, tablets.shared)
     order = {"type": "collect", "last_seq": run["last"], "drain_s": 30}
     result = await tablets.ask(order)
-    cpu = cpu_report(mark, hall.server_pid, tablets.pid, max(1, run["turns"]))
+    cpu = cpu_report(mark, hall.server_pids, tablets.pids, max(1, run["turns"]))
     report = {
         "clients": tablets.ready["connected"],
         "seconds": round(run["seconds"], 1),
@@ -906,6 +900,7 @@ async def sustained_round(hall: Hall, tablets: Tablets, args: argparse.Namespace
         "gaps": result["gaps"],
         "max_backlog": result["max_backlog"],
         "disconnects": result["disconnects"],
+        "close_codes": dict(Counter(str(code) for code in result["close_codes"])),
         **cpu,
         **machine,
     }
@@ -919,8 +914,7 @@ async def measure_hall(
     """Connects `clients` tablets to `hall`, runs the paced round and maybe the sustained one."""
     label = f"{hall.kind}, {clients} tablets"
     await wait_for_quiet(f"{label}, connecting", args)
-    spec = TabletSpec(hall.ws_url, hall.origin, hall.tablet_cookies[:clients])
-    async with tablets_running(spec) as tablets:
+    async with tablets_running(hall.tablet_specs(clients)) as tablets:
         ready = tablets.ready
         progress(f"{label}: {ready['connected']} connected in {ready['connect_s']} s")
         paced = await quietest(label, args, lambda: paced_round(hall, tablets, args))
@@ -1014,34 +1008,73 @@ def build_report(
 
 
 async def prepare_and_measure(
-    args: argparse.Namespace, server: subprocess.Popen, usernames: list[str]
+    args: argparse.Namespace, servers: list[tuple[int, subprocess.Popen]], usernames: list[str]
 ) -> dict[str, Any]:
-    phonghop, document = await prepare_phonghop(f"http://{HOST}:{args.port}", server, usernames)
+    """Signs everyone in on the first server; the chair stays there, the tablets split evenly
+    over all of them (and over as many processes for the anchor)."""
+    for port, server in servers[1:]:
+        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", trust_env=False) as probe:
+            await wait_until_healthy(probe, server)
+    first_port, first = servers[0]
+    phonghop, document = await prepare_phonghop(f"http://{HOST}:{first_port}", first, usernames)
+    phonghop.server_pids = [server.pid for _, server in servers]
+    phonghop.tablet_urls = [
+        (f"ws://{HOST}:{port}/ws/meetings/{MEETING}", f"http://{HOST}:{port}")
+        for port, _ in servers
+    ]
     progress(f"presenting document {document['id']} ({document['title']})")
     with running_anchor(args.anchor_port, document) as (anchor_url, anchor_pid):
         origin = f"http://{HOST}:{args.anchor_port}"
         cookies: list[str | None] = [None] * max(args.clients)
         anchor = Hall(
-            "broadcast", anchor_url, origin, None, cookies, phonghop.document_id, anchor_pid
+            "broadcast",
+            anchor_url,
+            origin,
+            None,
+            cookies,
+            phonghop.document_id,
+            [anchor_pid],
+            [(anchor_url, origin)] * len(servers),
         )
         results, sustained = await measure_all(phonghop, anchor, args)
     return build_report(args, results, sustained)
 
 
+def accounts_needed(args: argparse.Namespace) -> int:
+    return max([*args.clients, args.sustain_clients if args.sustain_seconds > 0 else 0])
+
+
+def measure_within(work: Coroutine[Any, Any, dict[str, Any]], deadline: Deadline) -> dict:
+    try:
+        return run_loop(asyncio.wait_for(work, timeout=deadline.left()))
+    except TimeoutError as exc:
+        raise BenchFailed("the overall timeout ran out") from exc
+
+
 def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
-    accounts = max([*args.clients, args.sustain_clients if args.sustain_seconds > 0 else 0])
-    usernames = prepare_data_dir(data_dir, accounts, deadline)
+    usernames = prepare_data_dir(data_dir, accounts_needed(args), deadline)
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log, running_server(args.port, server_env(data_dir), log) as server:
-        work = prepare_and_measure(args, server, usernames)
-        try:
-            report = run_loop(asyncio.wait_for(work, timeout=deadline.left()))
-        except TimeoutError as exc:
-            raise BenchFailed("the overall timeout ran out") from exc
+        report = measure_within(
+            prepare_and_measure(args, [(args.port, server)], usernames), deadline
+        )
     report["server_log_errors"] = logged_errors(log_path)
     return report
 
 
+def run_two(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
+    """Two servers (--port, --second-port) on a throwaway PostgreSQL database and Redis."""
+    ports = [args.port, args.second_port]
+    logs = [data_dir / f"server{number}.log" for number in (1, 2)]
+    with shared_environment(args, data_dir, ports, "fanout", deadline) as env:
+        usernames = prepare_data_dir(data_dir, accounts_needed(args), deadline, env)
+        with running_servers(ports, env, logs) as servers:
+            listening = [(server.port, server.process) for server in servers]
+            report = measure_within(prepare_and_measure(args, listening, usernames), deadline)
+    report["servers"] = len(ports)
+    report["database"] = "postgresql + redis"
+    report["server_log_errors"] = [logged_errors(path) for path in logs]
+    return report
 
 
 def main() -> int:
@@ -1050,7 +1083,11 @@ def main() -> int:
     stop_on_sigterm()
     deadline = Deadline(args.timeout)
     return run_benchmark(
-        lambda data_dir: run(args, data_dir, deadline), httpx.HTTPError, OSError, ConnectionClosed
+        lambda data_dir: (run_two if args.two_servers else run)(args, data_dir, deadline),
+        httpx.HTTPError,
+        OSError,
+        ConnectionClosed,
+        psycopg.Error,
     )
 
 

@@ -43,12 +43,11 @@ import math
 import multiprocessing
 import os
 import random
-import secrets
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -56,6 +55,13 @@ from typing import Any
 
 import httpx
 import psycopg
+from cluster import (
+    add_cluster_arguments,
+    logged_errors,
+    running_server,
+    shared_environment,
+    wait_until_healthy,
+)
 from fanout import (
     ANSWERS,
     CHAIR,
@@ -69,21 +75,17 @@ from fanout import (
     TabletSpec,
     close_all,
     expect,
-    logged_errors,
     open_socket,
     percentile_ms,
-    phonghop_command,
     prepare_data_dir,
     prepare_phonghop,
     receive,
     run_loop,
-    running_server,
     server_env,
     sign_in,
     stop_process,
-    wait_until_healthy,
 )
-from harness import check_port_free, progress, raise_fd_limit, run_benchmark, stop_on_sigterm
+from harness import progress, raise_fd_limit, run_benchmark, stop_on_sigterm
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -105,15 +107,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8773, help="phonghop's port on 127.0.0.1")
     parser.add_argument("--quiet-wait", type=float, default=900.0, help="longest wait, seconds")
     parser.add_argument("--timeout", type=float, default=600.0, help="overall limit in seconds")
-    parser.add_argument(
-        "--two-servers", action="store_true", help="two servers on PostgreSQL + Redis"
-    )
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="where --two-servers creates (and drops) its throwaway database",
-    )
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="for --two-servers")
+    add_cluster_arguments(parser)
     args = parser.parse_args()
     if args.voters < 1 or args.spread < 0:
         parser.error("--voters must be at least 1 and --spread not negative")
@@ -516,37 +510,10 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     return measure(args, [server_env(data_dir)], [data_dir / "server.log"], usernames, deadline)
 
 
-@contextlib.contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    """A new PostgreSQL database for the block (its URL), dropped afterwards."""
-    name = f"phonghop_bench_votes_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    progress(f"created the PostgreSQL database {name}")
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        progress(f"dropped the PostgreSQL database {name}")
-
-
 def run_two(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     deadline = Deadline(args.timeout)
     ports = [args.port, args.port + 1]
-    for port in ports:
-        check_port_free(port)
-    with throwaway_database(args.postgres) as database_url:
-        env = {
-            **server_env(data_dir),
-            "PHONGHOP_DATABASE_URL": database_url,
-            "PHONGHOP_REDIS_URL": args.redis,
-            "PHONGHOP_REDIS_PREFIX": f"bench-votes-{secrets.token_hex(4)}",
-            "PHONGHOP_SECRET_KEY": secrets.token_urlsafe(32),
-            "PHONGHOP_ALLOWED_ORIGINS": ",".join(f"http://{HOST}:{port}" for port in ports),
-        }
-        progress("migrating the database")
-        phonghop_command(["db", "upgrade"], env, deadline)
+    with shared_environment(args, data_dir, ports, "votes", deadline) as env:
         usernames = prepare_data_dir(data_dir, args.voters, deadline, env)
         logs = [data_dir / f"server{index + 1}.log" for index in range(len(ports))]
         report = measure(args, [env, env], logs, usernames, deadline)
