@@ -922,6 +922,7 @@ async def measure_hall(
             **paced,
             "connected": ready["connected"],
             "connect_failures": clients - ready["connected"],
+            "connect_errors": ready["failures"][:5],
             "connect_s": ready["connect_s"],
             "ws_extensions": ready["extensions"],
         }

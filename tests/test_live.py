@@ -15,7 +15,7 @@ from server.blobs import BlobStore
 from server.live.hub import Connection, dumps
 from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
 from server.models import Annotation, Document, JournalEvent, Meeting
-from tests.live import Tablet
+from tests.live import Tablet, close_all
 
 
 def ten_pages() -> bytes:
@@ -231,14 +231,16 @@ async def test_attendance_checks_in_devices_once_the_session_is_live(served, wor
         await device.close()
 
 
-async def test_presence_is_announced(served, world):
+async def test_presence_is_announced_to_the_console_only(served, world):
     chair = await tablet(served, "chutoa", world["meeting"])
+    watcher = await tablet(served, "daibieu02", world["meeting"])
     delegate = await tablet(served, "daibieu01", world["meeting"])
     await delegate.close()
     offline = await chair.until(lambda m: m["type"] == "presence.changed" and not m["online"])
     came = [m for m in chair.inbox if m["type"] == "presence.changed" and m["online"]]
     assert offline["user_id"] in {m["user_id"] for m in came}
-    await chair.close()
+    assert not [m for m in await watcher.quiet() if m["type"] == "presence.changed"]
+    await close_all(chair, watcher)
 
 
 async def test_commands_before_hello_are_refused(served, world):

@@ -28,7 +28,8 @@ class Published:
     def __init__(self) -> None:
         self.messages: list[dict] = []
 
-    def publish(self, meeting_id: int, text: str) -> None:
+    def publish(self, meeting_id: int, text: str, roles: list[str] | None = None) -> None:
+        assert roles == ["chair", "secretary"]
         self.messages.append(json.loads(text))
 
 

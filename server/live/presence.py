@@ -23,12 +23,16 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.live.hub import dumps
+from server.models import MeetingRole
 
 log = logging.getLogger("phonghop.live")
 
 TTL_S = 30  # a dead process's sockets stop counting after this long
 RENEW_EVERY_S = 10
 SHARE_EVERY_S = 0.5
+# Only the console shows who is online. Telling every tablet would be N² messages while a
+# hall connects, enough to overflow the queues of tablets still saying hello.
+WATCHERS = [MeetingRole.chair, MeetingRole.secretary]
 
 
 class Presence:
@@ -169,7 +173,7 @@ class Presence:
 
     def _publish(self, meeting_id: int, user_id: int, online: bool) -> None:
         message = {"type": "presence.changed", "user_id": user_id, "online": online}
-        self._hub.publish(meeting_id, dumps(message))
+        self._hub.publish(meeting_id, dumps(message), roles=WATCHERS)
 
     def _key(self, meeting_id: int) -> str:
         return f"{self._prefix}:online:{meeting_id}"
