@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 import pymupdf
 import pytest
 import websockets
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
 from sqlmodel import select
 
 from server.blobs import BlobStore
-from server.live.hub import Connection, dumps
+from server.live.hub import Connection, Hub, dumps
 from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
 from server.models import Annotation, Document, JournalEvent, Meeting
 from tests.live import Tablet, close_all
@@ -469,3 +471,9 @@ async def test_a_tablet_saying_hello_in_a_filling_hall_is_not_cut_off():
     assert [m["seq"] for m in sent if m["type"] == "page.presented"] == [300, 499]
     presence = [m["user_id"] for m in sent if m["type"] == "presence.changed"]
     assert presence == sorted(presence) and presence[-1] == 499  # the newest are kept
+
+
+def test_what_is_published_while_the_server_stops_is_dropped_quietly():
+    """Litestar stops the channels before the app's own parts, which may still publish."""
+    stopped = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    Hub(stopped, journal=None).publish(1, '{"type":"presence.changed"}')

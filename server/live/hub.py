@@ -188,7 +188,10 @@ class Hub:
 
     def _send(self, meeting_id: int, text: str, audience: dict[str, Any]) -> None:
         header = dumps(audience)
-        self._channels.publish(f"{header}\n{text}".encode(), self._channel(meeting_id))
+        try:
+            self._channels.publish(f"{header}\n{text}".encode(), self._channel(meeting_id))
+        except RuntimeError:  # shutting down: the channels stop before the app's own parts
+            log.info("not sent, the server is stopping: %s", text[:80])
 
     async def _listen(self, meeting_id: int, subscriber: Subscriber) -> None:
         async for raw in subscriber.iter_events():
