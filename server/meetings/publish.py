@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import tempfile
@@ -109,6 +110,8 @@ class Publisher:
             job.state, job.message = "failed", N_("Publishing failed; the error was logged.")
         finally:
             saving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saving  # so a progress write cannot land after the last one
             await self._save(job)
             self._building.discard(job.meeting_id)
 
