@@ -75,6 +75,7 @@ from fanout import (
     open_socket,
     phonghop_command,
     receive,
+    run_child,
     run_loop,
     running_server,
     server_env,
@@ -288,11 +289,7 @@ async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
 
 
 def points_process(spec: PointsSpec, pipe: Pipe) -> None:
-    try:
-        run_loop(run_points(spec, pipe))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
-        with contextlib.suppress(OSError):
-            pipe.send({"error": repr(exc)[:500]})
+    run_child(run_points(spec, pipe), pipe)
 
 
 @dataclass

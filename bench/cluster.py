@@ -5,7 +5,6 @@ what they logged."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import secrets
@@ -29,9 +28,9 @@ from harness import (
     phonghop_executable,
     progress,
     server_env,
+    wait_until_healthy,
 )
 
-SERVER_START_S = 30
 SERVER_STOP_S = 15
 
 
@@ -209,18 +208,6 @@ def running_servers(ports: list[int], env: dict[str, str], logs: list[Path]) -> 
 def stop_one(server: Server) -> None:
     progress(f"stopping the phonghop server on port {server.port}")
     stop_server(server.process)
-
-
-async def wait_until_healthy(client: httpx.AsyncClient, server: subprocess.Popen) -> None:
-    give_up = time.monotonic() + SERVER_START_S
-    while time.monotonic() < give_up:
-        if server.poll() is not None:
-            raise BenchFailed(f"the server exited with code {server.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise BenchFailed(f"the server did not answer /healthz within {SERVER_START_S} s")
 
 
 async def healthy(server: Server) -> None:

@@ -74,7 +74,6 @@ from typing import Any
 import httpx
 import psycopg
 from cluster import (
-    SERVER_START_S,
     add_cluster_arguments,
     logged_errors,
     phonghop_command,
@@ -85,6 +84,7 @@ from cluster import (
 )
 from harness import (
     HOST,
+    SERVER_START_S,
     BenchFailed,
     Deadline,
     check_port_free,
@@ -147,6 +147,16 @@ def run_loop(work: Coroutine[Any, Any, Any]) -> Any:
     except ImportError:
         return asyncio.run(work)
     return uvloop.run(work)
+
+
+def run_child(work: Coroutine[Any, Any, Any], pipe: Pipe) -> None:
+    """A client process's whole life: `work` on the loop; a failure is sent to the parent,
+    which stops the run."""
+    try:
+        run_loop(work)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+        with contextlib.suppress(OSError):
+            pipe.send({"error": repr(exc)[:500]})
 
 
 def loop_name() -> str:
@@ -678,11 +688,7 @@ async def run_tablets(spec: TabletSpec, pipe: Pipe, shared: Any) -> None:
 
 
 def tablets_process(spec: TabletSpec, pipe: Pipe, shared: Any) -> None:
-    try:
-        run_loop(run_tablets(spec, pipe, shared))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
-        with contextlib.suppress(OSError):
-            pipe.send({"error": repr(exc)[:500]})
+    run_child(run_tablets(spec, pipe, shared), pipe)
 
 
 @dataclass

@@ -3,18 +3,23 @@ the port check, and the way a run starts and ends."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import resource
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 HOST = "127.0.0.1"  # loopback only
 STARTED = time.monotonic()
@@ -105,3 +110,21 @@ def run_benchmark(
         shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps(report, ensure_ascii=False))
     return 1 if "error" in report else 0
+
+
+SERVER_START_S = 30
+
+
+async def wait_until_healthy(
+    client: httpx.AsyncClient, server: subprocess.Popen, within: float = SERVER_START_S
+) -> None:
+    """Until the server answers /healthz; a server that exits or stays silent fails the run."""
+    give_up = time.monotonic() + within
+    while time.monotonic() < give_up:
+        if server.poll() is not None:
+            raise BenchFailed(f"the server exited with code {server.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        await asyncio.sleep(0.1)
+    raise BenchFailed(f"the server did not answer /healthz within {within:.0f} s")

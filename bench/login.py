@@ -45,6 +45,7 @@ from pathlib import Path
 import httpx
 from harness import (
     HOST,
+    SERVER_START_S,
     BenchFailed,
     Deadline,
     check_port_free,
@@ -52,11 +53,11 @@ from harness import (
     progress,
     run_benchmark,
     server_env,
+    wait_until_healthy,
 )
 
 TARGET_ALL_IN_S = 10
 TARGET_LOOP_LAG_P99_MS = 20
-SERVER_START_S = 30
 SERVER_STOP_S = 15
 
 
@@ -124,21 +125,6 @@ def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     command = [phonghop_executable(), "serve", "--host", HOST, "--port", str(port)]
     # The server's own output goes to our stderr, so stdout carries only the JSON.
     return subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
-
-
-async def wait_until_healthy(
-    base_url: str, server: subprocess.Popen[bytes], deadline: Deadline
-) -> None:
-    give_up = time.monotonic() + min(SERVER_START_S, deadline.left())
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=2) as client:
-        while time.monotonic() < give_up:
-            if server.poll() is not None:
-                raise BenchFailed(f"the server exited with code {server.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise BenchFailed(f"the server did not answer /healthz within {SERVER_START_S} s")
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -291,7 +277,8 @@ async def measure(
     argon2: dict[str, int],
     deadline: Deadline,
 ) -> dict[str, object]:
-    await wait_until_healthy(base_url, server, deadline)
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=2) as client:
+        await wait_until_healthy(client, server, min(SERVER_START_S, deadline.left()))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     progress(f"server is up; {len(accounts)} tablets sign in at once (load average {load})")
     burst_started = time.perf_counter()

@@ -69,6 +69,7 @@ from harness import (
     progress,
     run_benchmark,
     server_env,
+    wait_until_healthy,
 )
 
 from agenda.demo_papers import demo_session
@@ -80,7 +81,6 @@ RUNS = 3
 PAGE_WIDTH = 1280  # what a tablet asks the server for
 TARGET_RATIO_ALL = 1.0
 TARGET_WARM_P99_MS = 5
-SERVER_START_S = 30
 SERVER_STOP_S = 15
 SECRETARY, PASSWORD = "thuky", "demo2026"
 
@@ -343,18 +343,6 @@ def running_server(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[
                 progress(f"the server ignored SIGTERM for {SERVER_STOP_S} s; killing it")
                 server.kill()
                 server.wait()
-
-
-async def wait_until_healthy(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
-    give_up = time.monotonic() + SERVER_START_S
-    while time.monotonic() < give_up:
-        if server.poll() is not None:
-            raise BenchFailed(f"the server exited with code {server.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise BenchFailed(f"the server did not answer /healthz within {SERVER_START_S} s")
 
 
 def expect(response: httpx.Response, status: int, doing: str) -> httpx.Response:

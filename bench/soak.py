@@ -83,6 +83,7 @@ from fanout import (
     prepare_data_dir,
     prepare_phonghop,
     receive,
+    run_child,
     run_loop,
     sign_in,
     stop_process,
@@ -429,11 +430,7 @@ async def run_group(spec: GroupSpec, pipe: Pipe) -> None:
 
 
 def group_process(spec: GroupSpec, pipe: Pipe) -> None:
-    try:
-        run_loop(run_group(spec, pipe))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
-        with contextlib.suppress(OSError):
-            pipe.send({"error": repr(exc)[:500]})
+    run_child(run_group(spec, pipe), pipe)
 
 
 @dataclass

@@ -80,6 +80,7 @@ from fanout import (
     prepare_data_dir,
     prepare_phonghop,
     receive,
+    run_child,
     run_loop,
     server_env,
     sign_in,
@@ -271,11 +272,7 @@ async def run_voters(spec: TabletSpec, pipe: Pipe) -> None:
 
 
 def voters_process(spec: TabletSpec, pipe: Pipe) -> None:
-    try:
-        run_loop(run_voters(spec, pipe))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
-        with contextlib.suppress(OSError):
-            pipe.send({"error": repr(exc)[:500]})
+    run_child(run_voters(spec, pipe), pipe)
 
 
 @dataclass
