@@ -96,8 +96,8 @@ def channels_backend(redis: Redis | None) -> ChannelsBackend:
 
 
 def redis_of(settings: Settings) -> Redis | None:
-    """One client per process. Its connections are bounded, and a burst (a hall of tablets
-    connecting at once) waits for a free one instead of failing."""
+    """A Redis client whose connections are bounded: a burst (a hall of tablets connecting at
+    once) waits for a free one instead of failing."""
     if not settings.redis_url:
         return None
     pool = BlockingConnectionPool.from_url(
