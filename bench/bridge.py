@@ -64,10 +64,10 @@ from fanout import (
     MEETING,
     NOISE_CORES,
     SECRETARY,
-    SETUP_CONCURRENCY,
     BenchFailed,
     CpuMark,
     Deadline,
+    add_participants,
     expect,
     family,
     logged_errors,
@@ -146,19 +146,8 @@ async def enrol(base_url: str, server: subprocess.Popen, usernames: list[str]) -
     """Makes the accounts ward points of the meeting; returns username -> user id."""
     async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as secretary:
         await wait_until_healthy(secretary, server)
-        headers = {"X-CSRFToken": await sign_in(secretary, SECRETARY, DEMO_PASSWORD)}
-        gate = asyncio.Semaphore(SETUP_CONCURRENCY)
-
-        async def add(username: str) -> None:
-            async with gate:
-                response = await secretary.post(
-                    f"/api/meetings/{MEETING}/participants",
-                    json={"username": username, "role": "ward_point"},
-                    headers=headers,
-                )
-            expect(response, 201, f"adding {username} to meeting {MEETING}")
-
-        await asyncio.gather(*(add(username) for username in usernames))
+        token = await sign_in(secretary, SECRETARY, DEMO_PASSWORD)
+        await add_participants(secretary, token, usernames, "ward_point")
         meeting = expect(await secretary.get(f"/api/meetings/{MEETING}"), 200, "the meeting")
     ids = {p["username"]: int(p["user_id"]) for p in meeting.json()["participants"]}
     return {username: ids[username] for username in usernames}

@@ -331,14 +331,16 @@ async def session_cookie(base_url: str, username: str, password: str, gate: Any)
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
-async def add_participants(client: httpx.AsyncClient, token: str, usernames: list[str]) -> None:
+async def add_participants(
+    client: httpx.AsyncClient, token: str, usernames: list[str], role: str = "delegate"
+) -> None:
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
     async def add(username: str) -> None:
         async with gate:
             response = await client.post(
                 f"/api/meetings/{MEETING}/participants",
-                json={"username": username, "role": "delegate"},
+                json={"username": username, "role": role},
                 headers={"X-CSRFToken": token},
             )
         expect(response, 201, f"adding {username} to meeting {MEETING}")

@@ -72,10 +72,7 @@ async def presented(db: AsyncSession, session: Session) -> dict[str, Any] | None
 async def projector(request: Request, db: AsyncSession, meeting_id: int) -> Template:
     """The hall's big screen: the presented page and its agenda item; no input needed."""
     view = await meeting_rules.meeting_view(db, request.state.access)
-    agenda = {
-        row["item"].id: {"number": row["number"], "title": row["item"].title}
-        for row in meeting_rules.flatten(view["tree"])
-    }
+    agenda = meeting_rules.item_titles(view["tree"])
     return Template("projector.html", context={**view, "agenda": agenda})
 
 

@@ -26,6 +26,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -52,6 +53,21 @@ Colour = tuple[int, int, int]
 
 class PointError(Exception):
     """The server refused a step of joining, or the media never connected."""
+
+
+def conference_meeting(accounts: Any, database: Any, ward_points: Iterable[str]) -> int:
+    """A meeting chaired by `chutoa`, with these ward points; returns its id."""
+    from server.models import Meeting
+
+    meeting = Meeting(
+        body_id=accounts.body().id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC)
+    )
+    database.add(meeting)
+    database.commit()
+    accounts.join(accounts.user("chutoa"), meeting.id, "chair")
+    for name in ward_points:
+        accounts.join(accounts.user(name), meeting.id, "ward_point")
+    return meeting.id
 
 
 def fixture_password() -> str:

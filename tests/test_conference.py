@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from sqlmodel import select
 
-from server.models import JournalEvent, Meeting, User
+from server.models import JournalEvent, User
 from tests.live import Tablet, close_all
-from tests.points import Point, PointError, mean_rgb
+from tests.points import Point, PointError, conference_meeting, mean_rgb
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (40, 50, 220)
 TONES = {"hall": 440.0, "phuong1": 700.0, "phuong2": 1100.0}
@@ -22,17 +21,11 @@ COLOURS = {"hall": RED, "phuong1": GREEN, "phuong2": BLUE}
 
 @pytest.fixture
 def meeting(accounts, database):
-    body = accounts.body()
-    meeting = Meeting(body_id=body.id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC))
-    database.add(meeting)
-    database.commit()
-    accounts.join(accounts.user("chutoa"), meeting.id, "chair")
-    for name in TONES:
-        accounts.join(accounts.user(name), meeting.id, "ward_point")
-    accounts.join(accounts.user("daibieu"), meeting.id, "delegate")
-    accounts.join(accounts.user("khach", "observer"), meeting.id, "observer")
+    meeting_id = conference_meeting(accounts, database, TONES)
+    accounts.join(accounts.user("daibieu"), meeting_id, "delegate")
+    accounts.join(accounts.user("khach", "observer"), meeting_id, "observer")
     accounts.user("nguoingoai")
-    return meeting.id
+    return meeting_id
 
 
 async def chair_of(served, meeting_id):

@@ -24,7 +24,7 @@ from recorder.state import recover, status_of
 from recorder.writer import DiskFull, SegmentWriter
 from server.models import AgendaItem, JournalEvent, Meeting, Recording
 from tests.live import Tablet
-from tests.points import Point, mean_rgb
+from tests.points import Point, conference_meeting, mean_rgb
 from tests.test_conference import COLOURS, GREEN, RED, TONES, user_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def meeting(accounts, database):
-    body = accounts.body()
-    meeting = Meeting(body_id=body.id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC))
-    database.add(meeting)
-    database.commit()
-    accounts.join(accounts.user("chutoa"), meeting.id, "chair")
-    for name in ("hall", "phuong1"):
-        accounts.join(accounts.user(name), meeting.id, "ward_point")
-    return meeting.id
+    return conference_meeting(accounts, database, ("hall", "phuong1"))
 
 
 def colour_at(path: Path, seconds: float) -> tuple[int, int, int]:

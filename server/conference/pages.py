@@ -18,10 +18,7 @@ from server.meetings import rules as meeting_rules
 )
 async def conference(request: Request, db: AsyncSession, meeting_id: int) -> Template:
     view = await meeting_rules.meeting_view(db, request.state.access)
-    agenda = {
-        row["item"].id: {"number": row["number"], "title": row["item"].title}
-        for row in meeting_rules.flatten(view["tree"])
-    }
+    agenda = meeting_rules.item_titles(view["tree"])
     return Template("conference.html", context={**view, "agenda": agenda})
 
 

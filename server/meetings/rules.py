@@ -355,6 +355,14 @@ async def documents_by_item(db: AsyncSession, meeting_id: int) -> dict[int | Non
     return grouped
 
 
+def item_titles(tree: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Item id -> its number and title, for pages that name the item being presented."""
+    return {
+        row["item"].id: {"number": row["number"], "title": row["item"].title}
+        for row in flatten(tree)
+    }
+
+
 async def meeting_view(db: AsyncSession, access: MeetingAccess) -> dict[str, Any]:
     """Everything a meeting page or the JSON API shows about one meeting."""
     meeting = access.meeting

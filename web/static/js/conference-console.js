@@ -6,6 +6,7 @@
 //   const link = connectMeeting(id, joinHandlers(mine, points.handlers));
 //   points.attach(link);
 
+import { sendFromPanel } from "./live.js";
 import { button, el } from "./voting.js";
 
 const TEXT = {
@@ -54,17 +55,8 @@ export function createConferenceConsole(root, { meetingId }) {
   let link = null;
   let program = { source: null, auto: true };
 
-  async function run(type, fields = {}) {
-    ui.error.textContent = "";
-    root.classList.add("busy");
-    try {
-      if (!link) throw new Error(t.failed);
-      await link.send(type, fields);
-    } catch (error) {
-      ui.error.textContent = error.message || t.failed;
-    } finally {
-      root.classList.remove("busy");
-    }
+  function run(type, fields = {}) {
+    return sendFromPanel({ root, error: ui.error, link, failed: t.failed }, type, fields);
   }
 
   function newTile(userId) {

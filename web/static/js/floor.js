@@ -6,6 +6,8 @@
 //   const link = connectMeeting(id, joinHandlers(mine, floor.handlers));
 //   floor.attach(link);
 
+import { sendFromPanel } from "./live.js";
+
 const TEXT = {
   vi: {
     request: "Đăng ký phát biểu",
@@ -294,17 +296,8 @@ export function createSpeakerConsole(root, { itemLabel = () => "" } = {}) {
     run("speaker.give", seconds ? { request_id: entry.request_id, time_limit_s: seconds } : { request_id: entry.request_id });
   }
 
-  async function run(type, fields = {}) {
-    ui.error.textContent = "";
-    root.classList.add("busy");
-    try {
-      if (!link) throw new Error(t.failed);
-      await link.send(type, fields);
-    } catch (error) {
-      ui.error.textContent = error.message || t.failed;
-    } finally {
-      root.classList.remove("busy");
-    }
+  function run(type, fields = {}) {
+    return sendFromPanel({ root, error: ui.error, link, failed: t.failed }, type, fields);
   }
 
   show();

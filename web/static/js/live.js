@@ -52,6 +52,21 @@ export function newUUID() {
 }
 
 // The token the server wants in X-CSRFToken on every request that changes something.
+// A console panel's command over the socket: the panel looks busy while it runs, and a
+// refusal (or no socket yet) shows in its error line.
+export async function sendFromPanel({ root, error, link, failed }, type, fields = {}) {
+  error.textContent = "";
+  root.classList.add("busy");
+  try {
+    if (!link) throw new Error(failed);
+    await link.send(type, fields);
+  } catch (problem) {
+    error.textContent = problem.message || failed;
+  } finally {
+    root.classList.remove("busy");
+  }
+}
+
 export function csrfToken() {
   return document.querySelector("meta[name=csrf-token]")?.content || "";
 }
