@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import AppError, forbidden, not_found
@@ -53,9 +53,13 @@ class MeetingAccess:
 
 
 def runs_body(user: User, body_id: int) -> bool:
-    if user.role == Role.admin:
+    return _runs(user.role, user.body_id, body_id)
+
+
+def _runs(account_role: str, account_body: int | None, body_id: int) -> bool:
+    if account_role == Role.admin:
         return True
-    return user.role == Role.secretary and user.body_id == body_id
+    return account_role == Role.secretary and account_body == body_id
 
 
 async def meeting_access(db: AsyncSession, user: User, meeting_id: int) -> MeetingAccess:
@@ -74,6 +78,54 @@ async def meeting_access(db: AsyncSession, user: User, meeting_id: int) -> Meeti
     if not access.can("view"):
         raise not_found("meeting")  # do not reveal meetings the caller is not part of
     return access
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What an open socket may do now: its access, or None when it must be closed."""
+
+    access: MeetingAccess | None
+    credential: str  # the account's password hash: a reset changes it
+
+
+async def standings(
+    db: AsyncSession, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], Standing]:
+    """The access of each (meeting, user) pair, read afresh in three queries, by the same rule
+    as `meeting_access`; an inactive account or a meeting gone has none."""
+    meeting_ids = {m for m, _ in pairs}
+    user_ids = {u for _, u in pairs}
+    meetings = {
+        m.id: m for m in (await db.exec(select(Meeting).where(col(Meeting.id).in_(meeting_ids))))
+    }
+    accounts = {
+        row.id: row
+        for row in await db.exec(
+            select(User.id, User.active, User.role, User.body_id, User.password_hash).where(
+                col(User.id).in_(user_ids)
+            )
+        )
+    }
+    roles = {
+        (m, u): role
+        for m, u, role in await db.exec(
+            select(Participant.meeting_id, Participant.user_id, Participant.role).where(
+                col(Participant.meeting_id).in_(meeting_ids), col(Participant.user_id).in_(user_ids)
+            )
+        )
+    }
+    found = {}
+    for meeting_id, user_id in pairs:
+        meeting, account = meetings.get(meeting_id), accounts.get(user_id)
+        if meeting is None or account is None or not account.active:
+            found[meeting_id, user_id] = Standing(None, "")
+            continue
+        runs = _runs(account.role, account.body_id, meeting.body_id)
+        access = MeetingAccess(meeting, roles.get((meeting_id, user_id)), runs)
+        found[meeting_id, user_id] = Standing(
+            access if access.can("view") else None, account.password_hash
+        )
+    return found
 
 
 async def _meeting_id_of(db: AsyncSession, connection: ASGIConnection) -> int:

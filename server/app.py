@@ -62,6 +62,7 @@ from server.errors import EXCEPTION_HANDLERS
 from server.i18n import LANGUAGES, language_of, translations
 from server.live.hub import Hub
 from server.live.presence import Presence
+from server.live.rights import Rights
 from server.live.socket import meeting_socket
 from server.looplag import LoopLag
 from server.meetings import api as meetings_api
@@ -157,8 +158,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             "throttle": LoginThrottle(shared_store(settings, redis, "login"), settings),
             "loop_lag": LoopLag(),
-            "recent_access": Recent(ttl_s=5),
-            "recent_users": Recent(ttl_s=5),
+            # rights are live within a second: remembered no longer than that
+            "recent_access": Recent(ttl_s=1),
+            "recent_users": Recent(ttl_s=1),
             "publisher": Publisher(shared_store(settings, redis, "publish")),
             "votes": votes.VoteClock(),
             "ballots": ballots.BallotBoxes(),
@@ -170,6 +172,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     state.conferences = Bridges(settings) if settings.bridge_urls else Conferences(state)
     state.presence = Presence(state.hub, redis, settings.redis_prefix)
+    state.rights = Rights(
+        state.hub,
+        channels,
+        state.db_read,
+        settings.redis_prefix,
+        [state.recent_access, state.recent_users],
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -178,12 +187,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.loop_lag.start()
         app.state.votes.start(app.state)
         app.state.presence.start()
+        await app.state.rights.start()
         await asyncio.to_thread(recover_recordings, settings)
         try:
             yield
         finally:
             await app.state.loop_lag.stop()
             await app.state.presence.stop()
+            await app.state.rights.stop()
             await app.state.hub.close()
             await app.state.recorders.stop_all()
             await app.state.conferences.stop()

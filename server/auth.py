@@ -29,7 +29,7 @@ SESSION_COOKIE = "phonghop_session"
 _RENEW_AFTER_S = 60  # rewrite the session's expiry at most once a minute per session
 
 
-def _key(token: str) -> str:
+def session_key(token: str) -> str:
     # The store keeps a hash, so a copy of it holds no usable session ids.
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -47,7 +47,7 @@ class Sessions:
         return token
 
     async def user_id(self, token: str) -> int | None:
-        raw = await self._store.get(_key(token))
+        raw = await self._store.get(session_key(token))
         if raw is None:
             return None
         data = json.loads(raw)
@@ -57,10 +57,10 @@ class Sessions:
         return int(data["user_id"])
 
     async def end(self, token: str) -> None:
-        await self._store.delete(_key(token))
+        await self._store.delete(session_key(token))
 
     async def _write(self, token: str, data: dict[str, Any]) -> None:
-        await self._store.set(_key(token), json.dumps(data), expires_in=self._idle_s)
+        await self._store.set(session_key(token), json.dumps(data), expires_in=self._idle_s)
 
 
 class LoginThrottle:
@@ -250,6 +250,7 @@ async def logout(request: Request, state: State) -> Response:
     if token:
         await state.sessions.end(token)
         state.recent_users.forget(token)
+        state.rights.signed_out(session_key(token))  # its sockets close, on every server
     expired = _session_cookie(request, "", 0)
     if request.content_type[0] == "application/json":
         return Response({"ok": True}, cookies=[expired])

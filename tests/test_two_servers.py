@@ -23,6 +23,7 @@ import httpx
 import pymupdf
 import pytest
 import sqlalchemy as sa
+import websockets
 from sqlmodel import Session, select
 
 from recorder import files
@@ -35,6 +36,7 @@ from server.models import (
     Meeting,
     MeetingStatus,
     Recording,
+    User,
     Vote,
 )
 from server.settings import Settings
@@ -623,3 +625,40 @@ async def test_a_book_built_on_one_server_shows_its_progress_on_the_other(cluste
         await asyncio.sleep(0.1)
     assert (status["state"], status["version"]) == ("done", 1), status
     await secretary.close()
+
+
+async def _closed_with(device: Tablet, within: float = 5) -> int:
+    async with asyncio.timeout(within):
+        try:
+            while True:
+                await device.receive(within)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else 1006
+
+
+async def test_rights_changed_on_one_server_reach_sockets_on_the_other(cluster):
+    meeting = _meeting(cluster)
+    removed, signed_out = meeting["delegates"][:2]
+    secretary = await Tablet(cluster.a, meeting["secretary"]).sign_in()
+    on_b = await _tablet(cluster.b, removed, meeting["id"])
+    with Session(cluster.engine) as session:
+        removed_id = session.exec(select(User.id).where(User.username == removed)).one()
+    started = time.monotonic()
+    gone = await secretary.http.delete(
+        f"/api/meetings/{meeting['id']}/participants/{removed_id}",
+        headers={"X-CSRFToken": secretary.http.cookies["csrftoken"]},
+    )
+    assert gone.status_code == 204
+    assert await _closed_with(on_b) == 4403
+    assert time.monotonic() - started < 2  # within a second, with room for a busy machine
+
+    on_a = await _tablet(cluster.a, signed_out, meeting["id"])
+    moved = await _moved(on_a, cluster.b, meeting["id"])  # the same session, on server B
+    await moved.request("hello", since=None)
+    out = await on_a.http.post(
+        "/logout", json={}, headers={"X-CSRFToken": on_a.http.cookies["csrftoken"]}
+    )
+    assert out.status_code == 200
+    assert await _closed_with(moved) == 4403
+    assert await _closed_with(on_a) == 4403
+    await close_all(secretary, on_b, on_a, moved)

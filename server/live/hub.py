@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,7 +30,10 @@ from server.models import JournalEvent
 log = logging.getLogger("phonghop.live")
 
 CLOSE_TOO_SLOW = 4008  # the tablet could not keep up; it reconnects and resyncs with `since`
+CLOSE_FORBIDDEN = 4403  # may not (or no longer) be in the meeting, or signed out
+CLOSE_REPLACED = 4409  # the same account opened too many sockets in the meeting; oldest goes
 QUEUE_LIMIT = 256
+SOCKETS_PER_USER = 5
 GAP_WAIT_S = 0.5  # how long an early event waits for the ones before it, then they are read
 
 
@@ -52,16 +56,40 @@ class Connection:
     """One tablet's socket: who is on it, and what waits to be sent to it."""
 
     def __init__(
-        self, socket: WebSocket, user_id: int, roles: set[str], queue_limit: int = QUEUE_LIMIT
+        self,
+        socket: WebSocket,
+        user_id: int,
+        roles: set[str],
+        queue_limit: int = QUEUE_LIMIT,
+        *,
+        access: Any = None,
+        key: str = "",
+        credential: str = "",
     ) -> None:
         self.socket = socket
         self.user_id = user_id
         self.roles = roles
+        self.access = access  # the MeetingAccess the socket's commands are checked against
+        self.key = key  # its sign-in session, hashed: signing out ends the socket too
+        self.credential = credential  # the password hash it signed in with: a reset ends it
+        self.opened = time.monotonic()
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(queue_limit)
         # nothing goes out before the tablet's hello
         self._held: list[tuple[str, int | None]] | None = []
         self.seq = 0  # the last journaled event this tablet was sent
         self.too_slow = False
+        self.closing: tuple[int, str] | None = None  # turned away: the close code and reason
+
+    def grant(self, access: Any) -> None:
+        """The rights of this socket changed: it sees and may do what `access` allows."""
+        self.access = access
+        self.roles = access.roles()
+
+    def turn_away(self, code: int, reason: str) -> None:
+        """Closes the socket with `code`: nothing more is sent, what waits is dropped."""
+        if self.closing is None:
+            self.closing = (code, reason)
+            self._end()
 
     def sees(self, audience: dict[str, Any]) -> bool:
         user = audience.get("user")
@@ -113,14 +141,20 @@ class Connection:
 
     def send(self, text: str) -> None:
         """Queues `text` now, even while live events are held (answers and catch-up)."""
-        if self.too_slow:
+        if self.too_slow or self.closing:
             return
         try:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             self.too_slow = True
-            self._queue = asyncio.Queue(1)
-            self._queue.put_nowait(None)
+            self._end()
+
+    def _end(self) -> None:
+        """Drops what waits; the pump stops after the message it is sending now."""
+        waiting, self._queue = self._queue, asyncio.Queue(1)
+        self._queue.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            waiting.put_nowait(None)  # wakes a pump that waits on the old queue
 
     def finish(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
@@ -130,8 +164,14 @@ class Connection:
         """Sends queued messages in order until finished; closes the socket if too slow."""
         while (text := await self._queue.get()) is not None:
             await self.socket.send_text(text)
-        if self.too_slow:
+        if self.closing:
+            await self.socket.close(code=self.closing[0], reason=self.closing[1])
+        elif self.too_slow:
             await self.socket.close(code=CLOSE_TOO_SLOW, reason="too slow, resync")
+
+    @property
+    def ended(self) -> bool:
+        return self.too_slow or self.closing is not None
 
 
 class Hub:
@@ -155,7 +195,20 @@ class Hub:
     def connections(self, meeting_id: int) -> set[Connection]:
         return self._rooms.get(meeting_id, set())
 
+    def rooms(self) -> list[tuple[int, list[Connection]]]:
+        """Every meeting with tablets here, and its tablets."""
+        return [(meeting_id, list(room)) for meeting_id, room in self._rooms.items()]
+
     async def join(self, meeting_id: int, connection: Connection) -> None:
+        """Adds the tablet; one account's oldest socket in the meeting is closed when it
+        would hold more than `SOCKETS_PER_USER` here."""
+        room = self._rooms.get(meeting_id, ())
+        own = sorted(
+            (c for c in room if c.user_id == connection.user_id and not c.ended),
+            key=lambda c: c.opened,
+        )
+        for old in own[: max(0, len(own) + 1 - SOCKETS_PER_USER)]:
+            old.turn_away(CLOSE_REPLACED, "too many connections; a newer one replaced this")
         if meeting_id not in self._listeners:
             subscriber = await self._channels.subscribe(self._channel(meeting_id))
             # Subscribed first: whatever is journaled after this read arrives on the channel.

@@ -33,7 +33,6 @@ class Session:
     state: Any  # the app's state: db, hub, settings...
     meeting_id: int
     user: User
-    access: MeetingAccess
     connection: Connection
     language: str = "vi"
     following: bool = True
@@ -42,6 +41,11 @@ class Session:
     @property
     def hub(self) -> Hub:
         return self.state.hub
+
+    @property
+    def access(self) -> MeetingAccess:
+        """The socket's rights now: `server.live.rights` keeps them in step with the roster."""
+        return self.connection.access
 
 
 Handler = Callable[[Session, dict[str, Any]], Awaitable[dict[str, Any] | None]]

@@ -14,10 +14,11 @@ from litestar.exceptions import WebSocketDisconnect
 from sqlmodel import col, select
 
 from server.access import MeetingAccess, meeting_access
+from server.auth import session_key
 from server.errors import AppError
 from server.i18n import language_of, translations
 from server.live import snapshot
-from server.live.hub import Connection, dumps, event_message
+from server.live.hub import CLOSE_FORBIDDEN, Connection, dumps, event_message
 from server.live.protocol import COMMANDS, CONNECT_HOOKS, DISCONNECT_HOOKS, Hook, Refusal, Session
 from server.models import JournalEvent, Meeting
 
@@ -26,7 +27,6 @@ log = logging.getLogger("phonghop.live")
 MAX_MESSAGE_BYTES = 256 * 1024
 REPLAY_LIMIT = 1000  # a tablet further behind than this is sent a snapshot instead
 CLOSE_NOT_SIGNED_IN = 4401
-CLOSE_FORBIDDEN = 4403
 _REMEMBERED_IDS = 512
 
 
@@ -40,8 +40,16 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     except _Turned as away:
         await socket.close(code=away.code, reason=away.reason)
         return
-    connection = Connection(socket, socket.user.id, access.roles(), state.hub.queue_limit)
-    session = Session(state, meeting_id, socket.user, access, connection, language_of(socket))
+    connection = Connection(
+        socket,
+        socket.user.id,
+        access.roles(),
+        state.hub.queue_limit,
+        access=access,
+        key=session_key(socket.auth),
+        credential=socket.user.password_hash,
+    )
+    session = Session(state, meeting_id, socket.user, connection, language_of(socket))
     await state.hub.join(meeting_id, connection)
     pump = asyncio.create_task(connection.pump())
     try:
@@ -86,7 +94,7 @@ def _same_host(socket: WebSocket, origin: str) -> bool:
 async def _serve(session: Session) -> None:
     socket = session.connection.socket
     seen: deque[Any] = deque(maxlen=_REMEMBERED_IDS)
-    while not session.connection.too_slow:
+    while not session.connection.ended:
         try:
             raw = await socket.receive_text()
         except WebSocketDisconnect:
@@ -127,6 +135,8 @@ async def _answer(session: Session, raw: str, seen: deque[Any]) -> dict[str, Any
 
 async def _run(session: Session, message: dict[str, Any]) -> dict[str, Any] | None:
     kind = message["type"]
+    if session.connection.closing:
+        raise Refusal("access_lost", "You no longer have access to this meeting.")
     if kind == "hello":
         return await _hello(session, message.get("since"))
     if not session.connection.greeted:

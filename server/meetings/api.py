@@ -182,9 +182,12 @@ async def patch_meeting(
     opt={"permission": "manage"},
     status_code=HTTP_201_CREATED,
 )
-async def add_participant(db: AsyncSession, meeting_id: int, data: ParticipantIn) -> dict[str, Any]:
+async def add_participant(
+    db: AsyncSession, state: State, meeting_id: int, data: ParticipantIn
+) -> dict[str, Any]:
     meeting = await db.get(Meeting, meeting_id)
     participant, user = await rules.add_participant(db, meeting, **msgspec.structs.asdict(data))
+    state.rights.changed()
     return participant_json(participant, user)
 
 
@@ -196,7 +199,7 @@ async def add_participant(db: AsyncSession, meeting_id: int, data: ParticipantIn
 )
 async def remove_participant(db: AsyncSession, state: State, meeting_id: int, user_id: int) -> None:
     await rules.remove_participant(db, await db.get(Meeting, meeting_id), user_id)
-    state.recent_access.clear()  # their page requests must stop now, not in a few seconds
+    state.rights.changed()  # their sockets and page requests stop now, on every server
 
 
 @post(

@@ -182,6 +182,7 @@ async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -
         seat=form.get("seat", ""),
         vote_weight=int(weight) if weight.isdigit() else 1,
     )
+    request.app.state.rights.changed()
     return await _participants_fragment(db, request.state.access.meeting)
 
 
@@ -194,7 +195,7 @@ async def remove_participant(
     request: Request, db: AsyncSession, meeting_id: int, user_id: int
 ) -> Template:
     await rules.remove_participant(db, request.state.access.meeting, user_id)
-    request.app.state.recent_access.clear()
+    request.app.state.rights.changed()
     return await _participants_fragment(db, request.state.access.meeting)
 
 

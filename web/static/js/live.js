@@ -17,6 +17,7 @@ const TEXT = {
     offline: "Không có mạng — nội dung có thể đã cũ",
     "signed-out": "Phiên đăng nhập đã hết — hãy đăng nhập lại",
     forbidden: "Bạn không có quyền vào cuộc họp này",
+    replaced: "Cuộc họp đang mở trên quá nhiều thiết bị của bạn — kết nối này đã đóng; tải lại trang để dùng thiết bị này",
     timeout: "Máy chủ không trả lời. Thử lại sau.",
     notConnected: "Chưa kết nối được máy chủ.",
   },
@@ -27,6 +28,7 @@ const TEXT = {
     offline: "No network — what you see may be out of date",
     "signed-out": "Your session has ended — sign in again",
     forbidden: "You may not join this meeting",
+    replaced: "The meeting is open on too many of your devices — this one was closed; reload to use it",
     timeout: "The server did not answer. Try again later.",
     notConnected: "Not connected to the server.",
   },
@@ -35,6 +37,12 @@ export const text = TEXT[document.documentElement.lang] || TEXT.vi;
 
 const CLOSE_NOT_SIGNED_IN = 4401;
 const CLOSE_FORBIDDEN = 4403;
+const CLOSE_REPLACED = 4409; // too many sockets of this account: reconnecting would close another
+const CLOSED_FOR_GOOD = {
+  [CLOSE_NOT_SIGNED_IN]: "signed-out",
+  [CLOSE_FORBIDDEN]: "forbidden",
+  [CLOSE_REPLACED]: "replaced",
+};
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const JITTER = 0.3;
@@ -158,6 +166,10 @@ export class MeetingLink {
       this.answer(message);
       return;
     }
+    if (message.type === "access.changed") {
+      window.location.reload(); // the page shows what the new role may do
+      return;
+    }
     if (message.type === "snapshot") {
       this.seq = message.seq; // may go back if the server's journal was reset: the snapshot is the truth
       this.call("snapshot", message.state, message.seq);
@@ -189,9 +201,9 @@ export class MeetingLink {
       waiting.reject(new CommandError("offline", text.notConnected));
     }
     this.pending.clear();
-    if (code === CLOSE_NOT_SIGNED_IN || code === CLOSE_FORBIDDEN) {
+    if (CLOSED_FOR_GOOD[code]) {
       this.stopped = true;
-      this.setStatus(code === CLOSE_NOT_SIGNED_IN ? "signed-out" : "forbidden");
+      this.setStatus(CLOSED_FOR_GOOD[code]);
       return;
     }
     this.failures += 1;
@@ -256,7 +268,8 @@ const STYLE = `
 .live-status[data-status="reconnecting"] .live-dot { background: #f0a500; animation: live-blink 1s ease-in-out infinite; }
 .live-status[data-status="offline"] .live-dot,
 .live-status[data-status="signed-out"] .live-dot,
-.live-status[data-status="forbidden"] .live-dot { background: #e5372b; }
+.live-status[data-status="forbidden"] .live-dot,
+.live-status[data-status="replaced"] .live-dot { background: #e5372b; }
 .live-status[data-status="online"] .live-label { display: none; }
 @media (max-width: 560px) { .topbar .live-status .live-label { display: none; } }
 @keyframes live-blink { 50% { opacity: .35; } }
