@@ -2,7 +2,9 @@
 
 The secretary publishes it from the meeting's agenda: a cover page, a table of contents
 ("MỤC LỤC") with working links, then every item's documents in agenda order, with
-bookmarks, page labels and a small footer stamp on every page after the cover.
+bookmarks, page labels and a small footer stamp on every page after the cover. A
+confidential document is read on tablets only: the book lists it by title and holds one
+notice page in its place, and never opens its file.
 
 Page numbers a reader sees agree everywhere: the table of contents, the footer stamp and
 the page labels all count the content pages 1..n; the cover and the table of contents
@@ -36,6 +38,8 @@ class BookDocument:
 
     title: str
     path: Path
+    confidential: bool = False
+    """Read on tablets only: the book holds a notice page in its place and never opens `path`."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ class BookLayout:
 
     ``entries`` holds one dict per item and per document in reading order:
     ``{"kind": "item" | "document", "number", "title", "page", "depth"}`` plus ``"pages"``
-    for documents. ``page`` is the 1-based physical page (1 = the cover); a document's
-    ``number`` is its item's number and its ``depth`` is one more than its item's.
+    and ``"confidential"`` for documents. ``page`` is the 1-based physical page (1 = the
+    cover); a document's ``number`` is its item's number and its ``depth`` is one more than
+    its item's. A confidential document has ``"pages": 1``, its notice page.
     """
 
     page_count: int
@@ -115,12 +120,17 @@ def build_book(
     then `out` is left as it was and no temporary file stays behind. All arguments are
     plain picklable data, so a worker process can run this.
     """
-    documents = [document for item in items for document in item.documents]
-    total = len(documents) + 1
+    total = sum(len(item.documents) for item in items) + 1
     report = _reporter(progress, total)
     with pymupdf.open() as book:
         _draw_cover(book, cover)
-        inserted = [_insert_document(book, document, report) for document in documents]
+        inserted = [
+            _draw_notice(book, item, document, report)
+            if document.confidential
+            else _insert_document(book, document, report)
+            for item in items
+            for document in item.documents
+        ]
         entries = _entries(items, inserted)
         contents = _TableOfContents(_toc_rows(entries))
         front_pages = 1 + contents.page_count
@@ -157,6 +167,7 @@ class _Inserted:
     pages: int
     outline: list[list]
     """The document's own bookmarks as ``[level, title, page]`` (page 1-based in it)."""
+    confidential: bool = False
 
 
 def _insert_document(
@@ -196,6 +207,7 @@ class _Entry:
     pages: int = 0
     listed: bool = True
     """Whether the table of contents shows a page number and a link."""
+    confidential: bool = False
 
     def page_index(self, front_pages: int, page_count: int) -> int:
         """0-based physical page in the book."""
@@ -211,6 +223,7 @@ class _Entry:
         }
         if self.kind == "document":
             entry["pages"] = self.pages
+            entry["confidential"] = self.confidential
         return entry
 
 
@@ -222,10 +235,20 @@ def _entries(items: Sequence[BookItem], inserted: Sequence[_Inserted]) -> list[_
         number, depth = _clean(item.number), max(0, item.depth)
         entries.append(_Entry("item", number, _clean(item.title), depth, offset))
         for document in item.documents:
-            pages = next(pending).pages
+            placed = next(pending)
             title = _clean(document.title)
-            entries.append(_Entry("document", number, title, depth + 1, offset, pages))
-            offset += pages
+            entries.append(
+                _Entry(
+                    "document",
+                    number,
+                    title,
+                    depth + 1,
+                    offset,
+                    placed.pages,
+                    confidential=placed.confidential,
+                )
+            )
+            offset += placed.pages
     return [
         replace(entry, listed=_has_document_below(entries, i)) if entry.kind == "item" else entry
         for i, entry in enumerate(entries)
@@ -301,18 +324,20 @@ def _advance(char: str, bold: bool, italic: bool) -> float:
     return fonts.font(bold, italic).text_length(char, 1)
 
 
-def _wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
+def _wrap(
+    text: str, width: float, size: float, bold: bool = False, italic: bool = False
+) -> list[str]:
     """Greedy word wrap; a word wider than the line is cut where it has to be."""
     lines = [""]
     for word in text.split():
         candidate = f"{lines[-1]} {word}" if lines[-1] else word
-        if _width(candidate, size, bold) <= width:
+        if _width(candidate, size, bold, italic) <= width:
             lines[-1] = candidate
             continue
         if lines[-1]:
             lines.append("")
-        while _width(word, size, bold) > width:
-            cut = _longest_prefix(word, width, size, bold)
+        while _width(word, size, bold, italic) > width:
+            cut = _longest_prefix(word, width, size, bold, italic)
             lines[-1] = word[:cut]
             lines.append("")
             word = word[cut:]
@@ -348,6 +373,7 @@ def _shorten(text: str, width: float, size: float, bold: bool = False, italic: b
 # ---------------------------------------------------------------------------
 # Cover
 
+_BLACK = (0.0, 0.0, 0.0)
 _GREY = (0.4, 0.4, 0.4)
 _COVER_TEXT_WIDTH = 430.0
 _COVER_FRAME_INSETS = ((28.0, 1.6), (33.0, 0.5))  # (inset, line width): a double frame
@@ -362,18 +388,19 @@ class _Line:
 
 
 class _CoverWriter:
-    """Draws centred lines down the cover page, keeping track of the baseline."""
+    """Draws centred lines down a page (the cover, a notice), keeping track of the baseline."""
 
     def __init__(self, page: pymupdf.Page) -> None:
         self.page = page
-        self.writer = pymupdf.TextWriter(page.rect)
-        self.grey = pymupdf.TextWriter(page.rect, color=_GREY)
+        self.writers: dict[tuple[float, float, float], pymupdf.TextWriter] = {}
         self.y = 0.0
 
-    def line(self, line: _Line, baseline: float, grey: bool = False) -> float:
+    def line(self, line: _Line, baseline: float, colour: tuple = _BLACK) -> float:
         """Draw one centred line; returns its width."""
         width = _width(line.text, line.size, line.bold, line.italic)
-        writer = self.grey if grey else self.writer
+        writer = self.writers.get(colour)
+        if writer is None:
+            writer = self.writers[colour] = pymupdf.TextWriter(self.page.rect, color=colour)
         origin = ((self.page.rect.width - width) / 2, baseline)
         writer.append(
             origin, line.text, font=fonts.font(line.bold, line.italic), fontsize=line.size
@@ -381,17 +408,23 @@ class _CoverWriter:
         self.y = baseline
         return width
 
-    def block(self, lines: Sequence[_Line], first_baseline: float, leading: float) -> None:
+    def block(
+        self,
+        lines: Sequence[_Line],
+        first_baseline: float,
+        leading: float,
+        colour: tuple = _BLACK,
+    ) -> None:
         for i, line in enumerate(lines):
-            self.line(line, first_baseline + i * leading * line.size)
+            self.line(line, first_baseline + i * leading * line.size, colour)
 
     def rule(self, width: float, y: float, thickness: float = 0.6) -> None:
         middle = self.page.rect.width / 2
         self.page.draw_line((middle - width / 2, y), (middle + width / 2, y), width=thickness)
 
     def finish(self) -> None:
-        self.writer.write_text(self.page)
-        self.grey.write_text(self.page)
+        for writer in self.writers.values():
+            writer.write_text(self.page)
 
 
 def _draw_cover(book: pymupdf.Document, cover: BookCover) -> None:
@@ -419,7 +452,7 @@ def _draw_cover(book: pymupdf.Document, cover: BookCover) -> None:
     ]
     draw.block(details, max(draw.y + 55, 600), leading=1.6)
 
-    draw.line(_Line(f"Phiên bản {cover.version}", 9), _A4.height - 62, grey=True)
+    draw.line(_Line(f"Phiên bản {cover.version}", 9), _A4.height - 62, _GREY)
     draw.finish()
 
 
@@ -436,6 +469,51 @@ def _fit(text: str, size: float, bold: bool, max_lines: int) -> list[_Line]:
         rest = " ".join(lines[max_lines - 1 :])
         lines = [*lines[: max_lines - 1], _shorten(rest, _COVER_TEXT_WIDTH, size, bold)]
     return [_Line(line, size, bold) for line in lines]
+
+
+# ---------------------------------------------------------------------------
+# Notice page in place of a confidential document
+
+NOTICE = "Tài liệu mật — đọc riêng trên máy tính bảng"
+"""What the notice page says in place of a confidential document."""
+_NOTICE_EXPLAINED = (
+    "Nội dung tài liệu này không in trong tập tài liệu kỳ họp. Người được phép đọc mở tài liệu "
+    "trên máy tính bảng của mình; mỗi trang hiển thị đều ghi tên người đọc. Tài liệu mật không "
+    "được tải về hoặc in ra."
+)
+_SECRET_RED = (0.7, 0.08, 0.08)
+_TOC_MARK = "(Mật)"
+
+
+def _draw_notice(
+    book: pymupdf.Document, item: BookItem, document: BookDocument, report: Callable[[str], None]
+) -> _Inserted:
+    """One A4 page naming the item and the document and saying where to read it."""
+    page = book.new_page(width=_A4.width, height=_A4.height)
+    draw = _CoverWriter(page)
+
+    number, heading = _clean(item.number), _clean(item.title)
+    heading = f"Mục {number}. {heading}" if number else heading
+    heading = _shorten(heading, _COVER_TEXT_WIDTH, 12, italic=True)
+    draw.line(_Line(heading, 12, italic=True), 190, _GREY)
+    title = _fit(_clean(document.title), 17, bold=True, max_lines=5)
+    draw.block(title, 232, leading=1.35)
+    draw.rule(70, draw.y + 14)
+
+    top = draw.y + 52
+    box_width = _width(NOTICE, 15, bold=True) + 72
+    left = (page.rect.width - box_width) / 2
+    box = pymupdf.Rect(left, top, left + box_width, top + 112)
+    page.draw_rect(box, color=_SECRET_RED, width=1.6)
+    page.draw_rect(box + (4, 4, -4, -4), color=_SECRET_RED, width=0.5)
+    draw.line(_Line("MẬT", 30, bold=True), top + 52, _SECRET_RED)
+    draw.line(_Line(NOTICE, 15, bold=True), top + 86)
+
+    explained = _wrap(_NOTICE_EXPLAINED, 400, 12, italic=True)
+    draw.block([_Line(line, 12, italic=True) for line in explained], box.y1 + 44, leading=1.55)
+    draw.finish()
+    report(document.title)
+    return _Inserted(1, [], confidential=True)
 
 
 # ---------------------------------------------------------------------------
@@ -494,7 +572,8 @@ def _row(
     entry: _Entry, number: str, number_x: float, text_x: float, bold: bool, size: float
 ) -> _Row:
     width = _TOC_RIGHT - _NUMBER_COLUMN - text_x
-    lines = tuple(_wrap(entry.title, width, size, bold))
+    title = f"{entry.title} {_TOC_MARK}" if entry.confidential else entry.title
+    lines = tuple(_wrap(title, width, size, bold))
     return _Row(entry, number, number_x, text_x, lines, bold, size)
 
 

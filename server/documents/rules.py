@@ -39,9 +39,15 @@ class Upload:
     confidential: bool = False
 
 
+def everyone_reads(document: Document) -> bool:
+    """Whether every participant, observers included, may read it. Only such content goes
+    into what the whole meeting shares (the agenda book); the rest stays in its own document."""
+    return not document.confidential
+
+
 def can_read(access: MeetingAccess, document: Document) -> bool:
     """Observers (guests, press) read only what is not confidential."""
-    if not document.confidential:
+    if everyone_reads(document):
         return True
     return bool(access.roles() - {MeetingRole.observer})
 
@@ -80,14 +86,15 @@ async def add_document(
     except WorkerFailed as failure:
         raise AppError(422, "unprocessable", _WORKER_FAILED) from failure
     facts = await state.renderer.run(render.page_facts, ingested.pdf)
-    title = upload.title.strip() or ingested.title.strip() or _title_from(upload.filename)
+    filename = stored_filename(upload.filename)
+    title = one_line(upload.title) or one_line(ingested.title) or _title_from(filename)
     siblings = await db.exec(select(sa.func.count()).where(Document.item_id == item.id))
     document = Document(
         meeting_id=item.meeting_id,
         item_id=item.id,
         position=siblings.one(),
         title=title[:500],
-        filename=Path(upload.filename).name[:255],
+        filename=filename,
         sha256=BlobStore(settings.blobs_dir).put(ingested.pdf),
         size_bytes=len(ingested.pdf),
         page_count=len(facts),
@@ -122,6 +129,24 @@ def page_rows(
         )
         for n, ((w, h, text), key) in enumerate(zip(facts, keys, strict=True), start=1)
     ]
+
+
+# C0 and C1 controls, line and paragraph separators, and the marks that turn text around
+# (which can make a name show as another one)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def stored_filename(filename: str) -> str:
+    """The client's file name as kept: its last part only, without control characters, so it
+    cannot break a header or a log line."""
+    name = _CONTROLS.sub("", filename).replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join(name.split())[:255]
+    return name if name.strip(".") else "tai-lieu.pdf"
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: control characters become spaces, runs of spaces one space."""
+    return " ".join(_CONTROLS.sub(" ", text).split())
 
 
 def _title_from(filename: str) -> str:

@@ -28,7 +28,7 @@ from server import journal
 from server.access import meeting_permission
 from server.annotations import follow_new_book
 from server.blobs import BlobStore
-from server.documents.rules import content_key, page_rows
+from server.documents.rules import content_key, everyone_reads, page_rows
 from server.errors import AppError
 from server.i18n import N_, translate
 from server.meetings import rules
@@ -169,11 +169,15 @@ async def publish(state: Any, job: PublishJob, user_id: int) -> int:
 
 
 def _book_page_keys(items: list[BookItem], entries: list[dict], page_count: int) -> list[str]:
-    """Each book page keyed by the source page it shows; cover and contents get none."""
+    """Each book page keyed by the source page it shows; cover, contents and the notice page
+    of a confidential paper get none, so no mark moves from or onto its content."""
     keys = [""] * page_count
-    sources = [document.path.stem for item in items for document in item.documents]
+    sources = [document for item in items for document in item.documents]
     placed = [entry for entry in entries if entry["kind"] == "document"]
-    for sha256, entry in zip(sources, placed, strict=True):
+    for document, entry in zip(sources, placed, strict=True):
+        if document.confidential:
+            continue
+        sha256 = document.path.stem
         for n in range(entry["pages"]):
             keys[entry["page"] - 1 + n] = content_key(sha256, n + 1)
     return keys
@@ -196,7 +200,7 @@ async def _book_plan(state: Any, meeting_id: int) -> tuple[BookCover, list[BookI
             title=row["item"].title,
             depth=row["depth"],
             documents=tuple(
-                BookDocument(d.title, blobs.path(d.sha256))
+                BookDocument(d.title, blobs.path(d.sha256), confidential=not everyone_reads(d))
                 for d in documents.get(row["item"].id, [])
                 if d.kind == "paper"
             ),
