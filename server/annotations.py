@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from sqlmodel import col, select
@@ -15,7 +16,7 @@ from agenda.annotations import PageMark, burn_in
 from server import journal
 from server.access import meeting_permission
 from server.blobs import BlobStore
-from server.documents.rules import readable_document
+from server.documents.rules import can_read, everyone_reads, readable_document
 from server.errors import AppError
 from server.i18n import N_
 from server.live import snapshot
@@ -31,14 +32,26 @@ from server.models import (
 
 KINDS = ("ink", "highlight", "note")
 VISIBILITIES = ("private", "meeting")
-MAX_POINTS = 5000
+# What one account may put on the server: a stroke of a few seconds, a page of text,
+# a thousand marks on one document, and no more shared marks than a hall can draw.
+MAX_POINTS = 2000
 MAX_RECTS = 200
-MAX_TEXT = 5000
+MAX_TEXT = 2000
+MARKS_PER_DOCUMENT = 1000  # one person's, on one document
+SHARED_PER_MEETING = 5000
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def _bad(what: str) -> Refusal:
     return Refusal("bad_annotation", "The annotation is not valid: {what}.", what=what)
+
+
+def _too_many_points() -> Refusal:
+    return Refusal(
+        "too_many_points",
+        "A stroke may have at most {limit} points; lift the pen and go on.",
+        limit=MAX_POINTS,
+    )
 
 
 def _unit(value: Any) -> bool:
@@ -54,7 +67,9 @@ def check_geometry(kind: str, data: Any) -> dict[str, Any]:
         raise _bad(N_("color"))
     if kind == "ink":
         points = data.get("points")
-        if not isinstance(points, list) or not 0 < len(points) <= MAX_POINTS:
+        if isinstance(points, list) and len(points) > MAX_POINTS:
+            raise _too_many_points()
+        if not isinstance(points, list) or not points:
             raise _bad(N_("points"))
         for point in points:
             if (
@@ -68,7 +83,13 @@ def check_geometry(kind: str, data: Any) -> dict[str, Any]:
             raise _bad(N_("width"))
     elif kind == "highlight":
         rects = data.get("rects")
-        if not isinstance(rects, list) or not 0 < len(rects) <= MAX_RECTS:
+        if isinstance(rects, list) and len(rects) > MAX_RECTS:
+            raise Refusal(
+                "too_many_rects",
+                "A highlight may cover at most {limit} pieces of text.",
+                limit=MAX_RECTS,
+            )
+        if not isinstance(rects, list) or not rects:
             raise _bad(N_("rects"))
         for rect in rects:
             if not isinstance(rect, list) or len(rect) != 4 or not all(map(_unit, rect)):
@@ -77,7 +98,11 @@ def check_geometry(kind: str, data: Any) -> dict[str, Any]:
         text = data.get("text")
         if not _unit(data.get("x")) or not _unit(data.get("y")):
             raise _bad(N_("position"))
-        if not isinstance(text, str) or len(text) > MAX_TEXT:
+        if isinstance(text, str) and len(text) > MAX_TEXT:
+            raise Refusal(
+                "text_too_long", "A note may have at most {limit} characters.", limit=MAX_TEXT
+            )
+        if not isinstance(text, str):
             raise _bad(N_("text"))
     return data
 
@@ -105,10 +130,17 @@ def _uuid(value: Any) -> uuid.UUID:
         raise _bad(N_("id")) from exc
 
 
-async def _page(db: AsyncSession, session: Session, document_id: int, page: int) -> DocumentPage:
+async def _page(
+    db: AsyncSession, session: Session, document_id: int, page: int, visibility: str
+) -> DocumentPage:
     document = await db.get(Document, document_id)
     if document is None or document.meeting_id != session.meeting_id:
         raise Refusal("not_in_meeting", "That document is not part of this meeting.")
+    if not can_read(session.access, document):
+        raise Refusal("not_in_meeting", "That document is not part of this meeting.")
+    if visibility == "meeting" and not everyone_reads(document):
+        # shared marks reach every tablet of the meeting, observers too
+        raise Refusal("confidential", "Marks on a confidential document stay private.")
     if not 1 <= page <= document.page_count:
         raise Refusal("no_such_page", "This document has no page {page}.", page=page)
     row = (
@@ -138,7 +170,7 @@ async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str,
         raise Refusal("forbidden", "You do not have permission to do this.")
     data = check_geometry(kind, given.get("data"))
     async with session.state.db() as db:
-        page_row = await _page(db, session, document_id, page)
+        page_row = await _page(db, session, document_id, page, visibility)
         stored = await db.get(Annotation, annotation_id)
         if stored is not None and stored.owner_id != session.user.id:
             raise Refusal("forbidden", "You do not have permission to do this.")
@@ -153,6 +185,7 @@ async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str,
         if stored is not None and all(getattr(stored, k) == v for k, v in fields.items()):
             return {"unchanged": True}
         was_shared = stored is not None and stored.visibility == "meeting" and not stored.deleted
+        await _within_limits(db, session, stored, document_id, visibility, was_shared)
         annotation = stored or Annotation(id=annotation_id, owner_id=session.user.id, **fields)
         for name, value in fields.items():
             setattr(annotation, name, value)
@@ -165,6 +198,51 @@ async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str,
     for event in events:
         session.hub.publish_event(event)
     return {"seq": events[-1].seq}
+
+
+async def _within_limits(
+    db: AsyncSession,
+    session: Session,
+    stored: Annotation | None,
+    document_id: int,
+    visibility: str,
+    was_shared: bool,
+) -> None:
+    """Refuses a mark that would pass one person's marks on the document or the meeting's
+    shared marks; counted in the writing transaction (SQLite takes its lock up front)."""
+    if stored is None or stored.deleted or stored.document_id != document_id:
+        mine = await _count(
+            db, Annotation.document_id == document_id, Annotation.owner_id == session.user.id
+        )
+        if mine >= MARKS_PER_DOCUMENT:
+            raise Refusal(
+                "too_many_marks",
+                "You have {limit} marks on this document already; delete some first.",
+                limit=MARKS_PER_DOCUMENT,
+            )
+    if visibility == "meeting" and not was_shared:
+        shared = await _count(
+            db, Document.meeting_id == session.meeting_id, Annotation.visibility == "meeting"
+        )
+        if shared >= SHARED_PER_MEETING:
+            raise Refusal(
+                "too_many_shared_marks",
+                "This meeting already has {limit} shared marks; keep this one private.",
+                limit=SHARED_PER_MEETING,
+            )
+
+
+async def _count(db: AsyncSession, *conditions: Any) -> int:
+    """Live marks (not deleted, not set aside) that meet `conditions`."""
+    statement = (
+        select(sa.func.count())
+        .select_from(Annotation)
+        .join(Document, col(Document.id) == Annotation.document_id)
+        .where(
+            col(Annotation.deleted).is_(False), col(Annotation.set_aside).is_(False), *conditions
+        )
+    )
+    return (await db.exec(statement)).one()
 
 
 @command("annotation.delete")
@@ -218,7 +296,8 @@ async def _changed(
 
 @snapshot.part("annotations")
 async def current_annotations(db: AsyncSession, session: Session) -> list[dict[str, Any]]:
-    """The tablet owner's annotations, and the ones others share with the meeting."""
+    """The tablet owner's own annotations. What others share is read per document
+    (`GET /api/documents/{id}/annotations`), so a snapshot does not grow with the hall."""
     rows = await db.exec(
         select(Annotation)
         .join(Document, col(Document.id) == Annotation.document_id)
@@ -226,11 +305,36 @@ async def current_annotations(db: AsyncSession, session: Session) -> list[dict[s
             Document.meeting_id == session.meeting_id,
             col(Annotation.deleted).is_(False),
             col(Annotation.set_aside).is_(False),
-            (Annotation.owner_id == session.user.id) | (Annotation.visibility == "meeting"),
+            Annotation.owner_id == session.user.id,
         )
         .order_by(Annotation.updated_at)
     )
     return [annotation_json(a) for a in rows.all()]
+
+
+@get(
+    "/api/documents/{document_id:int}/annotations",
+    guards=[meeting_permission],
+    opt={"permission": "view"},
+)
+async def shared_annotations(request: Request, db: AsyncSession, document_id: int) -> Response:
+    """The marks shared with the meeting on one document, everyone's, oldest first."""
+    document = await readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
+    rows = await db.exec(
+        select(Annotation)
+        .where(
+            Annotation.document_id == document.id,
+            Annotation.visibility == "meeting",
+            col(Annotation.deleted).is_(False),
+            col(Annotation.set_aside).is_(False),
+        )
+        .order_by(Annotation.updated_at)
+    )
+    marks = [annotation_json(a) for a in rows.all()]
+    await db.close()  # the connection goes back before the body is made and sent
+    return Response({"annotations": marks}, headers={"Cache-Control": "private, no-store"})
 
 
 @get(
@@ -275,7 +379,7 @@ async def annotated_pdf(
     )
 
 
-ROUTES = [annotated_pdf]
+ROUTES = [annotated_pdf, shared_annotations]
 
 
 async def follow_new_book(

@@ -9,14 +9,18 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pymupdf
 import pytest
 import uvicorn
 import websockets
 
 from server.app import create_app
+from server.blobs import BlobStore
+from server.models import Document, Meeting
 from tests.browser import free_port
 from tests.conftest import PASSWORD
 
@@ -142,3 +146,34 @@ class Tablet:
 async def close_all(*tablets: Tablet) -> None:
     """Hangs up many tablets at once; one by one, each waits for its closing handshake."""
     await asyncio.gather(*(tablet.close() for tablet in tablets))
+
+
+def ten_pages() -> bytes:
+    with pymupdf.open() as pdf:
+        for n in range(1, 11):
+            pdf.new_page().insert_text((72, 72), f"Trang {n}")
+        return pdf.tobytes()
+
+
+@pytest.fixture
+def world(accounts, database, settings):
+    """A meeting with a chair, two delegates and a ten-page paper; a stranger; and a
+    document of another meeting."""
+    body = accounts.body()
+    meeting = Meeting(body_id=body.id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC))
+    other = Meeting(body_id=body.id, title="Khác", starts_at=datetime(2026, 12, 16, tzinfo=UTC))
+    database.add_all([meeting, other])
+    database.commit()
+    for username, role in (
+        ("chutoa", "chair"),
+        ("daibieu01", "delegate"),
+        ("daibieu02", "delegate"),
+    ):
+        accounts.join(accounts.user(username), meeting.id, role)
+    accounts.user("nguoingoai")
+    sha256 = BlobStore(settings.blobs_dir).put(ten_pages())
+    paper = Document(meeting_id=meeting.id, title="Tờ trình", sha256=sha256, page_count=10)
+    foreign = Document(meeting_id=other.id, title="Khác", sha256="b" * 64, page_count=10)
+    database.add_all([paper, foreign])
+    database.commit()
+    return {"meeting": meeting.id, "paper": paper.id, "foreign": foreign.id}

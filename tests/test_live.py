@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pymupdf
 import pytest
@@ -13,40 +12,10 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from sqlmodel import select
 
-from server.blobs import BlobStore
 from server.live.hub import Connection, Hub, dumps
 from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
-from server.models import Annotation, Document, JournalEvent, Meeting
+from server.models import Annotation, JournalEvent, Meeting
 from tests.live import Tablet, close_all
-
-
-def ten_pages() -> bytes:
-    with pymupdf.open() as pdf:
-        for n in range(1, 11):
-            pdf.new_page().insert_text((72, 72), f"Trang {n}")
-        return pdf.tobytes()
-
-
-@pytest.fixture
-def world(accounts, database, settings):
-    body = accounts.body()
-    meeting = Meeting(body_id=body.id, title="Kỳ họp", starts_at=datetime(2026, 12, 15, tzinfo=UTC))
-    other = Meeting(body_id=body.id, title="Khác", starts_at=datetime(2026, 12, 16, tzinfo=UTC))
-    database.add_all([meeting, other])
-    database.commit()
-    for username, role in (
-        ("chutoa", "chair"),
-        ("daibieu01", "delegate"),
-        ("daibieu02", "delegate"),
-    ):
-        accounts.join(accounts.user(username), meeting.id, role)
-    accounts.user("nguoingoai")
-    sha256 = BlobStore(settings.blobs_dir).put(ten_pages())
-    paper = Document(meeting_id=meeting.id, title="Tờ trình", sha256=sha256, page_count=10)
-    foreign = Document(meeting_id=other.id, title="Khác", sha256="b" * 64, page_count=10)
-    database.add_all([paper, foreign])
-    database.commit()
-    return {"meeting": meeting.id, "paper": paper.id, "foreign": foreign.id}
 
 
 async def tablet(served, username, meeting_id, since=None):

@@ -175,6 +175,8 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
   const notesLayer = sheet.querySelector(".note-layer");
   const outbox = new Outbox(meetingId, userId);
   const marks = new Map(); // id -> annotation, own and shared, all documents
+  const sharedRead = new Set(); // documents whose shared marks are here
+  const gone = new Map(); // id -> updated_at of marks deleted or unshared since
   const history = new Map(); // "doc:page" -> [{before, after}] for undo
   const words = new Map();
   const failures = new Map(); // outbox key -> server errors so far
@@ -199,17 +201,44 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     else marks.delete(entry.annotation_id);
   }
 
+  // The snapshot has this user's own marks; what others share is read once per document.
   function load(list) {
     marks.clear();
+    sharedRead.clear();
     for (const mark of list) marks.set(mark.id, mark);
     for (const entry of outbox.all()) applyEntry(entry); // our changes not acked yet come on top
+    readShared(state.doc?.id);
     render();
+  }
+
+  async function readShared(documentId) {
+    if (!documentId || sharedRead.has(documentId)) return;
+    sharedRead.add(documentId);
+    try {
+      const response = await fetch(`/api/documents/${documentId}/annotations`, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      for (const mark of (await response.json()).annotations) merge(mark);
+    } catch {
+      sharedRead.delete(documentId); // read again when the document is shown next
+      return;
+    }
+    if (documentId === state.doc?.id) render();
+  }
+
+  // A mark read over HTTP may be older than the events since: the newer one stays.
+  function merge(mark) {
+    if (outbox.touches(mark.id)) return;
+    const held = marks.get(mark.id)?.updated_at || gone.get(mark.id);
+    if (held && held >= mark.updated_at) return;
+    marks.set(mark.id, mark);
   }
 
   function changed(mark) {
     if (outbox.touches(mark.id)) return; // ours, and what we hold is newer
-    if (mark.deleted) marks.delete(mark.id);
-    else marks.set(mark.id, mark);
+    if (mark.deleted) {
+      marks.delete(mark.id);
+      gone.set(mark.id, mark.updated_at);
+    } else marks.set(mark.id, mark);
     if (mark.document_id === state.doc?.id && mark.page === state.page) render();
   }
 
@@ -301,6 +330,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     if (moved) {
       state.selected = null;
       closeEditor();
+      readShared(doc?.id);
     }
     if (doc) toolbar.hidden = false; // stays up while the next document loads
     const pdf = toolbar.querySelector("#annotated-pdf");
