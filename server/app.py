@@ -63,6 +63,7 @@ from server.i18n import LANGUAGES, language_of, translations
 from server.live.hub import Hub
 from server.live.presence import Presence
 from server.live.rights import Rights
+from server.live.snapshot import Snapshots
 from server.live.socket import meeting_socket
 from server.looplag import LoopLag
 from server.meetings import api as meetings_api
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "ballots": ballots.BallotBoxes(),
             "recorders": recordings.Recorders(),
             "hub": Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix),
+            "snapshots": Snapshots(),
             "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
         }
     )

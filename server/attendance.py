@@ -162,8 +162,8 @@ async def _participant(db: AsyncSession, meeting_id: int, user_id: int) -> Parti
     return row
 
 
-@snapshot.part("attendance")
-async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]:
+@snapshot.shared_part("attendance")
+async def attendance_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any]:
     """Everyone's attendance, who is connected (to any server), and the quorum count."""
     rows = await db.exec(
         select(Participant, User, Attendance)
@@ -173,10 +173,10 @@ async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]
             (col(Attendance.user_id) == Participant.user_id)
             & (col(Attendance.meeting_id) == Participant.meeting_id),
         )
-        .where(Participant.meeting_id == session.meeting_id)
+        .where(Participant.meeting_id == meeting_id)
         .order_by(Participant.role, User.full_name)
     )
-    online = await session.state.presence.online(session.meeting_id)
+    online = await state.presence.online(meeting_id)
     people = [
         {
             "user_id": user.id,
@@ -191,9 +191,9 @@ async def attendance_state(db: AsyncSession, session: Session) -> dict[str, Any]
     return {"people": people, "quorum": quorum(people)}
 
 
-@snapshot.part("meeting")
-async def meeting_state(db: AsyncSession, session: Session) -> dict[str, Any]:
-    meeting = await db.get(Meeting, session.meeting_id)
+@snapshot.shared_part("meeting")
+async def meeting_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any]:
+    meeting = await db.get(Meeting, meeting_id)
     return {"status": meeting.status, "title": meeting.title}
 
 

@@ -51,14 +51,14 @@ async def follow(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     return {"following": session.following}
 
 
-@snapshot.part("presented")
-async def presented(db: AsyncSession, session: Session) -> dict[str, Any] | None:
+@snapshot.shared_part("presented")
+async def presented(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any] | None:
     """The page being presented now, as the last `page.presented` event said."""
     event = (
         await db.exec(
             select(JournalEvent)
             .where(
-                JournalEvent.meeting_id == session.meeting_id,
+                JournalEvent.meeting_id == meeting_id,
                 JournalEvent.type == "page.presented",
             )
             .order_by(col(JournalEvent.seq).desc())

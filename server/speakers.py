@@ -192,6 +192,6 @@ async def move(session: Session, message: dict[str, Any]) -> dict[str, Any]:
         return await _commit_and_tell(session, db, event)
 
 
-@snapshot.part("speakers")
-async def speakers_state(db: AsyncSession, session: Session) -> dict[str, Any]:
-    return await queue_state(db, session.meeting_id)
+@snapshot.shared_part("speakers")
+async def speakers_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any]:
+    return await queue_state(db, meeting_id)

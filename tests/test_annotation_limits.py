@@ -3,8 +3,11 @@ its own code, and what others share is read per document, not sent with every he
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from server.annotations import MARKS_PER_DOCUMENT, MAX_POINTS, MAX_TEXT, SHARED_PER_MEETING
@@ -142,3 +145,31 @@ async def test_marks_on_a_confidential_paper_stay_private_and_observers_make_non
         await observer.http.get(f"/api/documents/{world['paper']}/annotations")
     ).status_code == 404
     await close_all(delegate, observer)
+
+
+async def test_a_hall_saying_hello_at_once_reads_the_meeting_wide_parts_once(served, world):
+    """Attendance, the presented page and the speakers are alike for every tablet: twenty
+    cold hellos at once read the roster about once, not twenty times."""
+    roster_reads = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "LEFT OUTER JOIN attendance" in statement:
+            roster_reads.append(statement)
+
+    engine = served.app.state.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        hall = [
+            await (await Tablet(served, name).sign_in()).connect(world["meeting"])
+            for name in ["daibieu01", "daibieu02", "chutoa"] * 5
+        ]
+        await asyncio.gather(*(t.send("hello", since=None) for t in hall))
+        snapshots = await asyncio.gather(
+            *(t.until(lambda m: m["type"] == "snapshot") for t in hall)
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len({json.dumps(s["state"]["attendance"]) for s in snapshots}) == 1
+    assert len(snapshots[0]["state"]["attendance"]["people"]) == 3
+    assert 1 <= len(roster_reads) < 5, len(roster_reads)
+    await close_all(*hall)

@@ -1,20 +1,33 @@
-"""The whole state of a meeting as one tablet may see it, assembled from the capabilities."""
+"""The whole state of a meeting as one tablet may see it, assembled from the capabilities.
+
+Most of it is the same for every tablet of a meeting (attendance, the presented page, the
+speakers): those parts are read and serialized once per journal position, however many
+tablets say hello at once (a hall reconnecting after a Wi-Fi drop), and kept for at most
+`SHARED_TTL_S` since presence and vote counts change without a journal entry. Only the
+tablet's own parts are read for each hello.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server.live.hub import dumps
 from server.live.protocol import Session
 
 Part = Callable[[AsyncSession, Session], Awaitable[Any]]
-PARTS: dict[str, Part] = {}
+SharedPart = Callable[[AsyncSession, Any, int], Awaitable[Any]]  # (db, app state, meeting)
+PARTS: dict[str, Part] = {}  # this tablet's
+SHARED_PARTS: dict[str, SharedPart] = {}  # the meeting's, alike for every tablet
+SHARED_TTL_S = 0.5
 
 
 def part(name: str) -> Callable[[Part], Part]:
-    """Registers a function that gives `state[name]` of the snapshot."""
+    """Registers a function that gives `state[name]` of the snapshot for one tablet."""
 
     def register(function: Part) -> Part:
         PARTS[name] = function
@@ -23,6 +36,64 @@ def part(name: str) -> Callable[[Part], Part]:
     return register
 
 
-async def build(db: AsyncSession, session: Session) -> dict[str, Any]:
-    """Every part, read in the caller's (one) transaction so they agree with each other."""
-    return {name: await function(db, session) for name, function in PARTS.items()}
+def shared_part(name: str) -> Callable[[SharedPart], SharedPart]:
+    """Registers a function of the meeting alone that gives `state[name]` to every tablet."""
+
+    def register(function: SharedPart) -> SharedPart:
+        SHARED_PARTS[name] = function
+        return function
+
+    return register
+
+
+class Snapshots:
+    """Snapshots as tablets receive them, with the meeting-wide parts made once."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, str], tuple[int, float, asyncio.Future[Any]]] = {}
+
+    async def message(self, db: AsyncSession, session: Session, seq: int) -> str:
+        """`{"type":"snapshot","seq":…,"state":{…}}` for `session`, read in the caller's
+        (one) transaction so the parts agree with each other."""
+        fields = [f'"type":"snapshot","seq":{seq}']
+        for name, read in SHARED_PARTS.items():
+            text = await self.shared(db, session, seq, name, _serialized(read))
+            fields.append(f"{dumps(name)}:{text}")
+        for name, function in PARTS.items():
+            fields.append(f"{dumps(name)}:{dumps(await function(db, session))}")
+        head, *state = fields
+        return "{" + head + ',"state":{' + ",".join(state) + "}}"
+
+    async def shared(
+        self, db: AsyncSession, session: Session, seq: int, name: str, read: SharedPart
+    ) -> Any:
+        """`read(db, state, meeting_id)`, once for every tablet at the same journal position
+        (and within `SHARED_TTL_S`); tablets that come while it is read wait for that read."""
+        key = (session.meeting_id, name)
+        while (kept := self._kept.get(key)) and kept[0] == seq and kept[1] > time.monotonic():
+            try:
+                return await asyncio.shield(kept[2])
+            except _Abandoned:
+                continue  # its reader went away mid-read: read it here
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._kept[key] = (seq, time.monotonic() + SHARED_TTL_S, future)
+        try:
+            future.set_result(await read(db, session.state, session.meeting_id))
+        except BaseException as failure:
+            if self._kept.get(key, (0, 0, None))[2] is future:
+                del self._kept[key]
+            future.set_exception(failure if isinstance(failure, Exception) else _Abandoned())
+            future.exception()  # retrieved: only the waiters, if any, raise it
+            raise
+        return future.result()
+
+
+class _Abandoned(Exception):
+    """The tablet reading a shared part was cancelled (it hung up) before it finished."""
+
+
+def _serialized(read: SharedPart) -> SharedPart:
+    async def serialized(db: AsyncSession, state: Any, meeting_id: int) -> str:
+        return dumps(await read(db, state, meeting_id))
+
+    return serialized

@@ -17,7 +17,6 @@ from server.access import MeetingAccess, meeting_access
 from server.auth import session_key
 from server.errors import AppError
 from server.i18n import language_of, translations
-from server.live import snapshot
 from server.live.hub import CLOSE_FORBIDDEN, Connection, dumps, event_message
 from server.live.protocol import COMMANDS, CONNECT_HOOKS, DISCONNECT_HOOKS, Hook, Refusal, Session
 from server.models import JournalEvent, Meeting
@@ -168,8 +167,8 @@ async def _hello(session: Session, since: Any) -> dict[str, Any]:
                 for event in await _missed(db, session, since, last):
                     connection.send(event_message(event))
                 return {"seq": last, "replayed": last - since}
-            state = await snapshot.build(db, session)
-        connection.send(dumps({"type": "snapshot", "seq": last, "state": state}))
+            message = await session.state.snapshots.message(db, session, last)
+        connection.send(message)
         return {"seq": last}
     finally:
         connection.release(up_to_seq=last)
