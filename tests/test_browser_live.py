@@ -194,3 +194,25 @@ def test_secretary_starts_the_session_and_sees_the_quorum(browser, live_server, 
     expect(delegate.locator("#my-attendance")).to_contain_text("Có mặt")
     context.close()
     delegate_context.close()
+
+
+def test_a_shared_stroke_reaches_readers_open_now_and_opened_later(browser, live_server, tmp_path):
+    """Shared marks are not in the snapshot: a reader opened later reads them per document."""
+    author_context, author = signed_in(browser, live_server, "daibieu01")
+    open_context, already = signed_in(browser, live_server, "daibieu02")
+    paper = paper_with_pages(author)
+    for page in (author, already):
+        open_reader(page, paper["id"], 2)
+        expect_on(page, paper, 2)
+    author.locator("[data-pen=share]").click()  # what is drawn next is shared
+    draw_stroke(author)
+    expect(author.locator("#pen-tools")).to_have_attribute("data-pending", "0")  # acked
+    expect(author.locator("#ink-layer .ink.mine.shared")).to_have_count(1)
+    expect(already.locator("#ink-layer .ink.shared:not(.mine)")).to_have_count(1)
+    later_context, later = signed_in(browser, live_server, "daibieu03")
+    open_reader(later, paper["id"], 2)
+    expect_on(later, paper, 2)
+    expect(later.locator("#ink-layer .ink.shared:not(.mine)")).to_have_count(1)
+    later.screenshot(path=tmp_path / "shared-stroke-opened-later.png")
+    for context in (author_context, open_context, later_context):
+        context.close()
