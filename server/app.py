@@ -60,6 +60,7 @@ from server.documents import pages as documents_pages
 from server.documents.rendering import PageRenderer
 from server.errors import EXCEPTION_HANDLERS
 from server.i18n import LANGUAGES, language_of, translations
+from server.ids import IdsInRange
 from server.live.hub import Hub
 from server.live.presence import Presence
 from server.live.rights import Rights
@@ -236,7 +237,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[channels],
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_db)},
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"])],
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]), IdsInRange],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

@@ -1,0 +1,165 @@
+"""Numbers in paths and queries past what the database holds: a clear 404 (or 400), never a 500,
+on SQLite and on PostgreSQL, for every route the app has."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import sqlalchemy as sa
+from litestar import Litestar
+from litestar.exceptions import WebSocketDisconnect
+from litestar.routes import WebSocketRoute
+from litestar.testing import AsyncTestClient, WebSocketTestSession
+from sqlmodel import Session
+
+from server import db
+from server.app import create_app
+from server.ids import ID_MAX
+from tests.conftest import Accounts, Client, need
+
+POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+TOO_BIG = (99999999999999999999999, 2**63, 2**31)
+NOT_AN_ID = (0, -1)
+
+
+def _postgres_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, settings) -> Iterator[str]:
+    """The test's SQLite file, or a throwaway PostgreSQL database; migrated either way."""
+    if request.param == "sqlite":
+        db.upgrade(settings.database_url)
+        yield settings.database_url
+        return
+    need(_postgres_is_up(), "PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"phonghop_ids_{secrets.token_hex(4)}"
+    admin = sa.create_engine(
+        db.driver_url(POSTGRES_URL, asynchronous=False), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+    try:
+        db.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture
+def admin_app(settings, database_url) -> Iterator[Litestar]:
+    """The app on that database, with an admin account `quantri`."""
+    engine = db.make_sync_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        accounts = Accounts(session, settings)
+        accounts.user("quantri", "admin", accounts.body())
+        accounts.passwords.close()
+    engine.dispose()
+    yield create_app(replace(settings, database_url=database_url))
+
+
+def routes_with_ids(app: Litestar) -> list[tuple[str, str, list[str]]]:
+    """(method or "WS", path template, its int parameters) for every route taking a number."""
+    found = []
+    for route in app.routes:
+        numbers = [name for name, p in route.path_parameters.items() if p.type is int]
+        if not numbers:
+            continue
+        if isinstance(route, WebSocketRoute):
+            found.append(("WS", route.path, numbers))
+            continue
+        for method in sorted(set(route.methods) - {"OPTIONS", "HEAD"}):
+            found.append((method, route.path, numbers))
+    return found
+
+
+def fill(template: str, number: int) -> str:
+    """Every int parameter gets `number`, others a plain word."""
+    return re.sub(r"\{(\w+):(\w+)\}", lambda m: str(number) if m[2] == "int" else "x", template)
+
+
+def refused_handshake_code(session: WebSocketTestSession) -> int | None:
+    """The close code the app answers the handshake with; None when it accepts."""
+    try:
+        with session:
+            return None
+    except WebSocketDisconnect as closed:
+        return closed.code
+
+
+async def test_every_number_in_a_path_past_the_database_is_not_found(admin_app):
+    async with AsyncTestClient(app=admin_app, base_url="http://testserver.local") as raw:
+        client = Client(raw)
+        await client.login("quantri")
+        routes = routes_with_ids(admin_app)
+        assert len(routes) > 40 and any(method == "WS" for method, _, _ in routes)
+        for number in TOO_BIG + NOT_AN_ID:
+            for method, template, _ in routes:
+                url = fill(template, number)
+                if method == "WS":
+                    session = await raw.websocket_connect(url)
+                    code = await asyncio.to_thread(refused_handshake_code, session)
+                    assert code == 4404, url
+                    continue
+                html = not url.startswith("/api/")
+                headers = {"Accept": "text/html"} if html else {}
+                if method == "GET":
+                    response = await client.get(url, headers=headers)
+                else:
+                    response = await client.request(method, url, json={}, headers=headers)
+                assert response.status_code == 404, (method, url, response.text[:200])
+                if html:
+                    assert response.headers["content-type"].startswith("text/html"), url
+                    assert "<html" in response.text
+                else:
+                    body = response.json()
+                    assert body["code"] in ("not_found", "no_such_page"), (method, url)
+                    assert body["message"].startswith("Không"), body
+
+
+async def test_an_id_the_database_can_hold_still_reaches_the_route(admin_app):
+    async with AsyncTestClient(app=admin_app, base_url="http://testserver.local") as raw:
+        client = Client(raw)
+        await client.login("quantri")
+        response = await client.get(f"/api/meetings/{ID_MAX}")
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
+        assert response.json()["message"] == "Không tìm thấy cuộc họp."
+
+
+async def test_numbers_in_queries_past_the_database_are_refused_not_a_500(admin_app):
+    async with AsyncTestClient(app=admin_app, base_url="http://testserver.local") as raw:
+        client = Client(raw)
+        await client.login("quantri")
+        made = await client.post(
+            "/api/meetings", json={"title": "Kỳ họp", "starts_at": "2026-12-15T08:00:00+07:00"}
+        )
+        assert made.status_code == 201, made.text
+        meeting_id = made.json()["id"]
+        for number in TOO_BIG:
+            for url in (
+                f"/api/meetings/{meeting_id}/search?q=ngan+sach&document_id={number}",
+                f"/meetings/{meeting_id}/read?page={number}&document={number}",
+                f"/meetings/{meeting_id}/recordings?recording={number}",
+            ):
+                response = await client.get(url)
+                assert response.status_code in (200, 400), (url, response.text[:200])
+                if response.status_code == 400:
+                    assert response.json()["code"] == "out_of_range"
+                    assert "ngoài" in response.json()["message"]
+        within = await client.get(f"/api/meetings/{meeting_id}/search?q=ab&document_id={ID_MAX}")
+        assert within.json() == {"query": "ab", "results": []}
