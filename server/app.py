@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "sessions": Sessions(
                 FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
             ),
-            "throttle": LoginThrottle(shared_store(settings, redis, "login"), settings),
+            "throttle": LoginThrottle(settings, redis),
             "loop_lag": LoopLag(),
             # rights are live within a second: remembered no longer than that
             "recent_access": Recent(ttl_s=1),

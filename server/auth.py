@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import math
 import secrets
 import time
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +22,7 @@ from litestar.datastructures import Cookie, State
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.response import Redirect, Template
 from litestar.stores.base import Store
+from redis.asyncio import Redis
 from sqlmodel import select
 
 from server.errors import AppError
@@ -64,35 +70,197 @@ class Sessions:
 
 
 class LoginThrottle:
-    """Counts failed logins per account and per client address within a window."""
+    """Failed sign-ins per account and per client address within a window.
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self._store = store
+    Every try takes a place for its account and its address before the password is checked,
+    and keeps it when the password is wrong: tries sent at once can never outnumber the limit.
+    A try that finds the places all held by failures is refused; one that finds some held by
+    tries still being checked waits for them (a hall signing in at once through one address).
+    """
+
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+        self._places = (
+            _RedisPlaces(redis, f"{settings.redis_prefix}:login") if redis else _MemoryPlaces()
+        )
         self._window = settings.login_window_seconds
-        self._limits = {"user": settings.login_max_failures, "addr": settings.address_max_failures}
+        self._limits = (settings.login_max_failures, settings.address_max_failures)
+        self._waiting: deque[asyncio.Future[None]] = deque()  # tries here waiting for a place
 
-    async def wait_seconds(self, username: str, address: str) -> int:
-        """Seconds until another try is allowed; 0 when it is allowed now."""
-        waits = [0]
-        for kind, value in (("user", username), ("addr", address)):
-            record = await self._record(kind, value)
-            if record and record["n"] >= self._limits[kind]:
-                waits.append(int(record["first"] + self._window - time.time()) + 1)
-        return max(waits)
+    @asynccontextmanager
+    async def attempt(self, username: str, address: str) -> AsyncIterator[Attempt]:
+        """Holds the places of one try; it counts as failed unless `passed()` is called.
 
-    async def failed(self, username: str, address: str) -> None:
-        for kind, value in (("user", username), ("addr", address)):
-            record = await self._record(kind, value) or {"n": 0, "first": time.time()}
-            record["n"] += 1
-            left = max(1, int(record["first"] + self._window - time.time()))
-            await self._store.set(f"{kind}:{value}", json.dumps(record), expires_in=left)
+        Raises AppError 429 when no place is free."""
+        keys = (f"user:{username}", f"addr:{address}")
+        await self._take(keys)
+        attempt = Attempt()
+        try:
+            yield attempt
+        finally:
+            await self._places.settle(keys, attempt.ok)
+            self._wake_one()
 
-    async def succeeded(self, username: str) -> None:
-        await self._store.delete(f"user:{username}")
+    async def _take(self, keys: tuple[str, str]) -> None:
+        deadline = time.monotonic() + _QUEUE_S
+        pause = _FIRST_PAUSE_S
+        while (wait := await self._places.take(keys, self._limits, self._window)) == _BUSY:
+            if time.monotonic() > deadline:
+                raise AppError(
+                    429, "login_busy", "Too many sign-ins at once; try again in a minute."
+                )
+            # Woken when a try here settles; another process's shows at the next look.
+            await self._settled(within=pause)
+            pause = min(2 * pause, _LAST_PAUSE_S)
+        if wait:
+            self._wake_one()  # the next waiting try may be refused as well
+            raise AppError(
+                429,
+                "login_throttled",
+                "Too many failed sign-ins. Try again in {minutes} minutes.",
+                minutes=max(1, (wait + 59) // 60),
+            )
 
-    async def _record(self, kind: str, value: str) -> dict[str, Any] | None:
-        raw = await self._store.get(f"{kind}:{value}")
-        return json.loads(raw) if raw else None
+    async def _settled(self, within: float) -> None:
+        if len(self._waiting) > 1000:
+            self._waiting = deque(w for w in self._waiting if not w.done())
+        place = asyncio.get_running_loop().create_future()
+        self._waiting.append(place)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(place, within)
+
+    def _wake_one(self) -> None:
+        """One waiting try looks again: a settled try frees at most one place."""
+        while self._waiting:
+            place = self._waiting.popleft()
+            if not place.done():
+                place.set_result(None)
+                return
+
+
+class Attempt:
+    """One sign-in try holding its places."""
+
+    def __init__(self) -> None:
+        self.ok = False
+
+    def passed(self) -> None:
+        """The password was right: the account's failures are forgotten, the places given back."""
+        self.ok = True
+
+
+_BUSY = -1  # every free place is held by a try still being checked
+_QUEUE_S = 30.0
+_FIRST_PAUSE_S, _LAST_PAUSE_S = 0.02, 0.25
+
+
+@dataclass
+class _Count:
+    until: float  # time.monotonic() when the window ends
+    failed: int = 0
+    pending: int = 0
+
+
+class _MemoryPlaces:
+    """One process: taking and settling never await, so each is atomic on the event loop."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, _Count] = {}
+
+    async def take(self, keys: tuple[str, str], limits: tuple[int, int], window: int) -> int:
+        """0 when both places are taken, _BUSY, else the seconds until the window ends."""
+        now = time.monotonic()
+        if len(self._counts) > 10_000:
+            self._counts = {k: c for k, c in self._counts.items() if c.until > now}
+        counts = [self._live(key, now) for key in keys]
+        held = [(c, limit) for c, limit in zip(counts, limits, strict=True) if c is not None]
+        if full := [c.until for c, limit in held if c.failed >= limit]:
+            return max(1, math.ceil(max(full) - now))
+        if any(c.failed + c.pending >= limit for c, limit in held):
+            return _BUSY
+        for key, count in zip(keys, counts, strict=True):
+            count = count or self._counts.setdefault(key, _Count(until=now + window))
+            count.pending += 1
+        return 0
+
+    async def settle(self, keys: tuple[str, str], passed: bool) -> None:
+        now = time.monotonic()
+        for n, key in enumerate(keys):
+            count = self._live(key, now)
+            if count is None:
+                continue  # the window ended while the password was checked
+            count.pending = max(0, count.pending - 1)
+            if not passed:
+                count.failed += 1
+            elif n == 0:  # the account's failures are forgotten, not the address's
+                count.failed = 0
+            if not count.failed and not count.pending:
+                del self._counts[key]
+
+    def _live(self, key: str, now: float) -> _Count | None:
+        count = self._counts.get(key)
+        if count is not None and count.until <= now:
+            del self._counts[key]
+            return None
+        return count
+
+
+# The same rules as _MemoryPlaces, each run atomically in Redis (one round trip).
+_TAKE = """
+local wait, busy = 0, false
+for i, key in ipairs(KEYS) do
+  local failed = tonumber(redis.call('HGET', key, 'failed') or 0)
+  local pending = tonumber(redis.call('HGET', key, 'pending') or 0)
+  local limit = tonumber(ARGV[i + 1])
+  if failed >= limit then
+    wait = math.max(wait, redis.call('TTL', key), 1)
+  elseif failed + pending >= limit then
+    busy = true
+  end
+end
+if wait > 0 then return wait end
+if busy then return -1 end
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'pending', 1)
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
+_SETTLE = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local pending = tonumber(redis.call('HGET', key, 'pending') or 0)
+    if pending > 0 then pending = redis.call('HINCRBY', key, 'pending', -1) end
+    local failed = 0
+    if ARGV[1] == '0' then
+      failed = redis.call('HINCRBY', key, 'failed', 1)
+    elseif i == 1 then
+      redis.call('HSET', key, 'failed', 0)
+    else
+      failed = tonumber(redis.call('HGET', key, 'failed') or 0)
+    end
+    if failed == 0 and pending == 0 then redis.call('DEL', key) end
+  end
+end
+return 0
+"""
+
+
+class _RedisPlaces:
+    """Several processes: the counts live in Redis under `namespace`."""
+
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        self._namespace = namespace
+        self._take = redis.register_script(_TAKE)
+        self._settle = redis.register_script(_SETTLE)
+
+    async def take(self, keys: tuple[str, str], limits: tuple[int, int], window: int) -> int:
+        return int(await self._take(keys=self._keys(keys), args=[window, *limits]))
+
+    async def settle(self, keys: tuple[str, str], passed: bool) -> None:
+        await self._settle(keys=self._keys(keys), args=[int(passed)])
+
+    def _keys(self, keys: tuple[str, str]) -> list[str]:
+        return [f"{self._namespace}:{key}" for key in keys]
 
 
 class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -156,24 +324,14 @@ async def sign_in(request: Request, creds: Credentials) -> User:
     """Checks the credentials and throttling; raises AppError on refusal."""
     state = request.app.state
     username = creds.username.strip().lower()
-    address = _client_address(request)
-    wait = await state.throttle.wait_seconds(username, address)
-    if wait:
-        minutes = max(1, (wait + 59) // 60)
-        raise AppError(
-            429,
-            "login_throttled",
-            "Too many failed sign-ins. Try again in {minutes} minutes.",
-            minutes=minutes,
-        )
-    async with state.db_read() as db:
-        user = (await db.exec(select(User).where(User.username == username))).first()
-    stored = user.password_hash if user and user.active else None
-    ok, needs_rehash = await state.passwords.verify(stored, creds.password)
-    if not ok or user is None:
-        await state.throttle.failed(username, address)
-        raise AppError(401, "bad_credentials", "Wrong username or password.")
-    await state.throttle.succeeded(username)
+    async with state.throttle.attempt(username, _client_address(request)) as attempt:
+        async with state.db_read() as db:
+            user = (await db.exec(select(User).where(User.username == username))).first()
+        stored = user.password_hash if user and user.active else None
+        ok, needs_rehash = await state.passwords.verify(stored, creds.password)
+        if not ok or user is None:
+            raise AppError(401, "bad_credentials", "Wrong username or password.")
+        attempt.passed()
     if needs_rehash:
         user.password_hash = await state.passwords.hash(creds.password)
         async with state.db() as db:
