@@ -72,6 +72,7 @@ from server.meetings import pages as meetings_pages
 from server.meetings import publish
 from server.meetings.publish import Publisher
 from server.meetings.rules import flatten
+from server.origins import OriginCheck
 from server.passwords import Passwords
 from server.recent import Recent
 from server.settings import Settings
@@ -237,7 +238,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[channels],
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_db)},
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]), IdsInRange],
+        middleware=[
+            DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),
+            IdsInRange,
+            OriginCheck,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

@@ -7,7 +7,6 @@ import json
 import logging
 from collections import deque
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -20,6 +19,7 @@ from server.i18n import language_of, translations
 from server.live.hub import CLOSE_FORBIDDEN, Connection, dumps, event_message
 from server.live.protocol import COMMANDS, CONNECT_HOOKS, DISCONNECT_HOOKS, Hook, Refusal, Session
 from server.models import JournalEvent, Meeting
+from server.origins import allowed_origin
 
 log = logging.getLogger("phonghop.live")
 
@@ -72,8 +72,7 @@ class _Turned(Exception):
 async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
     """The caller's access to the meeting, after the Origin and sign-in checks."""
     origin = socket.headers.get("origin")
-    allowed = socket.app.state.settings.allowed_origins
-    if origin is not None and origin not in allowed and not _same_host(socket, origin):
+    if origin is not None and not allowed_origin(socket, origin):
         raise _Turned(CLOSE_FORBIDDEN, "origin not allowed")
     if socket.user is None:
         raise _Turned(CLOSE_NOT_SIGNED_IN, "not signed in")
@@ -82,12 +81,6 @@ async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
             return await meeting_access(db, socket.user, meeting_id)
     except AppError as refusal:
         raise _Turned(CLOSE_FORBIDDEN, "not a participant") from refusal
-
-
-def _same_host(socket: WebSocket, origin: str) -> bool:
-    """The page came from this very server (its Host header), as a browser on it would."""
-    host = socket.headers.get("host", "")
-    return bool(host) and urlsplit(origin).netloc == host
 
 
 async def _serve(session: Session) -> None:
