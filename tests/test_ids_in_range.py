@@ -23,6 +23,7 @@ from server import db
 from server.app import create_app
 from server.ids import ID_MAX
 from tests.conftest import Accounts, Client, need
+from tests.test_live import stroke, tablet
 
 POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TOO_BIG = (99999999999999999999999, 2**63, 2**31)
@@ -163,3 +164,28 @@ async def test_numbers_in_queries_past_the_database_are_refused_not_a_500(admin_
                     assert "ngoài" in response.json()["message"]
         within = await client.get(f"/api/meetings/{meeting_id}/search?q=ab&document_id={ID_MAX}")
         assert within.json() == {"query": "ab", "results": []}
+
+
+async def test_numbers_past_the_database_in_socket_messages_are_refused_clearly(served, world):
+    chair = await tablet(served, "chutoa", world["meeting"])
+    huge = 10**23
+    sent = [
+        ("page.present", {"document_id": huge, "page": 1}),
+        ("page.present", {"document_id": world["paper"], "page": 2**63}),
+        ("vote.cast", {"vote_id": huge, "option": "yes"}),
+        ("speaker.give", {"request_id": huge}),
+        ("speaker.request", {"item_id": -huge}),
+        ("annotation.put", {"annotation": {**stroke(world["paper"]), "document_id": huge}}),
+        ("annotation.put", {"annotation": {**stroke(world["paper"]), "page": huge}}),
+    ]
+    for kind, fields in sent:
+        answer = await chair.request(kind, **fields)
+        assert answer["type"] == "error" and answer["code"] == "bad_message", (kind, answer)
+    await chair.close()
+
+
+async def test_an_unknown_address_is_a_404_page_for_a_browser(client):
+    for path in ("/nope", "/meetings/abc", "/meetings/1/nothing-here"):
+        page = await client.get(path, headers={"Accept": "text/html"})
+        assert page.status_code == 404, (path, page.text[:200])
+        assert "<html" in page.text

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.access import MeetingAccess
+from server.ids import ID_MAX
 from server.live.hub import Connection, Hub
 from server.models import User
 
@@ -78,6 +79,8 @@ def field_of(message: dict[str, Any], name: str, kind: type | tuple[type, ...]) 
     value = message.get(name)
     if isinstance(value, bool) and kind in (int, (int, float)):
         value = None
+    if isinstance(value, int) and not -ID_MAX - 1 <= value <= ID_MAX:
+        value = None  # no id, page or count of ours is that large
     if not isinstance(value, kind):
         raise Refusal(
             "bad_message", "The message is missing “{field}” or it is not valid.", field=name
