@@ -25,7 +25,7 @@ from litestar.stores.base import Store
 from redis.asyncio import Redis
 from sqlmodel import select
 
-from server.errors import AppError
+from server.errors import AppError, form_of
 from server.i18n import translate
 from server.models import User
 from server.settings import Settings
@@ -346,6 +346,7 @@ async def _start_session(request: Request, user: User) -> Cookie:
     if old:
         await state.sessions.end(old)  # a fresh id on every sign-in: no session fixation
         state.recent_users.forget(old)
+        state.rights.signed_out(session_key(old))  # and the old session's sockets close
     token = await state.sessions.start(user.id)
     return _session_cookie(request, token, state.settings.session_idle_minutes * 60)
 
@@ -369,7 +370,7 @@ def login_page(request: Request, next: str = "/") -> Template:
 async def login(request: Request) -> Response:
     """Form or JSON `{username, password}`; JSON gets the user, a form gets a redirect."""
     is_json = request.content_type[0] == "application/json"
-    payload = await _json_body(request) if is_json else dict(await request.form())
+    payload = await _json_body(request) if is_json else dict(await form_of(request))
     creds = _credentials(payload)
     try:
         user = await sign_in(request, creds)

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from server.live.hub import CLOSE_REPLACED, SOCKETS_PER_USER
 from server.models import Annotation, Document, Meeting, MeetingStatus, Participant, User
+from tests.conftest import PASSWORD
 from tests.live import Tablet, close_all
 
 
@@ -198,3 +199,32 @@ async def test_a_sixth_socket_of_one_account_closes_the_oldest(served, hall):
     for device in [*devices[1:], newest]:
         assert (await device.request("follow", on=True))["type"] == "ack"
     await close_all(*devices, newest)
+
+
+async def test_signing_in_again_ends_the_old_sessions_sockets(served, hall):
+    device = await tablet(served, "daibieu01", hall["meeting"])
+    again = await device.http.post(  # the old session cookie goes with it
+        "/login",
+        json={"username": "daibieu01", "password": PASSWORD},
+        headers={"X-CSRFToken": device.http.cookies["csrftoken"]},
+    )
+    assert again.status_code == 200
+    code, _ = await closed_with(device)
+    assert code == 4403
+    await device.close()
+
+
+async def test_sockets_opened_at_once_into_an_empty_meeting_are_counted_too(served, hall):
+    signed_in = await Tablet(served, "daibieu01").sign_in()
+    devices = []
+    for _ in range(SOCKETS_PER_USER + 3):
+        device = Tablet(served, "daibieu01")
+        device.http.cookies.update(signed_in.http.cookies)
+        devices.append(device)
+    await asyncio.gather(*(d.connect(hall["meeting"]) for d in devices))
+    answers = await asyncio.gather(
+        *(d.request("hello", since=None) for d in devices), return_exceptions=True
+    )
+    alive = [a for a in answers if isinstance(a, dict) and a["type"] == "ack"]
+    assert len(alive) == SOCKETS_PER_USER
+    await close_all(signed_in, *devices)

@@ -34,6 +34,7 @@ CLOSE_FORBIDDEN = 4403  # may not (or no longer) be in the meeting, or signed ou
 CLOSE_REPLACED = 4409  # the same account opened too many sockets in the meeting; oldest goes
 QUEUE_LIMIT = 256
 SOCKETS_PER_USER = 5
+WAIT_FOR_ROOM_S = 10.0
 GAP_WAIT_S = 0.5  # how long an early event waits for the ones before it, then they are read
 
 
@@ -149,6 +150,19 @@ class Connection:
             self.too_slow = True
             self._end()
 
+    async def send_waiting(self, text: str) -> None:
+        """Queues `text`, waiting for room (a catch-up longer than the queue); a tablet that
+        takes no message for `WAIT_FOR_ROOM_S` is too slow."""
+        if self.ended:
+            return
+        queue = self._queue
+        try:
+            await asyncio.wait_for(queue.put(text), WAIT_FOR_ROOM_S)
+        except TimeoutError:
+            if queue is self._queue:
+                self.too_slow = True
+                self._end()
+
     def _end(self) -> None:
         """Drops what waits; the pump stops after the message it is sending now."""
         waiting, self._queue = self._queue, asyncio.Queue(1)
@@ -191,6 +205,7 @@ class Hub:
         self._rooms: dict[int, set[Connection]] = defaultdict(set)
         self._listeners: dict[int, tuple[Subscriber, asyncio.Task[None]]] = {}
         self._orders: dict[int, _Order] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def connections(self, meeting_id: int) -> set[Connection]:
         return self._rooms.get(meeting_id, set())
@@ -201,34 +216,55 @@ class Hub:
 
     async def join(self, meeting_id: int, connection: Connection) -> None:
         """Adds the tablet; one account's oldest socket in the meeting is closed when it
-        would hold more than `SOCKETS_PER_USER` here."""
-        room = self._rooms.get(meeting_id, ())
+        would hold more than `SOCKETS_PER_USER` here. Counted and added before any wait, so
+        sockets opened at once are counted too."""
+        room = self._rooms[meeting_id]
         own = sorted(
             (c for c in room if c.user_id == connection.user_id and not c.ended),
             key=lambda c: c.opened,
         )
         for old in own[: max(0, len(own) + 1 - SOCKETS_PER_USER)]:
             old.turn_away(CLOSE_REPLACED, "too many connections; a newer one replaced this")
-        if meeting_id not in self._listeners:
-            subscriber = await self._channels.subscribe(self._channel(meeting_id))
-            # Subscribed first: whatever is journaled after this read arrives on the channel.
+        room.add(connection)
+        try:
+            async with self._lock(meeting_id):
+                if meeting_id not in self._listeners:
+                    await self._subscribe(meeting_id)
+        except BaseException:
+            await self.leave(meeting_id, connection)
+            raise
+
+    async def _subscribe(self, meeting_id: int) -> None:
+        subscriber = await self._channels.subscribe(self._channel(meeting_id))
+        # Subscribed first: whatever is journaled after this read arrives on the channel.
+        try:
             next_seq = await self._journal.last_seq(meeting_id) + 1
-            self._orders[meeting_id] = _Order(next_seq)
-            task = asyncio.create_task(self._listen(meeting_id, subscriber))
-            self._listeners[meeting_id] = (subscriber, task)
-        self._rooms[meeting_id].add(connection)
+        except BaseException:
+            await self._channels.unsubscribe(subscriber)
+            raise
+        self._orders[meeting_id] = _Order(next_seq)
+        task = asyncio.create_task(self._listen(meeting_id, subscriber))
+        self._listeners[meeting_id] = (subscriber, task)
 
     async def leave(self, meeting_id: int, connection: Connection) -> None:
         room = self._rooms.get(meeting_id)
         if room is None:
             return
         room.discard(connection)
-        if not room:
-            del self._rooms[meeting_id]
+        if room:
+            return
+        async with self._lock(meeting_id):
+            if self._rooms.get(meeting_id) or meeting_id not in self._listeners:
+                return  # someone joined meanwhile, or the last one out already stopped it
+            self._rooms.pop(meeting_id, None)
             subscriber, task = self._listeners.pop(meeting_id)
             self._orders.pop(meeting_id).stop()
             await self._channels.unsubscribe(subscriber)
             task.cancel()
+
+    def _lock(self, meeting_id: int) -> asyncio.Lock:
+        """Starting and stopping a meeting's subscription, one at a time."""
+        return self._locks.setdefault(meeting_id, asyncio.Lock())
 
     def publish(
         self, meeting_id: int, text: str, user: int | None = None, roles: list[str] | None = None
