@@ -446,3 +446,31 @@ def test_what_is_published_while_the_server_stops_is_dropped_quietly():
     """Litestar stops the channels before the app's own parts, which may still publish."""
     stopped = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     Hub(stopped, journal=None).publish(1, '{"type":"presence.changed"}')
+
+
+async def test_a_tablet_further_behind_than_its_queue_catches_up_without_being_cut_off(
+    served, world, database
+):
+    """A catch-up of more events than the socket's queue holds waits for room as it goes."""
+    missed = served.app.state.hub.queue_limit + 50
+    database.add_all(
+        JournalEvent(
+            meeting_id=world["meeting"],
+            seq=n,
+            type="page.presented",
+            payload={"document_id": world["paper"], "page": 1 + n % 10, "by": 1},
+        )
+        for n in range(1, missed + 1)
+    )
+    meeting = database.get(Meeting, world["meeting"])
+    meeting.last_seq = missed
+    database.add(meeting)
+    database.commit()
+    delegate = await (await Tablet(served, "daibieu01").sign_in()).connect(world["meeting"])
+    ack = await delegate.request("hello", since=0)
+    assert ack["replayed"] == missed
+    assert [m["seq"] for m in delegate.inbox if m["type"] == "page.presented"] == list(
+        range(1, missed + 1)
+    )
+    assert (await delegate.request("follow", on=True))["type"] == "ack"  # still connected
+    await delegate.close()

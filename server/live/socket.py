@@ -154,15 +154,19 @@ async def _hello(session: Session, since: Any) -> dict[str, Any]:
     connection.hold()
     last = 0
     try:
+        missed, message = None, ""
         async with session.state.db_read() as db:
             last = (await db.get(Meeting, session.meeting_id)).last_seq
             if _can_replay(since, last):
-                for event in await _missed(db, session, since, last):
-                    connection.send(event_message(event))
-                return {"seq": last, "replayed": last - since}
-            message = await session.state.snapshots.message(db, session, last)
-        connection.send(message)
-        return {"seq": last}
+                missed = await _missed(db, session, since, last)
+            else:
+                message = await session.state.snapshots.message(db, session, last)
+        if missed is None:
+            connection.send(message)
+            return {"seq": last}
+        for event in missed:  # more than a queue's worth: each waits for room
+            await connection.send_waiting(event_message(event))
+        return {"seq": last, "replayed": last - since}
     finally:
         connection.release(up_to_seq=last)
 
