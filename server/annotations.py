@@ -31,6 +31,11 @@ from server.models import (
 )
 
 KINDS = ("ink", "highlight", "note")
+FIELDS = {
+    "ink": ("points", "width", "color"),
+    "highlight": ("rects", "color"),
+    "note": ("x", "y", "text", "color"),
+}
 VISIBILITIES = ("private", "meeting")
 # What one account may put on the server: a stroke of a few seconds, a page of text,
 # a thousand marks on one document, and no more shared marks than a hall can draw.
@@ -59,7 +64,8 @@ def _unit(value: Any) -> bool:
 
 
 def check_geometry(kind: str, data: Any) -> dict[str, Any]:
-    """The data of an annotation, checked: normalized coordinates, bounded sizes."""
+    """The data of an annotation, checked (normalized coordinates, bounded sizes) and
+    reduced to the fields of its kind."""
     if not isinstance(data, dict):
         raise _bad(N_("data"))
     color = data.get("color")
@@ -104,7 +110,7 @@ def check_geometry(kind: str, data: Any) -> dict[str, Any]:
             )
         if not isinstance(text, str):
             raise _bad(N_("text"))
-    return data
+    return {key: data[key] for key in FIELDS[kind] if key in data}  # nothing else is kept
 
 
 def annotation_json(annotation: Annotation) -> dict[str, Any]:

@@ -173,3 +173,19 @@ async def test_a_hall_saying_hello_at_once_reads_the_meeting_wide_parts_once(ser
     assert len(snapshots[0]["state"]["attendance"]["people"]) == 3
     assert 1 <= len(roster_reads) < 5, len(roster_reads)
     await close_all(*hall)
+
+
+async def test_only_the_fields_of_a_marks_kind_are_kept(served, world, database):
+    pad = await tablet(served, "daibieu01", world["meeting"])
+    note = {
+        "id": str(uuid.uuid4()),
+        "document_id": world["paper"],
+        "page": 1,
+        "kind": "note",
+        "data": {"x": 0.5, "y": 0.5, "text": "Ý kiến", "pad": "x" * 200_000, "points": [[0, 0]]},
+    }
+    assert (await pad.request("annotation.put", annotation=note))["type"] == "ack"
+    database.expire_all()
+    stored = database.exec(select(Annotation)).one()
+    assert stored.data == {"x": 0.5, "y": 0.5, "text": "Ý kiến"}
+    await pad.close()
