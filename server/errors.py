@@ -26,6 +26,14 @@ class AppError(Exception):
         self.params = params
 
 
+async def form_of(request: Request) -> Any:
+    """The request's form; one whose text is not UTF-8 is a 400, not a crash."""
+    try:
+        return await request.form()
+    except UnicodeDecodeError as exc:
+        raise AppError(400, "bad_form", "The form could not be read; send it again.") from exc
+
+
 def not_found(what: str = "resource") -> AppError:
     return AppError(404, "not_found", "Not found: {what}.", what=what)
 

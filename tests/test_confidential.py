@@ -305,3 +305,35 @@ async def test_control_characters_leave_stored_file_names_and_download_headers(h
     disposition = download.headers["content-disposition"]
     assert disposition.isascii() and disposition.isprintable()
     assert disposition.startswith("attachment;")
+
+
+async def test_many_confidential_hits_do_not_crowd_public_ones_out_of_an_observers_search(
+    hall, database
+):
+    """Search stops at 200 hits: what an observer may not read is left out before that."""
+    many = Document(
+        meeting_id=hall["id"],
+        item_id=hall["public"]["item_id"],
+        position=-1,  # listed before the public paper
+        title="Hồ sơ mật dài",
+        sha256="c" * 64,
+        page_count=250,
+        confidential=True,
+    )
+    database.add(many)
+    database.commit()
+    database.add_all(
+        DocumentPage(
+            document_id=many.id,
+            page=n,
+            width=595,
+            height=842,
+            text="dự toán mật",
+            folded="du toan mat",
+        )
+        for n in range(1, 251)
+    )
+    database.commit()
+    search = f"/api/meetings/{hall['id']}/search"
+    found = (await hall["observer"].get(search, params={"q": "dự toán"})).json()["results"]
+    assert found and {hit["document_id"] for hit in found} == {hall["public"]["id"]}

@@ -15,7 +15,7 @@ from server.access import MeetingAccess, meeting_permission
 from server.blobs import BlobStore
 from server.documents import rules
 from server.documents.rules import Upload
-from server.errors import AppError, not_found
+from server.errors import AppError, form_of, not_found
 from server.meetings.api import document_json
 from server.models import AgendaItem, Document
 
@@ -27,7 +27,7 @@ IMMUTABLE = "private, max-age=31536000, immutable"
 
 async def read_upload(request: Request) -> Upload:
     """The multipart form of an upload: `file`, and optional `title` and `confidential`."""
-    form = await request.form()
+    form = await form_of(request)
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise AppError(400, "no_file", "Choose a file to upload.")

@@ -47,8 +47,10 @@ def everyone_reads(document: Document) -> bool:
 
 def can_read(access: MeetingAccess, document: Document) -> bool:
     """Observers (guests, press) read only what is not confidential."""
-    if everyone_reads(document):
-        return True
+    return everyone_reads(document) or reads_confidential(access)
+
+
+def reads_confidential(access: MeetingAccess) -> bool:
     return bool(access.roles() - {MeetingRole.observer})
 
 
@@ -184,11 +186,10 @@ async def search(
     )
     if document_id is not None:
         statement = statement.where(Document.id == document_id)
-    hits = []
-    for page, document in (await db.exec(statement)).all():
-        if can_read(access, document):
-            hits.append(_hit(page, document, needle))
-    return hits
+    if not reads_confidential(access):  # before the limit, so nothing readable is crowded out
+        statement = statement.where(col(Document.confidential).is_(False))
+    rows = (await db.exec(statement)).all()
+    return [_hit(page, document, needle) for page, document in rows if can_read(access, document)]
 
 
 def _hit(page: DocumentPage, document: Document, needle: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import MeetingAccess, meeting_permission, runs_body, signed_in
-from server.errors import AppError, not_found
+from server.errors import AppError, form_of, not_found
 from server.meetings import rules
 from server.models import AgendaBook, AgendaItem, Body, Meeting, MeetingRole, User
 
@@ -29,7 +29,7 @@ def local_datetime(state: State, value: str) -> datetime:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    return {k: str(v) for k, v in (await request.form()).items()}
+    return {k: str(v) for k, v in (await form_of(request)).items()}
 
 
 @get("/", guards=[signed_in])
@@ -180,7 +180,7 @@ async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -
         username=form.get("username", ""),
         role=form.get("role", MeetingRole.delegate),
         seat=form.get("seat", ""),
-        vote_weight=int(weight) if weight.isdigit() else 1,
+        vote_weight=int(weight) if weight.isascii() and weight.isdigit() else 1,
     )
     request.app.state.rights.changed()
     return await _participants_fragment(db, request.state.access.meeting)

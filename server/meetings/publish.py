@@ -277,7 +277,8 @@ MANAGE = {"permission": "manage"}
 def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
     if job is None:
         return {"state": "idle"}
-    return {**job.as_json(), "message": translate(request, job.message, **job.params)}
+    message = translate(request, job.message, **job.params) if job.message else ""
+    return {**job.as_json(), "message": message}
 
 
 @post(
