@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -13,7 +14,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from sqlmodel import select
 
 from server.live.hub import Connection, Hub, dumps
-from server.live.socket import MAX_MESSAGE_BYTES, REPLAY_LIMIT
+from server.live.socket import MAX_MESSAGE_BYTES, MESSAGES_PER_S, REPLAY_LIMIT
 from server.models import Annotation, JournalEvent, Meeting
 from tests.live import Tablet, close_all
 
@@ -474,3 +475,30 @@ async def test_a_tablet_further_behind_than_its_queue_catches_up_without_being_c
     )
     assert (await delegate.request("follow", on=True))["type"] == "ack"  # still connected
     await delegate.close()
+
+
+async def test_a_tablet_flooding_the_socket_is_slowed_not_served(served, world):
+    """Past a burst, a tablet's messages are refused with too_fast until its budget refills;
+    the socket stays open and then works again."""
+    device = await tablet(served, "daibieu01", world["meeting"])
+    burst = MESSAGES_PER_S[1] + 20
+    ids = [await device.send("follow", on=True) for _ in range(burst)]
+    answers = [await device.answer(message_id) for message_id in ids]
+    refused = [a for a in answers if a["type"] == "error"]
+    assert refused and {a["code"] for a in refused} == {"too_fast"}
+    assert all(a["id"] in ids for a in refused)  # each refusal names its message
+    for _ in range(100):  # polling for the budget to refill, for at most about 10 s
+        answer = await device.request("follow", on=True)
+        if answer["type"] == "ack":
+            break
+        await asyncio.sleep(0.1)
+    assert answer["type"] == "ack"
+    await device.close()
+
+
+async def test_a_huge_message_id_is_refused_not_remembered(served, world):
+    device = await tablet(served, "daibieu01", world["meeting"])
+    await device.socket.send(json.dumps({"type": "follow", "id": "x" * 10_000, "on": True}))
+    answer = await device.until(lambda m: m["type"] == "error")
+    assert answer["code"] == "bad_message" and answer["id"] is None
+    await device.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -27,6 +28,12 @@ MAX_MESSAGE_BYTES = 256 * 1024
 REPLAY_LIMIT = 1000  # a tablet further behind than this is sent a snapshot instead
 CLOSE_NOT_SIGNED_IN = 4401
 _REMEMBERED_IDS = 512
+MAX_ID_LENGTH = 64
+# What one tablet may send, as (per second, burst): a pen, a ballot and catching up after
+# a night offline fit; a script flooding the hall does not.
+MESSAGES_PER_S = (20, 100)
+BYTES_PER_S = (256 * 1024, 1024 * 1024)
+_TOO_FAST = Refusal("too_fast", "Too many messages at once; wait a moment and try again.")
 
 
 @websocket("/ws/meetings/{meeting_id:int}")
@@ -83,22 +90,60 @@ async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
         raise _Turned(CLOSE_FORBIDDEN, "not a participant") from refusal
 
 
+class Budget:
+    """How much one socket may send: a burst, then a steady rate."""
+
+    def __init__(self, per_s: float, burst: float) -> None:
+        self._per_s, self._burst = per_s, burst
+        self._left, self._at = burst, time.monotonic()
+
+    def take(self, amount: float) -> bool:
+        now = time.monotonic()
+        self._left = min(self._burst, self._left + (now - self._at) * self._per_s)
+        self._at = now
+        if amount > self._left:
+            return False
+        self._left -= amount
+        return True
+
+
 async def _serve(session: Session) -> None:
     socket = session.connection.socket
     seen: deque[Any] = deque(maxlen=_REMEMBERED_IDS)
+    messages, volume = Budget(*MESSAGES_PER_S), Budget(*BYTES_PER_S)
     while not session.connection.ended:
         try:
             raw = await socket.receive_text()
         except WebSocketDisconnect:
             return
-        reply = await _answer(session, raw, seen)
+        size = len(raw.encode())
+        paced = not session.access.can("preside")  # the chair may turn pages at any pace
+        if not (volume.take(size) and (not paced or messages.take(1))):
+            reply = _error(session, _id_of(raw), _TOO_FAST)
+        else:
+            reply = await _answer(session, raw, size, seen)
         if reply is not None:
             session.connection.send(dumps(reply))
 
 
-async def _answer(session: Session, raw: str, seen: deque[Any]) -> dict[str, Any] | None:
+def _id_of(raw: str) -> Any:
+    """The message's id, if it is readable, for a refusal that did not read the rest."""
+    try:
+        message_id = json.loads(raw).get("id") if len(raw) <= MAX_MESSAGE_BYTES else None
+    except (ValueError, AttributeError):
+        return None
+    return message_id if _good_id(message_id) else None
+
+
+def _good_id(message_id: Any) -> bool:
+    if isinstance(message_id, str):
+        return len(message_id) <= MAX_ID_LENGTH
+    return isinstance(message_id, int) and not isinstance(message_id, bool)
+
+
+async def _answer(session: Session, raw: str, size: int, seen: deque[Any]) -> dict[str, Any] | None:
     """The ack or error for one client message."""
-    if len(raw.encode()) > MAX_MESSAGE_BYTES:
+    if size > MAX_MESSAGE_BYTES:
         return _error(session, None, Refusal("too_large", "The message is too large."))
     try:
         message = json.loads(raw)
@@ -107,7 +152,7 @@ async def _answer(session: Session, raw: str, seen: deque[Any]) -> dict[str, Any
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return _error(session, None, Refusal("bad_message", "A message needs a type."))
     message_id = message.get("id")
-    if not isinstance(message_id, (str, int)) or isinstance(message_id, bool):
+    if not _good_id(message_id):
         return _error(session, None, Refusal("bad_message", "A message needs an id."))
     if message_id in seen:
         return {"type": "ack", "id": message_id, "repeat": True}  # a retry: done once already

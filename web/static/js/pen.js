@@ -285,6 +285,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
           else await link.send("annotation.delete", { annotation_id: entry.annotation_id });
         } catch (error) {
           if (error.code === "offline" || error.code === "timeout") break; // kept; sent on reconnect
+          if (error.code === "too_fast") break; // kept; the retry below sends it when there is room
           if (error.code === "internal" && (failures.get(entry.key) || 0) < MAX_SERVER_FAILURES) {
             failures.set(entry.key, (failures.get(entry.key) || 0) + 1);
             break; // the server had a passing trouble: try again in a while
