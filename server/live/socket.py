@@ -127,7 +127,7 @@ async def _serve(session: Session) -> None:
 
 
 def _id_of(raw: str) -> Any:
-    """The message's id, if it is readable, for a refusal that did not read the rest."""
+    """The message's id, if it has a good one, for a refusal made before it is run."""
     try:
         message_id = json.loads(raw).get("id") if len(raw) <= MAX_MESSAGE_BYTES else None
     except (ValueError, AttributeError):
@@ -138,7 +138,11 @@ def _id_of(raw: str) -> Any:
 def _good_id(message_id: Any) -> bool:
     if isinstance(message_id, str):
         return len(message_id) <= MAX_ID_LENGTH
-    return isinstance(message_id, int) and not isinstance(message_id, bool)
+    return (
+        isinstance(message_id, int)
+        and not isinstance(message_id, bool)
+        and -(2**63) <= message_id < 2**63
+    )
 
 
 async def _answer(session: Session, raw: str, size: int, seen: deque[Any]) -> dict[str, Any] | None:
