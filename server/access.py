@@ -64,16 +64,19 @@ def _runs(account_role: str, account_body: int | None, body_id: int) -> bool:
 
 async def meeting_access(db: AsyncSession, user: User, meeting_id: int) -> MeetingAccess:
     """The caller's access to a meeting; 404 when it does not exist or they cannot see it."""
-    meeting = await db.get(Meeting, meeting_id)
-    if meeting is None:
-        raise not_found("meeting")
-    role = (
+    found = (
         await db.exec(
-            select(Participant.role).where(
-                Participant.meeting_id == meeting_id, Participant.user_id == user.id
+            select(Meeting, Participant.role)
+            .outerjoin(
+                Participant,
+                (col(Participant.meeting_id) == Meeting.id) & (Participant.user_id == user.id),
             )
+            .where(Meeting.id == meeting_id)
         )
     ).first()
+    if found is None:
+        raise not_found("meeting")
+    meeting, role = found
     access = MeetingAccess(meeting, role, runs_body(user, meeting.body_id))
     if not access.can("view"):
         raise not_found("meeting")  # do not reveal meetings the caller is not part of

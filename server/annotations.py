@@ -301,7 +301,7 @@ async def _changed(
 
 
 @snapshot.part("annotations")
-async def current_annotations(db: AsyncSession, session: Session) -> list[dict[str, Any]]:
+async def current_annotations(db: AsyncSession, session: Session, seq: int) -> list[dict[str, Any]]:
     """The tablet owner's own annotations. What others share is read per document
     (`GET /api/documents/{id}/annotations`), so a snapshot does not grow with the hall."""
     rows = await db.exec(

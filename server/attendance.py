@@ -114,7 +114,8 @@ async def check_in(session: Session) -> None:
 
 async def came_online(session: Session) -> None:
     await session.state.presence.arrived(session.meeting_id, session.user.id)
-    await check_in(session)
+    if session.access.meeting.status == MeetingStatus.live:  # as read a moment ago; a start
+        await check_in(session)  # after it reaches the tablet, which says attendance.here
 
 
 async def went_offline(session: Session) -> None:

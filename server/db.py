@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -44,13 +45,24 @@ def _tune_sqlite(engine: sa.Engine, writers_lock_first: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# JSON columns (marks, journal payloads) go through msgspec: ink is long lists of numbers.
+_JSON = {
+    "json_serializer": lambda value: msgspec.json.encode(value).decode(),
+    "json_deserializer": msgspec.json.decode,
+}
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(driver_url(url, asynchronous=True), pool_size=8)
+        engine = create_async_engine(driver_url(url, asynchronous=True), pool_size=8, **_JSON)
         _tune_sqlite(engine.sync_engine, writers_lock_first=True)
         return engine
     return create_async_engine(
-        driver_url(url, asynchronous=True), pool_size=10, max_overflow=20, pool_pre_ping=True
+        driver_url(url, asynchronous=True),
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        **_JSON,
     )
 
 

@@ -456,29 +456,33 @@ async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
 
 
 @snapshot.part("vote")
-async def open_vote_state(db: AsyncSession, session: Session) -> dict[str, Any] | None:
+async def open_vote_state(db: AsyncSession, session: Session, seq: int) -> dict[str, Any] | None:
     """The open vote, if any, and whether this tablet's owner has voted in it."""
-    vote = (
-        await db.exec(
-            select(Vote)
-            .where(Vote.meeting_id == session.meeting_id, Vote.status == "open")
-            .order_by(col(Vote.opened_at).desc())
-        )
-    ).first()
+    vote = await session.state.snapshots.shared(db, session, seq, "open vote", _open_vote)
     if vote is None:
         return None
     voted = (
         await db.exec(
             select(BallotCast.id).where(
-                BallotCast.vote_id == vote.id, BallotCast.voter_id == session.user.id
+                BallotCast.vote_id == vote["id"], BallotCast.voter_id == session.user.id
             )
         )
     ).first()
-    return {
-        **vote_json(vote, await options_of(db, vote.id)),
-        **(await _counts(db, vote)),
-        "you_voted": voted is not None,
-    }
+    return {**vote, "you_voted": voted is not None}
+
+
+async def _open_vote(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any] | None:
+    """The meeting's open vote with its counts, alike for every tablet."""
+    vote = (
+        await db.exec(
+            select(Vote)
+            .where(Vote.meeting_id == meeting_id, Vote.status == "open")
+            .order_by(col(Vote.opened_at).desc())
+        )
+    ).first()
+    if vote is None:
+        return None
+    return {**vote_json(vote, await options_of(db, vote.id)), **(await _counts(db, vote))}
 
 
 # --- HTTP --------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ async def audio_only(session: Session, message: dict[str, Any]) -> None:
 
 
 @snapshot.part("conference")
-async def conference_state(db: AsyncSession, session: Session) -> dict[str, Any] | None:
+async def conference_state(db: AsyncSession, session: Session, seq: int) -> dict[str, Any] | None:
     return await session.state.conferences.view(session.meeting_id, session.access.can("preside"))
 
 

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 from litestar import WebSocket
 from litestar.channels import ChannelsPlugin, Subscriber
 
@@ -44,8 +45,10 @@ class JournalReader(Protocol):
     async def between(self, meeting_id: int, after: int, before: int) -> list[JournalEvent]: ...
 
 
-def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+def dumps(message: Any) -> str:
+    """Compact JSON text, UTF-8 kept (msgspec: several times faster than `json` on the long
+    lists of numbers that ink strokes are)."""
+    return msgspec.json.encode(message).decode()
 
 
 def event_message(event: JournalEvent) -> str:

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.live.hub import dumps
 from server.live.protocol import Session
 
-Part = Callable[[AsyncSession, Session], Awaitable[Any]]
+Part = Callable[[AsyncSession, Session, int], Awaitable[Any]]  # (db, tablet, journal position)
 SharedPart = Callable[[AsyncSession, Any, int], Awaitable[Any]]  # (db, app state, meeting)
 PARTS: dict[str, Part] = {}  # this tablet's
 SHARED_PARTS: dict[str, SharedPart] = {}  # the meeting's, alike for every tablet
@@ -60,7 +60,7 @@ class Snapshots:
             text = await self.shared(db, session, seq, name, _serialized(read))
             fields.append(f"{dumps(name)}:{text}")
         for name, function in PARTS.items():
-            fields.append(f"{dumps(name)}:{dumps(await function(db, session))}")
+            fields.append(f"{dumps(name)}:{dumps(await function(db, session, seq))}")
         head, *state = fields
         return "{" + head + ',"state":{' + ",".join(state) + "}}"
 

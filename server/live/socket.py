@@ -205,7 +205,8 @@ async def _hello(session: Session, since: Any) -> dict[str, Any]:
     try:
         missed, message = None, ""
         async with session.state.db_read() as db:
-            last = (await db.get(Meeting, session.meeting_id)).last_seq
+            seq = select(Meeting.last_seq).where(Meeting.id == session.meeting_id)
+            last = (await db.exec(seq)).one()
             if _can_replay(since, last):
                 missed = await _missed(db, session, since, last)
             else:
