@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 from litestar.stores.base import Store
 from redis.asyncio import Redis
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import AppError, form_of
 from server.i18n import translate
@@ -285,8 +286,13 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         if user_id is None:
             return None
         async with state.db_read() as db:
-            user = await db.get(User, user_id)
-        return user if user is not None and user.active else None
+            return await account(db, user_id)
+
+
+async def account(db: AsyncSession, user_id: int) -> User | None:
+    """The account a session is signed in as, while it may still sign in."""
+    user = await db.get(User, user_id)
+    return user if user is not None and user.active else None
 
 
 @dataclass

@@ -113,7 +113,9 @@ async def test_what_a_removed_delegate_sends_before_the_close_is_refused(served,
         assert closed.rcvd.code == 4403
     stored = database.exec(select(Annotation)).all()
     accepted = [a for a in answers if a["type"] == "ack"]
-    assert len(stored) == len(accepted)  # each one acked before the change, none after it
+    # every acked mark is kept; at most the one running when the check came also is (its
+    # ack goes with the close), and nothing sent after it
+    assert len(accepted) <= len(stored) <= len(accepted) + 1
     await delegate.close()
 
 

@@ -14,7 +14,7 @@ from litestar.exceptions import WebSocketDisconnect
 from sqlmodel import col, select
 
 from server.access import MeetingAccess, meeting_access
-from server.auth import session_key
+from server.auth import SESSION_COOKIE, account, session_key
 from server.errors import AppError
 from server.i18n import language_of, translations
 from server.live.hub import CLOSE_FORBIDDEN, Connection, dumps, event_message
@@ -36,7 +36,8 @@ BYTES_PER_S = (256 * 1024, 1024 * 1024)
 _TOO_FAST = Refusal("too_fast", "Too many messages at once; wait a moment and try again.")
 
 
-@websocket("/ws/meetings/{meeting_id:int}")
+# Signed in here rather than by the middleware: the account and the meeting are read together.
+@websocket("/ws/meetings/{meeting_id:int}", opt={"exclude_from_auth": True})
 async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     """One tablet in one meeting. See DESIGN.md, "Realtime contract"."""
     state = socket.app.state
@@ -81,13 +82,21 @@ async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
     origin = socket.headers.get("origin")
     if origin is not None and not allowed_origin(socket, origin):
         raise _Turned(CLOSE_FORBIDDEN, "origin not allowed")
-    if socket.user is None:
+    state = socket.app.state
+    token = socket.cookies.get(SESSION_COOKIE)
+    user_id = await state.sessions.user_id(token) if token else None
+    if user_id is None:
         raise _Turned(CLOSE_NOT_SIGNED_IN, "not signed in")
-    try:
-        async with socket.app.state.db_read() as db:
-            return await meeting_access(db, socket.user, meeting_id)
-    except AppError as refusal:
-        raise _Turned(CLOSE_FORBIDDEN, "not a participant") from refusal
+    async with state.db_read() as db:
+        user = await account(db, user_id)
+        if user is None:
+            raise _Turned(CLOSE_NOT_SIGNED_IN, "not signed in")
+        try:
+            access = await meeting_access(db, user, meeting_id)
+        except AppError as refusal:
+            raise _Turned(CLOSE_FORBIDDEN, "not a participant") from refusal
+    socket.scope["user"], socket.scope["auth"] = user, token
+    return access
 
 
 class Budget:
