@@ -53,12 +53,13 @@ class Sessions:
         await self._write(token, {"user_id": user_id, "seen": time.time()})
         return token
 
-    async def user_id(self, token: str) -> int | None:
+    async def user_id(self, token: str, renew: bool = True) -> int | None:
+        """Whose session `token` is; `renew` moves its expiry on (at most once a minute)."""
         raw = await self._store.get(session_key(token))
         if raw is None:
             return None
         data = json.loads(raw)
-        if time.time() - data["seen"] > _RENEW_AFTER_S:
+        if renew and time.time() - data["seen"] > _RENEW_AFTER_S:
             data["seen"] = time.time()
             await self._write(token, data)
         return int(data["user_id"])

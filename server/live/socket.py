@@ -84,7 +84,9 @@ async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
         raise _Turned(CLOSE_FORBIDDEN, "origin not allowed")
     state = socket.app.state
     token = socket.cookies.get(SESSION_COOKIE)
-    user_id = await state.sessions.user_id(token) if token else None
+    # not renewed here: a hall reconnecting would rewrite 500 session files at once, and the
+    # reader's page requests renew it anyway
+    user_id = await state.sessions.user_id(token, renew=False) if token else None
     if user_id is None:
         raise _Turned(CLOSE_NOT_SIGNED_IN, "not signed in")
     async with state.db_read() as db:
