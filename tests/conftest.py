@@ -4,14 +4,18 @@ signs in and carries the CSRF token like a browser does, and accounts made on de
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
 from sqlmodel import Session, select
 
@@ -25,6 +29,7 @@ pytest_plugins = ["tests.browser", "tests.live"]
 
 PASSWORD = "mat-khau-thu-nghiem"
 IN_CI = os.environ.get("CI") == "true"
+POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def need(condition: bool, reason: str) -> None:
@@ -163,3 +168,31 @@ async def new_client(app, client: Client) -> AsyncIterator[Any]:  # type: ignore
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def listening(url: str) -> bool:
+    """Something answers on the host and port of `url` (a database, Redis)."""
+    address = sa.engine.make_url(url)
+    try:
+        with socket.create_connection((address.host or "127.0.0.1", address.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test or module, dropped afterwards."""
+    need(listening(POSTGRES_URL), "PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(
+        db.driver_url(POSTGRES_URL, asynchronous=False), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()

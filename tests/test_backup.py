@@ -26,10 +26,9 @@ from server.models import (
     Vote,
     VoteOption,
 )
-from tests.conftest import need
+from tests.conftest import throwaway_postgres
 from tests.test_cli import phonghop
 from tests.test_documents import budget_paper, upload
-from tests.test_migrations import POSTGRES_URL, _postgres_is_up
 
 
 @pytest.fixture
@@ -156,16 +155,8 @@ async def test_restore_into_an_empty_data_dir_finds_everything(council, settings
 @pytest.fixture
 def postgres_database():
     """A throwaway PostgreSQL database, dropped afterwards."""
-    need(_postgres_is_up(), "PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"phonghop_backup_{secrets.token_hex(4)}"
-    admin = sa.create_engine(db.driver_url(POSTGRES_URL, asynchronous=False))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.dispose()
+    with throwaway_postgres("phonghop_backup") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -4,15 +4,11 @@ on SQLite and on PostgreSQL, for every route the app has."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-import sqlalchemy as sa
 from litestar import Litestar
 from litestar.exceptions import WebSocketDisconnect
 from litestar.routes import WebSocketRoute
@@ -22,20 +18,11 @@ from sqlmodel import Session
 from server import db
 from server.app import create_app
 from server.ids import ID_MAX
-from tests.conftest import Accounts, Client, need
+from tests.conftest import Accounts, Client, throwaway_postgres
 from tests.test_live import stroke, tablet
 
-POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TOO_BIG = (99999999999999999999999, 2**63, 2**31)
 NOT_AN_ID = (0, -1)
-
-
-def _postgres_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -45,21 +32,9 @@ def database_url(request, settings) -> Iterator[str]:
         db.upgrade(settings.database_url)
         yield settings.database_url
         return
-    need(_postgres_is_up(), "PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"phonghop_ids_{secrets.token_hex(4)}"
-    admin = sa.create_engine(
-        db.driver_url(POSTGRES_URL, asynchronous=False), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
-    try:
+    with throwaway_postgres("phonghop_ids") as url:
         db.upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 @pytest.fixture

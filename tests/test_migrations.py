@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 from dataclasses import replace
 
 import pytest
@@ -18,9 +16,7 @@ from sqlmodel import Session, SQLModel
 from server import db, models  # noqa: F401  (registers the tables)
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import Accounts, Client, need
-
-POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.conftest import POSTGRES_URL, Accounts, Client, listening, need
 
 
 def schema_differences(engine: sa.Engine) -> list:
@@ -50,17 +46,9 @@ def test_upgrade_twice_changes_nothing(settings):
     engine.dispose()
 
 
-def _postgres_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def postgres_url():
-    need(_postgres_is_up(), "PostgreSQL is not running on 127.0.0.1:5432")
+    need(listening(POSTGRES_URL), "PostgreSQL is not running on 127.0.0.1:5432")
     schema = f"phonghop_{secrets.token_hex(4)}"
     admin = sa.create_engine(db.driver_url(POSTGRES_URL, asynchronous=False))
     with admin.begin() as connection:

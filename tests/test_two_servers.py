@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -41,13 +40,12 @@ from server.models import (
 )
 from server.settings import Settings
 from tests.browser import free_port
-from tests.conftest import Accounts, need
+from tests.conftest import Accounts, listening, need, throwaway_postgres
 from tests.live import Tablet, close_all
 from tests.points import Point, PointError, fixture_password, mean_rgb
 
 pytestmark = pytest.mark.postgres
 
-POSTGRES_URL = os.environ.get("PHONGHOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
 DELEGATES = 24
 RED, GREEN = (220, 30, 30), (30, 200, 40)
@@ -71,15 +69,6 @@ class Cluster:
     accounts: Accounts
 
 
-def _listening(url: str) -> bool:
-    host, port = sa.engine.make_url(url).host or "127.0.0.1", sa.engine.make_url(url).port
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def _phonghop(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "phonghop"), *args]
 
@@ -87,18 +76,8 @@ def _phonghop(*args: str) -> list[str]:
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A throwaway PostgreSQL database, migrated by `phonghop db upgrade`."""
-    need(_listening(POSTGRES_URL), "PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"phonghop_two_{secrets.token_hex(4)}"
-    admin = sa.create_engine(
-        db.driver_url(POSTGRES_URL, asynchronous=False), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
-    yield url
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    with throwaway_postgres("phonghop_two") as url:
+        yield url
 
 
 def _start(port: int, env: dict[str, str], what: str = "serve") -> Server:
@@ -133,7 +112,7 @@ def _stop(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    need(_listening(REDIS_URL), "Redis is not running on 127.0.0.1:6379")
+    need(listening(REDIS_URL), "Redis is not running on 127.0.0.1:6379")
     data_dir = tmp_path_factory.mktemp("shared-data")
     ports, bridge_port = (free_port(), free_port()), free_port()
     origins = ",".join(f"http://127.0.0.1:{port}" for port in ports)
