@@ -34,6 +34,17 @@ def marks(database, owner: str, document_id: int, count: int, visibility: str) -
     database.commit()
 
 
+def sticky_note(document_id: int, **data: object) -> dict:
+    """A note on page 1 of the document, in the middle; `data` adds to or replaces its fields."""
+    return {
+        "id": str(uuid.uuid4()),
+        "document_id": document_id,
+        "page": 1,
+        "kind": "note",
+        "data": {"x": 0.5, "y": 0.5, **data},
+    }
+
+
 async def test_a_stroke_with_too_many_points_is_refused_with_its_own_code(served, world):
     pad = await tablet(served, "daibieu01", world["meeting"])
     mark = stroke(world["paper"])
@@ -48,13 +59,7 @@ async def test_a_stroke_with_too_many_points_is_refused_with_its_own_code(served
 
 async def test_a_note_too_long_is_refused_with_its_own_code(served, world):
     pad = await tablet(served, "daibieu01", world["meeting"])
-    note = {
-        "id": str(uuid.uuid4()),
-        "document_id": world["paper"],
-        "page": 1,
-        "kind": "note",
-        "data": {"x": 0.5, "y": 0.5, "text": "ý" * (MAX_TEXT + 1)},
-    }
+    note = sticky_note(world["paper"], text="ý" * (MAX_TEXT + 1))
     refused = await pad.request("annotation.put", annotation=note)
     assert refused["code"] == "text_too_long"
     note["data"]["text"] = "ý" * MAX_TEXT
@@ -177,13 +182,7 @@ async def test_a_hall_saying_hello_at_once_reads_the_meeting_wide_parts_once(ser
 
 async def test_only_the_fields_of_a_marks_kind_are_kept(served, world, database):
     pad = await tablet(served, "daibieu01", world["meeting"])
-    note = {
-        "id": str(uuid.uuid4()),
-        "document_id": world["paper"],
-        "page": 1,
-        "kind": "note",
-        "data": {"x": 0.5, "y": 0.5, "text": "Ý kiến", "pad": "x" * 200_000, "points": [[0, 0]]},
-    }
+    note = sticky_note(world["paper"], text="Ý kiến", pad="x" * 200_000, points=[[0, 0]])
     assert (await pad.request("annotation.put", annotation=note))["type"] == "ack"
     database.expire_all()
     stored = database.exec(select(Annotation)).one()
