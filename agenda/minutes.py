@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pymupdf
 
@@ -79,6 +79,18 @@ class VoteOutcome:
 
 
 @dataclass(frozen=True)
+class ItemRecord:
+    """One agenda item as the minutes record it."""
+
+    number: str
+    title: str
+    summary: str = ""
+    """The secretary's summary of the discussion (tóm tắt ý kiến thảo luận)."""
+    conclusion: str = ""
+    """The chair's conclusion on the item (kết luận), as the secretary wrote it."""
+
+
+@dataclass(frozen=True)
 class MinutesData:
     """Everything the minutes say, as plain data."""
 
@@ -106,6 +118,47 @@ class MinutesData:
     votes: Sequence[VoteOutcome]
     members: int
     """Number of delegates of the council, the y in "Có mặt: x/y đại biểu"."""
+    records: Sequence[ItemRecord] = ()
+    """Per agenda item, what the secretary wrote (same order as :attr:`items`)."""
+    ward_points: Sequence[Person] = ()
+    """Ward points (điểm cầu) that joined over video."""
+    draft: bool = True
+    """Not a frozen version, or a session not yet ended: every page says DỰ THẢO."""
+    opening: str = ""
+    other: str = ""
+    recipients: Sequence[str] = ()
+    """Nơi nhận, one line each."""
+    version: int = 0
+    """The frozen version's number, 0 for a draft."""
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data, as a frozen version keeps it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MinutesData:
+        kinds = {
+            "present": Person,
+            "remote": Person,
+            "absent": Person,
+            "ward_points": Person,
+            "turns": Turn,
+            "votes": VoteOutcome,
+            "records": ItemRecord,
+        }
+        given = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        for key, kind in kinds.items():
+            if key in given:
+                given[key] = tuple(kind(**row) for row in given[key])
+        if "votes" in given:
+            given["votes"] = tuple(
+                replace(v, tally=tuple(map(tuple, v.tally)), named=tuple(map(tuple, v.named)))
+                for v in given["votes"]
+            )
+        for key in ("items", "recipients"):
+            if key in given:
+                given[key] = tuple(tuple(x) if isinstance(x, list) else x for x in given[key])
+        return cls(**given)
 
 
 def minutes_pdf(data: MinutesData) -> bytes:

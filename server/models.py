@@ -77,12 +77,27 @@ class MeetingStatus(StrEnum):
     closed = "closed"
 
 
+class BodyKind(StrEnum):
+    """What the law calls the body; it sets the default majority and quorum rules."""
+
+    hdnd = "hdnd"  # Hội đồng nhân dân, People's Council
+    ubnd = "ubnd"  # Ủy ban nhân dân, People's Committee
+    other = "other"
+
+
 class Body(SQLModel, table=True):
     """A council or other body that holds meetings (HĐND phường, UBND xã, ...)."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     place: str = Field(default="", max_length=200)
+    kind: str = Field(
+        default=BodyKind.other, max_length=8, sa_column_kwargs={"server_default": "other"}
+    )
+    # Tổng số đại biểu (or members) of the body by law, the base of "all delegates";
+    # None counts the voting participants of each meeting instead.
+    members: int | None = None
+    term: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class User(SQLModel, table=True):
@@ -107,6 +122,8 @@ class Meeting(SQLModel, table=True):
     status: str = Field(default=MeetingStatus.draft, max_length=16)
     last_seq: int = 0  # the journal's last sequence number, bumped in each journaled transaction
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # Thư ký kỳ họp, who writes and signs the minutes; None means the one who created it.
+    secretary_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -219,6 +236,12 @@ class Vote(SQLModel, table=True):
     allow_change: bool = False
     duration_s: int | None = None
     status: str = Field(default="draft", max_length=16)
+    # electronic (tablets), hands (giơ tay) or paper (phiếu kín on paper): the last two are
+    # counted by the tally committee (Ban kiểm phiếu) and entered by `counted_by`.
+    method: str = Field(
+        default="electronic", max_length=16, sa_column_kwargs={"server_default": "electronic"}
+    )
+    counted_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     opened_at: datetime | None = _maybe_when()
     closed_at: datetime | None = _maybe_when()
     result: dict[str, Any] | None = _json(default=None)
@@ -309,3 +332,47 @@ class Recording(SQLModel, table=True):
     size_bytes: int = 0
     # why it stopped or was refused (an English msgid, e.g. the disk filled)
     message: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+
+
+class MinutesDraft(SQLModel, table=True):
+    """What the secretary writes in the minutes beyond the journal's facts, for the meeting."""
+
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True, ondelete="CASCADE")
+    number: str = Field(default="", max_length=64)  # số và ký hiệu, e.g. "12/BB-HĐND"
+    opening: str = ""  # anything said before the first item
+    other: str = ""  # ý kiến khác, closing remarks
+    recipients: str = ""  # nơi nhận, one per line
+    updated_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    updated_at: datetime = _when()
+
+
+class MinutesNote(SQLModel, table=True):
+    """The secretary's summary of the discussion and the conclusion (kết luận) of one item."""
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    item_id: int = Field(foreign_key="agendaitem.id", ondelete="CASCADE")
+    summary: str = ""
+    conclusion: str = ""
+    updated_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    updated_at: datetime = _when()
+
+
+class RecordVersion(SQLModel, table=True):
+    """A frozen version of the minutes or of the conclusion notice: never changed again;
+    a correction is a new version."""
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "kind", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    kind: str = Field(default="minutes", max_length=16)  # minutes | notice
+    version: int
+    content: dict[str, Any] = _json(default_factory=dict)  # everything the document shows
+    sha256: str = Field(max_length=64)  # of the canonical JSON of `content`
+    pdf_sha256: str = Field(default="", max_length=64)  # the PDF made from it, a blob
+    journal_seq: int = 0  # the journal's last event when it was frozen
+    frozen_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    frozen_at: datetime = _when()
