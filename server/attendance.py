@@ -3,7 +3,6 @@ connected right now, and how that stands against the quorum."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from litestar import Request, post
@@ -12,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server import journal, recordings
+from server import council, journal, recordings
 from server.access import meeting_permission
 from server.errors import AppError
 from server.live import snapshot
@@ -35,8 +34,7 @@ from server.models import (
 )
 
 STATUSES = ("present", "remote", "excused", "absent")
-MEMBERS = (MeetingRole.chair, MeetingRole.delegate)  # who counts toward the quorum
-QUORUM = 2 / 3  # a People's Council session needs two thirds of its delegates
+MEMBERS = council.VOTERS  # who counts toward the quorum
 
 
 async def mark(
@@ -67,7 +65,9 @@ async def mark(
         "status": status,
         "reason": reason,
         "by": by,
-        "quorum": quorum(await _member_statuses(db, meeting_id)),
+        "quorum": quorum(
+            await _member_statuses(db, meeting_id), await council.membership(db, meeting_id)
+        ),
     }
     return await journal.append(db, meeting_id, "attendance.changed", payload, by)
 
@@ -189,7 +189,7 @@ async def attendance_state(db: AsyncSession, state: Any, meeting_id: int) -> dic
         }
         for participant, user, attendance in rows.all()
     ]
-    return {"people": people, "quorum": quorum(people)}
+    return {"people": people, "quorum": quorum(people, await council.membership(db, meeting_id))}
 
 
 @snapshot.shared_part("meeting")
@@ -198,12 +198,19 @@ async def meeting_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[s
     return {"status": meeting.status, "title": meeting.title}
 
 
-def quorum(people: list[dict[str, Any]]) -> dict[str, Any]:
-    """Members present (or remote) against the two thirds a session needs."""
-    members = [p for p in people if p["role"] in MEMBERS]
-    present = sum(1 for p in members if p["status"] in ("present", "remote"))
-    needed = math.ceil(len(members) * QUORUM)
-    return {"members": len(members), "present": present, "needed": needed, "met": present >= needed}
+def quorum(people: list[dict[str, Any]], membership: council.Membership) -> dict[str, Any]:
+    """Members present (or remote) against what the law asks of the body: two thirds of all
+    delegates for an HĐND session, more than half of all members for a UBND."""
+    here = [p for p in people if p["role"] in MEMBERS and p["status"] in ("present", "remote")]
+    present = len(here)
+    needed = council.quorum_needed(membership.kind, membership.total)
+    return {
+        "members": membership.total,
+        "present": present,
+        "needed": needed,
+        "met": present >= needed,
+        "kind": membership.kind,
+    }
 
 
 @post(

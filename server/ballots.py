@@ -184,6 +184,12 @@ class BallotBox:
 
 
 def _refusal(vote: Vote) -> AppError | None:
+    if vote.method != "electronic":
+        return AppError(
+            409,
+            "counted_by_hand",
+            "This vote is taken by a show of hands or on paper, not on the tablets.",
+        )
     if vote.status == "draft":
         return AppError(409, "vote_not_open", "This vote is not open yet.")
     if vote.status == "closed":

@@ -14,7 +14,16 @@ from agenda.demo_papers import demo_session
 from agenda.render import page_facts
 from server.blobs import BlobStore
 from server.documents.rules import content_key, page_rows
-from server.models import AgendaItem, Body, Document, Meeting, MeetingStatus, Participant, User
+from server.models import (
+    AgendaItem,
+    Body,
+    BodyKind,
+    Document,
+    Meeting,
+    MeetingStatus,
+    Participant,
+    User,
+)
 from server.passwords import Passwords
 from server.settings import Settings
 from server.users import NewUser, create_user
@@ -96,7 +105,9 @@ def _people() -> list[tuple[NewUser, str | None, str]]:
 
 
 def seed(session: Session, settings: Settings, passwords: Passwords) -> list[DemoLogin]:
-    body = _one(session, select(Body).where(Body.name == BODY)) or Body(name=BODY, place=PLACE)
+    body = _one(session, select(Body).where(Body.name == BODY)) or Body(
+        name=BODY, place=PLACE, kind=BodyKind.hdnd, members=len(DELEGATES) + 1, term="2026–2031"
+    )
     session.add(body)
     session.commit()
     starts_at = datetime(2026, 12, 15, 8, 0, tzinfo=settings.tz)

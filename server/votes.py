@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
@@ -19,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server import journal
+from server import council, journal
 from server.access import MeetingAccess, meeting_permission
 from server.errors import AppError, not_found
 from server.i18n import N_
@@ -28,7 +27,6 @@ from server.live.hub import dumps
 from server.live.protocol import Session
 from server.models import (
     AgendaItem,
-    Attendance,
     Ballot,
     BallotCast,
     MeetingRole,
@@ -42,12 +40,13 @@ from server.models import (
 KINDS = ("yes_no_abstain", "single", "multiple", "election")
 BASES = ("cast", "present", "members")
 THRESHOLDS = {"half": None, "two_thirds": Fraction(2, 3), "three_quarters": Fraction(3, 4)}
+METHODS = ("electronic", "hands", "paper")  # tablets, a show of hands, paper ballots
 YES_NO_ABSTAIN = (
     ("yes", N_("In favour")),
     ("no", N_("Against")),
     ("abstain", N_("Abstain")),
 )
-VOTERS = (MeetingRole.chair, MeetingRole.delegate)
+VOTERS = council.VOTERS
 log = logging.getLogger("phonghop.votes")
 PROGRESS_EVERY_S = 0.2  # ballots counted are told at most this often, not once per ballot
 SWEEP_EVERY_S = 5.0  # how often each server looks for timed votes opened elsewhere
@@ -59,12 +58,14 @@ class VoteIn(msgspec.Struct):
     item_id: int | None = None
     options: list[Annotated[str, msgspec.Meta(min_length=1, max_length=300)]] = []
     secret: bool = False
-    majority_base: str = "cast"
-    threshold: str = "half"  # half | two_thirds | three_quarters | a fraction such as "0.6"
+    majority_base: str | None = None  # None: the law's default for the body (server/council.py)
+    threshold: str | None = None  # half | two_thirds | three_quarters | a fraction like "0.6"
     quorum: Annotated[int, msgspec.Meta(ge=1)] | None = None
     max_choices: Annotated[int, msgspec.Meta(ge=1)] = 1
     allow_change: bool = False
     duration_s: Annotated[int, msgspec.Meta(ge=5, le=24 * 3600)] | None = None
+    method: str = "electronic"
+    counted_by: int | None = None  # who enters a hand count: a participant the chair names
 
 
 def _threshold(text: str) -> Fraction | None:
@@ -98,9 +99,15 @@ def _check(given: VoteIn) -> list[tuple[str, str]]:
             "bad_base",
             "The majority is counted on votes cast, members present or all members.",
         )
-    _threshold(given.threshold)
+    _threshold(given.threshold or "")
+    if given.method not in METHODS:
+        raise AppError(
+            400, "bad_method", "A vote is taken on the tablets, by a show of hands or on paper."
+        )
     if given.secret and given.allow_change:
         raise AppError(400, "secret_change", "A secret ballot cannot be changed once cast.")
+    if given.method == "hands" and given.secret:
+        raise AppError(400, "hands_secret", "A show of hands cannot be secret: use paper ballots.")
     if given.kind == "yes_no_abstain":
         return list(YES_NO_ABSTAIN)
     labels = [label.strip() for label in given.options if label.strip()]
@@ -111,7 +118,67 @@ def _check(given: VoteIn) -> list[tuple[str, str]]:
     return [(f"o{n}", label) for n, label in enumerate(labels, start=1)]
 
 
+def _with_defaults(given: VoteIn, kind: str) -> VoteIn:
+    """The law's majority for the body where the chair left it open."""
+    base, threshold = council.DEFAULT_MAJORITY.get(kind, ("cast", "half"))
+    return msgspec.structs.replace(
+        given,
+        majority_base=given.majority_base or base,
+        threshold=given.threshold or threshold,
+        method=given.method or "electronic",
+    )
+
+
+def check_reachable(vote: Vote, membership: council.Membership) -> None:
+    """Refuses a rule the meeting's voters could never meet, before anyone votes on it."""
+    if membership.voters > membership.total:
+        raise AppError(
+            409,
+            "members_exceeded",
+            "This meeting has {voters} voting delegates but the council has only {total}: "
+            "correct the council's total membership first.",
+            voters=membership.voters,
+            total=membership.total,
+        )
+    if vote.majority_base == "members" and needed(vote, membership.total) > membership.voters:
+        raise AppError(
+            400,
+            "rule_unreachable",
+            "This rule needs {needed} votes in favour out of {total}, but only {voters} "
+            "delegates can vote in this meeting.",
+            needed=needed(vote, membership.total),
+            total=membership.total,
+            voters=membership.voters,
+        )
+    if vote.quorum is not None and vote.quorum > membership.voters:
+        raise AppError(
+            400,
+            "quorum_unreachable",
+            "At least {quorum} voters are asked for, but only {voters} delegates can vote.",
+            quorum=vote.quorum,
+            voters=membership.voters,
+        )
+
+
+async def _counter(db: AsyncSession, meeting_id: int, user_id: int | None) -> int | None:
+    """The participant who will enter a hand count, checked."""
+    if user_id is None:
+        return None
+    found = (
+        await db.exec(
+            select(Participant.id).where(
+                Participant.meeting_id == meeting_id, Participant.user_id == user_id
+            )
+        )
+    ).first()
+    if found is None:
+        raise AppError(400, "bad_counter", "The vote counter must take part in this meeting.")
+    return user_id
+
+
 async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given: VoteIn) -> Vote:
+    membership = await council.membership(db, access.meeting.id)
+    given = _with_defaults(given, membership.kind)
     options = _check(given)
     if given.item_id is not None:
         item = await db.get(AgendaItem, given.item_id)
@@ -128,10 +195,13 @@ async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given
         threshold=given.threshold,
         quorum=given.quorum,
         max_choices=choices,
-        allow_change=given.allow_change,
-        duration_s=given.duration_s,
+        allow_change=given.allow_change and given.method == "electronic",
+        duration_s=given.duration_s if given.method == "electronic" else None,
+        method=given.method,
+        counted_by=await _counter(db, access.meeting.id, given.counted_by),
         created_by=user.id,
     )
+    check_reachable(vote, membership)
     db.add(vote)
     await db.flush()
     db.add_all(
@@ -140,6 +210,17 @@ async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given
     )
     await db.commit()
     return vote
+
+
+async def requirement(db: AsyncSession, vote: Vote) -> dict[str, Any]:
+    """What the vote needs, known before it opens: `needed` of `base` (None while the base
+    is the votes not yet cast)."""
+    if vote.status == "closed" and vote.result:
+        return {"base": vote.result.get("base"), "needed": vote.result.get("needed")}
+    if vote.majority_base == "cast":
+        return {"base": None, "needed": None}
+    base = await _base(db, vote, 0)
+    return {"base": base, "needed": needed(vote, base)}
 
 
 async def options_of(db: AsyncSession, vote_id: int) -> list[VoteOption]:
@@ -164,6 +245,8 @@ def vote_json(vote: Vote, options: list[VoteOption]) -> dict[str, Any]:
         "max_choices": vote.max_choices,
         "allow_change": vote.allow_change,
         "duration_s": vote.duration_s,
+        "method": vote.method,
+        "counted_by": vote.counted_by,
         "status": vote.status,
         "options": [{"key": o.key, "label": o.label} for o in options],
         "opened_at": vote.opened_at.isoformat() if vote.opened_at else None,
@@ -195,12 +278,14 @@ async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
         vote = await locked_vote(db, vote_id, shared=False)
         if vote.status != "draft":
             raise AppError(409, "not_draft", "This vote has already been opened.")
+        check_reachable(vote, await council.membership(db, vote.meeting_id))
         vote.status, vote.opened_at = "open", utcnow()
         db.add(vote)
         options = await options_of(db, vote.id)
         if vote.secret:  # running totals, made now so a ballot only ever adds to them
             db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
-        opened = {"vote": vote_json(vote, options), **(await _counts(db, vote))}
+        shown = {**vote_json(vote, options), "requirement": await requirement(db, vote)}
+        opened = {"vote": shown, **(await _counts(db, vote))}
         event = await journal.append(db, vote.meeting_id, "vote.opened", opened, user.id)
         await db.commit()
     state.hub.publish_event(event)
@@ -227,6 +312,10 @@ async def close_vote(state: Any, vote_id: int, user_id: int | None) -> Vote:
             return vote
         if vote.status == "draft":
             raise AppError(409, "vote_not_open", "This vote is not open yet.")
+        if vote.method != "electronic":
+            raise AppError(
+                409, "counts_needed", "Enter the tally committee's counts to close this vote."
+            )
         vote.status, vote.closed_at = "closed", utcnow()
         vote.result = await _result(db, vote)
         db.add(vote)
@@ -274,26 +363,18 @@ async def _result(db: AsyncSession, vote: Vote) -> dict[str, Any]:
 
 
 async def _base(db: AsyncSession, vote: Vote, cast_weight: int) -> int:
+    """What the majority is counted on: votes cast, delegates present, or all delegates of
+    the council (its total membership by law, not the meeting's participants)."""
     if vote.majority_base == "cast":
         return cast_weight
-    members = select(sa.func.coalesce(sa.func.sum(Participant.vote_weight), 0)).where(
-        Participant.meeting_id == vote.meeting_id, col(Participant.role).in_(VOTERS)
-    )
     if vote.majority_base == "present":
-        present = select(Attendance.user_id).where(
-            Attendance.meeting_id == vote.meeting_id,
-            col(Attendance.status).in_(("present", "remote")),
-        )
-        members = members.where(col(Participant.user_id).in_(present))
-    return int((await db.exec(members)).one())
+        return await council.voters_weight(db, vote.meeting_id, present_only=True)
+    return (await council.membership(db, vote.meeting_id)).total
 
 
 def needed(vote: Vote, base: int) -> int:
     """The smallest weight that meets the rule on `base`."""
-    share = _threshold(vote.threshold)
-    if share is None:  # more than half
-        return base // 2 + 1
-    return max(1, math.ceil(share * base))
+    return council.at_least(_threshold(vote.threshold), base)
 
 
 def decide(vote: Vote, tally: dict[str, int], base: int, voters: int) -> dict[str, Any]:
@@ -482,7 +563,11 @@ async def _open_vote(db: AsyncSession, state: Any, meeting_id: int) -> dict[str,
     ).first()
     if vote is None:
         return None
-    return {**vote_json(vote, await options_of(db, vote.id)), **(await _counts(db, vote))}
+    return {
+        **vote_json(vote, await options_of(db, vote.id)),
+        "requirement": await requirement(db, vote),
+        **(await _counts(db, vote)),
+    }
 
 
 # --- HTTP --------------------------------------------------------------------------------
@@ -500,7 +585,7 @@ async def create(
     request: Request, db: AsyncSession, meeting_id: int, data: VoteIn
 ) -> dict[str, Any]:
     vote = await create_vote(db, request.state.access, request.user, data)
-    return vote_json(vote, await options_of(db, vote.id))
+    return await vote_view(db, vote)
 
 
 @get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
@@ -509,7 +594,7 @@ async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
     rows = await db.exec(
         select(Vote).where(Vote.meeting_id == meeting_id).order_by(col(Vote.created_at).desc())
     )
-    return [vote_json(vote, await options_of(db, vote.id)) for vote in rows.all()]
+    return [await vote_view(db, vote) for vote in rows.all()]
 
 
 @post(
@@ -535,11 +620,124 @@ async def show(state: State, vote_id: int) -> dict[str, Any]:
 
 async def _vote_view(state: Any, vote_id: int) -> dict[str, Any]:
     async with state.db_read() as db:
-        vote = await db.get(Vote, vote_id)
-        voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote_id))).one()
-        return {**vote_json(vote, await options_of(db, vote_id)), "voters": voters}
+        return await vote_view(db, await db.get(Vote, vote_id))
+
+
+async def vote_view(db: AsyncSession, vote: Vote) -> dict[str, Any]:
+    """A vote as the console shows it: what it needs, and how many have voted."""
+    voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote.id))).one()
+    if vote.method != "electronic" and vote.result:
+        voters = vote.result.get("voters", 0)
+    return {
+        **vote_json(vote, await options_of(db, vote.id)),
+        "requirement": await requirement(db, vote),
+        "voters": voters,
+    }
+
+
+class CountIn(msgspec.Struct):
+    """A hand count: the tally committee's figures for every option."""
+
+    counts: dict[str, Annotated[int, msgspec.Meta(ge=0, le=council.MAX_MEMBERS)]]
+    voters: Annotated[int, msgspec.Meta(ge=0, le=council.MAX_MEMBERS)] | None = None
+    counted_by: int | None = None
+
+
+def _checked_counts(vote: Vote, options: list[VoteOption], given: CountIn, eligible: int) -> int:
+    """How many took part, once the counts are known to fit together; refuses them if not."""
+    keys = [o.key for o in options]
+    if sorted(given.counts) != sorted(keys):
+        raise AppError(
+            400, "bad_counts", "Give one count for every option: {keys}.", keys=", ".join(keys)
+        )
+    total = sum(given.counts.values())
+    one_choice = vote.kind in ("yes_no_abstain", "single")
+    voters = given.voters if given.voters is not None else total if one_choice else None
+    if voters is None:
+        raise AppError(400, "voters_needed", "Give the number of valid ballots.")
+    if voters > eligible:
+        raise AppError(
+            400,
+            "too_many_counted",
+            "{voters} counted, but only {eligible} delegates may vote in this meeting.",
+            voters=voters,
+            eligible=eligible,
+        )
+    if one_choice and total != voters:
+        raise AppError(
+            400,
+            "counts_mismatch",
+            "The counts add up to {total}, not to the {voters} who voted.",
+            total=total,
+            voters=voters,
+        )
+    if max(given.counts.values(), default=0) > voters or total > voters * vote.max_choices:
+        raise AppError(
+            400,
+            "counts_mismatch",
+            "The counts add up to {total}, not to the {voters} who voted.",
+            total=total,
+            voters=voters,
+        )
+    return voters
+
+
+async def enter_count(state: Any, vote_id: int, user: User, given: CountIn, presides: bool) -> Vote:
+    """Closes a vote by show of hands or paper ballot with the tally committee's counts,
+    decided by the same rules as a vote on the tablets."""
+    async with state.db() as db:
+        vote = await locked_vote(db, vote_id, shared=False)
+        if vote.method == "electronic":
+            raise AppError(
+                409, "not_by_hand", "This vote is taken on the tablets: the server counts it."
+            )
+        if vote.status == "closed":
+            raise AppError(409, "vote_closed", "This vote is closed; no more ballots are taken.")
+        if not presides and vote.counted_by != user.id:
+            raise AppError(
+                403, "not_counter", "Only the chair, the secretary or the named counter may."
+            )
+        options = await options_of(db, vote.id)
+        membership = await council.membership(db, vote.meeting_id)
+        voters = _checked_counts(vote, options, given, membership.voters)
+        counter_id = await _counter(db, vote.meeting_id, given.counted_by or user.id)
+        counter = await db.get(User, counter_id)
+        base = voters if vote.majority_base == "cast" else await _base(db, vote, voters)
+        tally = {o.key: given.counts[o.key] for o in options}
+        now = utcnow()
+        vote.status, vote.opened_at, vote.closed_at = "closed", vote.opened_at or now, now
+        vote.counted_by = counter_id
+        vote.result = {
+            "tally": tally,
+            "labels": {o.key: o.label for o in options},
+            "voters": voters,
+            "cast_weight": voters,
+            "base": base,
+            **decide(vote, tally, base, voters),
+            "method": vote.method,
+            "counted_by": {"id": counter_id, "name": counter.full_name or counter.username},
+        }
+        db.add(vote)
+        event = await journal.append(
+            db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user.id
+        )
+        await db.commit()
+    state.hub.publish_event(event)
+    state.votes.forget(vote.id)
+    state.ballots.forget(vote.id)
+    return vote
+
+
+@post("/votes/{vote_id:int}/count", guards=[meeting_permission], status_code=HTTP_200_OK)
+async def count(request: Request, state: State, vote_id: int, data: CountIn) -> dict[str, Any]:
+    """The tally committee's counts of a show of hands or a paper ballot."""
+    presides = request.state.access.can("preside")
+    vote = await enter_count(state, vote_id, request.user, data, presides)
+    return await _vote_view(state, vote.id)
 
 
 router = Router(
-    path="/api", route_handlers=[create, list_votes, open_, close, show], tags=["votes"]
+    path="/api",
+    route_handlers=[create, list_votes, open_, close, show, count],
+    tags=["votes"],
 )

@@ -14,7 +14,7 @@ const TEXT = {
     status: { present: "Có mặt", remote: "Trực tuyến", excused: "Vắng có lý do", absent: "Vắng" },
     role: { chair: "Chủ tọa", delegate: "Đại biểu", secretary: "Thư ký", ward_point: "Điểm cầu", observer: "Khách mời" },
     session: { draft: "Chưa bắt đầu", published: "Chưa bắt đầu", live: "Đang họp", closed: "Đã kết thúc" },
-    quorum: (q) => `Có mặt ${q.present}/${q.members} đại biểu — cần ${q.needed} — ${q.met ? "đủ điều kiện" : "chưa đủ điều kiện"}`,
+    quorum: (q) => `Có mặt ${q.present}/${q.members} đại biểu — cần ít nhất ${q.needed}${q.kind === "hdnd" ? " (2/3 tổng số đại biểu)" : q.kind === "ubnd" ? " (quá nửa tổng số thành viên)" : ""} — ${q.met ? "đủ điều kiện tiến hành" : "chưa đủ điều kiện tiến hành"}`,
     mine: (status) => `Điểm danh của bạn: ${status}`,
     reason: "Lý do",
     online: "Đang kết nối",
@@ -27,7 +27,7 @@ const TEXT = {
     status: { present: "Present", remote: "Remote", excused: "Excused", absent: "Absent" },
     role: { chair: "Chair", delegate: "Delegate", secretary: "Secretary", ward_point: "Ward point", observer: "Observer" },
     session: { draft: "Not started", published: "Not started", live: "In session", closed: "Ended" },
-    quorum: (q) => `Present ${q.present}/${q.members} delegates — ${q.needed} needed — ${q.met ? "quorum met" : "no quorum yet"}`,
+    quorum: (q) => `Present ${q.present}/${q.members} delegates — at least ${q.needed} needed${q.kind === "hdnd" ? " (2/3 of all delegates)" : q.kind === "ubnd" ? " (more than half of all members)" : ""} — ${q.met ? "quorum met" : "no quorum yet"}`,
     mine: (status) => `Your attendance: ${status}`,
     reason: "Reason",
     online: "Connected",
@@ -60,7 +60,7 @@ const me = {
   manages: root.dataset.manage === "1",
 };
 const people = new Map(); // user_id -> {user_id, name, role, status, reason, online}
-let needed = 0; // from the server's snapshot: the quorum rule lives there
+let rule = { needed: 0, members: 0, kind: "" }; // from the server: the quorum rule lives there
 let live = null;
 
 // ---------- showing
@@ -77,7 +77,7 @@ function showSession(status) {
 function quorum() {
   const members = [...people.values()].filter((p) => COUNTED.has(p.role));
   const present = members.filter((p) => HERE.has(p.status)).length;
-  return { members: members.length, present, needed, met: present >= needed };
+  return { ...rule, present, met: present >= rule.needed };
 }
 
 function showQuorum() {
@@ -214,11 +214,18 @@ function onSnapshot(state) {
   const attendance = state.attendance || { people: [], quorum: {} };
   people.clear();
   for (const person of attendance.people) people.set(person.user_id, { ...person });
-  needed = attendance.quorum.needed ?? 0;
+  takeRule(attendance.quorum);
   showPeople();
 }
 
+// All delegates of the council (not those in the meeting) and what the law asks of them.
+function takeRule(given) {
+  if (!given) return;
+  rule = { needed: given.needed ?? 0, members: given.members ?? 0, kind: given.kind || "" };
+}
+
 function onAttendance(event) {
+  takeRule(event.quorum);
   const person = people.get(event.user_id);
   if (!person) return;
   person.status = event.status;
