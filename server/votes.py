@@ -588,6 +588,38 @@ async def create(
     return await vote_view(db, vote)
 
 
+@get("/meetings/{meeting_id:int}/votes/requirement", guards=[meeting_permission], opt=PRESIDE)
+async def preview(
+    db: AsyncSession,
+    meeting_id: int,
+    majority_base: str | None = None,
+    threshold: str | None = None,
+    quorum: int | None = None,
+) -> dict[str, Any]:
+    """What a vote with these rules would need, said before it is made (400 if the council
+    could never meet it), so the console can put it in words."""
+    membership = await council.membership(db, meeting_id)
+    given = _with_defaults(
+        VoteIn(title="-", majority_base=majority_base, threshold=threshold), membership.kind
+    )
+    _check(given)
+    vote = Vote(
+        meeting_id=meeting_id,
+        title="-",
+        majority_base=given.majority_base,
+        threshold=given.threshold,
+        quorum=quorum,
+    )
+    check_reachable(vote, membership)
+    return {
+        **(await requirement(db, vote)),
+        "majority_base": vote.majority_base,
+        "threshold": vote.threshold,
+        "members": membership.total,
+        "voters": membership.voters,
+    }
+
+
 @get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
 async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
     """The meeting's votes, newest first, with results once closed."""
@@ -738,6 +770,6 @@ async def count(request: Request, state: State, vote_id: int, data: CountIn) -> 
 
 router = Router(
     path="/api",
-    route_handlers=[create, list_votes, open_, close, show, count],
+    route_handlers=[create, preview, list_votes, open_, close, show, count],
     tags=["votes"],
 )

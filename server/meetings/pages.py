@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import council
 from server.access import MeetingAccess, meeting_permission, runs_body, signed_in
 from server.errors import AppError, form_of, not_found
 from server.meetings import rules
@@ -71,7 +72,10 @@ async def meeting_page(
     request: Request, db: AsyncSession, state: State, meeting_id: int
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
-    return Template("meeting.html", context={**view, "tz": state.settings.tz})
+    default = council.DEFAULT_MAJORITY.get(view["body"].kind, ("cast", "half"))
+    return Template(
+        "meeting.html", context={**view, "tz": state.settings.tz, "majority_default": default}
+    )
 
 
 @get("/meetings/{meeting_id:int}/edit", guards=[meeting_permission], opt=MANAGE)

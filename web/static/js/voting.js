@@ -41,7 +41,7 @@ const TEXT = {
     noneElected: "KHÔNG CÓ NGƯỜI TRÚNG CỬ",
     rule: (needed, base, threshold, over) => `Cần ≥ ${needed}/${base} — ${threshold} ${over}`,
     threshold: { half: "quá nửa", two_thirds: "ít nhất 2/3", three_quarters: "ít nhất 3/4", share: (p) => `ít nhất ${p}%` },
-    base: { cast: "số phiếu biểu quyết", present: "số đại biểu có mặt", members: "tổng số đại biểu" },
+    base: { cast: "số phiếu biểu quyết", present: "số đại biểu có mặt", members: "tổng số đại biểu của Hội đồng" },
     turnout: (voters) => `${voters} đại biểu đã biểu quyết`,
     quorumMet: (voters, quorum) => `Đủ số đại biểu tham gia tối thiểu: ${voters}/${quorum}`,
     quorumNotMet: (voters, quorum) => `Không đủ số đại biểu tham gia tối thiểu: ${voters}/${quorum}`,
@@ -61,6 +61,16 @@ const TEXT = {
     noTallyYet: "Chưa có phiếu.",
     duration: (clock) => `thời gian ${clock}`,
     failedNet: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
+    byHand: { hands: "Biểu quyết bằng hình thức giơ tay: không bỏ phiếu trên máy tính bảng.", paper: "Bỏ phiếu kín bằng phiếu giấy: không bỏ phiếu trên máy tính bảng." },
+    methods: { electronic: "Trên máy tính bảng", hands: "Giơ tay", paper: "Phiếu giấy" },
+    needs: (needed, base, basis, election) => (election ? `Mỗi người trúng cử cần ít nhất ${needed}/${base} phiếu (${basis})` : `Cần ít nhất ${needed}/${base} đại biểu tán thành (${basis})`),
+    needsCast: (threshold) => `Cần ${threshold} số phiếu biểu quyết tán thành`,
+    basis: { members: "tổng số đại biểu của Hội đồng", present: "số đại biểu có mặt lúc này" },
+    countTitle: "Kết quả kiểm phiếu (Ban kiểm phiếu)",
+    showOnTablets: "Hiện nội dung biểu quyết trên máy tính bảng",
+    countVoters: "Số phiếu hợp lệ / số đại biểu biểu quyết",
+    countSave: "Ghi kết quả kiểm phiếu",
+    countedBy: (name, method) => `${method === "paper" ? "Kiểm phiếu thủ công" : "Đếm biểu quyết giơ tay"}: ${name}`,
   },
   en: {
     yes: "In favour",
@@ -94,7 +104,7 @@ const TEXT = {
     noneElected: "NOBODY ELECTED",
     rule: (needed, base, threshold, over) => `Needs ≥ ${needed}/${base} — ${threshold} ${over}`,
     threshold: { half: "more than half of", two_thirds: "at least 2/3 of", three_quarters: "at least 3/4 of", share: (p) => `at least ${p}% of` },
-    base: { cast: "the votes cast", present: "the members present", members: "all members" },
+    base: { cast: "the votes cast", present: "the members present", members: "all delegates of the council" },
     turnout: (voters) => (voters === 1 ? "1 member voted" : `${voters} members voted`),
     quorumMet: (voters, quorum) => `Minimum turnout met: ${voters}/${quorum}`,
     quorumNotMet: (voters, quorum) => `Minimum turnout not met: ${voters}/${quorum}`,
@@ -114,6 +124,16 @@ const TEXT = {
     noTallyYet: "No ballots yet.",
     duration: (clock) => `time ${clock}`,
     failedNet: "That did not work. Check the network and try again.",
+    byHand: { hands: "A show of hands: nothing to cast on the tablet.", paper: "Paper ballots: nothing to cast on the tablet." },
+    methods: { electronic: "On the tablets", hands: "Show of hands", paper: "Paper ballots" },
+    needs: (needed, base, basis, election) => (election ? `Each elected candidate needs at least ${needed}/${base} votes (${basis})` : `Needs at least ${needed}/${base} delegates in favour (${basis})`),
+    needsCast: (threshold) => `Needs ${threshold} the votes cast in favour`,
+    basis: { members: "all delegates of the council", present: "delegates present now" },
+    countTitle: "The tally committee's count",
+    showOnTablets: "Show the question on the tablets",
+    countVoters: "Valid ballots / delegates who voted",
+    countSave: "Record the count",
+    countedBy: (name, method) => `${method === "paper" ? "Counted by hand" : "Hands counted"}: ${name}`,
   },
 };
 export const voteText = TEXT[document.documentElement.lang] || TEXT.vi;
@@ -172,6 +192,14 @@ function thresholdWords(threshold) {
   if (t.threshold[threshold] && typeof t.threshold[threshold] === "string") return t.threshold[threshold];
   const share = Number(threshold);
   return Number.isFinite(share) ? t.threshold.share(Math.round(share * 1000) / 10) : threshold;
+}
+
+// What a vote needs, in words, before it opens: "Cần ít nhất 16/30 đại biểu tán thành".
+export function requirementText(vote, requirement) {
+  if (!requirement) return "";
+  if (requirement.needed == null) return t.needsCast(thresholdWords(vote.threshold));
+  const basis = t.basis[vote.majority_base] || "";
+  return t.needs(requirement.needed, requirement.base, basis, vote.kind === "election" || vote.kind === "multiple");
 }
 
 export function ruleText(vote) {
@@ -251,6 +279,7 @@ export function resultView(vote, { names = true } = {}) {
     ? (r.quorum_met ? t.quorumMet : t.quorumNotMet)(r.voters, vote.quorum)
     : t.turnout(r.voters);
   box.append(el("p", `vote-turnout${r.quorum_met ? "" : " not-met"}`, turnout));
+  if (r.counted_by) box.append(el("p", "vote-counted-by", t.countedBy(r.counted_by.name, r.method)));
   if (names && r.named) box.append(namedList(vote));
   return box;
 }
@@ -397,6 +426,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
       return box;
     }
     if (stage === "watch") return el("p", "ballot-watch muted", t.watching);
+    if (vote.method && vote.method !== "electronic") return el("p", "ballot-watch by-hand", t.byHand[vote.method]);
     if (stage === "voted") return votedStep();
     if (stage === "confirm" || stage === "sending") return confirmStep();
     return vote.kind === "multiple" || vote.kind === "election" ? optionChecks() : optionButtons();
@@ -606,14 +636,19 @@ function voteFromForm(form) {
     allow_change: data.get("allow_change") === "on" && data.get("secret") !== "on",
     majority_base: data.get("majority_base"),
     threshold: data.get("threshold"),
+    method: data.get("method") || "electronic",
   };
+  if (given.method !== "electronic") {
+    given.allow_change = false;
+    if (data.get("counted_by")) given.counted_by = Number(data.get("counted_by"));
+  }
   if (data.get("item_id")) given.item_id = Number(data.get("item_id"));
   if (kind !== "yes_no_abstain") {
     given.options = String(data.get("options") || "").split("\n").map((line) => line.trim()).filter(Boolean);
   }
   if (kind === "multiple" || kind === "election") given.max_choices = Number(data.get("max_choices")) || 1;
   if (Number(data.get("quorum")) > 0) given.quorum = Number(data.get("quorum"));
-  if (Number(data.get("duration_s")) > 0) given.duration_s = Number(data.get("duration_s"));
+  if (Number(data.get("duration_s")) > 0 && given.method === "electronic") given.duration_s = Number(data.get("duration_s"));
   return given;
 }
 
@@ -637,12 +672,58 @@ export function createVoteConsole(root, { meetingId }) {
 
   function summary() {
     const parts = [t.kinds[vote.kind] || vote.kind, vote.secret ? t.secret : t.named];
+    if (vote.method && vote.method !== "electronic") parts.push(t.methods[vote.method]);
     if (vote.duration_s) parts.push(t.duration(clockText(vote.duration_s)));
     return el("p", "muted vote-summary", parts.join(" · "));
   }
 
+  function requirementLine() {
+    const line = el("p", "vote-requirement", requirementText(vote, vote.requirement));
+    line.id = "vote-needs";
+    return line;
+  }
+
+  // The tally committee's figures for a show of hands or a paper ballot.
+  function countForm() {
+    const box = el("form", "vote-count-form");
+    box.append(el("h4", "", t.countTitle));
+    for (const option of vote.options) {
+      const label = el("label", "vote-count-option", optionLabel(vote, option.key));
+      const input = el("input");
+      Object.assign(input, { type: "number", min: 0, required: true, name: `count-${option.key}`, inputMode: "numeric" });
+      label.append(input);
+      box.append(label);
+    }
+    const voters = el("label", "vote-count-voters", t.countVoters);
+    const input = el("input");
+    Object.assign(input, { type: "number", min: 0, name: "voters", inputMode: "numeric" });
+    input.required = vote.kind === "multiple" || vote.kind === "election";
+    voters.append(input);
+    box.append(voters);
+    const save = el("button", "primary", t.countSave);
+    save.type = "submit";
+    save.id = "vote-count-save";
+    box.append(save);
+    box.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const counts = {};
+      for (const option of vote.options) counts[option.key] = Number(box.elements[`count-${option.key}`].value);
+      const given = { counts };
+      if (box.elements.voters.value !== "") given.voters = Number(box.elements.voters.value);
+      act("count", given);
+    });
+    return box;
+  }
+
   function draftView() {
     const box = el("div", "vote-draft");
+    box.append(requirementLine());
+    if (vote.method && vote.method !== "electronic") {
+      const show = button(t.showOnTablets, "", () => act("open"));
+      show.id = "vote-open";
+      box.append(show, countForm(), button(t.discard, "link", forget));
+      return box;
+    }
     const buttons = el("div", "console-buttons");
     const open = button(t.open, "primary", () => act("open"));
     open.id = "vote-open";
@@ -660,6 +741,11 @@ export function createVoteConsole(root, { meetingId }) {
   }
 
   function openView() {
+    if (vote.method && vote.method !== "electronic") {
+      const box = el("div", "vote-open by-hand");
+      box.append(requirementLine(), countForm());
+      return box;
+    }
     const box = el("div", "vote-open");
     const count = el("p", "vote-count");
     count.id = "vote-count";
@@ -752,12 +838,12 @@ export function createVoteConsole(root, { meetingId }) {
     form.querySelector("[name=title]").focus();
   }
 
-  async function act(action) {
+  async function act(action, body) {
     showError();
     busy = true;
     render();
     try {
-      const answer = await api("POST", `/api/votes/${vote.id}/${action}`);
+      const answer = await api("POST", `/api/votes/${vote.id}/${action}`, body);
       busy = false;
       confirming = false;
       if (vote?.id === answer.id && !(vote.status === "closed" && answer.status !== "closed")) show({ ...vote, ...answer });
@@ -791,8 +877,36 @@ export function createVoteConsole(root, { meetingId }) {
     form.querySelector(".vote-options").hidden = kind === "yes_no_abstain";
     form.elements.options.required = kind !== "yes_no_abstain";
     form.querySelector(".vote-max").hidden = kind !== "multiple" && kind !== "election";
-    form.elements.allow_change.disabled = secret;
-    if (secret) form.elements.allow_change.checked = false;
+    const byHand = form.elements.method.value !== "electronic";
+    form.querySelector(".vote-counter").hidden = !byHand;
+    form.elements.allow_change.disabled = secret || byHand;
+    if (secret || byHand) form.elements.allow_change.checked = false;
+    form.elements.duration_s.disabled = byHand;
+    form.elements.secret.disabled = form.elements.method.value === "hands";
+    if (form.elements.method.value === "hands") form.elements.secret.checked = false;
+    if (form.elements.method.value === "paper") form.elements.secret.checked = true;
+    foresee();
+  }
+
+  // Before the vote is made: what it will need, in words, or why the council cannot meet it.
+  let foreseen = 0;
+  async function foresee() {
+    const line = root.querySelector("#vote-requirement");
+    if (!line) return;
+    const data = new FormData(form);
+    const query = new URLSearchParams({ majority_base: data.get("majority_base"), threshold: data.get("threshold") });
+    if (Number(data.get("quorum")) > 0) query.set("quorum", data.get("quorum"));
+    const asked = ++foreseen;
+    try {
+      const answer = await api("GET", `/api/meetings/${meetingId}/votes/requirement?${query}`);
+      if (asked !== foreseen) return;
+      line.classList.remove("error");
+      line.textContent = requirementText({ kind: data.get("kind"), ...answer }, answer);
+    } catch (failure) {
+      if (asked !== foreseen) return;
+      line.classList.add("error");
+      line.textContent = failure.message;
+    }
   }
 
   // After a reload the console finds its draft (or last result) again.
