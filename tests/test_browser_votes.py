@@ -51,8 +51,12 @@ def test_chair_runs_a_vote_and_the_projector_shows_the_result(browser, live_serv
     form = chair.locator("#vote-form")
     form.locator("[name=title]").fill(QUESTION)
     form.locator("[name=item_id]").select_option(index=1)
+    expect(chair.locator("#vote-requirement")).to_have_text(
+        "Cần ít nhất 11/21 đại biểu tán thành (tổng số đại biểu của Hội đồng)"
+    )
     chair.locator("#vote-create").click()
     expect(chair.locator("#vote-current")).to_have_attribute("data-status", "draft")
+    expect(chair.locator("#vote-needs")).to_contain_text("Cần ít nhất 11/21 đại biểu tán thành")
     expect(form).to_be_hidden()
     chair.locator("#vote-open").click()
     expect(chair.locator("#vote-current")).to_have_attribute("data-status", "open")
@@ -95,7 +99,8 @@ def test_chair_runs_a_vote_and_the_projector_shows_the_result(browser, live_serv
     expect(result).to_have_attribute("data-status", "closed")
     expect(result.locator(".vote-verdict")).to_have_text("KHÔNG THÔNG QUA")
     expect(result.locator(".vote-bar-count")).to_have_text(["1", "1", "0"])
-    expect(result.locator(".vote-rule")).to_contain_text("Cần ≥ 2/2")
+    # The demo council is an HĐND of 21: more than half of ALL its delegates, not of votes cast.
+    expect(result.locator(".vote-rule")).to_contain_text("Cần ≥ 11/21")
     expect(result.locator(".vote-named")).to_have_count(0)
     screen.screenshot(path=tmp_path / "projector-result.png")
 
@@ -169,4 +174,39 @@ def test_delegate_asks_for_the_floor_and_gets_it(browser, live_server, tmp_path)
     expect(other.locator("#floor-request")).to_have_text("Đăng ký phát biểu")
     expect(screen.locator("#projector-floor")).to_be_hidden()
     for context in (delegate_context, other_context, chair_context, screen_context):
+        context.close()
+
+
+def test_a_show_of_hands_is_counted_on_the_console_and_not_on_the_tablets(
+    browser, live_server, tmp_path
+):
+    chair_context, chair = signed_in(browser, live_server, "chutoa")
+    open_live(chair, "/meetings/1")
+    delegate_context, delegate = signed_in(browser, live_server, "daibieu03")
+    open_live(delegate, "/meetings/1/read")
+
+    form = chair.locator("#vote-form")
+    form.locator("[name=title]").fill("Bãi nhiệm đại biểu Nguyễn Văn X")
+    form.locator("[name=method]").select_option("hands")
+    form.locator("[name=threshold]").select_option("two_thirds")
+    expect(chair.locator("#vote-requirement")).to_have_text(
+        "Cần ít nhất 14/21 đại biểu tán thành (tổng số đại biểu của Hội đồng)"
+    )
+    chair.locator("#vote-create").click()
+    chair.locator("#vote-open").click()
+    expect(delegate.locator("#ballot .by-hand")).to_contain_text("giơ tay")
+    expect(delegate.locator("#ballot .ballot-option")).to_have_count(0)
+
+    counts = chair.locator(".vote-count-form")
+    for option, count in (("yes", "14"), ("no", "5"), ("abstain", "3")):
+        counts.locator(f"[name=count-{option}]").fill(count)
+    chair.locator("#vote-count-save").click()
+    expect(chair.locator("#vote-error")).to_contain_text("22")  # 22 hands, 21 delegates
+    counts.locator("[name=count-abstain]").fill("2")
+    chair.locator("#vote-count-save").click()
+    expect(chair.locator("#vote-current")).to_have_attribute("data-status", "closed")
+    expect(chair.locator("#vote-current .vote-verdict")).to_have_text("THÔNG QUA")
+    expect(chair.locator(".vote-counted-by")).to_have_text("Đếm biểu quyết giơ tay: Trần Văn Bình")
+    chair.screenshot(path=tmp_path / "counted.png")
+    for context in (chair_context, delegate_context):
         context.close()

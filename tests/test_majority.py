@@ -325,3 +325,48 @@ async def test_the_quorum_banner_counts_against_all_delegates_of_the_council(
         )
     finally:
         await close_all(tablet)
+
+
+# --- the council's kind and size, the meeting's secretary --------------------------------
+
+
+async def test_an_admin_sets_the_council_kind_and_size_within_what_its_meetings_hold(
+    client, new_client, accounts, database
+):
+    body, meeting = make_council(accounts, database, "other", None, 21)
+    accounts.user("quantri", "admin")
+    await client.login("quantri")
+    changed = await client.patch(
+        f"/api/bodies/{body.id}", json={"kind": "hdnd", "members": 30, "term": "2026–2031"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["kind"], changed.json()["members"]) == ("hdnd", 30)
+    for bad, code in (({"kind": "quochoi"}, "bad_body_kind"), ({"members": 20}, "members_too_few")):
+        refused = await client.patch(f"/api/bodies/{body.id}", json=bad)
+        assert refused.json()["code"] == code
+    zero = await client.patch(f"/api/bodies/{body.id}", json={"members": 0})
+    assert zero.status_code == 400
+    database.expire_all()
+    stored = database.get(Body, body.id)
+    assert (stored.kind, stored.members) == ("hdnd", 30)
+    delegate = await new_client()
+    await delegate.login(f"d{body.id}x01")
+    forbidden = await delegate.patch(f"/api/bodies/{body.id}", json={"members": 40})
+    assert forbidden.status_code == 403
+    assert (await delegate.get(f"/api/bodies/{body.id}")).json()["members"] == 30
+
+
+async def test_a_meeting_names_its_secretary(client, accounts, database):
+    body, meeting = make_council(accounts, database, "hdnd", 30, 21)
+    writer = accounts.user("thukyrieng", "secretary", full_name="Lê Thị Thư")
+    await client.login(f"secretary{body.id}")
+    named = await client.patch(f"/api/meetings/{meeting.id}", json={"secretary_id": writer.id})
+    assert named.status_code == 200, named.text
+    assert named.json()["secretary_id"] == writer.id
+    delegate = database.exec(select(Participant).where(Participant.role == "delegate")).first()
+    refused = await client.patch(
+        f"/api/meetings/{meeting.id}", json={"secretary_id": delegate.user_id}
+    )
+    assert refused.json()["code"] == "bad_secretary"
+    database.expire_all()
+    assert database.get(Meeting, meeting.id).secretary_id == writer.id

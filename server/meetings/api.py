@@ -34,6 +34,7 @@ class MeetingPatch(msgspec.Struct):
     starts_at: datetime | UnsetType = UNSET
     place: Annotated[str, msgspec.Meta(max_length=300)] | UnsetType = UNSET
     description: Text | UnsetType = UNSET
+    secretary_id: int | None | UnsetType = UNSET  # thư ký kỳ họp; null: who created it
 
 
 class ParticipantIn(msgspec.Struct):
@@ -81,9 +82,17 @@ def meeting_json(meeting: Meeting, body: Body | None = None) -> dict[str, Any]:
         "description": meeting.description,
         "status": meeting.status,
         "body_id": meeting.body_id,
+        "secretary_id": meeting.secretary_id or meeting.created_by,
     }
     if body is not None:
-        data["body"] = {"id": body.id, "name": body.name, "place": body.place}
+        data["body"] = {
+            "id": body.id,
+            "name": body.name,
+            "place": body.place,
+            "kind": body.kind,
+            "members": body.members,
+            "term": body.term,
+        }
     return data
 
 

@@ -95,6 +95,7 @@ async def meeting_editor(
         "users": users,
         "roles": list(MeetingRole),
         "books": books.all(),
+        "secretaries": await rules.secretaries(db),
     }
     return Template("meeting_edit.html", context=context)
 
@@ -108,10 +109,18 @@ async def save_details(
     changes: dict[str, Any] = {k: form[k] for k in ("title", "place", "description") if k in form}
     if form.get("starts_at"):
         changes["starts_at"] = local_datetime(state, form["starts_at"])
+    if "secretary_id" in form:
+        secretary = form["secretary_id"]
+        changes["secretary_id"] = int(secretary) if secretary.isdigit() else None
     meeting = await rules.update_meeting(db, access.meeting, changes)
     return Template(
         "fragments/meeting_details.html",
-        context={"meeting": meeting, "tz": state.settings.tz, "saved": True},
+        context={
+            "meeting": meeting,
+            "tz": state.settings.tz,
+            "saved": True,
+            "secretaries": await rules.secretaries(db),
+        },
     )
 
 

@@ -77,10 +77,33 @@ async def update_meeting(db: AsyncSession, meeting: Meeting, changes: dict[str, 
         if field in changes and changes[field] is not None:
             value = changes[field]
             setattr(meeting, field, _required(value, field) if field == "title" else value)
+    if "secretary_id" in changes:
+        meeting.secretary_id = await _secretary(db, changes["secretary_id"])
     meeting.updated_at = utcnow()
     db.add(meeting)
     await db.commit()
     return meeting
+
+
+async def secretaries(db: AsyncSession) -> list[User]:
+    """Who may be named the meeting's secretary (thư ký kỳ họp): active secretary accounts."""
+    rows = await db.exec(
+        select(User)
+        .where(User.active, col(User.role).in_((Role.secretary, Role.admin)))
+        .order_by(User.full_name)
+    )
+    return list(rows.all())
+
+
+async def _secretary(db: AsyncSession, user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    user = await db.get(User, user_id)
+    if user is None or not user.active or user.role not in (Role.secretary, Role.admin):
+        raise AppError(
+            400, "bad_secretary", "The meeting's secretary must be an active secretary account."
+        )
+    return user.id
 
 
 async def add_participant(

@@ -665,6 +665,7 @@ export function createVoteConsole(root, { meetingId }) {
   let confirming = false;
   let busy = false;
   let stopClock = null;
+  let typed = {}; // the tally committee's figures as typed, kept across re-renders
 
   function showError(message = "") {
     error.textContent = message;
@@ -687,19 +688,16 @@ export function createVoteConsole(root, { meetingId }) {
   function countForm() {
     const box = el("form", "vote-count-form");
     box.append(el("h4", "", t.countTitle));
-    for (const option of vote.options) {
-      const label = el("label", "vote-count-option", optionLabel(vote, option.key));
+    const field = (name, words, required) => {
+      const label = el("label", name === "voters" ? "vote-count-voters" : "vote-count-option", words);
       const input = el("input");
-      Object.assign(input, { type: "number", min: 0, required: true, name: `count-${option.key}`, inputMode: "numeric" });
+      Object.assign(input, { type: "number", min: 0, required, name, inputMode: "numeric", value: typed[name] ?? "" });
+      input.addEventListener("input", () => { typed[name] = input.value; });
       label.append(input);
       box.append(label);
-    }
-    const voters = el("label", "vote-count-voters", t.countVoters);
-    const input = el("input");
-    Object.assign(input, { type: "number", min: 0, name: "voters", inputMode: "numeric" });
-    input.required = vote.kind === "multiple" || vote.kind === "election";
-    voters.append(input);
-    box.append(voters);
+    };
+    for (const option of vote.options) field(`count-${option.key}`, optionLabel(vote, option.key), true);
+    field("voters", t.countVoters, vote.kind === "multiple" || vote.kind === "election");
     const save = el("button", "primary", t.countSave);
     save.type = "submit";
     save.id = "vote-count-save";
@@ -822,6 +820,7 @@ export function createVoteConsole(root, { meetingId }) {
   function show(next) {
     if (vote?.id !== next?.id) {
       tally = null;
+      typed = {};
       progress = next ? { voters: next.voters ?? 0, eligible } : null;
       confirming = false;
     }

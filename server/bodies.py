@@ -1,0 +1,99 @@
+"""Councils (Body): their kind and total membership by law, which set votes' and quorums'
+defaults (server/council.py). Read by anyone signed in; changed by an admin or a secretary
+of that council."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+import sqlalchemy as sa
+from litestar import Request, get, patch
+from msgspec import UNSET, UnsetType
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import council
+from server.access import runs_body, signed_in
+from server.errors import AppError, not_found
+from server.models import Body, BodyKind, Meeting, MeetingStatus, Participant
+
+
+class BodyPatch(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | UnsetType = UNSET
+    place: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
+    members: Annotated[int, msgspec.Meta(ge=1, le=council.MAX_MEMBERS)] | None | UnsetType = UNSET
+    term: Annotated[str, msgspec.Meta(max_length=64)] | UnsetType = UNSET
+
+
+def body_json(body: Body) -> dict[str, Any]:
+    return {
+        "id": body.id,
+        "name": body.name,
+        "place": body.place,
+        "kind": body.kind,
+        "members": body.members,
+        "term": body.term,
+    }
+
+
+async def _most_voters(db: AsyncSession, body_id: int) -> int:
+    """The most voting delegates any open meeting of the body has."""
+    per_meeting = (
+        select(sa.func.coalesce(sa.func.sum(Participant.vote_weight), 0).label("weight"))
+        .join(Meeting, col(Meeting.id) == Participant.meeting_id)
+        .where(
+            Meeting.body_id == body_id,
+            Meeting.status != MeetingStatus.closed,
+            col(Participant.role).in_(council.VOTERS),
+        )
+        .group_by(Participant.meeting_id)
+        .subquery()
+    )
+    most = select(sa.func.coalesce(sa.func.max(per_meeting.c.weight), 0))
+    return int((await db.exec(most)).one())
+
+
+@get("/api/bodies", guards=[signed_in])
+async def list_bodies(db: AsyncSession) -> list[dict[str, Any]]:
+    return [body_json(b) for b in (await db.exec(select(Body).order_by(Body.name))).all()]
+
+
+@get("/api/bodies/{body_id:int}", guards=[signed_in])
+async def show_body(db: AsyncSession, body_id: int) -> dict[str, Any]:
+    body = await db.get(Body, body_id)
+    if body is None:
+        raise not_found("council")
+    return body_json(body)
+
+
+@patch("/api/bodies/{body_id:int}", guards=[signed_in])
+async def change_body(
+    request: Request, db: AsyncSession, body_id: int, data: BodyPatch
+) -> dict[str, Any]:
+    body = await db.get(Body, body_id)
+    if body is None:
+        raise not_found("council")
+    if not runs_body(request.user, body_id):
+        raise AppError(403, "forbidden", "You may not change this council.")
+    if data.kind is not UNSET and data.kind not in BodyKind.__members__:
+        raise AppError(400, "bad_body_kind", "A council is an HĐND, a UBND or another body.")
+    if data.members not in (UNSET, None) and data.members < await _most_voters(db, body_id):
+        raise AppError(
+            409,
+            "members_too_few",
+            "A meeting of this council has {voters} voting delegates: the council cannot "
+            "have fewer members.",
+            voters=await _most_voters(db, body_id),
+        )
+    for field in ("name", "place", "kind", "members", "term"):
+        value = getattr(data, field)
+        if value is not UNSET:
+            setattr(body, field, value.strip() if isinstance(value, str) else value)
+    db.add(body)
+    await db.commit()
+    return body_json(body)
+
+
+ROUTES = [list_bodies, show_body, change_body]
