@@ -296,9 +296,52 @@ def _even_levels(marks: list[list]) -> list[list]:
 
 
 def _page_labels(front_pages: int, page_count: int) -> list[dict]:
+    """The PDF's /PageLabels, as :func:`page_label` names each page."""
     labels = [{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1}]
     if page_count > front_pages:
         labels.append({"startpage": front_pages, "prefix": "", "style": "D", "firstpagenum": 1})
+    return labels
+
+
+# ---------------------------------------------------------------------------
+# Page labels: the numbers people say aloud
+
+
+def page_label(page: int, front_pages: int) -> str:
+    """The printed number of physical page `page` (1 = the cover) of a book whose first
+    `front_pages` pages are cover and contents: "i", "ii", … then "1", "2", …"""
+    return _roman(page) if page <= front_pages else str(page - front_pages)
+
+
+def front_pages_of(entries: Sequence[dict], page_count: int) -> int:
+    """How many pages come before the first content page, from a :class:`BookLayout`'s
+    entries (the server's page map): the first entry starts on the first content page."""
+    first = min((entry["page"] for entry in entries), default=page_count + 1)
+    return max(0, min(first - 1, page_count))
+
+
+def book_page_labels(entries: Sequence[dict], page_count: int) -> list[str]:
+    """Every page's printed number, from the page map alone (no need to open the PDF)."""
+    front = front_pages_of(entries, page_count)
+    return [page_label(page, front) for page in range(1, page_count + 1)]
+
+
+def book_page_papers(entries: Sequence[dict], page_count: int) -> list[str]:
+    """For every page, the title of the document it shows ("" on the cover and contents)."""
+    titles = [""] * page_count
+    for entry in entries:
+        if entry["kind"] == "document":
+            first = entry["page"] - 1
+            titles[first : first + entry["pages"]] = [entry["title"]] * entry["pages"]
+    return titles[:page_count]
+
+
+def printed_labels(path: Path) -> list[str]:
+    """The page labels a PDF file defines (/PageLabels), or "1".."n" when it has none."""
+    with pymupdf.open(path, filetype="pdf") as document:
+        labels = [page.get_label() for page in document]
+    if not all(labels) or len(set(labels)) < len(labels):
+        return [str(n) for n in range(1, len(labels) + 1)]
     return labels
 
 
@@ -704,10 +747,9 @@ def _stamp_pages(book: pymupdf.Document, meeting: str, front_pages: int) -> None
     room = narrowest - 2 * _STAMP_SIDE_MARGIN - _width(fixed, _STAMP_SIZE)
     meeting = _shorten(_clean(meeting), room, _STAMP_SIZE)
     for page in book.pages(1):
-        if page.number < front_pages:
-            number = _roman(page.number + 1)
-        else:
-            number = f"{page.number - front_pages + 1}/{content_pages}"
+        number = page_label(page.number + 1, front_pages)
+        if page.number >= front_pages:
+            number = f"{number}/{content_pages}"
         _stamp(page, _stamp_text(meeting, number))
 
 

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import journal
 from server.access import meeting_permission
+from server.documents import rules
 from server.live import snapshot
 from server.live.protocol import Refusal, Session, command, field_of
 from server.meetings import rules as meeting_rules
@@ -19,7 +20,9 @@ from server.models import Document, JournalEvent
 
 @command("page.present", permission="preside")
 async def present_page(session: Session, message: dict[str, Any]) -> dict[str, Any]:
-    """`{"type":"page.present","id":…,"document_id":D,"page":P}` → `page.presented` to all."""
+    """`{"type":"page.present","id":…,"document_id":D,"page":P}` → `page.presented` to all,
+    with the page's printed `label` ("ii", "3") as the server knows it; `page` stays the
+    1-based physical page."""
     document_id = field_of(message, "document_id", int)
     page = field_of(message, "page", int)
     async with session.state.db() as db:
@@ -31,6 +34,7 @@ async def present_page(session: Session, message: dict[str, Any]) -> dict[str, A
         payload = {
             "document_id": document.id,
             "page": page,
+            "label": (await rules.page_labels(session.state, db, document))[page - 1],
             "by": session.user.id,
             "item_id": document.item_id,
             "title": document.title,
@@ -65,7 +69,12 @@ async def presented(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, 
             .limit(1)
         )
     ).first()
-    return {"seq": event.seq, **event.payload} if event else None
+    if event is None:
+        return None
+    shown = {"seq": event.seq, **event.payload}
+    if "label" not in shown:  # presented before pages had labels
+        shown["label"] = await rules.page_label(state, db, shown["document_id"], shown["page"])
+    return shown
 
 
 @get("/meetings/{meeting_id:int}/projector", guards=[meeting_permission])

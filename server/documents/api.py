@@ -67,11 +67,14 @@ async def document_info(request: Request, db: AsyncSession, document_id: int) ->
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
     )
+    labels = await rules.page_labels(request.app.state, db, document)
     return {
         **document_json(document),
         "meeting_id": document.meeting_id,
         "kind": document.kind,
         "pages": await rules.page_sizes(db, document.id),
+        "page_labels": labels,
+        "printed_page_count": rules.printed_page_count(labels),
         "widths": list(WIDTHS),
         "downloadable": not document.confidential,
     }
@@ -143,10 +146,19 @@ async def download(request: Request, db: AsyncSession, document_id: int) -> Resp
 
 @get("/meetings/{meeting_id:int}/search", guards=[meeting_permission], opt=VIEW)
 async def search(
-    request: Request, db: AsyncSession, meeting_id: int, q: str = "", document_id: int | None = None
+    request: Request,
+    db: AsyncSession,
+    meeting_id: int,
+    q: str = "",
+    document_id: int | None = None,
+    reading: int | None = None,
 ) -> dict[str, Any]:
-    """Pages of the meeting's documents that contain `q`, ignoring case and diacritics."""
-    hits = await rules.search(db, request.state.access, q[:200], document_id)
+    """Pages of the agenda book and papers that contain `q`, ignoring case and diacritics,
+    each listed once (in the book when `reading` is the book) with its printed `label`;
+    `document_id` keeps to one document. At most 200 hits."""
+    access = request.state.access
+    query = rules.check_query(q)
+    hits = await rules.search(request.app.state, db, access, query, document_id, reading)
     return {"query": q, "results": hits}
 
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agenda import render, stamp
+from agenda import book, render, stamp
 from agenda.ingest import OFFICE_KINDS, Refused, detect_kind, ingest
 from agenda.isolation import WorkerFailed, run_isolated
 from server import journal
@@ -23,7 +24,7 @@ from server.access import MeetingAccess
 from server.blobs import BlobStore
 from server.errors import AppError, not_found
 from server.i18n import N_
-from server.models import AgendaItem, Document, DocumentPage, MeetingRole, User, utcnow
+from server.models import AgendaBook, AgendaItem, Document, DocumentPage, MeetingRole, User, utcnow
 
 _WORKER_FAILED = N_(
     "The file could not be opened within the server's limits. It may be damaged; "
@@ -165,46 +166,181 @@ async def page_sizes(db: AsyncSession, document_id: int) -> list[list[float]]:
     return [[round(w, 2), round(h, 2)] for w, h in rows.all()]
 
 
+# --- page labels: the numbers people say aloud ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageNames:
+    """How people name the pages of one file."""
+
+    labels: list[str]
+    """The printed number of each physical page: "i", "ii", … "1", "2", …"""
+    papers: list[str]
+    """In an agenda book, the title of the paper each page shows ("" on cover and contents)."""
+
+
+_LABELS: OrderedDict[str, PageNames] = OrderedDict()  # by file: a file's labels never change
+_KEPT_LABELS = 1024
+
+
+def numbered(page_count: int) -> list[str]:
+    return [str(n) for n in range(1, page_count + 1)]
+
+
+def printed_page_count(labels: list[str]) -> int | None:
+    """How many pages the printed numbers count (the y of "Trang x/y"), if they are numbers."""
+    last = labels[-1] if labels else ""
+    return int(last) if last.isdecimal() else None
+
+
+async def page_names(state: Any, db: AsyncSession, document: Document) -> PageNames:
+    """The agenda book's labels from its page map; a paper's own /PageLabels (read once in a
+    worker), else 1..n. Kept per file, so a request never reopens the PDF."""
+    names = _LABELS.get(document.sha256)
+    if names is None:
+        names, lasting = await _derive_names(state, db, document)
+        if lasting:
+            _LABELS[document.sha256] = names
+            while len(_LABELS) > _KEPT_LABELS:
+                _LABELS.popitem(last=False)
+    return names
+
+
+async def page_labels(state: Any, db: AsyncSession, document: Document) -> list[str]:
+    """The printed number of every page of `document`, physical page 1 first."""
+    return (await page_names(state, db, document)).labels
+
+
+async def page_label(state: Any, db: AsyncSession, document_id: int, page: int) -> str:
+    """The printed number of physical page `page` (1-based) of a document, e.g. "ii" or "3";
+    the page number itself when the document or page does not exist."""
+    document = await db.get(Document, document_id)
+    if document is None or not 1 <= page <= document.page_count:
+        return str(page)
+    return (await page_labels(state, db, document))[page - 1]
+
+
+async def _derive_names(state: Any, db: AsyncSession, document: Document) -> tuple[PageNames, bool]:
+    count = document.page_count
+    if document.kind == "book":
+        page_map = (
+            await db.exec(select(AgendaBook.page_map).where(AgendaBook.document_id == document.id))
+        ).first()
+        if page_map is not None:
+            names = PageNames(
+                book.book_page_labels(page_map, count), book.book_page_papers(page_map, count)
+            )
+            return names, True
+        return PageNames(numbered(count), [""] * count), False
+    blob = BlobStore(state.settings.blobs_dir).path(document.sha256)
+    try:
+        labels = await state.renderer.run(book.printed_labels, blob)
+    except (OSError, RuntimeError, ValueError):
+        labels = []  # an unreadable file shows no page anyway; number its pages plainly
+    if len(labels) != count:
+        return PageNames(numbered(count), [""] * count), False
+    return PageNames(labels, [""] * count), True
+
+
+# --- search ------------------------------------------------------------------------------
+
+MAX_QUERY = 200
+MAX_HITS = 200
+_CANDIDATES = 3 * MAX_HITS  # pages holding every word, read to find the phrase in them
+
+
+def check_query(query: str) -> str:
+    if len(query) > MAX_QUERY:
+        raise AppError(
+            400,
+            "query_too_long",
+            "Search for at most {limit} characters.",
+            limit=MAX_QUERY,
+        )
+    return query
+
+
 async def search(
-    db: AsyncSession, access: MeetingAccess, query: str, document_id: int | None = None
+    state: Any,
+    db: AsyncSession,
+    access: MeetingAccess,
+    query: str,
+    document_id: int | None = None,
+    reading: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Pages whose text holds `query`, ignoring case and diacritics, with a snippet each."""
-    needle = render.fold(" ".join(query.split()))
-    if len(needle) < 2:
+    """Pages whose text holds `query`, ignoring case, diacritics and line breaks, with a
+    snippet each, named by their printed label.
+
+    Each page is listed once: a paper's page that is also in the agenda book is listed in
+    the book when the caller reads the book (`reading`), else in the paper itself; the
+    book's own pages (cover, contents) only when reading it. `document_id` keeps to one
+    document. The document being read comes first, then the papers in agenda order.
+    """
+    words = render.fold(query).split()
+    if len("".join(words)) < 2:
         return []
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     statement = (
         select(DocumentPage, Document)
         .join(Document, col(Document.id) == DocumentPage.document_id)
         .where(
             Document.meeting_id == access.meeting.id,
-            Document.kind == "paper",
-            col(DocumentPage.folded).like(pattern, escape="\\"),
+            *(col(DocumentPage.folded).like(_containing(word), escape="\\") for word in words),
         )
-        .order_by(Document.item_id, Document.position, DocumentPage.page)
-        .limit(200)
+        .order_by(
+            sa.case((col(Document.id) == (reading or 0), 0), else_=1),
+            Document.item_id,
+            Document.position,
+            Document.id,
+            DocumentPage.page,
+        )
+        .limit(_CANDIDATES)
     )
     if document_id is not None:
         statement = statement.where(Document.id == document_id)
+    else:
+        statement = statement.where(
+            sa.or_(Document.kind == "paper", col(Document.id) == (reading or 0))
+        )
     if not reads_confidential(access):  # before the limit, so nothing readable is crowded out
         statement = statement.where(col(Document.confidential).is_(False))
     rows = (await db.exec(statement)).all()
-    return [_hit(page, document, needle) for page, document in rows if can_read(access, document)]
+    phrase = re.compile(r"\s+".join(re.escape(word) for word in words))
+    hits: list[dict[str, Any]] = []
+    listed: set[str] = set()
+    for page, document in rows:
+        matches = list(phrase.finditer(page.folded)) if can_read(access, document) else []
+        if not matches or (page.content_key and page.content_key in listed):
+            continue
+        listed.add(page.content_key)
+        names = await page_names(state, db, document)
+        hits.append(_hit(page, document, matches, names))
+        if len(hits) == MAX_HITS:
+            break
+    return hits
 
 
-def _hit(page: DocumentPage, document: Document, needle: str) -> dict[str, Any]:
-    at = page.folded.find(needle)
-    start, end = max(0, at - 60), min(len(page.text), at + len(needle) + 60)
+def _containing(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _hit(
+    page: DocumentPage, document: Document, matches: list[re.Match[str]], names: PageNames
+) -> dict[str, Any]:
+    at, end = matches[0].span()
+    start, stop = max(0, at - 60), min(len(page.text), end + 60)
     before = ("…" if start else "") + _squash(page.text[start:at])
-    after = _squash(page.text[at + len(needle) : end]) + ("…" if end < len(page.text) else "")
-    found = _squash(page.text[at : at + len(needle)])
+    after = _squash(page.text[end:stop]) + ("…" if stop < len(page.text) else "")
+    found = _squash(page.text[at:end])
     return {
         "document_id": document.id,
         "document_title": document.title,
+        "kind": document.kind,
+        "paper_title": names.papers[page.page - 1] if page.page <= len(names.papers) else "",
         "page": page.page,
+        "label": names.labels[page.page - 1] if page.page <= len(names.labels) else str(page.page),
         "snippet": before + found + after,
         "parts": [before, found, after],  # for highlighting the match in the snippet
-        "count": page.folded.count(needle),
+        "count": len(matches),
     }
 
 
