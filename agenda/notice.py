@@ -1,0 +1,221 @@
+"""The conclusion notice (thông báo kết luận) of a council session as a PDF.
+
+After a session the council tells the bodies concerned what its chair concluded on each
+agenda item. :class:`NoticeData` holds what the notice says; :func:`notice_pdf` lays it out
+in the form of Decree 30/2020/NĐ-CP, as the minutes are: issuer and national motto, number
+and symbol, place and date, the title "THÔNG BÁO" with its summary line, one numbered
+paragraph per conclusion, the signer's title and name, and "Nơi nhận".
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import pymupdf
+
+from agenda.letterhead import (
+    BODY,
+    DECREE_30,
+    PAGE,
+    body_story,
+    foot_note,
+    letterhead,
+    mark_draft,
+    number_pages_on_top,
+)
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """The chair's conclusion on one agenda item."""
+
+    number: str
+    """The item's number on the agenda, e.g. "3.1"."""
+    title: str
+    text: str
+    """As the secretary wrote it; a blank line or a line break starts a new paragraph."""
+
+
+@dataclass(frozen=True)
+class NoticeData:
+    """Everything the notice says, as plain data."""
+
+    body: str
+    """The council as the text names it, e.g. "Hội đồng nhân dân phường Ba Đình"."""
+    issuer: Sequence[str]
+    """The issuer block, e.g. ("HỘI ĐỒNG NHÂN DÂN", "PHƯỜNG BA ĐÌNH")."""
+    number: str
+    """Number and symbol, e.g. "15/TB-HĐND" ("Số: " is added)."""
+    place: str
+    """The locality of the date line, e.g. "Ba Đình"."""
+    date: str
+    """The day the notice is issued, e.g. "20 tháng 12 năm 2026" ("ngày " is added)."""
+    meeting: str
+    """The session, e.g. "Kỳ họp thứ ba, HĐND phường Ba Đình khóa I"."""
+    held: str
+    """The day the session opened, e.g. "15 tháng 12 năm 2026"."""
+    venue: str
+    """Where it was held, e.g. "Hội trường Ủy ban nhân dân phường"; may be empty."""
+    conclusions: Sequence[Conclusion]
+    signer_titles: Sequence[str]
+    """E.g. ("TM. HỘI ĐỒNG NHÂN DÂN", "CHỦ TỊCH"), or ("CHỦ TỌA",)."""
+    signer: str
+    recipients: Sequence[str]
+    """Nơi nhận, one line each."""
+    draft: bool = True
+    """Not a frozen version: every page says DỰ THẢO."""
+    version: int = 0
+    """The frozen version's number, 0 for a draft."""
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data, as a frozen version keeps it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NoticeData:
+        given = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        given["conclusions"] = tuple(Conclusion(**row) for row in given.get("conclusions", ()))
+        for key in ("issuer", "signer_titles", "recipients"):
+            given[key] = tuple(given.get(key, ()))
+        return cls(**given)
+
+
+def notice_pdf(data: NoticeData) -> bytes:
+    """The notice as an A4 PDF in the form of Decree 30/2020/NĐ-CP, in the Times-compatible
+    serif; a draft says DỰ THẢO on every page, a frozen version its number at the foot."""
+    header = letterhead(
+        [(line, True) for line in data.issuer],
+        f"Số: {data.number}",
+        f"{data.place}, ngày {data.date}",
+        form=DECREE_30,
+    )
+    doc = pymupdf.open("pdf", _layout(_html(data), header.bottom + 6))
+    header.draw(doc[0])
+    if doc.page_count > 1:
+        number_pages_on_top(doc, DECREE_30)
+    if data.draft:
+        mark_draft(doc, DECREE_30)
+    elif data.version:
+        foot_note(doc, f"Phiên bản {data.version}", DECREE_30)
+    doc.set_metadata(
+        {
+            "title": f"Thông báo kết luận {data.meeting}",
+            "author": data.body,
+            "subject": subject(data),
+            "creator": "phonghop",
+            "producer": "PyMuPDF",
+        }
+    )
+    doc.subset_fonts()
+    return doc.tobytes(garbage=3, deflate=True, use_objstms=True, no_new_id=True)
+
+
+# ---------------------------------------------------------------------------
+# Words, shared with the Word copy (agenda/docx.py)
+
+
+def subject(data: NoticeData) -> str:
+    """The summary line under the title."""
+    return f"Kết luận của Chủ tọa tại {_lower_first(data.meeting)}"
+
+
+def opening(data: NoticeData) -> str:
+    where = f", tại {data.venue.rstrip('.')}" if data.venue.strip() else ""
+    return (
+        f"Ngày {data.held}{where}, {data.body} tổ chức {_lower_first(data.meeting)}. "
+        "Sau khi nghe các báo cáo, tờ trình và ý kiến thảo luận của các đại biểu, "
+        "Chủ tọa kỳ họp kết luận như sau:"
+    )
+
+
+def closing(data: NoticeData) -> str:
+    return (
+        f"Trên đây là kết luận của Chủ tọa {_lower_first(data.meeting)}, "
+        f"{data.body} thông báo để các cơ quan, đơn vị và cá nhân có liên quan "
+        "biết, thực hiện./."
+    )
+
+
+def paragraphs(text: str) -> list[str]:
+    """The secretary's text as paragraphs: one per non-empty line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _lower_first(text: str) -> str:
+    """ "Kỳ họp thứ ba" -> "kỳ họp thứ ba", as it reads inside a sentence."""
+    text = text.strip()
+    if text[:6].lower() == "kỳ họp":
+        return text[0].lower() + text[1:]
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Layout
+
+_MAX_PAGES = 200  # a guard against content that never finishes flowing
+
+_CSS = """
+body {font-size: 14pt; margin: 0;}
+p {margin: 0 0 6pt 0; text-align: justify; text-indent: 28pt; line-height: 1.3;}
+p.kind {text-align: center; text-indent: 0; font-weight: bold; margin: 10pt 0 0 0;}
+p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 12pt 0;}
+p.item {font-weight: bold; margin-top: 4pt;}
+table.sign {width: 100%; margin-top: 12pt;}
+table.sign td {vertical-align: top;}
+p.sign {font-size: 14pt;}
+p.signer {font-size: 14pt; margin-top: 72pt;}
+p.recipients-head {text-indent: 0; font-weight: bold; font-style: italic; font-size: 12pt;
+         margin: 0;}
+p.recipient {text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.2;}
+"""
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _html(data: NoticeData) -> str:
+    parts = [
+        '<p class="kind">THÔNG BÁO</p>',
+        f'<p class="subject">{_esc(subject(data))}</p>',
+        f"<p>{_esc(opening(data))}</p>",
+    ]
+    for n, conclusion in enumerate(data.conclusions, 1):
+        parts.append(f'<p class="item">{n}. {_esc(conclusion.title.rstrip("."))}</p>')
+        parts += [f"<p>{_esc(line)}</p>" for line in paragraphs(conclusion.text)]
+    parts.append(f"<p>{_esc(closing(data))}</p>")
+    parts.append(_signature(data))
+    return "".join(parts)
+
+
+def _signature(data: NoticeData) -> str:
+    recipients = "".join(f'<p class="recipient">- {_esc(line)}</p>' for line in data.recipients)
+    titles = "".join(f'<p class="sign">{_esc(line)}</p>' for line in data.signer_titles)
+    return (
+        '<table class="sign"><tr>'
+        f'<td style="width: 45%"><p class="recipients-head">Nơi nhận:</p>{recipients}</td>'
+        f'<td style="width: 55%">{titles}<p class="signer">{_esc(data.signer)}</p></td>'
+        "</tr></table>"
+    )
+
+
+def _layout(body: str, top: float) -> bytes:
+    """Flow ``body`` over as many pages as it needs; the first starts at ``top``."""
+    story = body_story(body, _CSS, DECREE_30)
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
+    more, pages = True, 0
+    while more:
+        if pages == _MAX_PAGES:
+            raise ValueError(f"the notice does not fit in {_MAX_PAGES} pages")
+        device = writer.begin_page(PAGE)
+        more, _ = story.place(area)
+        story.draw(device)
+        writer.end_page()
+        area, pages = BODY, pages + 1
+    writer.close()
+    return buffer.getvalue()

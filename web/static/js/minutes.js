@@ -1,0 +1,233 @@
+// The secretary's minutes page: what is typed stays on the tablet (localStorage) until the
+// server has acknowledged it, is saved a moment after typing stops, one field at a time, and
+// the bar says whether it is saved. A refusal shows next to the field it concerns; a lost
+// connection is retried. "Chốt" freezes a version once everything is saved.
+
+import { csrfToken } from "./live.js";
+
+const TEXT = {
+  vi: {
+    idle: "Nội dung được lưu tự động khi bạn gõ.",
+    pending: "Có thay đổi chưa lưu…",
+    saving: "Đang lưu…",
+    saved: (time) => `Đã lưu lúc ${time}`,
+    offline: "Mất kết nối — nội dung vẫn giữ trên máy này và sẽ tự lưu khi có mạng.",
+    refused: "Có ô chưa lưu được — xem thông báo ngay dưới ô đó.",
+    restored: (n) => `Đã khôi phục ${n} ô có nội dung chưa kịp lưu trên máy này; đang lưu lại.`,
+    unsaved: "Còn nội dung chưa lưu được. Hãy lưu xong rồi chốt.",
+    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
+    confirm: {
+      minutes: (n) => `Chốt biên bản thành phiên bản ${n}?\n\nPhiên bản đã chốt không bao giờ thay đổi được: muốn sửa, hãy lưu phần sửa rồi chốt một phiên bản mới.`,
+      notice: (n) => `Chốt thông báo kết luận thành phiên bản ${n}?\n\nPhiên bản đã chốt không bao giờ thay đổi được: muốn sửa, hãy lưu phần sửa rồi chốt một phiên bản mới.`,
+    },
+    frozen: (n) => `Đã chốt phiên bản ${n}.`,
+    leave: "Còn nội dung chưa lưu lên máy chủ.",
+  },
+  en: {
+    idle: "Changes are saved as you type.",
+    pending: "Unsaved changes…",
+    saving: "Saving…",
+    saved: (time) => `Saved at ${time}`,
+    offline: "No connection — your text is kept on this device and will be saved when the network is back.",
+    refused: "A field could not be saved — see the message under it.",
+    restored: (n) => `Restored ${n} field(s) typed on this device but not yet saved; saving them now.`,
+    unsaved: "Some text is not saved yet. Save it, then freeze.",
+    failed: "That did not work. Check the network and try again.",
+    confirm: {
+      minutes: (n) => `Freeze the minutes as version ${n}?\n\nA frozen version can never be changed: to correct it, save your corrections and freeze a new version.`,
+      notice: (n) => `Freeze the conclusion notice as version ${n}?\n\nA frozen version can never be changed: to correct it, save your corrections and freeze a new version.`,
+    },
+    frozen: (n) => `Version ${n} frozen.`,
+    leave: "Some text is not saved on the server yet.",
+  },
+};
+const t = TEXT[document.documentElement.lang] || TEXT.vi;
+
+const SAVE_AFTER_MS = 1200;
+const RETRY_MS = 5000;
+
+const root = document.getElementById("record");
+const api = `/api/meetings/${root.dataset.meeting}`;
+const stateLine = document.getElementById("save-state");
+const fields = new Map(); // name -> {input, box, error}
+const pending = new Set(); // typed, not yet acknowledged by the server
+const refused = new Set(); // refused by the server: saved again once edited
+let timer = 0;
+let saving = null;
+
+const storeKey = (name) => `phonghop:minutes:${root.dataset.meeting}:${name}`;
+
+function keep(name, value) {
+  try {
+    localStorage.setItem(storeKey(name), value);
+  } catch {
+    // storage full or disabled: the text is still in the page and pending
+  }
+}
+
+function show(state, extra = "") {
+  stateLine.dataset.state = state;
+  stateLine.textContent = state === "saved" ? t.saved(extra) : t[state];
+}
+
+function clock(date) {
+  return date.toLocaleTimeString(document.documentElement.lang || "vi", { hour: "2-digit", minute: "2-digit" });
+}
+
+// "item:12:summary" -> {items: [{item_id: 12, summary}]}; "opening" -> {opening}
+function change(name, value) {
+  const [scope, id, part] = name.split(":");
+  if (scope === "item") return { items: [{ item_id: Number(id), [part]: value }] };
+  return { [name]: value };
+}
+
+async function request(method, path, body) {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const problem = new Error(answer.message || t.failed);
+    problem.status = response.status;
+    throw problem;
+  }
+  return answer;
+}
+
+// ---------- saving
+
+function typed(name) {
+  const { input, box, error } = fields.get(name);
+  keep(name, input.value);
+  refused.delete(name);
+  error.textContent = "";
+  pending.add(name);
+  box.dataset.state = "pending";
+  show("pending");
+  schedule(SAVE_AFTER_MS);
+}
+
+function schedule(ms) {
+  clearTimeout(timer);
+  timer = setTimeout(flush, ms);
+}
+
+function flush() {
+  clearTimeout(timer);
+  saving ||= saveAll().finally(() => {
+    saving = null;
+  });
+  return saving;
+}
+
+async function saveAll() {
+  let savedAt = null;
+  while (pending.size) {
+    const name = pending.values().next().value;
+    const { input, box, error } = fields.get(name);
+    const value = input.value;
+    show("saving");
+    try {
+      savedAt = new Date((await request("PATCH", "/minutes/text", change(name, value))).saved_at);
+    } catch (problem) {
+      if (!problem.status) {
+        show("offline");
+        schedule(RETRY_MS);
+        return;
+      }
+      pending.delete(name);
+      refused.add(name);
+      error.textContent = problem.message;
+      continue;
+    }
+    if (input.value === value) {
+      pending.delete(name);
+      localStorage.removeItem(storeKey(name));
+      box.dataset.state = "";
+    }
+  }
+  if (refused.size) show("refused");
+  else if (savedAt) show("saved", clock(savedAt));
+}
+
+// ---------- freezing
+
+function row(version) {
+  const tr = document.createElement("tr");
+  tr.dataset.version = version.version;
+  const cells = [version.version, version.frozen_at_local, version.frozen_by];
+  for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+  const hash = Object.assign(document.createElement("code"), { textContent: version.sha256.slice(0, 12), title: version.sha256 });
+  const fingerprint = document.createElement("td");
+  fingerprint.append(hash);
+  const links = document.createElement("td");
+  links.className = "links";
+  for (const [label, href] of [["PDF", version.links.pdf], ["DOCX", version.links.docx]]) {
+    links.append(Object.assign(document.createElement("a"), { textContent: label, href, download: "" }));
+  }
+  tr.append(fingerprint, links);
+  return tr;
+}
+
+async function freeze(button) {
+  const section = button.closest("section");
+  const error = section.querySelector(".freeze-error");
+  const kind = button.dataset.kind;
+  error.textContent = "";
+  await flush();
+  if (pending.size || refused.size) {
+    error.textContent = t.unsaved;
+    return;
+  }
+  const next = section.querySelectorAll("tbody tr").length + 1;
+  if (!window.confirm(t.confirm[kind](next))) return;
+  button.disabled = true;
+  try {
+    const version = await request("POST", `/${kind}/versions`);
+    const table = section.querySelector("table.versions");
+    table.tBodies[0].append(row(version));
+    table.hidden = false;
+    error.textContent = "";
+    show("saved", clock(new Date()));
+    stateLine.textContent = t.frozen(version.version);
+  } catch (problem) {
+    error.textContent = problem.message || t.failed;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------- start
+
+const restored = [];
+for (const input of root.querySelectorAll("[data-field]")) {
+  const name = input.dataset.field;
+  const box = input.closest(".field");
+  fields.set(name, { input, box, error: box.querySelector(".error") });
+  const kept = localStorage.getItem(storeKey(name));
+  if (kept !== null && kept !== input.value) {
+    input.value = kept;
+    restored.push(name);
+    pending.add(name);
+    box.dataset.state = "pending";
+  } else if (kept !== null) {
+    localStorage.removeItem(storeKey(name));
+  }
+  input.addEventListener("input", () => typed(name));
+}
+if (restored.length) {
+  document.getElementById("restored").textContent = t.restored(restored.length);
+  schedule(0);
+}
+document.getElementById("save-now").addEventListener("click", flush);
+for (const button of root.querySelectorAll("button.freeze")) {
+  button.addEventListener("click", () => freeze(button));
+}
+window.addEventListener("online", () => pending.size && schedule(0));
+window.addEventListener("beforeunload", (event) => {
+  if (!pending.size) return;
+  event.preventDefault();
+  event.returnValue = t.leave;
+});
