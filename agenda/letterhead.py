@@ -1,13 +1,17 @@
 """The form of a Vietnamese administrative document, shared by the minutes and the demo
-papers: the A4 page and its margins, the letterhead on the first page (issuer, national
-motto, number and date line), "Trang x/y" at the foot of every page, and the CSS of what
-both put in the body (bordered tables, signatures).
+papers: the A4 page and its margins (those of Decree 30/2020/NĐ-CP), the letterhead on the
+first page (issuer, national motto, number and date line), page numbers, the DỰ THẢO mark,
+and the CSS of what both put in the body (bordered tables, signatures).
+
+A :class:`Form` says in which typeface and sizes: :data:`PLAIN` (Noto Sans, 12 pt, "Trang
+x/y" at the foot) for the demo papers, :data:`DECREE_30` (a Times-compatible serif at the
+decree's sizes, numbers in the top margin from page 2) for the minutes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pymupdf
 
@@ -20,13 +24,57 @@ BODY = pymupdf.Rect(_LEFT, _TOP, PAGE.width - _RIGHT, PAGE.height - _BOTTOM)
 CELL_PADDING, CELL_BORDER = 4.0, 0.6
 """Left and right padding and border width of a table cell, in points."""
 
-_HEADER_SPLIT = _LEFT + 180
-_LINE_STEP = 15.0
-_HEADER_SIZE = 12.0
 _PAGE_NUMBER_SIZE = 9.0
 
+
+@dataclass(frozen=True)
+class Form:
+    """The typeface and sizes (in points) of a document's letterhead and page furniture."""
+
+    face: fonts.Typeface = fonts.SANS
+    issuer: float = 12.0
+    """Issuer lines (tên cơ quan)."""
+    motto: float = 12.0
+    """CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM."""
+    slogan: float = 12.0
+    """Độc lập - Tự do - Hạnh phúc."""
+    number: float = 12.0
+    """Số: ..."""
+    dateline: float = 12.0
+    """Place and date, in italics."""
+    issuer_width: float = 180.0
+    """Width of the issuer's column at the left of the text area; the motto's is the rest."""
+    page_number: float = _PAGE_NUMBER_SIZE
+
+    @property
+    def split(self) -> float:
+        return _LEFT + self.issuer_width
+
+    def step(self, size: float) -> float:
+        """Baseline to baseline for single-spaced lines of ``size``."""
+        return size * 1.25
+
+
+PLAIN = Form()
+DECREE_30 = Form(
+    fonts.SERIF,
+    issuer=13,
+    motto=13,
+    slogan=14,
+    number=13,
+    dateline=14,
+    issuer_width=170,
+    page_number=13,
+)
+"""Appendix I of Decree 30/2020/NĐ-CP: issuer and national motto 12–13 pt bold, slogan 13–14
+pt bold, number 13 pt, place and date 13–14 pt italic, page numbers 13–14 pt."""
+
+
+def _shared_css(face: fonts.Typeface) -> str:
+    return f"* {{font-family: {face.css_family};}}\n" + _CSS
+
+
 _CSS = f"""
-* {{font-family: {fonts.CSS_FAMILY};}}
 table.grid th, table.grid td {{border: {CELL_BORDER}pt solid black; padding: 2pt {CELL_PADDING}pt;
          font-size: 10.5pt; line-height: 1.2; vertical-align: top;}}
 table.grid th {{font-weight: bold; text-align: center; vertical-align: middle;}}
@@ -36,10 +84,11 @@ p.signer {{text-indent: 0; text-align: center; font-weight: bold; margin: 58pt 0
 """
 
 
-def body_story(html: str, css: str) -> pymupdf.Story:
-    """A story of ``html`` in the embedded font, styled by the shared CSS, then ``css``."""
-    user_css = fonts.font_css() + _CSS + css
-    return pymupdf.Story(html=html, user_css=user_css, archive=fonts.font_archive())
+def body_story(html: str, css: str, form: Form = PLAIN) -> pymupdf.Story:
+    """A story of ``html`` in the form's embedded typeface, styled by the shared CSS, then
+    ``css``."""
+    user_css = form.face.css() + _shared_css(form.face) + css
+    return pymupdf.Story(html=html, user_css=user_css, archive=form.face.archive())
 
 
 @dataclass(frozen=True)
@@ -49,11 +98,16 @@ class _CenteredLine:
     baseline: float
     bold: bool = False
     italic: bool = False
-    size: float = _HEADER_SIZE
+    size: float = 12.0
+    face: fonts.Typeface = fonts.SANS
 
     @property
     def width(self) -> float:
-        return fonts.font(self.bold, self.italic).text_length(self.text, self.size)
+        return self.font.text_length(self.text, self.size)
+
+    @property
+    def font(self) -> pymupdf.Font:
+        return self.face.font(self.bold, self.italic)
 
 
 @dataclass(frozen=True)
@@ -77,54 +131,82 @@ class Letterhead:
 
 
 def letterhead(
-    issuer: Iterable[tuple[str, bool]], number: str, dateline: str, draft: bool = False
+    issuer: Iterable[tuple[str, bool]],
+    number: str,
+    dateline: str,
+    draft: bool = False,
+    form: Form = PLAIN,
 ) -> Letterhead:
     """The letterhead: the ``issuer`` lines, given as (text, bold), over ``number`` on the
     left; the national motto over ``dateline`` on the right; ``draft`` adds "DỰ THẢO" in a
-    box under the number."""
-    left_x = (_LEFT + _HEADER_SPLIT) / 2
-    right_x = (_HEADER_SPLIT + BODY.x1) / 2
-    left = _issuer_lines(issuer, left_x)
-    right = _motto_lines(right_x)
+    box under the number (documents marked on every page use :func:`mark_draft` instead)."""
+    left_x = (_LEFT + form.split) / 2
+    right_x = (form.split + BODY.x1) / 2
+    left = _issuer_lines(issuer, left_x, form)
+    right = _motto_lines(right_x, form)
     rules = (_rule_under(left[-1], share=0.4), _rule_under(right[-1], share=1.0))
-    row = max(left[-1].baseline, right[-1].baseline) + 2.2 * _LINE_STEP
-    number_line = _CenteredLine(number, left_x, row)
-    date_line = _CenteredLine(dateline, right_x, row, italic=True)
+    row = max(left[-1].baseline, right[-1].baseline) + 2.2 * form.step(form.number)
+    number_line = _CenteredLine(number, left_x, row, size=form.number, face=form.face)
+    date_line = _CenteredLine(
+        dateline, right_x, row, italic=True, size=form.dateline, face=form.face
+    )
     lines = (*left, *right, number_line, date_line)
+    below = row + form.step(form.dateline)
     if not draft:
-        return Letterhead(lines, rules, (), row + _LINE_STEP)
-    mark = _CenteredLine("DỰ THẢO", left_x, row + 1.6 * _LINE_STEP, bold=True, size=11)
-    return Letterhead((*lines, mark), rules, (_box_around(mark),), mark.baseline + _LINE_STEP)
+        return Letterhead(lines, rules, (), below)
+    mark = _CenteredLine(
+        "DỰ THẢO", left_x, row + 1.6 * form.step(form.number), True, size=11, face=form.face
+    )
+    return Letterhead((*lines, mark), rules, (_box_around(mark),), mark.baseline + below - row)
 
 
-def _issuer_lines(issuer: Iterable[tuple[str, bool]], center_x: float) -> list[_CenteredLine]:
+def _issuer_lines(
+    issuer: Iterable[tuple[str, bool]], center_x: float, form: Form
+) -> list[_CenteredLine]:
     wrapped = [
         (piece, bold)
         for text, bold in issuer
-        for piece in _wrap(text, _HEADER_SPLIT - _LEFT - 8, bold)
+        for piece in _wrap(text, form.issuer_width - 8, form.face.font(bold), form.issuer)
     ]
-    first = _TOP + _HEADER_SIZE
+    first = _TOP + form.issuer
     return [
-        _CenteredLine(text, center_x, first + i * _LINE_STEP, bold)
+        _CenteredLine(
+            text, center_x, first + i * form.step(form.issuer), bold, False, form.issuer, form.face
+        )
         for i, (text, bold) in enumerate(wrapped)
     ]
 
 
-def _motto_lines(center_x: float) -> list[_CenteredLine]:
-    first = _TOP + _HEADER_SIZE
+def _motto_lines(center_x: float, form: Form) -> list[_CenteredLine]:
+    first = _TOP + form.issuer
     return [
-        _CenteredLine("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", center_x, first, True),
-        _CenteredLine("Độc lập - Tự do - Hạnh phúc", center_x, first + _LINE_STEP, True),
+        _CenteredLine(
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            center_x,
+            first,
+            True,
+            False,
+            form.motto,
+            form.face,
+        ),
+        _CenteredLine(
+            "Độc lập - Tự do - Hạnh phúc",
+            center_x,
+            first + form.step(form.slogan),
+            True,
+            False,
+            form.slogan,
+            form.face,
+        ),
     ]
 
 
-def _wrap(text: str, width: float, bold: bool) -> list[str]:
-    """Split a header line into lines no wider than ``width`` at the header size."""
-    measure = fonts.font(bold).text_length
+def _wrap(text: str, width: float, font: pymupdf.Font, size: float) -> list[str]:
+    """Split a header line into lines no wider than ``width``."""
     lines = [""]
     for word in text.split():
         candidate = f"{lines[-1]} {word}".strip()
-        if lines[-1] and measure(candidate, _HEADER_SIZE) > width:
+        if lines[-1] and font.text_length(candidate, size) > width:
             lines.append(word)
         else:
             lines[-1] = candidate
@@ -133,13 +215,16 @@ def _wrap(text: str, width: float, bold: bool) -> list[str]:
 
 def _rule_under(line: _CenteredLine, share: float) -> tuple[float, float, float]:
     half = line.width * share / 2
-    return (line.center_x - half, line.center_x + half, line.baseline + 5)
+    return (line.center_x - half, line.center_x + half, line.baseline + line.size * 0.5)
 
 
 def _box_around(line: _CenteredLine) -> pymupdf.Rect:
     half = line.width / 2 + 6
     return pymupdf.Rect(
-        line.center_x - half, line.baseline - line.size - 2, line.center_x + half, line.baseline + 5
+        line.center_x - half,
+        line.baseline - line.size - 2,
+        line.center_x + half,
+        line.baseline + line.size * 0.4,
     )
 
 
@@ -153,6 +238,48 @@ def number_pages(doc: pymupdf.Document) -> None:
         _draw_centered(page, [label])
 
 
+def number_pages_on_top(doc: pymupdf.Document, form: Form = DECREE_30) -> None:
+    """Put the page number centred in the top margin of every page but the first, as Decree
+    30 has it."""
+    baseline = _TOP - form.page_number - 2
+    for page in doc.pages(1):
+        label = _CenteredLine(
+            str(page.number + 1), PAGE.width / 2, baseline, size=form.page_number, face=form.face
+        )
+        _draw_centered(page, [label])
+
+
+def mark_draft(doc: pymupdf.Document, form: Form = DECREE_30) -> None:
+    """Mark every page as a draft: "DỰ THẢO" boxed in the top margin at the right, and the
+    same words across the page, light enough to read the text through them."""
+    size = form.number
+    for page in doc:
+        line = _CenteredLine("DỰ THẢO", 0, _TOP - size - 2, True, size=size, face=form.face)
+        line = replace(line, center_x=BODY.x1 - line.width / 2 - 6)
+        _draw_centered(page, [line])
+        page.draw_rect(_box_around(line), width=0.8)
+        _watermark(page, "DỰ THẢO", form.face)
+
+
+def _watermark(page: pymupdf.Page, text: str, face: fonts.Typeface) -> None:
+    font = face.font(bold=True)
+    size = 96.0
+    centre = pymupdf.Point(PAGE.width / 2, PAGE.height / 2)
+    origin = centre - (font.text_length(text, size) / 2, -size / 3)
+    writer = pymupdf.TextWriter(page.rect)
+    writer.append(origin, text, font=font, fontsize=size)
+    turn = pymupdf.Matrix(45)
+    writer.write_text(page, color=(0.6, 0.6, 0.6), opacity=0.18, morph=(centre, turn))
+
+
+def foot_note(doc: pymupdf.Document, text: str, form: Form = DECREE_30) -> None:
+    """A small line at the right of the bottom margin of every page, e.g. "Phiên bản 2"."""
+    size = 9.0
+    for page in doc:
+        line = _CenteredLine(text, 0, PAGE.height - _BOTTOM / 2, size=size, face=form.face)
+        _draw_centered(page, [replace(line, center_x=BODY.x1 - line.width / 2)])
+
+
 def _draw_centered(
     page: pymupdf.Page, lines: Iterable[_CenteredLine], behind: bool = False
 ) -> None:
@@ -163,6 +290,5 @@ def _draw_centered(
     writer = pymupdf.TextWriter(page.rect)
     for line in lines:
         origin = (line.center_x - line.width / 2, line.baseline)
-        font = fonts.font(line.bold, line.italic)
-        writer.append(origin, line.text, font=font, fontsize=line.size)
+        writer.append(origin, line.text, font=line.font, fontsize=line.size)
     writer.write_text(page, overlay=not behind)

@@ -1,10 +1,13 @@
 """The minutes (biên bản kỳ họp) of a council session as a PDF.
 
-The server assembles :class:`MinutesData` from its journal (who attended, who spoke on
-which item and for how long, how each vote ended); :func:`minutes_pdf` lays it out as a
-Vietnamese administrative document: issuer and national motto, number and date line,
-numbered sections, bordered tables, signatures of the secretary and the chair, and
-"Trang x/y" at the foot of every page.
+The server assembles :class:`MinutesData` from its journal (when the session opened and
+closed, who attended in the hall or online, who spoke on which item and for how long, how
+each vote ended) and from what the secretary wrote (summaries, conclusions, recipients);
+:func:`minutes_pdf` lays it out in the form of Decree 30/2020/NĐ-CP, Appendix I: issuer and
+national motto, number and symbol, place and date, the title BIÊN BẢN, numbered sections,
+bordered tables, the signatures of the secretary and the chair, and the recipients, in a
+Times-compatible serif at 14 pt, pages numbered in the top margin from the second on. A
+draft says DỰ THẢO on every page; a frozen version names its number.
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ from dataclasses import asdict, dataclass, replace
 
 import pymupdf
 
-from agenda import fonts
 from agenda.letterhead import (
     BODY,
     CELL_BORDER,
     CELL_PADDING,
+    DECREE_30,
     PAGE,
     Letterhead,
     body_story,
+    foot_note,
     letterhead,
-    number_pages,
+    mark_draft,
+    number_pages_on_top,
 )
 
 
@@ -101,10 +106,14 @@ class MinutesData:
     number: str
     """Document number, e.g. "15/BB-HĐND" ("Số: " is added)."""
     place: str
+    """Where the session sits, e.g. "Hội trường Ủy ban nhân dân phường" (Địa điểm)."""
     date: str
-    """E.g. "15 tháng 12 năm 2026" ("ngày " is added)."""
+    """The day the session opened, e.g. "15 tháng 12 năm 2026" ("ngày " is added); also the
+    date of the document."""
     opened: str
+    """When the session opened that day, e.g. "08 giờ 05 phút"."""
     closed: str
+    """When it closed, e.g. "11 giờ 30 phút"; "" while it has not."""
     chair: str
     secretary: str
     present: Sequence[Person]
@@ -130,6 +139,16 @@ class MinutesData:
     """Nơi nhận, one line each."""
     version: int = 0
     """The frozen version's number, 0 for a draft."""
+    closed_on: str = ""
+    """The day it closed when not the day it opened, e.g. "16 tháng 12 năm 2026"."""
+    locality: str = ""
+    """The place in the date line (địa danh), e.g. "Ba Đình"; "" uses :attr:`place`."""
+    issuer: Sequence[str] = ()
+    """The issuer's lines, e.g. ("HỘI ĐỒNG NHÂN DÂN", "PHƯỜNG BA ĐÌNH"); () makes them from
+    :attr:`body` as a People's Council."""
+    chair_title: str = ""
+    """The chair's office (chức vụ), e.g. "Chủ tịch HĐND phường"."""
+    secretary_title: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON-able data, as a frozen version keeps it."""
@@ -155,26 +174,31 @@ class MinutesData:
                 replace(v, tally=tuple(map(tuple, v.tally)), named=tuple(map(tuple, v.named)))
                 for v in given["votes"]
             )
-        for key in ("items", "recipients"):
+        for key in ("items", "recipients", "issuer"):
             if key in given:
                 given[key] = tuple(tuple(x) if isinstance(x, list) else x for x in given[key])
         return cls(**given)
 
 
 def minutes_pdf(data: MinutesData) -> bytes:
-    """The minutes as an A4 PDF in the form of a Vietnamese administrative document.
+    """The minutes as an A4 PDF in the form of Decree 30/2020/NĐ-CP.
 
-    Long content flows over as many pages as it needs; tables may break between rows.
-    The text is searchable and drawn in the embedded Noto Sans.
+    Long content flows over as many pages as it needs; tables may break between rows; the
+    end of the session, the signatures and the recipients stay together on the last page.
+    The text is searchable and drawn in the embedded Liberation Serif.
     """
     header = _letterhead(data)
     doc = pymupdf.open("pdf", _layout(_body_html(data), _closing_html(data), header.bottom))
     header.draw(doc[0])
-    number_pages(doc)
+    number_pages_on_top(doc, DECREE_30)
+    if data.draft:
+        mark_draft(doc, DECREE_30)
+    elif data.version:
+        foot_note(doc, f"Phiên bản {data.version}", DECREE_30)
     doc.set_metadata(
         {
             "title": f"Biên bản {data.meeting}",
-            "author": _council_name(data.body),
+            "author": data.body,
             "subject": f"Biên bản kỳ họp, ngày {_date(data.date)}",
             "creator": "phonghop",
             "producer": "PyMuPDF",
@@ -188,6 +212,7 @@ def minutes_pdf(data: MinutesData) -> bytes:
 # Words
 
 _COUNCIL_PREFIXES = ("hội đồng nhân dân ", "hđnd ")
+_LEADERS = ("chủ tịch", "phó chủ tịch")
 
 
 def _locality(body: str) -> str:
@@ -197,11 +222,6 @@ def _locality(body: str) -> str:
         if locality.lower().startswith(prefix):
             locality = locality[len(prefix) :].strip()
     return locality
-
-
-def _council_name(body: str) -> str:
-    locality = _locality(body)
-    return f"Hội đồng nhân dân {locality}" if locality else "Hội đồng nhân dân"
 
 
 def _date(date: str) -> str:
@@ -219,33 +239,68 @@ def _esc(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
+def _with_title(name: str, title: str) -> str:
+    return f"{name} – {title}" if name and title else name or "—"
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending with one full stop."""
+    return text.rstrip().rstrip(".") + "."
+
+
+def _paragraphs(text: str) -> list[str]:
+    """What the secretary wrote, one paragraph per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _recipient_lines(recipients: Sequence[str]) -> list[str]:
+    """ "- one;" per recipient and "- last." as the decree writes them; "Lưu: VT." when the
+    secretary named nobody."""
+    names = [line.strip().lstrip("-–•").strip().rstrip(";,.").strip() for line in recipients]
+    names = [name for name in names if name] or ["Lưu: VT"]
+    return [f"- {name}{'.' if n == len(names) else ';'}" for n, name in enumerate(names, 1)]
+
+
 # ---------------------------------------------------------------------------
 # The body as HTML for pymupdf.Story
 
 
 def _body_html(data: MinutesData) -> str:
-    return "".join(
-        [
-            '<p class="kind">BIÊN BẢN</p>',
-            f'<p class="subject">{_esc(data.meeting)}</p>',
-            _time_and_place(data),
-            _attendance(data),
-            _proceedings(data),
-        ]
-    )
+    parts = [
+        '<p class="kind">BIÊN BẢN</p>',
+        f'<p class="subject">{_esc(data.meeting)}</p>',
+        '<div class="rule"></div>',
+        _time_and_place(data),
+        _attendance(data),
+        _proceedings(data),
+    ]
+    if data.other.strip():
+        parts.append(_heading("IV. KẾT THÚC"))
+        parts += [_para(text) for text in _paragraphs(data.other)]
+    return "".join(parts)
 
 
 def _closing_html(data: MinutesData) -> str:
-    """Section IV and the signatures: laid out as one block so a page never holds only
-    the signatures."""
+    """The end of the session, the signatures and the recipients: laid out as one block so a
+    page never holds only the signatures."""
+    heading = "" if data.other.strip() else _heading("IV. KẾT THÚC")
     return "".join(
         [
-            _heading("IV. KẾT THÚC"),
-            _para(f"Kỳ họp kết thúc lúc {data.closed} cùng ngày."),
+            heading,
+            _para(_ending(data)),
             _para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
             _signatures_html(data),
+            _recipients_html(data),
         ]
     )
+
+
+def _ending(data: MinutesData) -> str:
+    if not data.closed.strip(" —-"):
+        return "Kỳ họp chưa kết thúc."
+    if data.closed_on and _date(data.closed_on) != _date(data.date):
+        return f"Kỳ họp kết thúc lúc {data.closed}, ngày {_date(data.closed_on)}."
+    return f"Kỳ họp kết thúc lúc {data.closed} cùng ngày."
 
 
 def _heading(text: str) -> str:
@@ -272,39 +327,58 @@ def _time_and_place(data: MinutesData) -> str:
             "1. Thời gian:",
             f"Kỳ họp khai mạc lúc {data.opened}, ngày {_date(data.date)}.",
         )
-        + _lead("2. Địa điểm:", f"{data.place.rstrip('.')}.")
-        + _lead("3. Chủ tọa:", f"{data.chair}.")
-        + _lead("4. Thư ký:", f"{data.secretary}.")
+        + _lead("2. Địa điểm:", _sentence(data.place or "—"))
+        + _lead("3. Chủ tọa:", _sentence(_with_title(data.chair, data.chair_title)))
+        + _lead("4. Thư ký:", _sentence(_with_title(data.secretary, data.secretary_title)))
     )
 
 
 def _attendance(data: MinutesData) -> str:
     attending = len(data.present) + len(data.remote)
     share = f" ({_percent(attending, data.members)}%)" if data.members else ""
+    online = f"{len(data.remote)} đại biểu"
+    if data.ward_points:
+        online += f" và {len(data.ward_points)} điểm cầu"
     parts = [
         _heading("II. THÀNH PHẦN THAM DỰ"),
         _lead(
             "1. Có mặt:",
             f"{attending}/{data.members} đại biểu{share}, "
-            f"trong đó tại hội trường: {len(data.present)} đại biểu.",
+            f"trong đó tại hội trường: {len(data.present)} đại biểu"
+            + (f", trực tuyến: {len(data.remote)} đại biểu." if data.remote else "."),
         ),
     ]
     if data.present:
         parts.append(_people_table(data.present, "Chức danh", lambda p: p.role))
-    parts.append(_lead("2. Tham dự trực tuyến:", f"{len(data.remote)} đại biểu."))
+    parts.append(_lead("2. Tham dự trực tuyến:", f"{online}."))
     if data.remote:
         parts.append(_people_table(data.remote, "Chức danh", lambda p: p.role))
-    parts.append(_lead("3. Vắng:", f"{len(data.absent)} đại biểu."))
+    if data.ward_points:
+        parts.append(_para(f"Điểm cầu trực tuyến: {len(data.ward_points)}.", "label"))
+        parts += [
+            _para(f"- {point.name}{'.' if n == len(data.ward_points) else ';'}", "turn")
+            for n, point in enumerate(data.ward_points, 1)
+        ]
+    away = max(data.members - attending, len(data.absent))
+    parts.append(_lead("3. Vắng:", f"{away} đại biểu."))
     if data.absent:
         parts.append(
             _people_table(data.absent, "Lý do vắng", lambda p: p.reason or "Không báo lý do")
+        )
+    if away > len(data.absent):
+        parts.append(
+            _para(
+                f"Ngoài danh sách trên, {away - len(data.absent)} đại biểu không có tên trong "
+                "danh sách tham dự kỳ họp.",
+                "note",
+            )
         )
     return "".join(parts)
 
 
 def _people_table(people: Sequence[Person], third: str, note: Callable[[Person], str]) -> str:
     rows = [(str(n), person.name, note(person)) for n, person in enumerate(people, 1)]
-    return _table(("STT", "Họ và tên", third), rows, shares=(0.08, 0.42, 0.50))
+    return _table(("STT", "Họ và tên", third), rows, shares=(0.09, 0.41, 0.50))
 
 
 def _proceedings(data: MinutesData) -> str:
@@ -318,17 +392,20 @@ def _proceedings(data: MinutesData) -> str:
     votes: dict[str | None, list[VoteOutcome]] = {}
     for vote in data.votes:
         votes.setdefault(keys.get(_key(vote.item)), []).append(vote)
+    records = {_key(record.number): record for record in data.records}
 
     parts = [_heading("III. NỘI DUNG KỲ HỌP")]
+    parts += [_para(text) for text in _paragraphs(data.opening)]
     if not data.items:
         parts.append(_para("Kỳ họp không có nội dung trong chương trình.", "note"))
     for number, title in data.items:
         parts.append(_subheading(f"{number.rstrip('.')}. {title}"))
-        parts.append(_item_record(turns.pop(number, []), votes.pop(number, [])))
+        record = records.get(_key(number)) or ItemRecord(number, title)
+        parts.append(_item_record(record, turns.pop(number, []), votes.pop(number, [])))
     # turns and votes that belong to no agenda item, e.g. a procedural vote
     if turns.get(None) or votes.get(None):
         parts.append(_subheading("Các nội dung khác"))
-        parts.append(_item_record(turns.get(None, []), votes.get(None, [])))
+        parts.append(_item_record(ItemRecord("", ""), turns.get(None, []), votes.get(None, [])))
     return "".join(parts)
 
 
@@ -338,10 +415,12 @@ def _key(item: str) -> str:
     return " ".join(item.split()).rstrip(".").strip()
 
 
-def _item_record(turns: Sequence[Turn], votes: Sequence[VoteOutcome]) -> str:
-    if not turns and not votes:
+def _item_record(record: ItemRecord, turns: Sequence[Turn], votes: Sequence[VoteOutcome]) -> str:
+    summary = _paragraphs(record.summary)
+    conclusion = " ".join(_paragraphs(record.conclusion))
+    if not (summary or conclusion or turns or votes):
         return _para("Không có ý kiến phát biểu, không biểu quyết.", "note")
-    parts = []
+    parts = [_para(text) for text in summary]
     if turns:
         parts.append(_para("Ý kiến phát biểu:", "label"))
         parts += [
@@ -349,6 +428,8 @@ def _item_record(turns: Sequence[Turn], votes: Sequence[VoteOutcome]) -> str:
             for turn in turns
         ]
     parts += [_vote(vote) for vote in votes]
+    if conclusion:
+        parts.append(_lead("Kết luận:", conclusion))
     return "".join(parts)
 
 
@@ -378,7 +459,7 @@ def _vote(vote: VoteOutcome) -> str:
 
 def _named_table(named: Sequence[tuple[str, str]]) -> str:
     """Two voters a row, numbered left to right, to keep a long roll call short."""
-    measure = fonts.font().text_length
+    measure = DECREE_30.face.font().text_length
     number = max(measure(str(len(named)), _COMPACT_SIZE), measure("STT", _COMPACT_SIZE) + 1)
     choice = max(measure(label, _COMPACT_SIZE) for label in {label for _, label in named}) + 4
     half = BODY.width / 2
@@ -427,54 +508,78 @@ def _table(
 
 
 def _signatures_html(data: MinutesData) -> str:
-    def block(title: str, name: str) -> str:
-        return f'<td><p class="sign">{title}</p><p class="signer">{_esc(name)}</p></td>'
+    """THƯ KÝ at the left, CHỦ TỌA at the right (with the chair's office when the chair
+    leads the council), the names level under the space for the signatures."""
+    office = data.chair_title.strip()
+    office = office.upper() if office.lower().startswith(_LEADERS) else ""
 
+    def block(*titles: str, name: str) -> str:
+        lines = "".join(f'<p class="sign">{_esc(title) or "&#160;"}</p>' for title in titles)
+        return f'<td>{lines}<p class="signer">{_esc(name)}</p></td>'
+
+    secretary = ("THƯ KÝ", "") if office else ("THƯ KÝ",)
+    chair = ("CHỦ TỌA", office) if office else ("CHỦ TỌA",)
     return (
         '<table class="sign"><tr>'
-        + block("THƯ KÝ", data.secretary)
-        + block("CHỦ TỌA", data.chair)
+        + block(*secretary, name=data.secretary)
+        + block(*chair, name=data.chair)
         + "</tr></table>"
     )
+
+
+def _recipients_html(data: MinutesData) -> str:
+    lines = "".join(_para(line, "recipient") for line in _recipient_lines(data.recipients))
+    return f'<p class="recipients-head">Nơi nhận:</p>{lines}'
 
 
 # ---------------------------------------------------------------------------
 # Letterhead and page layout
 
 _COMPACT_PAD = 2.0
-_COMPACT_SIZE = 9.0
+_COMPACT_SIZE = 11.0
 _MAX_PAGES = 1000  # a guard against content that never finishes flowing
+_INDENT = 36.0  # 1.27 cm, the decree's first-line indent
 
 _CSS = f"""
-body {{font-size: 12pt; margin: 0;}}
-p {{margin: 0 0 4pt 0; text-align: justify; text-indent: 26pt; line-height: 1.35;}}
-h2, h3 {{font-size: 12pt; font-weight: bold; line-height: 1.35;}}
-h2 {{margin: 10pt 0 4pt 0; text-indent: 26pt;}}
-h3 {{margin: 8pt 0 3pt 0; text-indent: 26pt;}}
+body {{font-size: 14pt; margin: 0;}}
+p {{margin: 0 0 6pt 0; text-align: justify; text-indent: {_INDENT}pt; line-height: 1.2;}}
+h2, h3 {{font-size: 14pt; font-weight: bold; line-height: 1.2; text-indent: {_INDENT}pt;}}
+h2 {{margin: 8pt 0 6pt 0;}}
+h3 {{margin: 6pt 0 6pt 0;}}
 p.kind {{text-align: center; text-indent: 0; font-weight: bold; font-size: 14pt;
-         margin: 8pt 0 1pt 0;}}
-p.subject {{text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 8pt 0;}}
-p.label {{font-style: italic; margin-bottom: 2pt;}}
-p.turn {{margin: 0 0 2pt 33pt; text-indent: -7pt;}}
+         margin: 12pt 0 0 0;}}
+p.subject {{text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 2pt 0;}}
+div.rule {{border-top: 0.6pt solid black; margin: 3pt 35% 12pt 35%; height: 1pt;}}
+p.label {{font-style: italic; margin-bottom: 3pt;}}
+p.turn {{margin: 0 0 3pt 0; text-align: left;}}
 p.detail {{text-align: left;}}
-p.vote {{font-weight: bold; font-style: italic; margin: 6pt 0 2pt 0;}}
+p.vote {{font-weight: bold; font-style: italic; margin: 6pt 0 3pt 0; text-align: left;}}
 p.note {{font-style: italic;}}
-table.grid {{border-collapse: collapse; width: 100%; margin: 2pt 0 6pt 0;}}
+table.grid {{border-collapse: collapse; width: 100%; margin: 0 0 8pt 0;}}
+table.grid th, table.grid td {{font-size: 12pt;}}
 table.compact th, table.compact td {{padding: 1pt {_COMPACT_PAD}pt; font-size: {_COMPACT_SIZE}pt;}}
-table.sign {{width: 100%; margin-top: 12pt;}}
+table.sign {{width: 100%; margin-top: 10pt;}}
 table.sign td {{width: 50%; vertical-align: top;}}
+p.sign {{font-size: 14pt; line-height: 1.2;}}
+p.signer {{font-size: 14pt; margin: 80pt 0 0 0;}}
+p.recipients-head {{text-indent: 0; text-align: left; font-weight: bold; font-style: italic;
+                   font-size: 12pt; margin: 24pt 0 0 0;}}
+p.recipient {{text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.15;}}
 """
 
 
 def _letterhead(data: MinutesData) -> Letterhead:
-    issuer = [("HỘI ĐỒNG NHÂN DÂN", True)]
-    if _locality(data.body):
-        issuer.append((_locality(data.body).upper(), True))
-    return letterhead(issuer, f"Số: {data.number}", f"{data.place}, ngày {_date(data.date)}")
+    issuer = list(data.issuer)
+    if not issuer:
+        issuer = ["HỘI ĐỒNG NHÂN DÂN"] + ([_locality(data.body).upper()] if data.body else [])
+    dateline = f"{data.locality or data.place}, ngày {_date(data.date)}"
+    return letterhead(
+        [(line, True) for line in issuer], f"Số: {data.number}", dateline, form=DECREE_30
+    )
 
 
 def _story(html_text: str) -> pymupdf.Story:
-    return body_story(html_text, _CSS)
+    return body_story(html_text, _CSS, DECREE_30)
 
 
 def _height(html_text: str) -> float:
@@ -486,31 +591,33 @@ def _height(html_text: str) -> float:
 
 def _layout(body: str, closing: str, top: float) -> bytes:
     """Flow ``body`` over as many pages as needed, starting at ``top`` on the first page,
-    then ``closing``, kept together on one page."""
-    story = _story(body)
+    then ``closing``, kept together on one page when it fits on one."""
     buffer = io.BytesIO()
     writer = pymupdf.DocumentWriter(buffer)
-    area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
-    more = True
-    pages = 0
-    while more:
-        if pages == _MAX_PAGES:
-            raise ValueError(f"the minutes do not fit in {_MAX_PAGES} pages")
-        pages += 1
-        device = writer.begin_page(PAGE)
-        more, filled = story.place(area)
-        story.draw(device)
-        area = BODY
-        if more:
-            writer.end_page()
-    below = pymupdf.Rect(filled).y1
-    if BODY.y1 - below < _height(closing):
+    device = writer.begin_page(PAGE)
+    device, below = _flow(writer, device, _story(body), pymupdf.Rect(BODY.x0, top, *BODY[2:]))
+    height = _height(closing)
+    if BODY.y1 - below < height <= BODY.height:
         writer.end_page()
         device = writer.begin_page(PAGE)
         below = BODY.y0
-    ending = _story(closing)
-    ending.place(pymupdf.Rect(BODY.x0, below, BODY.x1, BODY.y1))
-    ending.draw(device)
+    _flow(writer, device, _story(closing), pymupdf.Rect(BODY.x0, below, *BODY[2:]))
     writer.end_page()
     writer.close()
     return buffer.getvalue()
+
+
+def _flow(
+    writer: pymupdf.DocumentWriter, device: pymupdf.Device, story: pymupdf.Story, area: pymupdf.Rect
+) -> tuple[pymupdf.Device, float]:
+    """Place ``story`` from ``area`` on the page ``device`` draws, then over new pages; the
+    last page is left open. Returns its device and where the story ends on it."""
+    for _ in range(_MAX_PAGES):
+        more, filled = story.place(area)
+        story.draw(device)
+        if not more:
+            return device, pymupdf.Rect(filled).y1
+        writer.end_page()
+        device = writer.begin_page(PAGE)
+        area = BODY
+    raise ValueError(f"the minutes do not fit in {_MAX_PAGES} pages")

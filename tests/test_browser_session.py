@@ -272,7 +272,8 @@ def test_a_whole_session_from_agenda_to_minutes(browser, live_server, tmp_path):
     text = minutes_text(editor, meeting_id, tmp_path)
     assert MEETING in text
     assert f"{AGENDA[0][0]}" in text and f"{AGENDA[1][0]}" in text
-    assert "Chủ tọa: Trần Văn Bình." in text and "Thư ký: Nguyễn Thị Hồng." in text
+    assert "Chủ tọa: Trần Văn Bình – Chủ tịch HĐND phường." in text
+    assert "Thư ký: Nguyễn Thị Hồng – Thư ký kỳ họp." in text
     attendance = text[text.index("II. THÀNH PHẦN THAM DỰ") : text.index("III. NỘI DUNG")]
     # The chair and the two delegates who checked in; the secretary and the ward point checked
     # in too, but only members count toward "x/y đại biểu".

@@ -213,6 +213,7 @@ async def test_minutes_and_the_votes_export_carry_nothing_of_a_confidential_pape
     cast = await hall["delegate"].post(f"/api/votes/{vote}/ballots", json={"option": "yes"})
     assert cast.status_code in (200, 201), cast.text
     assert (await secretary.post(f"/api/votes/{vote}/close")).status_code == 200
+    assert (await secretary.post(f"/api/meetings/{mid}/session/start")).status_code == 200
     minutes = await secretary.get(f"/api/meetings/{mid}/minutes.pdf")
     with pymupdf.open(stream=minutes.content) as pdf:
         text = without_stamps("".join(page.get_text() for page in pdf))
