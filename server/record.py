@@ -572,6 +572,14 @@ async def save_record_text(
     return {"saved_at": saved_at.isoformat()}
 
 
+@get("/api/meetings/{meeting_id:int}/minutes/draft.pdf", guards=[meeting_permission], opt=PRESIDE)
+async def minutes_draft_pdf(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
+    """The working draft, marked DỰ THẢO even after the session: only a frozen version is not."""
+    data = await minutes_data(db, meeting_id, state.settings.tz)
+    pdf = await state.renderer.run(minutes_pdf, replace(data, draft=True, version=0))
+    return _download(pdf, "application/pdf", f"bien-ban-ky-hop-{meeting_id}-du-thao.pdf")
+
+
 @get("/api/meetings/{meeting_id:int}/minutes.docx", guards=[meeting_permission], opt=PRESIDE)
 async def minutes_draft_docx(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
     data = await minutes_data(db, meeting_id, state.settings.tz)
@@ -673,6 +681,7 @@ async def record_page(
 ROUTES = [
     get_record,
     save_record_text,
+    minutes_draft_pdf,
     minutes_draft_docx,
     notice_draft_pdf,
     notice_draft_docx,

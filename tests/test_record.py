@@ -316,6 +316,8 @@ async def test_freezing_after_the_end_keeps_version_1_as_it_was_made(council, da
     assert event.payload["version"] == 1 and event.payload["sha256"] == row.sha256
     assert row.journal_seq == event.seq - 1  # the journal's head the content was made from
 
+    draft = await client.get(f"/api/meetings/{mid}/minutes/draft.pdf")
+    assert draft.status_code == 200 and "DỰ THẢO" in pdf_text(draft.content)  # not frozen
     downloads = [
         (await client.get(f"/api/meetings/{mid}/minutes/versions/1.pdf")).content for _ in range(2)
     ]
@@ -468,3 +470,82 @@ async def test_libreoffice_opens_the_word_copy(council, tmp_path: Path):
     assert "BIÊN BẢN" in minutes and CONCLUSION in minutes and SUMMARY in minutes
     notice = pdf_text((tmp_path / "thong-bao.pdf").read_bytes())
     assert "THÔNG BÁO" in notice and CONCLUSION in notice and "Trần Văn Bình" in notice
+
+
+# ---------------------------------------------------------------------------
+# In a real browser
+
+
+@pytest.mark.browser
+def test_the_secretary_finishes_the_minutes_on_a_tablet_that_loses_the_wifi(
+    browser, live_server, tmp_path: Path
+):
+    from playwright.sync_api import expect
+
+    from tests.browser import sign_in, tablet
+
+    context = tablet(browser, live_server)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    sign_in(page, "thuky")
+    page.click("text=Kỳ họp thứ ba")
+    page.locator("#session-start").click()
+    expect(page.locator("#session-state")).to_have_attribute("data-status", "live")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#session-end").click()
+    expect(page.locator("#session-state")).to_have_attribute("data-status", "closed")
+    page.get_by_role("link", name="Biên bản", exact=True).click()
+    page.wait_for_url("**/minutes")
+    expect(page.get_by_text("Từ nhật ký kỳ họp — không sửa được").first).to_be_visible()
+
+    first = page.locator("textarea[name$=':conclusion']").first
+    first.fill(CONCLUSION)
+    expect(page.locator("#save-state")).to_contain_text("Đã lưu lúc")
+    name = first.get_attribute("name")
+
+    # The Wi-Fi drops mid-typing: the text stays on the tablet, and nothing says it is saved.
+    context.set_offline(True)
+    summary = page.locator("textarea[name$=':summary']").first
+    summary.fill(SUMMARY)
+    expect(page.locator("#save-state")).to_contain_text("Mất kết nối")
+    kept = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('phonghop:minutes:'))")
+    assert len(kept) == 1 and kept[0].endswith(summary.get_attribute("name") or "")
+    page.close()  # the tablet is switched off before the network comes back
+
+    context.set_offline(False)
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(live_server.url + "/meetings")
+    page.click("text=Kỳ họp thứ ba")
+    page.get_by_role("link", name="Biên bản", exact=True).click()
+    expect(page.locator("#restored")).to_contain_text("Đã khôi phục và lưu lại 1 ô")
+    expect(page.locator("#save-state")).to_contain_text("Đã lưu lúc")
+    assert page.locator(f"textarea[name='{name}']").input_value() == CONCLUSION
+    assert page.locator("textarea[name$=':summary']").first.input_value() == SUMMARY
+    meeting_id = page.url.split("/")[-2]
+    saved = page.request.get(f"{live_server.url}/api/meetings/{meeting_id}/minutes").json()
+    assert [i["summary"] for i in saved["text"]["items"]][0] == SUMMARY
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.screenshot(path=tmp_path / "minutes-1024.png")
+    page.set_viewport_size({"width": 800, "height": 1280})
+    page.screenshot(path=tmp_path / "minutes-800.png")
+
+    # Chốt biên bản: it asks first, then lists version 1.
+    messages: list[str] = []
+
+    def accept(dialog) -> None:  # type: ignore[no-untyped-def]
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.locator("#minutes-versions button.freeze").click()
+    expect(page.locator("#minutes-versions tbody tr")).to_have_count(1)
+    assert "không bao giờ thay đổi" in messages[0]
+    page.locator("#notice-versions").scroll_into_view_if_needed()
+    page.screenshot(path=tmp_path / "minutes-frozen-800.png", full_page=True)
+    page.reload()
+    expect(page.locator("#minutes-versions tbody tr")).to_have_count(1)
+    assert page.evaluate("Object.keys(localStorage).length") == 0
+    assert problems == []
+    context.close()

@@ -14,6 +14,7 @@ const TEXT = {
     offline: "Mất kết nối — nội dung vẫn giữ trên máy này và sẽ tự lưu khi có mạng.",
     refused: "Có ô chưa lưu được — xem thông báo ngay dưới ô đó.",
     restored: (n) => `Đã khôi phục ${n} ô có nội dung chưa kịp lưu trên máy này; đang lưu lại.`,
+    restoredSaved: (n) => `Đã khôi phục và lưu lại ${n} ô có nội dung chưa kịp lưu trên máy này.`,
     unsaved: "Còn nội dung chưa lưu được. Hãy lưu xong rồi chốt.",
     failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
     confirm: {
@@ -31,6 +32,7 @@ const TEXT = {
     offline: "No connection — your text is kept on this device and will be saved when the network is back.",
     refused: "A field could not be saved — see the message under it.",
     restored: (n) => `Restored ${n} field(s) typed on this device but not yet saved; saving them now.`,
+    restoredSaved: (n) => `Restored and saved ${n} field(s) typed on this device.`,
     unsaved: "Some text is not saved yet. Save it, then freeze.",
     failed: "That did not work. Check the network and try again.",
     confirm: {
@@ -150,6 +152,9 @@ async function saveAll() {
   }
   if (refused.size) show("refused");
   else if (savedAt) show("saved", clock(savedAt));
+  if (restored.length && !pending.size && !refused.size) {
+    document.getElementById("restored").textContent = t.restoredSaved(restored.length);
+  }
 }
 
 // ---------- freezing
