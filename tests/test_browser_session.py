@@ -143,7 +143,7 @@ def test_a_whole_session_from_agenda_to_minutes(browser, live_server, tmp_path):
         watched(reader).goto(f"{home}/read")
         expect_online(reader)
         expect(reader.locator(".doc-link.book")).to_have_attribute("aria-current", "true")
-        expect(reader.locator("#page-input")).to_have_value("1")
+        expect(reader.locator("#page-input")).to_have_value("i")  # the cover, as printed
         readers.append((context, reader))
     (first_context, first), (second_context, second) = readers
 

@@ -8,7 +8,7 @@
 import { connectMeeting, csrfToken, text as liveText, statusIndicator } from "./live.js";
 import { createFloor, syncClock } from "./floor.js";
 import { joinHandlers } from "./voting.js";
-import { decoded, documentInfo, pageImageUrl, presentedText } from "./presented.js";
+import { decoded, documentInfo, pageImageUrl, pageName, presentedText } from "./presented.js";
 
 const TEXT = {
   vi: {
@@ -234,7 +234,7 @@ function showPresentedFacts(event, doc) {
   const item = agenda[String(event.item_id)];
   ui.presentedItem.textContent = item ? `${item.number}. ${item.title}` : "";
   ui.presentedDoc.textContent = event.title || doc?.title || "";
-  ui.presentedPage.textContent = presentedText.page(event.page, doc?.page_count ?? event.page_count);
+  ui.presentedPage.textContent = pageName(event, doc);
 }
 
 function presentedWidth() {

@@ -28,6 +28,14 @@ export function documentInfo(id) {
   return documents.get(id);
 }
 
+// "Trang 3/37": the presented page by its printed number (the server's `label`), with the
+// printed page count on content pages; "Trang ii" on the front matter.
+export function pageName(event, doc) {
+  const label = event.label ?? doc?.page_labels?.[event.page - 1] ?? String(event.page);
+  const total = /^\d+$/.test(label) && doc ? doc.printed_page_count : null;
+  return presentedText.page(label, total);
+}
+
 // [width, height] of a page in points; A4 portrait until the facts say otherwise.
 export function pageSize(doc, page) {
   return doc?.pages?.[page - 1] || [595, 842];

@@ -5,7 +5,7 @@
 import { connectMeeting, statusIndicator } from "./live.js";
 import { everyHalfSecond, floorText, syncClock, turnClock } from "./floor.js";
 import { eligibleIn, progressText, resultView, voteClock, voteText } from "./voting.js";
-import { decoded, documentInfo, pageImageUrl, pageSize, presentedText } from "./presented.js";
+import { decoded, documentInfo, pageImageUrl, pageName, pageSize, presentedText } from "./presented.js";
 
 const TEXT = {
   vi: {
@@ -52,7 +52,7 @@ function showFacts(event, doc) {
   ui.number.textContent = item ? `${item.number}.` : "";
   ui.itemTitle.textContent = item ? item.title : "";
   ui.doc.textContent = event.title || doc?.title || "";
-  ui.page.textContent = presentedText.page(event.page, doc?.page_count);
+  ui.page.textContent = pageName(event, doc);
 }
 
 async function present(event) {

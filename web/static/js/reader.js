@@ -10,34 +10,42 @@ import { createFloor, syncClock } from "./floor.js";
 
 const TEXT = {
   vi: {
-    page: (n) => `Trang ${n}`,
+    page: (label) => `Trang ${label}`,
+    pageOf: (label, total) => (total ? `Trang ${label}/${total}` : `Trang ${label}`),
+    sheet: (n, count) => `tờ ${n}/${count} của tệp`,
+    noSuchPage: (typed) => `Tài liệu này không có trang “${typed}”.`,
     pageFailed: "Không tải được trang. Kiểm tra mạng rồi thử lại.",
     documentFailed: "Không mở được tài liệu. Kiểm tra mạng rồi thử lại.",
     signedOut: "Phiên đăng nhập đã hết. Hãy đăng nhập lại rồi mở lại tài liệu.",
     confidential: "Tài liệu mật — chỉ đọc trên màn hình",
     searching: "Đang tìm…",
     searchFailed: "Không tìm được. Kiểm tra mạng rồi thử lại.",
-    noMatches: "Không tìm thấy trong tài liệu này.",
+    noMatches: "Không tìm thấy trong tài liệu kỳ họp.",
     pagesFound: (n) => `Có ở ${n} trang`,
+    tooMany: (n) => `Có ở hơn ${n} trang; hãy gõ thêm chữ để thu hẹp.`,
     times: (n) => `${n} lần`,
-    presented: (title, page) => `Đang trình chiếu trang ${page}: ${title}`,
+    presented: (title, label) => `Đang trình chiếu trang ${label}: ${title}`,
     nothingPresented: "Chủ tọa chưa trình chiếu trang nào",
     stoppedFollowing: "Bạn đang xem tự do, không theo chủ tọa nữa.",
     following: "Đang theo trang chủ tọa trình chiếu.",
     presentFailed: (message) => `Không trình chiếu được: ${message}`,
   },
   en: {
-    page: (n) => `Page ${n}`,
+    page: (label) => `Page ${label}`,
+    pageOf: (label, total) => (total ? `Page ${label}/${total}` : `Page ${label}`),
+    sheet: (n, count) => `sheet ${n} of ${count} in the file`,
+    noSuchPage: (typed) => `This document has no page “${typed}”.`,
     pageFailed: "Could not load the page. Check the network and try again.",
     documentFailed: "Could not open the document. Check the network and try again.",
     signedOut: "Your session has ended. Sign in again, then reopen the document.",
     confidential: "Confidential — read on screen only",
     searching: "Searching…",
     searchFailed: "Search failed. Check the network and try again.",
-    noMatches: "Not found in this document.",
+    noMatches: "Not found in the meeting documents.",
     pagesFound: (n) => (n === 1 ? "Found on 1 page" : `Found on ${n} pages`),
+    tooMany: (n) => `Found on more than ${n} pages; type more to narrow it down.`,
     times: (n) => (n === 1 ? "once" : `${n} times`),
-    presented: (title, page) => `Presented: page ${page} of ${title}`,
+    presented: (title, label) => `Presented: page ${label} of ${title}`,
     nothingPresented: "The chair has not presented a page yet",
     stoppedFollowing: "You are browsing on your own, no longer following the chair.",
     following: "Following the page the chair presents.",
@@ -48,6 +56,7 @@ const t = TEXT[document.documentElement.lang] || TEXT.vi;
 
 const ZOOM_STEPS = [1, 1.25, 1.5, 2, 2.5, 3, 4];
 const MAX_ZOOM = 5;
+const MAX_HITS = 200; // the server lists at most this many pages
 const SWIPE_PX = 50;
 const A4 = [595.28, 841.89];
 const narrowScreen = window.matchMedia("(max-width: 899px)");
@@ -66,8 +75,11 @@ const ui = {
   badge: $("doc-confidential"),
   download: $("doc-download"),
   pager: $("pager"),
+  pageJump: $("page-jump"),
   pageInput: $("page-input"),
+  pageTotal: $("page-total"),
   pageCount: $("page-count"),
+  pageSheet: $("page-sheet"),
   zoomLevel: $("zoom-level"),
   thumbs: $("reader-thumbs"),
   thumbList: $("thumb-list"),
@@ -100,7 +112,7 @@ const state = {
   userId: Number(root.dataset.user),
   presides: root.dataset.presides === "1",
   following: sessionStorage.getItem(`phonghop.follow.${root.dataset.meeting}`) !== "0",
-  presented: null, // {document_id, page, title, by, seq} from the chair
+  presented: null, // {document_id, page, label, title, by, seq} from the chair
 };
 let live = null; // the meeting socket (live.js)
 let pen = null;
@@ -109,6 +121,25 @@ let pen = null;
 
 function fold(text) {
   return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
+}
+
+// The printed number of physical page `n` (1-based) of the open document: "ii", "3".
+function labelOf(n, doc = state.doc) {
+  return doc?.page_labels?.[n - 1] ?? String(n);
+}
+
+// "Trang 3/37" for a content page, "Trang ii" on the front matter.
+function pageName(n, doc = state.doc) {
+  const label = labelOf(n, doc);
+  return t.pageOf(label, /^\d+$/.test(label) ? doc?.printed_page_count : null);
+}
+
+// The physical page a person means by what they typed: the printed number ("3", "ii").
+function pageFromLabel(typed) {
+  const wanted = typed.trim().toLowerCase();
+  const labels = state.doc?.page_labels || [];
+  const at = labels.findIndex((label) => label.toLowerCase() === wanted);
+  return at === -1 ? null : at + 1;
 }
 
 class ReadError extends Error {
@@ -212,8 +243,7 @@ function showDocumentFacts(doc) {
   ui.download.hidden = !doc.downloadable;
   ui.download.href = doc.downloadable ? `/api/documents/${doc.id}/download` : "#";
   ui.pager.hidden = false;
-  ui.pageCount.textContent = doc.page_count;
-  ui.pageInput.max = doc.page_count;
+  ui.pageCount.textContent = doc.printed_page_count ?? doc.page_count;
   for (const button of root.querySelectorAll("[data-action=toggle-search], [data-action=toggle-thumbs]")) {
     button.disabled = false;
   }
@@ -263,8 +293,7 @@ function imageUrl(page, width) {
 function showPage(n, by = "user") {
   if (!state.doc) return;
   state.page = clamp(Math.round(n) || 1, 1, state.doc.page_count);
-  ui.pageInput.value = state.page;
-  ui.image.alt = t.page(state.page);
+  showPageNumber();
   rememberInUrl();
   layout();
   ui.stage.scrollTo(0, 0);
@@ -275,6 +304,33 @@ function showPage(n, by = "user") {
   prefetch(state.page + 1);
   pen?.show(state.doc, state.page, pageSize(state.page));
   afterTurn(by);
+}
+
+// The printed number in the page box; the file's own sheet count only in the tooltip.
+function showPageNumber() {
+  const { doc, page } = state;
+  const label = labelOf(page);
+  ui.pageInput.value = label;
+  ui.pageInput.setCustomValidity("");
+  ui.pageTotal.hidden = !/^\d+$/.test(label) || doc.printed_page_count == null;
+  ui.image.alt = t.page(label);
+  const sheet = t.sheet(page, doc.page_count);
+  ui.pageSheet.textContent = sheet;
+  ui.pageJump.title = `${pageName(page)} (${sheet})`;
+}
+
+function jumpToTyped() {
+  const typed = ui.pageInput.value;
+  const page = pageFromLabel(typed);
+  ui.pageInput.blur();
+  if (page) {
+    showPage(page);
+    return;
+  }
+  if (state.doc) showPageNumber();
+  if (!typed.trim()) return;
+  ui.pageInput.setCustomValidity(t.noSuchPage(typed.trim())); // said beside the box
+  ui.pageInput.reportValidity();
 }
 
 function loadImage() {
@@ -500,7 +556,8 @@ function buildThumbs(doc) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.page = n;
-    button.setAttribute("aria-label", t.page(n));
+    button.setAttribute("aria-label", pageName(n, doc));
+    button.title = `${pageName(n, doc)} (${t.sheet(n, doc.page_count)})`;
     const frame = document.createElement("span");
     frame.className = "thumb-page";
     frame.style.aspectRatio = `${w} / ${h}`;
@@ -510,7 +567,7 @@ function buildThumbs(doc) {
     img.dataset.src = `/api/documents/${doc.id}/pages/${n}?w=320`;
     frame.append(img);
     const label = document.createElement("span");
-    label.textContent = n;
+    label.textContent = labelOf(n, doc);
     button.append(frame, label);
     li.append(button);
     items.push(li);
@@ -555,6 +612,8 @@ function setThumbs(show) {
 
 let searchRequest = null;
 
+// Searches the agenda book and every paper this person may read; the server lists each
+// page once, in the document being read when it holds the page.
 async function runSearch(text) {
   const query = text.trim();
   searchRequest?.abort();
@@ -564,34 +623,55 @@ async function runSearch(text) {
   }
   searchRequest = new AbortController();
   ui.searchStatus.textContent = t.searching;
-  const params = new URLSearchParams({ q: query, document_id: state.doc.id });
+  const params = new URLSearchParams({ q: query.slice(0, 200), reading: state.doc.id });
   let found;
   try {
     found = await getJSON(`/api/meetings/${state.meetingId}/search?${params}`, { signal: searchRequest.signal });
   } catch (error) {
     if (error.name === "AbortError") return;
-    ui.searchStatus.textContent = error.kind === "auth" ? t.signedOut : t.searchFailed;
+    ui.searchStatus.textContent = error.kind === "auth" ? t.signedOut : error.message || t.searchFailed;
     return;
   }
   state.query = query;
-  state.hits = found.results.filter((hit) => hit.document_id === state.doc.id);
-  ui.searchStatus.textContent = state.hits.length ? t.pagesFound(state.hits.length) : t.noMatches;
-  ui.searchResults.replaceChildren(...state.hits.map(hitItem));
+  state.hits = found.results;
+  const count = state.hits.length;
+  ui.searchStatus.textContent = count >= MAX_HITS ? t.tooMany(MAX_HITS) : count ? t.pagesFound(count) : t.noMatches;
+  ui.searchResults.replaceChildren(...hitList(state.hits));
   markCurrentHit();
   showMarks();
+}
+
+// Hits under a heading per document, and per paper inside the agenda book.
+function hitList(hits) {
+  const items = [];
+  let group = null;
+  for (const hit of hits) {
+    const name = hit.paper_title || hit.document_title;
+    if (name !== group) {
+      group = name;
+      const heading = document.createElement("li");
+      heading.className = "hit-group";
+      heading.textContent = name;
+      items.push(heading);
+    }
+    items.push(hitItem(hit));
+  }
+  return items;
 }
 
 function hitItem(hit) {
   const li = document.createElement("li");
   const button = document.createElement("button");
   button.type = "button";
+  button.dataset.document = hit.document_id;
   button.dataset.page = hit.page;
+  button.title = `${hit.document_title} — ${t.page(hit.label ?? hit.page)}`;
   const head = document.createElement("span");
   head.className = "hit-page";
   const count = document.createElement("span");
   count.className = "muted";
   count.textContent = t.times(hit.count);
-  head.append(t.page(hit.page), count);
+  head.append(t.page(hit.label ?? hit.page), count);
   const [before, match, after] = hit.parts || ["", hit.snippet, ""];
   const bold = document.createElement("b");
   bold.textContent = match;
@@ -612,13 +692,19 @@ function clearSearch() {
 
 function markCurrentHit() {
   for (const button of ui.searchResults.querySelectorAll("button")) {
-    if (Number(button.dataset.page) === state.page) button.setAttribute("aria-current", "true");
+    const here = Number(button.dataset.document) === state.doc?.id && Number(button.dataset.page) === state.page;
+    if (here) button.setAttribute("aria-current", "true");
     else button.removeAttribute("aria-current");
   }
 }
 
-function chooseHit(page) {
-  showPage(page);
+function hitOnThisPage() {
+  return state.hits.some((hit) => hit.document_id === state.doc?.id && hit.page === state.page);
+}
+
+function chooseHit(documentId, page) {
+  if (documentId === state.doc?.id) showPage(page);
+  else openDocument(documentId, page, "user");
   if (narrowScreen.matches) setSearch(false);
 }
 
@@ -661,7 +747,7 @@ function matchingWords(words, query) {
 async function showMarks() {
   const { query, page } = state;
   const doc = state.doc;
-  if (!query || !doc || !state.hits.some((h) => h.page === page)) {
+  if (!query || !doc || !hitOnThisPage()) {
     clearMarks();
     return;
   }
@@ -735,6 +821,7 @@ function onPresented(event) {
   state.presented = {
     document_id: event.document_id,
     page: event.page,
+    label: event.label,
     title: event.title,
     by: event.by,
     item_id: event.item_id ?? null,
@@ -759,7 +846,7 @@ async function presentThisPage() {
 function updateFollowBar() {
   const shown = state.presented;
   ui.followToggle.setAttribute("aria-pressed", String(state.following));
-  ui.presentedText.textContent = shown ? t.presented(shown.title, shown.page) : t.nothingPresented;
+  ui.presentedText.textContent = shown ? t.presented(shown.title, shown.label ?? shown.page) : t.nothingPresented;
   ui.presented.classList.toggle("none", !shown);
   ui.presented.classList.toggle("here", onPresentedPage());
   ui.followReturn.hidden = !shown || onPresentedPage();
@@ -903,7 +990,7 @@ function onClick(event) {
     return;
   }
   const hit = event.target.closest("#search-results button");
-  if (hit) chooseHit(Number(hit.dataset.page));
+  if (hit) chooseHit(Number(hit.dataset.document), Number(hit.dataset.page));
 }
 
 function start() {
@@ -916,12 +1003,15 @@ function start() {
   ui.stage.addEventListener("pointercancel", onPointerUp);
   ui.stage.addEventListener("wheel", onWheel, { passive: false });
   ui.stage.addEventListener("dblclick", onDoubleClick);
-  $("page-jump").addEventListener("submit", (event) => {
+  ui.pageJump.addEventListener("submit", (event) => {
     event.preventDefault();
-    showPage(Number(ui.pageInput.value));
-    ui.pageInput.blur();
+    jumpToTyped();
   });
-  ui.pageInput.addEventListener("change", () => showPage(Number(ui.pageInput.value)));
+  ui.pageInput.addEventListener("focus", () => ui.pageInput.select());
+  ui.pageInput.addEventListener("input", () => ui.pageInput.setCustomValidity(""));
+  ui.pageInput.addEventListener("change", () => {
+    if (state.doc && ui.pageInput.value.trim() !== labelOf(state.page)) jumpToTyped();
+  });
   ui.search.querySelector("form").addEventListener("submit", (event) => {
     event.preventDefault();
     runSearch(ui.searchInput.value);
