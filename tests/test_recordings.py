@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from server import cli, recordings
+from server import cli
 from server.byteranges import wanted_range
 from server.models import JournalEvent, Meeting, Recording
+from server.recordings import recorders
 from tests.fake_recorder import CHAPTERS, tiny_mp4
 from tests.live import Tablet
 
@@ -39,7 +40,7 @@ def fake_recorder(monkeypatch):
         script = [sys.executable, "-m", "tests.fake_recorder"]
         return script + ["--meeting", str(meeting_id), "--server", server_url]
 
-    monkeypatch.setattr(recordings, "recorder_command", command)
+    monkeypatch.setattr(recorders, "recorder_command", command)
     monkeypatch.setenv("PYTHONPATH", os.getcwd())
 
 
@@ -145,7 +146,7 @@ class TestAutomatically:
             await chair.close()
 
     async def test_a_refusal_is_told_to_the_console(self, served, settings, council, monkeypatch):
-        monkeypatch.setattr(recordings, "recordings_dir", lambda _: settings.data_dir / "r")
+        monkeypatch.setattr(recorders, "recordings_dir", lambda _: settings.data_dir / "r")
         monkeypatch.setattr("recorder.space.bytes_for", lambda minutes: 1 << 60)
         chair = await chair_of(served, council)
         try:
