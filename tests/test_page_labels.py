@@ -20,8 +20,9 @@ from agenda.book import (
     build_book,
     printed_labels,
 )
+from server import journal, presenting
 from server.blobs import BlobStore
-from server.documents.rules import content_key, page_rows
+from server.documents.rules import content_key, page_label, page_rows
 from server.models import AgendaBook, Document, Meeting
 from tests.live import Tablet
 from tests.test_publish import agenda, publish  # noqa: F401 - the fixture is used by name
@@ -181,3 +182,22 @@ async def test_presented_page_carries_its_printed_label(served, book_world):
     )
     for tablet in (chair, delegate, late):
         await tablet.close()
+
+
+async def test_a_page_presented_before_pages_had_labels_gets_its_label_in_the_snapshot(
+    app,
+    client,
+    agenda,  # noqa: F811
+):
+    assert (await publish(client, agenda["id"]))["state"] == "done"
+    [book] = (await client.get(f"/api/meetings/{agenda['id']}/books")).json()
+    front = next(e["page"] for e in book["entries"]) - 1
+    old = {"document_id": book["document_id"], "page": front + 2, "by": None, "title": "Sách"}
+    async with app.state.db() as db:
+        await journal.append(db, agenda["id"], "page.presented", old, None)
+        await db.commit()
+    async with app.state.db() as db:
+        shown = await presenting.presented(db, app.state, agenda["id"])
+        assert (shown["page"], shown["label"]) == (front + 2, "2")
+        assert await page_label(app.state, db, book["document_id"], 1) == "i"
+        assert await page_label(app.state, db, book["document_id"], 10_000) == "10000"
