@@ -23,7 +23,6 @@ import httpx
 from sqlmodel import Session
 
 from recorder import files
-from recorder.chapters import write_chapters
 from recorder.feed import WriterThread
 from recorder.listener import ListenRefused, ProgramListener
 from recorder.space import NotEnoughSpace, check_space
@@ -32,6 +31,7 @@ from recorder.writer import SegmentWriter
 from server import db
 from server.i18n import N_
 from server.models import Meeting, Recording
+from server.recordings.chapters import write_chapters
 from server.settings import Settings
 
 log = logging.getLogger(__name__)

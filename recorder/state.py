@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from recorder import files
-from recorder.chapters import write_chapters
 from server.i18n import N_
 from server.models import Recording
+from server.recordings.chapters import write_chapters
 
 INTERRUPTED_MESSAGE = N_("The recorder stopped unexpectedly; the finished segments are kept.")
 

@@ -18,6 +18,7 @@ from server import cli
 from server.byteranges import wanted_range
 from server.models import JournalEvent, Meeting, Recording
 from server.recordings import recorders
+from server.recordings.chapters import Chapter, read_chapters
 from tests.fake_recorder import CHAPTERS, tiny_mp4
 from tests.live import Tablet
 
@@ -267,3 +268,19 @@ def test_wanted_range(header, expected):
 def test_unsatisfiable_ranges(header):
     with pytest.raises(ValueError):
         wanted_range(header, 1000)
+
+
+def test_the_player_lists_the_chapters_it_can_read_and_skips_broken_cues():
+    text = (
+        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:30.000\nMục 1: Khai mạc\n\n"
+        "2\nnot a time --> 00:01:00.000\nHỏng\n\n"
+        "01:02.500 --> 01:05.000 align:start\nPhát biểu: Nguyễn Văn A\n\n"
+        "1:00:00.000 --> 1:00:09.000\r\nBiểu quyết:\r\nThông qua ngân sách\n"
+    )
+    assert read_chapters(text) == [
+        Chapter(0.0, 30.0, "Mục 1: Khai mạc"),
+        Chapter(62.5, 65.0, "Phát biểu: Nguyễn Văn A"),
+        Chapter(3600.0, 3609.0, "Biểu quyết: Thông qua ngân sách"),
+    ]
+    assert read_chapters(text)[2].clock == "1:00:00"
+    assert read_chapters("") == [] and read_chapters("WEBVTT\n") == []
