@@ -87,6 +87,13 @@ def rescan(folder: Path) -> list[Finished]:
     return found
 
 
+def salvage(folder: Path) -> list[Finished]:
+    """After a recorder died: the finished segments on disk, and the playlist closed over them."""
+    segments = rescan(folder)
+    write_playlist(folder, segments, ended=True)
+    return segments
+
+
 def join(folder: Path, segments: list[Finished]) -> Path:
     """Remuxes `segments` into one MP4 (no re-encoding), starting at zero."""
     target = folder / JOINED

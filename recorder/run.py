@@ -25,8 +25,8 @@ from sqlmodel import Session
 from recorder import files
 from recorder.feed import WriterThread
 from recorder.listener import ListenRefused, ProgramListener
+from recorder.lock import Lock
 from recorder.space import NotEnoughSpace, check_space
-from recorder.state import Lock
 from recorder.writer import SegmentWriter
 from server import db
 from server.i18n import N_

@@ -34,7 +34,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import web
 from agenda import isolation
-from recorder.state import recover
 from server import (
     annotations,
     attendance,
@@ -77,6 +76,7 @@ from server.meetings.rules import flatten
 from server.origins import OriginCheck
 from server.passwords import Passwords
 from server.recent import Recent
+from server.recordings.state import recover
 from server.settings import Settings
 
 log = logging.getLogger("phonghop")

@@ -22,7 +22,7 @@ import httpx
 import numpy as np
 from sqlmodel import Session
 
-from recorder.state import Lock
+from recorder.lock import Lock
 from server import db
 from server.models import Recording
 

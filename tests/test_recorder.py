@@ -19,10 +19,10 @@ from sqlmodel import select
 
 from recorder import files, space
 from recorder.run import record
-from recorder.state import recover, status_of
 from recorder.writer import DiskFull, SegmentWriter
 from server.models import AgendaItem, JournalEvent, Meeting, Recording
 from server.recordings.chapters import write_chapters
+from server.recordings.state import recover, status_of
 from tests.live import Tablet
 from tests.points import Point, conference_meeting, mean_rgb
 from tests.test_conference import COLOURS, GREEN, RED, TONES, user_id

@@ -1,15 +1,26 @@
-"""The Recording rows and the folders they name."""
+"""The Recording rows and the folders they name; recordings left by a recorder that died.
+
+A row still marked "recording" whose folder's lock is free was left by a recorder that
+crashed (recorder/lock.py): it is shown, and at start-up closed, as interrupted.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from litestar.datastructures import State
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from recorder import files
+from recorder.lock import is_held
 from server.errors import not_found
+from server.i18n import N_
 from server.models import Recording
+from server.recordings.chapters import write_chapters
 from server.settings import Settings
+
+INTERRUPTED_MESSAGE = N_("The recorder stopped unexpectedly; the finished segments are kept.")
 
 
 def recordings_dir(settings: Settings) -> Path:
@@ -25,11 +36,16 @@ def folder_of(settings: Settings, recording: Recording) -> Path:
     return folder
 
 
+def status_of(recording: Recording, data_dir: Path) -> str:
+    """The row's status, except that "recording" with nobody writing is "interrupted"."""
+    if recording.status == "recording" and not is_held(data_dir / recording.path):
+        return "interrupted"
+    return recording.status
+
+
 def shown_status(settings: Settings, recording: Recording) -> str:
     """live, done or interrupted: a row still "recording" whose recorder has died is
     interrupted (the recorder's lock file says which)."""
-    from recorder.state import status_of
-
     status = status_of(recording, settings.data_dir)
     return "live" if status == "recording" else status
 
@@ -43,3 +59,33 @@ async def live_rows(state: State, meeting_id: int) -> list[Recording]:
         )
         found = rows.all()
     return [r for r in found if shown_status(state.settings, r) == "live"]
+
+
+def recover(db: Session, data_dir: Path, meeting_id: int | None = None) -> list[Recording]:
+    """Marks recordings left by dead recorders interrupted, and writes their playlist and
+    chapters from the finished segments. Returns the rows it changed (committed)."""
+    query = select(Recording).where(Recording.status == "recording")
+    if meeting_id is not None:
+        query = query.where(Recording.meeting_id == meeting_id)
+    changed = []
+    for recording in db.exec(query).all():
+        if status_of(recording, data_dir) == "interrupted":
+            _close_interrupted(db, recording, data_dir)
+            changed.append(recording)
+    db.commit()
+    return changed
+
+
+def _close_interrupted(db: Session, recording: Recording, data_dir: Path) -> None:
+    folder = data_dir / recording.path
+    segments = files.salvage(folder) if recording.path else []
+    duration = sum(s.duration_s for s in segments)
+    ended = recording.started_at + timedelta(seconds=duration)
+    if recording.path:
+        write_chapters(db, recording, folder, ended)
+    recording.status = "interrupted"
+    recording.ended_at = ended
+    recording.duration_s = duration
+    recording.size_bytes = sum(s.path.stat().st_size for s in segments)
+    recording.message = INTERRUPTED_MESSAGE
+    db.add(recording)
