@@ -489,9 +489,9 @@ def _table(
 ) -> str:
     """A bordered table with a header row; ``shares`` of the text width per column."""
     pad = _COMPACT_PAD if compact else CELL_PADDING
-    # the layout adds padding and rule to a cell's width, so ask for what is left
+    # the layout adds padding and rule to a cell's width, and one more rule at the right
     head = "".join(
-        f'<th style="width: {share * BODY.width - 2 * pad - CELL_BORDER:.1f}pt">{_esc(text)}</th>'
+        f'<th style="width: {share * _TABLE_WIDTH - 2 * pad - CELL_BORDER:.1f}pt">{_esc(text)}</th>'
         for text, share in zip(headings, shares, strict=True)
     )
     body = "".join(
@@ -536,6 +536,7 @@ def _recipients_html(data: MinutesData) -> str:
 # Letterhead and page layout
 
 _COMPACT_PAD = 2.0
+_TABLE_WIDTH = BODY.width - CELL_BORDER  # the last column's right rule, inside the margin
 _COMPACT_SIZE = 11.0
 _MAX_PAGES = 1000  # a guard against content that never finishes flowing
 _INDENT = 36.0  # 1.27 cm, the decree's first-line indent

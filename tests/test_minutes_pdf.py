@@ -5,6 +5,7 @@ the vote was named; a draft says so on every page."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pymupdf
@@ -437,3 +438,18 @@ def test_a_large_session_renders_fast():
         text = "\n".join(page.get_text() for page in doc)
     assert text.count("Kết quả: Thông qua.") == 10
     assert ("Nguyễn Văn An 1", "Tán thành") in _named_pairs(text)
+
+
+def test_a_frozen_version_comes_back_from_its_json_as_it_was():
+    session = _session(
+        records=RECORDS,
+        ward_points=WARD_POINTS,
+        issuer=("HỘI ĐỒNG NHÂN DÂN", "PHƯỜNG BA ĐÌNH"),
+        recipients=("Lưu: VT.",),
+        closed_on="16 tháng 12 năm 2026",
+        version=2,
+    )
+    kept = json.loads(json.dumps(session.to_dict()))
+    back = MinutesData.from_dict(kept)
+    assert json.loads(json.dumps(back.to_dict())) == kept
+    assert minutes_pdf(back) == minutes_pdf(session)
