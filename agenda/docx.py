@@ -14,13 +14,31 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from agenda import fonts
-from agenda.minutes import MinutesData, Person, Turn, VoteOutcome
-from agenda.notice import NoticeData, closing, opening, paragraphs, subject
+
+# The PDF's own wording helpers, so that the two copies of the minutes say the same.
+from agenda.minutes import (
+    _LEADERS,
+    ItemRecord,
+    MinutesData,
+    Person,
+    Turn,
+    VoteOutcome,
+    _date,
+    _ending,
+    _key,
+    _locality,
+    _paragraphs,
+    _percent,
+    _recipient_lines,
+    _sentence,
+    _with_title,
+)
+from agenda.notice import NoticeData, closing, opening, subject
 
 FONT = "Times New Roman"
 BODY_SIZE = 14
@@ -32,7 +50,7 @@ _PAGE_W, _PAGE_H = 11906, 16838
 _TOP, _BOTTOM, _LEFT, _RIGHT = round(20 * _MM), round(20 * _MM), round(30 * _MM), round(15 * _MM)
 TEXT_WIDTH = _PAGE_W - _LEFT - _RIGHT
 _ISSUER_WIDTH = 3500
-_INDENT = 567  # first line of a body paragraph: 1 cm
+_INDENT = 720  # first line of a body paragraph: 1.27 cm, as the PDF has it
 
 _W = (
     'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
@@ -76,7 +94,7 @@ def para(
     before: int = 0,
     after: int = 120,
     keep: bool = False,
-    line: int = 312,
+    line: int = 288,
 ) -> str:
     """A paragraph; ``align`` is left, center, right or both (justified), ``indent`` that of
     its first line; spacing in twips, ``line`` in 240ths of a line."""
@@ -94,7 +112,7 @@ def rule(margin: int) -> str:
     """A thin line under the paragraph before, ``margin`` in from each side of the column."""
     return (
         '<w:p><w:pPr><w:pBdr><w:top w:val="single" w:sz="6" w:space="1" w:color="000000"/>'
-        '</w:pBdr><w:spacing w:before="50" w:after="0" w:line="240" w:lineRule="auto"/>'
+        '</w:pBdr><w:spacing w:before="90" w:after="0" w:line="240" w:lineRule="auto"/>'
         f'<w:ind w:left="{margin}" w:right="{margin}"/></w:pPr></w:p>'
     )
 
@@ -156,13 +174,14 @@ def grid(
     rows: Iterable[Sequence[str]],
     shares: Sequence[float],
     aligns: Sequence[str] = (),
+    size: float = TABLE_SIZE,
 ) -> str:
     """A bordered table with a bold header row, ``shares`` of the text width per column."""
     widths = [round(TEXT_WIDTH * share) for share in shares]
     aligns = tuple(aligns) or ("left",) * len(widths)
 
     def cell(text: str, align: str, bold: bool = False) -> list[str]:
-        run = Run(text, bold=bold, size=TABLE_SIZE)
+        run = Run(text, bold=bold, size=size)
         return [para(run, align=align, indent=0, after=0, line=240)]
 
     head = [cell(text, "center", True) for text in headings]
@@ -215,11 +234,12 @@ def signatures(blocks: Sequence[tuple[Sequence[str], str]], left: Sequence[str] 
 
 
 def recipients(lines: Sequence[str]) -> list[str]:
+    """ "Nơi nhận:" over ``lines``, as written ("- Lưu: VT.")."""
     head = para(
         Run("Nơi nhận:", bold=True, italic=True, size=12), align="left", indent=0, after=0, line=240
     )
     return [head] + [
-        para(Run(f"- {line}", size=11), align="left", indent=0, after=0, line=240) for line in lines
+        para(Run(line, size=11), align="left", indent=0, after=0, line=240) for line in lines
     ]
 
 
@@ -335,7 +355,7 @@ def package(body: Sequence[str], title: str, draft: bool, version: int) -> bytes
 
 
 # ---------------------------------------------------------------------------
-# The minutes
+# The minutes, in the words of agenda/minutes.py
 
 
 def _heading(text: str) -> str:
@@ -347,90 +367,104 @@ def _lead(lead: str, text: str) -> str:
 
 
 def _texts(text: str) -> list[str]:
-    return [para(line) for line in paragraphs(text)]
+    return [para(line) for line in _paragraphs(text)]
+
+
+def _note(text: str) -> str:
+    return para(Run(text, italic=True))
 
 
 def minutes_docx(data: MinutesData) -> bytes:
     """The minutes as a Word file, with the content of :func:`agenda.minutes.minutes_pdf`."""
+    issuer = list(data.issuer) or ["HỘI ĐỒNG NHÂN DÂN", _locality(data.body).upper()]
+    dateline = f"{data.locality or data.place}, ngày {_date(data.date)}"
     body = [
-        letterhead(_issuer(data.body), data.number, f"{data.place}, ngày {_date(data.date)}"),
+        letterhead([line for line in issuer if line], data.number, dateline),
         centered("BIÊN BẢN", bold=True, before=360),
-        centered(data.meeting, bold=True, after=240),
+        centered(data.meeting, bold=True),
+        rule(round(TEXT_WIDTH * 0.35)),
+        para(indent=0, after=0, line=120),
         *_time_and_place(data),
         *_attendance(data),
         *_proceedings(data),
-        _heading("IV. KẾT THÚC"),
-        para(f"Kỳ họp kết thúc lúc {data.closed}."),
-        para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
-        signatures([(("THƯ KÝ",), data.secretary), (("CHỦ TỌA",), data.chair)]),
     ]
-    if data.recipients:
-        body += [para(indent=0, after=0), *recipients(data.recipients)]
+    if data.other.strip():
+        body += [_heading("IV. KẾT THÚC"), *_texts(data.other)]
+    else:
+        body.append(_heading("IV. KẾT THÚC"))
+    body += [
+        para(_ending(data)),
+        para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
+        signatures(_signers(data)),
+        para(indent=0, after=0),
+        *recipients(_recipient_lines(data.recipients)),
+    ]
     return package(body, f"Biên bản {data.meeting}", data.draft, data.version)
 
 
-def _issuer(body: str) -> list[str]:
-    locality = body.strip()
-    for prefix in ("hội đồng nhân dân ", "hđnd "):
-        if locality.lower().startswith(prefix):
-            locality = locality[len(prefix) :].strip()
-    return ["HỘI ĐỒNG NHÂN DÂN", locality.upper()] if locality else ["HỘI ĐỒNG NHÂN DÂN"]
-
-
-def _date(date: str) -> str:
-    date = date.strip()
-    return date[5:].strip() if date.lower().startswith("ngày ") else date
-
-
-def _percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.2f}".replace(".", ",") if whole else ""
+def _signers(data: MinutesData) -> list[tuple[Sequence[str], str]]:
+    """THƯ KÝ and CHỦ TỌA, with the chair's office when the chair leads the council."""
+    office = data.chair_title.strip()
+    office = office.upper() if office.lower().startswith(_LEADERS) else ""
+    secretary = ("THƯ KÝ", "") if office else ("THƯ KÝ",)
+    chair = ("CHỦ TỌA", office) if office else ("CHỦ TỌA",)
+    return [(secretary, data.secretary), (chair, data.chair)]
 
 
 def _time_and_place(data: MinutesData) -> list[str]:
     return [
         _heading("I. THỜI GIAN, ĐỊA ĐIỂM"),
         _lead("1. Thời gian:", f"Kỳ họp khai mạc lúc {data.opened}, ngày {_date(data.date)}."),
-        _lead("2. Địa điểm:", f"{data.place.rstrip('.')}."),
-        _lead("3. Chủ tọa:", f"{data.chair}."),
-        _lead("4. Thư ký:", f"{data.secretary}."),
+        _lead("2. Địa điểm:", _sentence(data.place or "—")),
+        _lead("3. Chủ tọa:", _sentence(_with_title(data.chair, data.chair_title))),
+        _lead("4. Thư ký:", _sentence(_with_title(data.secretary, data.secretary_title))),
     ]
 
 
-def _people(people: Sequence[Person], third: str, absent: bool = False) -> str:
-    rows = [
-        (str(n), p.name, (p.reason or "Không báo lý do") if absent else p.role)
-        for n, p in enumerate(people, 1)
-    ]
-    return grid(("STT", "Họ và tên", third), rows, (0.08, 0.42, 0.50), ("center", "left", "left"))
+def _people(people: Sequence[Person], third: str, note: Callable[[Person], str]) -> str:
+    rows = [(str(n), p.name, note(p)) for n, p in enumerate(people, 1)]
+    return grid(("STT", "Họ và tên", third), rows, (0.09, 0.41, 0.50), ("center", "left", "left"))
 
 
 def _attendance(data: MinutesData) -> list[str]:
     attending = len(data.present) + len(data.remote)
     share = f" ({_percent(attending, data.members)}%)" if data.members else ""
+    online = f"{len(data.remote)} đại biểu"
+    if data.ward_points:
+        online += f" và {len(data.ward_points)} điểm cầu"
     parts = [
         _heading("II. THÀNH PHẦN THAM DỰ"),
         _lead(
             "1. Có mặt:",
             f"{attending}/{data.members} đại biểu{share}, "
-            f"trong đó tại hội trường: {len(data.present)} đại biểu.",
+            f"trong đó tại hội trường: {len(data.present)} đại biểu"
+            + (f", trực tuyến: {len(data.remote)} đại biểu." if data.remote else "."),
         ),
     ]
     if data.present:
-        parts.append(_people(data.present, "Chức danh"))
-    parts.append(_lead("2. Tham dự trực tuyến:", f"{len(data.remote)} đại biểu."))
+        parts.append(_people(data.present, "Chức danh", lambda p: p.role))
+    parts.append(_lead("2. Tham dự trực tuyến:", f"{online}."))
     if data.remote:
-        parts.append(_people(data.remote, "Chức danh"))
+        parts.append(_people(data.remote, "Chức danh", lambda p: p.role))
     if data.ward_points:
-        parts.append(_lead("Điểm cầu trực tuyến:", f"{len(data.ward_points)}."))
-        parts.append(_people(data.ward_points, "Ghi chú"))
-    parts.append(_lead("3. Vắng:", f"{len(data.absent)} đại biểu."))
+        parts.append(_note(f"Điểm cầu trực tuyến: {len(data.ward_points)}."))
+        last = len(data.ward_points)
+        parts += [
+            para(f"- {point.name}{'.' if n == last else ';'}", align="left", indent=0)
+            for n, point in enumerate(data.ward_points, 1)
+        ]
+    away = max(data.members - attending, len(data.absent))
+    parts.append(_lead("3. Vắng:", f"{away} đại biểu."))
     if data.absent:
-        parts.append(_people(data.absent, "Lý do vắng", absent=True))
+        parts.append(_people(data.absent, "Lý do vắng", lambda p: p.reason or "Không báo lý do"))
+    if away > len(data.absent):
+        parts.append(
+            _note(
+                f"Ngoài danh sách trên, {away - len(data.absent)} đại biểu không có tên trong "
+                "danh sách tham dự kỳ họp."
+            )
+        )
     return parts
-
-
-def _key(item: str) -> str:
-    return " ".join(item.split()).rstrip(".").strip()
 
 
 def _proceedings(data: MinutesData) -> list[str]:
@@ -444,35 +478,39 @@ def _proceedings(data: MinutesData) -> list[str]:
     votes: dict[str | None, list[VoteOutcome]] = {}
     for vote in data.votes:
         votes.setdefault(keys.get(_key(vote.item)), []).append(vote)
-    records = {record.number: record for record in data.records}
+    records = {_key(record.number): record for record in data.records}
 
     parts = [_heading("III. NỘI DUNG KỲ HỌP"), *_texts(data.opening)]
     if not data.items:
-        parts.append(para(Run("Kỳ họp không có nội dung trong chương trình.", italic=True)))
+        parts.append(_note("Kỳ họp không có nội dung trong chương trình."))
     for number, title in data.items:
         parts.append(_heading(f"{number.rstrip('.')}. {title}"))
-        record = records.get(number)
-        parts += _texts(record.summary) if record else []
-        parts += _turns_and_votes(turns.pop(number, []), votes.pop(number, []))
-        if record and record.conclusion.strip():
-            parts.append(para(Run("Kết luận:", bold=True)))
-            parts += _texts(record.conclusion)
-    if turns.get(None) or votes.get(None) or data.other.strip():
+        record = records.get(_key(number)) or ItemRecord(number, title)
+        parts += _item_record(record, turns.pop(number, []), votes.pop(number, []))
+    if turns.get(None) or votes.get(None):
         parts.append(_heading("Các nội dung khác"))
-        parts += _turns_and_votes(turns.get(None, []), votes.get(None, []))
-        parts += _texts(data.other)
+        parts += _item_record(ItemRecord("", ""), turns.get(None, []), votes.get(None, []))
     return parts
 
 
-def _turns_and_votes(turns: Sequence[Turn], votes: Sequence[VoteOutcome]) -> list[str]:
-    parts = []
+def _item_record(
+    record: ItemRecord, turns: Sequence[Turn], votes: Sequence[VoteOutcome]
+) -> list[str]:
+    summary = _texts(record.summary)
+    conclusion = " ".join(_paragraphs(record.conclusion))
+    if not (summary or conclusion or turns or votes):
+        return [_note("Không có ý kiến phát biểu, không biểu quyết.")]
+    parts = summary
     if turns:
-        parts.append(para(Run("Ý kiến phát biểu:", italic=True)))
+        parts.append(_note("Ý kiến phát biểu:"))
         parts += [
-            para(f"- Lúc {t.started}, {t.name} phát biểu; thời lượng {t.spoke}.") for t in turns
+            para(f"- Lúc {t.started}, {t.name} phát biểu; thời lượng {t.spoke}.", align="left")
+            for t in turns
         ]
     for vote in votes:
         parts += _vote(vote)
+    if conclusion:
+        parts.append(_lead("Kết luận:", conclusion))
     return parts
 
 
@@ -480,7 +518,7 @@ def _vote(vote: VoteOutcome) -> list[str]:
     rows = [(label, str(count), _percent(count, vote.base)) for label, count in vote.tally]
     result = "Thông qua" if vote.passed else "Không thông qua"
     parts = [
-        para(Run(f"Biểu quyết: {vote.title}", bold=True, italic=True), keep=True),
+        para(Run(f"Biểu quyết: {vote.title}", bold=True, italic=True), align="left", keep=True),
         _lead("Nguyên tắc thông qua:", f"{vote.rule.rstrip('.')}."),
         _lead(
             "Số đại biểu tham gia biểu quyết:",
@@ -492,24 +530,29 @@ def _vote(vote: VoteOutcome) -> list[str]:
             (0.45, 0.17, 0.38),
             ("left", "center", "center"),
         ),
-        para(Run(f"Kết quả: {result}.", bold=True), before=60),
+        para(Run(f"Kết quả: {result}.", bold=True)),
     ]
     if vote.secret:
-        parts.append(
-            para(Run("Bỏ phiếu kín: không ghi danh sách lựa chọn của từng đại biểu.", italic=True))
-        )
+        parts.append(_note("Bỏ phiếu kín: không ghi danh sách lựa chọn của từng đại biểu."))
     elif vote.named:
-        parts.append(para(Run("Lựa chọn của từng đại biểu:", italic=True)))
-        rows = [(str(n), name, label) for n, (name, label) in enumerate(vote.named, 1)]
-        parts.append(
-            grid(
-                ("STT", "Họ và tên", "Lựa chọn"),
-                rows,
-                (0.1, 0.55, 0.35),
-                ("center", "left", "left"),
-            )
-        )
+        parts += [_note("Lựa chọn của từng đại biểu:"), _named(vote.named)]
     return parts
+
+
+def _named(named: Sequence[tuple[str, str]]) -> str:
+    """Two voters a row, numbered left to right, as the PDF keeps a long roll call short."""
+    cells = [(str(n), name, label) for n, (name, label) in enumerate(named, 1)]
+    rows = [
+        cells[left] + (cells[left + 1] if left + 1 < len(cells) else ("", "", ""))
+        for left in range(0, len(cells), 2)
+    ]
+    return grid(
+        ("STT", "Họ và tên", "Lựa chọn") * 2,
+        rows,
+        (0.06, 0.28, 0.16) * 2,
+        ("center", "left", "left") * 2,
+        size=11,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -522,12 +565,15 @@ def notice_docx(data: NoticeData) -> bytes:
     body = [
         letterhead(data.issuer, data.number, f"{data.place}, ngày {data.date}"),
         centered("THÔNG BÁO", bold=True, before=360),
-        centered(subject(data), bold=True, after=240),
+        centered(subject(data), bold=True),
+        rule(round(TEXT_WIDTH * 0.35)),
+        para(indent=0, after=0, line=120),
         para(opening(data)),
     ]
     for n, conclusion in enumerate(data.conclusions, 1):
         body.append(para(Run(f"{n}. {conclusion.title.rstrip('.')}", bold=True), keep=True))
         body += _texts(conclusion.text)
     body.append(para(closing(data)))
-    body.append(signatures([(data.signer_titles, data.signer)], left=recipients(data.recipients)))
+    notice_recipients = recipients(_recipient_lines(data.recipients))
+    body.append(signatures([(data.signer_titles, data.signer)], left=notice_recipients))
     return package(body, f"Thông báo kết luận {data.meeting}", data.draft, data.version)

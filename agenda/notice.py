@@ -26,6 +26,7 @@ from agenda.letterhead import (
     mark_draft,
     number_pages_on_top,
 )
+from agenda.minutes import _recipient_lines  # "- one;" ... "- last." as the minutes have them
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,15 @@ _MAX_PAGES = 200  # a guard against content that never finishes flowing
 
 _CSS = """
 body {font-size: 14pt; margin: 0;}
-p {margin: 0 0 6pt 0; text-align: justify; text-indent: 28pt; line-height: 1.3;}
+p {margin: 0 0 6pt 0; text-align: justify; text-indent: 36pt; line-height: 1.2;}
 p.kind {text-align: center; text-indent: 0; font-weight: bold; margin: 10pt 0 0 0;}
-p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 12pt 0;}
+p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 2pt 0;}
+div.rule {border-top: 0.6pt solid black; margin: 3pt 35% 12pt 35%; height: 1pt;}
 p.item {font-weight: bold; margin-top: 4pt;}
 table.sign {width: 100%; margin-top: 12pt;}
 table.sign td {vertical-align: top;}
 p.sign {font-size: 14pt;}
-p.signer {font-size: 14pt; margin-top: 72pt;}
+p.signer {font-size: 14pt; margin: 80pt 0 0 0;}
 p.recipients-head {text-indent: 0; font-weight: bold; font-style: italic; font-size: 12pt;
          margin: 0;}
 p.recipient {text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.2;}
@@ -181,6 +183,7 @@ def _html(data: NoticeData) -> str:
     parts = [
         '<p class="kind">THÔNG BÁO</p>',
         f'<p class="subject">{_esc(subject(data))}</p>',
+        '<div class="rule"></div>',
         f"<p>{_esc(opening(data))}</p>",
     ]
     for n, conclusion in enumerate(data.conclusions, 1):
@@ -192,7 +195,8 @@ def _html(data: NoticeData) -> str:
 
 
 def _signature(data: NoticeData) -> str:
-    recipients = "".join(f'<p class="recipient">- {_esc(line)}</p>' for line in data.recipients)
+    lines = _recipient_lines(data.recipients)
+    recipients = "".join(f'<p class="recipient">{_esc(line)}</p>' for line in lines)
     titles = "".join(f'<p class="sign">{_esc(line)}</p>' for line in data.signer_titles)
     return (
         '<table class="sign"><tr>'
