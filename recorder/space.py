@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from server.i18n import N_
+from recorder import N_
 
 VIDEO_BITRATE = 1_000_000  # H.264 of the 640x360 program; x264 stays under it (maxrate)
 AUDIO_BITRATE = 96_000

@@ -152,7 +152,7 @@ def cmd_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_recorder(settings: Settings, args: argparse.Namespace) -> int:
-    from recorder.run import record_until_signalled
+    from server.recordings.standalone import record_until_signalled
 
     return record_until_signalled(settings, args.meeting, args.server, args.minutes)
 

@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-from recorder import files, space
-from recorder.run import record
+from recorder import files, run, space
+from recorder.lock import Lock
 from recorder.writer import DiskFull, SegmentWriter
 from server.models import AgendaItem, JournalEvent, Meeting, Recording
 from server.recordings.chapters import write_chapters
+from server.recordings.standalone import record
 from server.recordings.state import recover, status_of
 from tests.live import Tablet
 from tests.points import Point, conference_meeting, mean_rgb
@@ -222,6 +223,36 @@ def test_the_space_check_refuses_with_what_is_needed_and_free(tmp_path, monkeypa
         space.check_space(tmp_path, 240)
     assert refused.value.params["free"] == 100
     assert refused.value.params["needed"] > 100 and "240 minutes" in str(refused.value)
+
+
+# --- the recorder alone: plain values in, what it recorded handed to `close` ------------
+
+
+def _assignment(folder: Path, minutes: int = 1) -> run.Assignment:
+    nobody = "http://127.0.0.1:9"  # no server: the recorder only logs that nobody heard
+    return run.Assignment(3, 7, folder, nobody, "key", minutes)
+
+
+async def test_a_recorder_without_room_is_refused_and_hands_the_refusal_to_close(
+    tmp_path, monkeypatch
+):
+    usage = type("Usage", (), {"free": 100 * space.MIB, "total": 0, "used": 0})
+    monkeypatch.setattr(space.shutil, "disk_usage", lambda _: usage)
+    kept = await run.record(_assignment(tmp_path / "7", 240), asyncio.Event(), lambda r: r)
+    assert kept.outcome.status == "refused" and "240 minutes" in kept.outcome.text
+    assert kept.started_at is None and kept.duration_s == 0
+    assert not (tmp_path / "7").exists()
+
+
+async def test_a_second_recorder_in_a_taken_folder_fails_and_writes_nothing(tmp_path):
+    first = Lock(tmp_path)
+    first.take()
+    try:
+        kept = await run.record(_assignment(tmp_path), asyncio.Event(), lambda r: r)
+    finally:
+        first.release()
+    assert kept.outcome.status == "failed" and kept.outcome.message == run.LOCKED
+    assert not (tmp_path / files.SEGMENTS).exists()
 
 
 # --- chapters ------------------------------------------------------------------------------
