@@ -85,7 +85,13 @@ async def council(client: Client, accounts, database, new_client):
         assert joined.status_code == 201, joined.text
     delegate = await new_client()
     await delegate.login("daibieu01")
-    return {"id": mid, "items": items, "secretary": client, "delegate": delegate}
+    return {
+        "id": mid,
+        "items": items,
+        "secretary": client,
+        "delegate": delegate,
+        "new_client": new_client,
+    }
 
 
 async def run_session(client: Client, mid: int, end: bool = True) -> None:
@@ -133,6 +139,9 @@ async def test_a_delegate_may_neither_read_nor_write_the_record(council):
     assert (await council["secretary"].get(f"/api/meetings/{mid}/minutes")).json()["text"][
         "opening"
     ] == ""
+    chair = await council["new_client"]()
+    await chair.login("chutoa")  # the chair presides: the record is theirs too
+    assert (await chair.get(f"/api/meetings/{mid}/minutes")).status_code == 200
 
 
 async def test_an_item_of_another_meeting_is_refused_and_nothing_is_saved(council, database):
