@@ -11,15 +11,20 @@ import io
 import json
 import subprocess
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pymupdf
 import pytest
-from sqlmodel import select
+from litestar.testing import AsyncTestClient
+from sqlmodel import Session, select
 
+from server import db
+from server.app import create_app
 from server.blobs import BlobStore
 from server.models import JournalEvent, MinutesDraft, MinutesNote, RecordVersion
-from tests.conftest import Client, have, need
+from tests.conftest import Accounts, Client, have, need, throwaway_postgres
 
 ITEMS = (
     "Báo cáo tình hình kinh tế - xã hội năm 2026",
@@ -57,6 +62,36 @@ def fresh(database, query):  # type: ignore[no-untyped-def]
 async def council(client: Client, accounts, database, new_client):
     """A ward council's session with two agenda items, a chair and a delegate; the
     secretary signed in on `client`, the delegate on a tablet of their own."""
+    return await make_council(client, accounts, database, new_client)
+
+
+@pytest.fixture
+async def council_on_postgres(settings):
+    """The same session on a throwaway PostgreSQL database, where writers run at once."""
+    with throwaway_postgres("phonghop_record") as url:
+        db.upgrade(url)
+        settings = replace(settings, database_url=url)
+        engine = db.make_sync_engine(url)
+        with Session(engine, expire_on_commit=False) as database:
+            accounts = Accounts(database, settings)
+            app = create_app(settings)
+            async with AsyncTestClient(app=app, base_url="http://testserver.local") as raw:
+                client = Client(raw)
+                others: list[httpx.AsyncClient] = []
+
+                async def new_client() -> Client:
+                    transport = httpx.ASGITransport(app=app)
+                    others.append(httpx.AsyncClient(transport=transport, base_url=raw.base_url))
+                    return Client(others[-1])
+
+                yield {**await make_council(client, accounts, database, new_client), "db": database}
+                for other in others:
+                    await other.aclose()
+            accounts.passwords.close()
+        engine.dispose()
+
+
+async def make_council(client: Client, accounts, database, new_client) -> dict:  # type: ignore[no-untyped-def]
     body = accounts.body("Hội đồng nhân dân phường Thử Nghiệm")
     body.kind, body.place = "hdnd", "Hà Nội"
     database.add(body)
@@ -365,15 +400,26 @@ async def test_a_correction_is_a_new_version_and_version_1_stays(council, databa
 
 
 async def test_two_freezes_at_once_get_versions_1_and_2(council, database):
+    await freeze_at_once(council, database, 2)
+
+
+@pytest.mark.postgres
+async def test_freezes_at_once_on_postgresql_never_share_a_number(council_on_postgres):
+    await freeze_at_once(council_on_postgres, council_on_postgres["db"], 4)
+
+
+async def freeze_at_once(council: dict, database, count: int) -> None:  # type: ignore[no-untyped-def]
     client, mid = council["secretary"], council["id"]
     await run_session(client, mid)
     await conclude(council)
-    answers = await asyncio.gather(freeze(client, mid), freeze(client, mid))
-    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
-    assert sorted(a.json()["version"] for a in answers) == [1, 2]
+    answers = await asyncio.gather(*(freeze(client, mid) for _ in range(count)))
+    assert [a.status_code for a in answers] == [201] * count, [a.text for a in answers]
+    assert sorted(a.json()["version"] for a in answers) == list(range(1, count + 1))
     rows = fresh(database, select(RecordVersion))
-    assert sorted(r.version for r in rows) == [1, 2]
+    assert sorted(r.version for r in rows) == list(range(1, count + 1))
     assert all(r.sha256 == canonical_sha256(r.content) for r in rows)
+    events = fresh(database, select(JournalEvent).where(JournalEvent.type == "minutes.frozen"))
+    assert sorted(e.payload["version"] for e in events) == list(range(1, count + 1))
 
 
 # ---------------------------------------------------------------------------
