@@ -39,7 +39,9 @@ from server.blobs import BlobStore
 from server.errors import AppError, not_found
 from server.i18n import N_, translate
 from server.meetings import rules as meeting_rules
-from server.minutes import minutes_data
+
+# the minutes' own reading of a body's name, so that both documents name the issuer alike
+from server.minutes import ISSUERS, _issuer, _locality, _unit, minutes_data
 from server.models import (
     AgendaItem,
     Body,
@@ -70,8 +72,6 @@ FIELD_NAMES = {
     "conclusion": N_("the conclusion"),
 }
 SYMBOLS = {BodyKind.hdnd: "HĐND", BodyKind.ubnd: "UBND"}
-COUNCIL_WORDS = {BodyKind.hdnd: "Hội đồng nhân dân", BodyKind.ubnd: "Ủy ban nhân dân"}
-_PREFIXES = ("hội đồng nhân dân ", "hđnd ", "ủy ban nhân dân ", "ubnd ")
 _VERSION_FILE = re.compile(r"(\d{1,9})(?:\.(pdf|docx))?")
 
 
@@ -104,8 +104,13 @@ def _given(struct: msgspec.Struct) -> dict[str, Any]:
 
 
 def _check_lengths(text: RecordText) -> None:
+    items = text.items or []
+    if len(items) > MAX_ITEMS:
+        raise AppError(
+            400, "too_many_items", "Save at most {limit} items at once.", limit=MAX_ITEMS
+        )
     fields = [(name, value) for name, value in _given(text).items() if name != "items"]
-    for item in text.items or []:
+    for item in items:
         fields += [(name, value) for name, value in _given(item).items() if name != "item_id"]
     for name, value in fields:
         limit = MAX_NUMBER if name == "number" else MAX_TEXT
@@ -117,23 +122,16 @@ def _check_lengths(text: RecordText) -> None:
                 field=FIELD_NAMES[name],
                 limit=limit,
             )
-    if len(text.items or []) > MAX_ITEMS:
-        raise AppError(
-            400, "too_many_items", "Save at most {limit} items at once.", limit=MAX_ITEMS
-        )
 
 
 async def save_text(state: State, user: User, meeting_id: int, text: RecordText) -> datetime:
     """Keeps what the secretary wrote; only the fields given change. Nothing is kept when
     any part is refused."""
     _check_lengths(text)
-    for attempt in range(2):
-        try:
-            return await _save(state, user, meeting_id, text)
-        except IntegrityError:  # another device made the same item's note first
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return await _save(state, user, meeting_id, text)
+    except IntegrityError:  # another device made the same note first: change theirs
+        return await _save(state, user, meeting_id, text)
 
 
 async def _save(state: State, user: User, meeting_id: int, text: RecordText) -> datetime:
@@ -174,7 +172,8 @@ async def _save(state: State, user: User, meeting_id: int, text: RecordText) -> 
                 meeting_id=meeting_id, item_id=item.item_id
             )
             for name, value in _given(item).items():
-                setattr(note, name, value)
+                if name != "item_id":
+                    setattr(note, name, value)
             note.updated_by, note.updated_at = user.id, now
             notes[item.item_id] = note
             db.add(note)
@@ -228,28 +227,17 @@ def _symbol(kind: str, body: Body) -> str:
     return f"{kind}-{suffix}" if suffix else kind
 
 
-def _locality(body: Body) -> str:
-    """ "Hội đồng nhân dân phường Ba Đình" -> "phường Ba Đình"."""
-    name = body.name.strip()
-    for prefix in _PREFIXES:
-        if name.lower().startswith(prefix):
-            return name[len(prefix) :].strip()
-    return name
-
-
-def _council(body: Body) -> tuple[str, list[str]]:
-    """The body as a sentence names it, and its issuer block."""
-    words = COUNCIL_WORDS.get(body.kind)
-    if words is None:
-        return body.name, [body.name.upper()]
-    return f"{words} {_locality(body)}", [words.upper(), _locality(body).upper()]
+def _council(body: Body) -> str:
+    """The body as a sentence names it: "Hội đồng nhân dân phường Ba Đình"."""
+    kind, unit = _unit(body)
+    return f"{ISSUERS[kind]} {unit}" if kind in ISSUERS else unit
 
 
 def _signer_titles(body: Body, chair_title: str) -> tuple[str, ...]:
-    words = COUNCIL_WORDS.get(body.kind)
-    if words is None:
+    kind, _ = _unit(body)
+    if kind not in ISSUERS:
         return ("CHỦ TỌA",)
-    on_behalf = f"TM. {words.upper()}"
+    on_behalf = f"TM. {ISSUERS[kind].upper()}"
     if "phó chủ tịch" in chair_title.lower():
         return (on_behalf, "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")
     return (on_behalf, "CHỦ TỊCH")
@@ -301,13 +289,12 @@ async def notice_data(db: AsyncSession, meeting_id: int, tz: Any) -> NoticeData:
     draft = await db.get(MinutesDraft, meeting_id) or MinutesDraft(meeting_id=meeting_id)
     started = await _first_event(db, meeting_id, "meeting.started")
     chair = await _chair(db, meeting_id)
-    council, issuer = _council(body)
     recipients = [line.strip() for line in draft.recipients.splitlines() if line.strip()]
     return NoticeData(
-        body=council,
-        issuer=tuple(issuer),
+        body=_council(body),
+        issuer=_issuer(body),
         number=f"{meeting.id}/{_symbol('TB', body)}",
-        place=body.place or _locality(body),
+        place=_locality(body) or _council(body),
         date=_day(utcnow(), tz),
         meeting=meeting.title,
         held=_day(started.at if started else meeting.starts_at, tz),
