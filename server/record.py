@@ -616,6 +616,22 @@ async def freeze_notice(request: Request, state: State, meeting_id: int) -> dict
 
 
 @get(
+    [
+        "/api/meetings/{meeting_id:int}/minutes/versions",
+        "/api/meetings/{meeting_id:int}/notice/versions",
+    ],
+    guards=[meeting_permission],
+    opt=PRESIDE,
+)
+async def list_versions(
+    request: Request, db: AsyncSession, state: State, meeting_id: int
+) -> list[dict[str, Any]]:
+    """The frozen versions of the minutes (or of the notice), oldest first."""
+    kind = NOTICE if "/notice/" in request.url.path else MINUTES
+    return (await _versions(db, meeting_id, state.settings.tz))[kind.name]
+
+
+@get(
     "/api/meetings/{meeting_id:int}/minutes/versions/{file:str}",
     guards=[meeting_permission],
     opt=PRESIDE,
@@ -674,6 +690,7 @@ ROUTES = [
     notice_draft_docx,
     freeze_minutes,
     freeze_notice,
+    list_versions,
     minutes_version,
     notice_version,
     change_version,

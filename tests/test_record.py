@@ -473,6 +473,8 @@ async def test_the_notice_freezes_like_the_minutes_with_numbers_of_its_own(counc
     assert refused.status_code == 409 and refused.json()["code"] == "version_frozen"
     listed = (await client.get(f"/api/meetings/{mid}/minutes")).json()["versions"]
     assert [v["version"] for v in listed["notice"]] == [1]
+    alone = (await client.get(f"/api/meetings/{mid}/notice/versions")).json()
+    assert alone == listed["notice"]
 
 
 # ---------------------------------------------------------------------------
