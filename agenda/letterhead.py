@@ -242,7 +242,7 @@ def number_pages_on_top(doc: pymupdf.Document, form: Form = DECREE_30) -> None:
     """Put the page number centred in the top margin of every page but the first, as Decree
     30 has it."""
     baseline = _TOP - form.page_number - 2
-    for page in doc.pages(1):
+    for page in list(doc)[1:]:
         label = _CenteredLine(
             str(page.number + 1), PAGE.width / 2, baseline, size=form.page_number, face=form.face
         )

@@ -95,8 +95,7 @@ def notice_pdf(data: NoticeData) -> bytes:
     )
     doc = pymupdf.open("pdf", _layout(_html(data), header.bottom + 6))
     header.draw(doc[0])
-    if doc.page_count > 1:
-        number_pages_on_top(doc, DECREE_30)
+    number_pages_on_top(doc, DECREE_30)
     if data.draft:
         mark_draft(doc, DECREE_30)
     elif data.version:

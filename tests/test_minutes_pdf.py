@@ -11,7 +11,7 @@ import time
 import pymupdf
 import pytest
 
-from agenda.letterhead import BODY
+from agenda.letterhead import BODY, number_pages_on_top
 from agenda.minutes import ItemRecord, MinutesData, Person, Turn, VoteOutcome, minutes_pdf
 
 MEETING = "Kỳ họp thứ tư, Hội đồng nhân dân phường Ba Đình khóa I"
@@ -453,3 +453,10 @@ def test_a_frozen_version_comes_back_from_its_json_as_it_was():
     back = MinutesData.from_dict(kept)
     assert json.loads(json.dumps(back.to_dict())) == kept
     assert minutes_pdf(back) == minutes_pdf(session)
+
+
+def test_a_one_page_document_gets_no_page_number_and_does_not_fail():
+    doc = pymupdf.open()
+    doc.new_page()
+    number_pages_on_top(doc)
+    assert doc[0].get_text().strip() == ""
