@@ -3,7 +3,7 @@
 What it measures: `phonghop serve` (SQLite, log level WARNING) on a temporary data dir with
 the demo council and an account per point (role `ward`, imported with `phonghop import-users`)
 made ward points (`ward_point`) of meeting 1 by the secretary over HTTP. The points are
-aiortc clients (tests/points.py, `decode=False`: received video is counted, not decoded) in a
+aiortc clients (bench/points.py, `decode=False`: received video is counted, not decoded) in a
 child process, each sending a moving 640x360 VP8 picture at 15 fps and a tone, all of them
 different. They join K = 5, 10, 20, 40 (the set grows; the first point is the program, picked
 by the chair `chutoa`, so the other points send thumbnails as the bridge tells them). After
@@ -42,10 +42,8 @@ import colorsys
 import contextlib
 import csv
 import json
-import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -55,41 +53,43 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fanout import (
+from hall import (
     ANSWERS,
     CHAIR,
-    CLOCK_TICKS,
     DEMO_PASSWORD,
-    HOST,
     MEETING,
-    NOISE_CORES,
     SECRETARY,
-    BenchFailed,
-    CpuMark,
-    Deadline,
     add_participants,
     expect,
-    family,
+    open_socket,
+    session_cookie,
+    sign_in,
+)
+from harness import (
+    HOST,
+    BenchFailed,
+    Children,
+    Deadline,
+    Server,
+    children_running,
     logged_errors,
     loop_name,
-    open_socket,
     phonghop_command,
+    progress,
+    raise_fd_limit,
     receive,
+    run_benchmark,
     run_child,
     run_loop,
     running_server,
     server_env,
-    session_cookie,
-    sign_in,
-    stop_process,
-    wait_for_quiet,
-    wait_until_healthy,
+    stop_on_sigterm,
 )
-from harness import progress, raise_fd_limit, run_benchmark, stop_on_sigterm
+from machine import CLOCK_TICKS, NOISE_CORES, CpuMark, family, wait_for_quiet
+from points import Point
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-PROJECT = Path(__file__).resolve().parents[1]
 BENCH_PASSWORD = "bridge-bench-2026"  # noqa: S105 - throwaway accounts in a temp dir
 MODES = ("shared", "naive")
 JOIN_CONCURRENCY = 4
@@ -142,10 +142,10 @@ def prepare_data_dir(data_dir: Path, count: int, deadline: Deadline) -> list[str
     return usernames
 
 
-async def enrol(base_url: str, server: subprocess.Popen, usernames: list[str]) -> dict[str, int]:
+async def enrol(server: Server, usernames: list[str]) -> dict[str, int]:
     """Makes the accounts ward points of the meeting; returns username -> user id."""
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as secretary:
-        await wait_until_healthy(secretary, server)
+    await server.healthy()
+    async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=60) as secretary:
         token = await sign_in(secretary, SECRETARY, DEMO_PASSWORD)
         await add_participants(secretary, token, usernames, "ward_point")
         meeting = expect(await secretary.get(f"/api/meetings/{MEETING}"), 200, "the meeting")
@@ -196,15 +196,6 @@ def tone_of(index: int) -> float:
     return 300.0 + 50.0 * index  # whole hertz: each loop is a whole number of periods
 
 
-def point_class() -> type:
-    """tests.points.Point (this script's folder, not the project root, is on the path)."""
-    if str(PROJECT) not in sys.path:
-        sys.path.insert(0, str(PROJECT))
-    from tests.points import Point
-
-    return Point
-
-
 def warm_up(count: int) -> None:
     """Encodes every point's picture loops now, not while others are being measured."""
     from server.conference.synthetic import FULL, THUMB, vp8_loop
@@ -216,12 +207,11 @@ def warm_up(count: int) -> None:
 
 async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict[str, Any]:
     """Joins points until `order["to"]` are in; returns how that went."""
-    make_point = point_class()
     started = time.monotonic()
     gate = asyncio.Semaphore(JOIN_CONCURRENCY)
 
     async def join(index: int) -> Any:
-        made = make_point(
+        made = Point(
             spec.url,
             spec.usernames[index],
             MEETING,
@@ -285,34 +275,22 @@ def points_process(spec: PointsSpec, pipe: Pipe) -> None:
 class Points:
     """The points' process as this side sees it."""
 
-    pipe: Pipe
-    pid: int
+    process: Children
+
+    @property
+    def pid(self) -> int:
+        return self.process.pids[0]
 
     async def ask(self, order: dict[str, Any], within: float = ORDER_S) -> dict[str, Any]:
-        self.pipe.send(order)
-        answer = await receive(self.pipe, within)
-        if "error" in answer:
-            raise BenchFailed(f"the points failed: {answer['error']}")
-        return answer
+        return (await self.process.ask(order, within))[0]
 
 
 @contextlib.asynccontextmanager
 async def points_running(spec: PointsSpec) -> AsyncIterator[Points]:
-    context = multiprocessing.get_context("spawn")
-    pipe, child_end = context.Pipe()
-    process = context.Process(target=points_process, args=(spec, child_end), daemon=True)
-    process.start()
-    child_end.close()
-    try:
-        ready = await receive(pipe, within=ORDER_S)
-        if "error" in ready:
-            raise BenchFailed(f"the points could not start: {ready['error']}")
-        yield Points(pipe, int(process.pid or 0))
-    finally:
-        with contextlib.suppress(OSError):
-            pipe.send({"type": "close"})
-        stop_process(process, grace=60)
-        pipe.close()
+    async with children_running(
+        "the points", points_process, [spec], ready_within=ORDER_S, stop_grace=60
+    ) as process:
+        yield Points(process)
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -382,7 +360,7 @@ class Run:
         return f"http://{HOST}:{self.args.port}"
 
 
-async def step(run: Run, server: subprocess.Popen, mode: str, size: int) -> dict[str, Any]:
+async def step(run: Run, server: Server, mode: str, size: int) -> dict[str, Any]:
     """Grows the conference to `size` points, lets it settle, measures a window."""
     run.deadline.check(f"joining {size} points ({mode})")
     grown = await run.points.ask({"type": "grow", "to": size})
@@ -400,12 +378,11 @@ async def step(run: Run, server: subprocess.Popen, mode: str, size: int) -> dict
     return result
 
 
-async def measure_mode(run: Run, server: subprocess.Popen, mode: str) -> list[dict[str, Any]]:
+async def measure_mode(run: Run, server: Server, mode: str) -> list[dict[str, Any]]:
     if run.user_ids is None:
-        run.user_ids = await enrol(run.base_url, server, run.usernames)
+        run.user_ids = await enrol(server, run.usernames)
     else:
-        async with httpx.AsyncClient(base_url=run.base_url, trust_env=False) as client:
-            await wait_until_healthy(client, server)
+        await server.healthy()
     await wait_for_quiet(f"{mode}, before joining", run.args)
     results = []
     try:
@@ -421,7 +398,7 @@ async def run_mode(run: Run, mode: str) -> dict[str, Any]:
     env = {**server_env(run.data_dir), "PHONGHOP_BRIDGE_ENCODING": mode}
     log_path = run.data_dir / f"server-{mode}.log"
     progress(f"starting phonghop serve with {mode} encoding")
-    with log_path.open("wb") as log, running_server(run.args.port, env, log) as server:
+    with running_server(run.args.port, env, log_path) as server:
         results = await measure_mode(run, server, mode)
     return {"results": results, "errors": logged_errors(log_path)}
 

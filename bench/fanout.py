@@ -54,18 +54,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import functools
 import itertools
 import json
-import math
 import multiprocessing
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -73,43 +70,49 @@ from typing import Any
 
 import httpx
 import psycopg
-from cluster import (
-    add_cluster_arguments,
-    logged_errors,
-    phonghop_command,
-    running_server,
-    running_servers,
-    shared_environment,
-    wait_until_healthy,
+from cluster import add_cluster_arguments, shared_environment
+from hall import (
+    ANSWERS,
+    CONNECT_CONCURRENCY,
+    MEETING,
+    Hall,
+    TabletSpec,
+    close_all,
+    dumps,
+    open_socket,
+    prepare_data_dir,
+    prepare_phonghop,
 )
 from harness import (
     HOST,
-    SERVER_START_S,
     BenchFailed,
+    Children,
     Deadline,
-    check_port_free,
+    Server,
+    child_serving,
+    children_running,
+    logged_errors,
+    loop_name,
+    measure_within,
+    merged,
+    percentile_ms,
     progress,
     raise_fd_limit,
+    receive,
     run_benchmark,
+    run_child,
+    run_loop,
+    running_server,
+    running_servers,
     server_env,
     stop_on_sigterm,
 )
-from websockets.asyncio.client import ClientConnection, connect
+from machine import CLOCK_TICKS, NOISE_CORES, CpuMark, family, wait_for_quiet
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-MEETING = 1
-CHAIR = "chutoa"
-SECRETARY = "thuky"
-DEMO_PASSWORD = "demo2026"
-BENCH_PASSWORD = "fanout-bench-2026"  # noqa: S105 - throwaway accounts in a temp dir
 PRESENTED = '{"type":"page.presented","seq":'
-ANSWERS = ('{"type":"ack"', '{"type":"error"')
-SETUP_CONCURRENCY = 16
-CONNECT_CONCURRENCY = 20
-QUIET_CPU = 0.15  # machine-wide CPU use (0..1) low enough to call the machine idle
-NOISE_CORES = 0.25  # other programs using more than this during a round make it noisy
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_RATIO = 1.5
 TARGET_P99_MS = 50
 TARGET_EVENTS_PER_S = 50
@@ -140,109 +143,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def run_loop(work: Coroutine[Any, Any, Any]) -> Any:
-    """Runs `work` on uvloop when installed (as uvicorn does for phonghop), else asyncio."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(work)
-    return uvloop.run(work)
-
-
-def run_child(work: Coroutine[Any, Any, Any], pipe: Pipe) -> None:
-    """A client process's whole life: `work` on the loop; a failure is sent to the parent,
-    which stops the run."""
-    try:
-        run_loop(work)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
-        with contextlib.suppress(OSError):
-            pipe.send({"error": repr(exc)[:500]})
-
-
-def loop_name() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
-
-
-# --- a quiet machine, and who used the CPU --------------------------------------------------
-
-
-def machine_busy() -> int:
-    """Clock ticks all CPUs spent not idle so far."""
-    idle, total = cpu_times()
-    return total - idle
-
-
-def cpu_times() -> tuple[int, int]:
-    """(idle, total) clock ticks of all CPUs so far, from /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        numbers = [int(part) for part in stat.readline().split()[1:]]
-    return numbers[3] + numbers[4], sum(numbers)
-
-
-async def cpu_busy(seconds: float) -> float:
-    """The share of all CPUs in use over the next `seconds`, by anyone."""
-    idle, total = cpu_times()
-    await asyncio.sleep(seconds)
-    idle_after, total_after = cpu_times()
-    return 1 - (idle_after - idle) / max(1, total_after - total)
-
-
-async def wait_for_quiet(label: str, args: argparse.Namespace) -> dict[str, float]:
-    """Waits while the load average is high and the CPUs are busy; returns what it saw."""
-    waited = 0.0
-    while True:
-        load = os.getloadavg()[0]
-        busy = await cpu_busy(2.0)
-        if load <= args.max_load or busy <= QUIET_CPU:
-            break
-        if waited >= args.load_wait:
-            progress(f"{label}: still busy after {waited:.0f} s; measuring anyway")
-            break
-        progress(f"{label}: machine busy (load {load:.2f}, CPUs {busy:.0%} in use); waiting")
-        await asyncio.sleep(8)
-        waited += 10
-    progress(f"{label}: load average {load:.2f}, CPUs {busy:.0%} in use")
-    return {"load_1m": round(load, 2), "cpu_busy_before": round(busy, 2)}
-
-
-def process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, CPU ticks used so far) for every process, from /proc."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return table
-
-
-def family(table: dict[int, tuple[int, int]], root: int) -> set[int]:
-    """`root` and all its descendants."""
-    members = {root}
-    grown = True
-    while grown:
-        more = {pid for pid, (parent, _) in table.items() if parent in members} - members
-        members |= more
-        grown = bool(more)
-    return members
-
-
-@dataclass
-class CpuMark:
-    """What the machine and each process had used at one moment."""
-
-    at: float = field(default_factory=time.monotonic)
-    machine: int = field(default_factory=machine_busy)
-    table: dict[int, tuple[int, int]] = field(default_factory=process_table)
-
-    def used_s(self, later: CpuMark, pid: int) -> float:
-        return (later.table.get(pid, (0, 0))[1] - self.table.get(pid, (0, 0))[1]) / CLOCK_TICKS
+# --- who used the CPU, and a quiet round -----------------------------------------------------
 
 
 def cpu_report(start: CpuMark, server_pids: list[int], tablets_pids: list[int], turns: int) -> dict:
@@ -279,145 +180,7 @@ async def quietest(
     return best
 
 
-# --- preparing phonghop ---------------------------------------------------------------------
-
-
-def write_users_csv(path: Path, count: int) -> list[str]:
-    usernames = [f"fanout{number:04d}" for number in range(1, count + 1)]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["username", "full_name", "role", "password"])
-        for number, username in enumerate(usernames, start=1):
-            writer.writerow([username, f"Đại biểu thử {number}", "delegate", BENCH_PASSWORD])
-    return usernames
-
-
-def prepare_data_dir(
-    data_dir: Path, accounts: int, deadline: Deadline, env: dict[str, str] | None = None
-) -> list[str]:
-    """Seeds the demo council and imports the accounts (into `env`'s database if given)."""
-    env = env or server_env(data_dir)
-    progress("seeding the demo council")
-    phonghop_command(["demo", "--seed-only"], env, deadline)
-    csv_path = data_dir / "fanout-delegates.csv"
-    usernames = write_users_csv(csv_path, accounts)
-    progress(f"importing {accounts} delegate accounts")
-    phonghop_command(["import-users", str(csv_path)], env, deadline)
-    return usernames
-
-
-def expect(response: httpx.Response, status: int, doing: str) -> httpx.Response:
-    if response.status_code != status:
-        raise BenchFailed(f"{doing}: HTTP {response.status_code} {response.text[:300]}")
-    return response
-
-
-async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
-    """GET /login for the CSRF cookie, POST /login as JSON; returns the CSRF token."""
-    expect(await client.get("/login"), 200, "GET /login")
-    token = client.cookies.get("csrftoken")
-    if not token:
-        raise BenchFailed("GET /login set no csrftoken cookie")
-    credentials = {"username": username, "password": password}
-    response = await client.post("/login", json=credentials, headers={"X-CSRFToken": token})
-    expect(response, 200, f"signing in as {username}")
-    return token
-
-
-async def session_cookie(base_url: str, username: str, password: str, gate: Any) -> str:
-    """Signs `username` in with a client of its own; returns its Cookie header."""
-    async with gate, httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as client:
-        await sign_in(client, username, password)
-        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-
-
-async def add_participants(
-    client: httpx.AsyncClient, token: str, usernames: list[str], role: str = "delegate"
-) -> None:
-    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
-
-    async def add(username: str) -> None:
-        async with gate:
-            response = await client.post(
-                f"/api/meetings/{MEETING}/participants",
-                json={"username": username, "role": role},
-                headers={"X-CSRFToken": token},
-            )
-        expect(response, 201, f"adding {username} to meeting {MEETING}")
-
-    await asyncio.gather(*(add(username) for username in usernames))
-
-
-def documents_of(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for item in items:
-        yield from item.get("documents", [])
-        yield from documents_of(item.get("children", []))
-
-
-async def pick_document(client: httpx.AsyncClient) -> dict[str, Any]:
-    """The meeting's first document with at least two pages."""
-    meeting = expect(await client.get(f"/api/meetings/{MEETING}"), 200, "GET the meeting").json()
-    for document in documents_of(meeting["items"]):
-        if document["page_count"] >= 2:
-            return document
-    raise BenchFailed(f"meeting {MEETING} has no document with two pages")
-
-
-@dataclass
-class Hall:
-    """A server (or servers) to measure: where the chair's socket is, who may open it, where
-    the tablets connect (split evenly), and the server processes."""
-
-    kind: str  # "phonghop" or "broadcast"
-    ws_url: str
-    origin: str
-    chair_cookie: str | None
-    tablet_cookies: list[str | None]
-    document_id: int
-    server_pids: list[int]
-    tablet_urls: list[tuple[str, str]] = field(default_factory=list)  # (ws url, origin)
-
-    def tablet_specs(self, clients: int) -> list[TabletSpec]:
-        """The first `clients` tablets, one spec (one process) per server."""
-        urls = self.tablet_urls or [(self.ws_url, self.origin)]
-        cookies = self.tablet_cookies[:clients]
-        share = math.ceil(len(cookies) / len(urls))
-        return [
-            TabletSpec(url, origin, cookies[n * share : (n + 1) * share])
-            for n, (url, origin) in enumerate(urls)
-        ]
-
-
-async def prepare_phonghop(
-    base_url: str, server: subprocess.Popen, usernames: list[str]
-) -> tuple[Hall, dict[str, Any]]:
-    """Adds the delegates to the meeting and signs everyone in; returns the hall and document."""
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as secretary:
-        await wait_until_healthy(secretary, server)
-        token = await sign_in(secretary, SECRETARY, DEMO_PASSWORD)
-        started = time.monotonic()
-        await add_participants(secretary, token, usernames)
-        progress(f"{len(usernames)} participants added in {time.monotonic() - started:.1f} s")
-        document = await pick_document(secretary)
-    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
-    started = time.monotonic()
-    chair = await session_cookie(base_url, CHAIR, DEMO_PASSWORD, gate)
-    cookies = await asyncio.gather(
-        *(session_cookie(base_url, name, BENCH_PASSWORD, gate) for name in usernames)
-    )
-    progress(f"{len(cookies)} tablets signed in in {time.monotonic() - started:.1f} s")
-    ws_url = base_url.replace("http", "ws", 1) + f"/ws/meetings/{MEETING}"
-    document_id = int(document["id"])
-    hall = Hall("phonghop", ws_url, base_url, chair, list(cookies), document_id, [server.pid])
-    return hall, document
-
-
 # --- the anchor: websockets' own server and broadcast (a child process) ---------------------
-
-
-def dumps(message: dict[str, Any]) -> str:
-    """As phonghop writes events: compact, UTF-8 text kept as is."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 def anchor_process(port: int, document: dict[str, Any], ready: Any) -> None:
@@ -464,38 +227,11 @@ async def anchor_serve(port: int, document: dict[str, Any], ready: Any) -> None:
 @contextlib.contextmanager
 def running_anchor(port: int, document: dict[str, Any]) -> Iterator[tuple[str, int]]:
     """The anchor server in a child process for the block; yields its ws:// URL and pid."""
-    check_port_free(port)
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    process = context.Process(target=anchor_process, args=(port, document, ready), daemon=True)
-    process.start()
-    try:
-        if not ready.wait(SERVER_START_S):
-            raise BenchFailed("the anchor server did not start")
-        yield f"ws://{HOST}:{port}/ws/meetings/{MEETING}", int(process.pid or 0)
-    finally:
-        progress("stopping the anchor server")
-        stop_process(process, grace=0)
-
-
-def stop_process(process: multiprocessing.process.BaseProcess, grace: float = 5) -> None:
-    process.join(timeout=grace)
-    if process.is_alive():
-        process.terminate()
-        process.join(timeout=5)
-    if process.is_alive():
-        process.kill()
-        process.join()
+    with child_serving("the anchor server", port, anchor_process, document) as pid:
+        yield f"ws://{HOST}:{port}/ws/meetings/{MEETING}", pid
 
 
 # --- the tablets (a child process that takes orders over a pipe) ----------------------------
-
-
-@dataclass
-class TabletSpec:
-    url: str
-    origin: str
-    cookies: list[str | None]
 
 
 @dataclass
@@ -514,46 +250,6 @@ class Round:
 
     keep_times: bool = True
     max_backlog: int = 0
-
-
-async def receive(pipe: Pipe, within: float) -> Any:
-    """The next object on `pipe`, without blocking the event loop while waiting."""
-    loop = asyncio.get_running_loop()
-    readable = loop.create_future()
-    loop.add_reader(pipe.fileno(), lambda: readable.done() or readable.set_result(None))
-    try:
-        await asyncio.wait_for(readable, within)
-    finally:
-        loop.remove_reader(pipe.fileno())
-        os.set_blocking(pipe.fileno(), True)  # uvloop leaves it non-blocking: recv would fail
-    return pipe.recv()
-
-
-async def say_hello(connection: ClientConnection, within: float = 120) -> None:
-    """hello with no `since`, then read (the snapshot, presence...) until its answer."""
-    await connection.send(json.dumps({"type": "hello", "id": "h1", "since": None}))
-    async with asyncio.timeout(within):
-        async for text in connection:
-            if isinstance(text, str) and text.startswith(ANSWERS):
-                answer = json.loads(text)
-                if answer.get("id") == "h1":
-                    if answer["type"] != "ack":
-                        raise BenchFailed(f"hello refused: {answer}")
-                    return
-    raise BenchFailed("the socket closed before hello was answered")
-
-
-async def open_socket(url: str, origin: str, cookie: str | None) -> ClientConnection:
-    connection = await connect(
-        url,
-        additional_headers={"Cookie": cookie} if cookie else None,
-        origin=origin,  # type: ignore[arg-type]
-        max_size=16 << 20,
-        open_timeout=60,
-        ping_interval=None,
-    )
-    await say_hello(connection)
-    return connection
 
 
 async def open_tablets(spec: TabletSpec) -> tuple[list[Tablet], list[str]]:
@@ -661,12 +357,6 @@ def extensions(tablets: list[Tablet]) -> str:
     return response.headers.get("Sec-WebSocket-Extensions", "") if response else ""
 
 
-async def close_all(tablets: list[Tablet]) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(20):
-            await asyncio.gather(*(t.socket.close() for t in tablets), return_exceptions=True)
-
-
 async def run_tablets(spec: TabletSpec, pipe: Pipe, shared: Any) -> None:
     started = time.monotonic()
     tablets, failures = await open_tablets(spec)
@@ -684,7 +374,7 @@ async def run_tablets(spec: TabletSpec, pipe: Pipe, shared: Any) -> None:
         await take_orders(pipe, tablets, now_round)
     finally:
         sampler.cancel()
-        await close_all(tablets)
+        await close_all([t.socket for t in tablets])
         for listener in listeners:
             listener.cancel()
 
@@ -697,68 +387,33 @@ def tablets_process(spec: TabletSpec, pipe: Pipe, shared: Any) -> None:
 class Tablets:
     """The tablet processes (one per server) as the chair's side sees them."""
 
-    pipes: list[Pipe]
-    pids: list[int]
+    processes: Children
     shared: Any  # [first seq acked, newest seq acked] of the current round, for all processes
-    ready: dict[str, Any]
+
+    @property
+    def pids(self) -> list[int]:
+        return self.processes.pids
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        return merged(self.processes.ready)
 
     async def ask(self, order: dict[str, Any], within: float = 120) -> dict[str, Any]:
-        for pipe in self.pipes:
-            pipe.send(order)
-        return merged(await asyncio.gather(*(answer_of(pipe, within) for pipe in self.pipes)))
+        return merged(await self.processes.ask(order, within))
 
     async def new_round(self, keep_times: bool) -> None:
         self.shared[0] = self.shared[1] = 0
         await self.ask({"type": "round", "keep_times": keep_times})
 
 
-async def answer_of(pipe: Pipe, within: float) -> dict[str, Any]:
-    answer = await receive(pipe, within)
-    if "error" in answer:
-        raise BenchFailed(f"the tablets failed: {answer['error']}")
-    return answer
-
-
-LARGEST_OF = ("max_backlog", "connect_s")  # merged by max; other numbers add up
-
-
-def merged(answers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The tablet processes' answers as one: counts added, lists joined, the largest backlog."""
-    whole = dict(answers[0])
-    for answer in answers[1:]:
-        for key, value in answer.items():
-            if key in LARGEST_OF:
-                whole[key] = max(whole[key], value)
-            elif isinstance(value, (int, float, list)) and not isinstance(value, bool):
-                whole[key] = whole[key] + value
-    return whole
-
-
 @contextlib.asynccontextmanager
 async def tablets_running(specs: list[TabletSpec]) -> AsyncIterator[Tablets]:
     """The tablets in child processes (one per spec), connected and greeted, for the block."""
-    context = multiprocessing.get_context("spawn")
-    shared = context.Array("q", 2)
-    pipes, processes = [], []
-    try:
-        for spec in specs:
-            pipe, child_end = context.Pipe()
-            process = context.Process(
-                target=tablets_process, args=(spec, child_end, shared), daemon=True
-            )
-            process.start()
-            child_end.close()
-            pipes.append(pipe)
-            processes.append(process)
-        ready = merged(await asyncio.gather(*(answer_of(pipe, 300) for pipe in pipes)))
-        yield Tablets(pipes, [int(p.pid or 0) for p in processes], shared, ready)
-    finally:
-        for pipe in pipes:
-            with contextlib.suppress(OSError):
-                pipe.send({"type": "close"})
-        for process, pipe in zip(processes, pipes, strict=True):
-            stop_process(process, grace=30)
-            pipe.close()
+    shared = multiprocessing.get_context("spawn").Array("q", 2)
+    async with children_running(
+        "the tablets", tablets_process, specs, shared, ready_within=300
+    ) as processes:
+        yield Tablets(processes, shared)
 
 
 # --- the chair (this process) ---------------------------------------------------------------
@@ -856,15 +511,6 @@ async def back_to_back(chair: Chair, hall: Hall, seconds: float, shared: Any) ->
 
 
 # --- rounds ---------------------------------------------------------------------------------
-
-
-def percentile_ms(seconds: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile in milliseconds, or None when there is nothing to rank."""
-    if not seconds:
-        return None
-    ordered = sorted(seconds)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return round(ordered[rank - 1] * 1000, 2)
 
 
 async def paced_round(hall: Hall, tablets: Tablets, args: argparse.Namespace) -> dict:
@@ -1017,19 +663,16 @@ def build_report(
 
 
 async def prepare_and_measure(
-    args: argparse.Namespace, servers: list[tuple[int, subprocess.Popen]], usernames: list[str]
+    args: argparse.Namespace, servers: list[Server], usernames: list[str]
 ) -> dict[str, Any]:
     """Signs everyone in on the first server; the chair stays there, the tablets split evenly
     over all of them (and over as many processes for the anchor)."""
-    for port, server in servers[1:]:
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", trust_env=False) as probe:
-            await wait_until_healthy(probe, server)
-    first_port, first = servers[0]
-    phonghop, document = await prepare_phonghop(f"http://{HOST}:{first_port}", first, usernames)
-    phonghop.server_pids = [server.pid for _, server in servers]
+    for server in servers[1:]:
+        await server.healthy()
+    phonghop, document = await prepare_phonghop(servers[0], usernames)
+    phonghop.server_pids = [server.pid for server in servers]
     phonghop.tablet_urls = [
-        (f"ws://{HOST}:{port}/ws/meetings/{MEETING}", f"http://{HOST}:{port}")
-        for port, _ in servers
+        (f"{server.ws_url}/ws/meetings/{MEETING}", server.url) for server in servers
     ]
     progress(f"presenting document {document['id']} ({document['title']})")
     with running_anchor(args.anchor_port, document) as (anchor_url, anchor_pid):
@@ -1053,20 +696,11 @@ def accounts_needed(args: argparse.Namespace) -> int:
     return max([*args.clients, args.sustain_clients if args.sustain_seconds > 0 else 0])
 
 
-def measure_within(work: Coroutine[Any, Any, dict[str, Any]], deadline: Deadline) -> dict:
-    try:
-        return run_loop(asyncio.wait_for(work, timeout=deadline.left()))
-    except TimeoutError as exc:
-        raise BenchFailed("the overall timeout ran out") from exc
-
-
 def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
     usernames = prepare_data_dir(data_dir, accounts_needed(args), deadline)
     log_path = data_dir / "server.log"
-    with log_path.open("wb") as log, running_server(args.port, server_env(data_dir), log) as server:
-        report = measure_within(
-            prepare_and_measure(args, [(args.port, server)], usernames), deadline
-        )
+    with running_server(args.port, server_env(data_dir), log_path) as server:
+        report = measure_within(prepare_and_measure(args, [server], usernames), deadline)
     report["server_log_errors"] = logged_errors(log_path)
     return report
 
@@ -1078,8 +712,7 @@ def run_two(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dic
     with shared_environment(args, data_dir, ports, "fanout", deadline) as env:
         usernames = prepare_data_dir(data_dir, accounts_needed(args), deadline, env)
         with running_servers(ports, env, logs) as servers:
-            listening = [(server.port, server.process) for server in servers]
-            report = measure_within(prepare_and_measure(args, listening, usernames), deadline)
+            report = measure_within(prepare_and_measure(args, servers, usernames), deadline)
     report["servers"] = len(ports)
     report["database"] = "postgresql + redis"
     report["server_log_errors"] = [logged_errors(path) for path in logs]

@@ -6,7 +6,7 @@ tablets (default 500) connect at the same moment and each sends `{"type":"hello"
 
 Setup (not timed): `phonghop serve` (SQLite, log level WARNING) on a temporary data dir seeded
 with the demo council and N delegates of meeting 1, every one signed in beforehand over HTTP
-(bench/fanout.py's `prepare_data_dir` and `prepare_phonghop`: one argon2 login each, so no login
+(bench/hall.py's `prepare_data_dir` and `prepare_phonghop`: one argon2 login each, so no login
 happens while measuring). Then `--markers` of them (default 100) share `--marks` ink strokes
 (default 2,000) with the meeting over their sockets (`annotation.put`, `visibility: "meeting"`),
 each a pen stroke of 50-200 points `[x, y, pressure]` as web/static/js/pen.js records them,
@@ -45,58 +45,57 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
 import random
 import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cluster import logged_errors, running_server
-from fanout import (
+from hall import (
     DEMO_PASSWORD,
     MEETING,
     SECRETARY,
-    CpuMark,
     Hall,
-    answer_of,
     documents_of,
     dumps,
     expect,
-    family,
-    loop_name,
-    measure_within,
-    merged,
     open_socket,
-    percentile_ms,
     prepare_data_dir,
     prepare_phonghop,
-    receive,
-    run_child,
-    run_loop,
     sign_in,
-    stop_process,
-    wait_for_quiet,
 )
 from harness import (
     HOST,
     SERVER_START_S,
     BenchFailed,
+    Children,
     Deadline,
-    check_port_free,
+    Server,
+    child_serving,
+    children_running,
+    logged_errors,
+    loop_name,
+    measure_within,
+    merged,
+    percentile_ms,
     progress,
     raise_fd_limit,
+    receive,
     run_benchmark,
+    run_child,
+    run_loop,
+    running_server,
     server_env,
     stop_on_sigterm,
 )
+from machine import CpuMark, family, wait_for_quiet
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -339,28 +338,9 @@ def burst_process(spec: BurstSpec, pipe: Pipe) -> None:
     run_child(run_burst(spec, pipe), pipe)
 
 
-@contextlib.asynccontextmanager
-async def tablets_ready(specs: list[BurstSpec]) -> AsyncIterator[tuple[list[Pipe], list[int]]]:
+def tablets_ready(specs: list[BurstSpec]) -> contextlib.AbstractAsyncContextManager[Children]:
     """The tablet processes, started (their imports done) and waiting for the start moment."""
-    context = multiprocessing.get_context("spawn")
-    pipes, processes = [], []
-    try:
-        for spec in specs:
-            pipe, child_end = context.Pipe()
-            process = context.Process(target=burst_process, args=(spec, child_end), daemon=True)
-            process.start()
-            child_end.close()
-            pipes.append(pipe)
-            processes.append(process)
-        await asyncio.gather(*(answer_of(pipe, SERVER_START_S) for pipe in pipes))
-        yield pipes, [int(p.pid or 0) for p in processes]
-    finally:
-        for pipe in pipes:
-            with contextlib.suppress(OSError):
-                pipe.send({"type": "close"})
-        for process, pipe in zip(processes, pipes, strict=True):
-            stop_process(process, grace=30)
-            pipe.close()
+    return children_running("the tablets", burst_process, specs, ready_within=SERVER_START_S)
 
 
 def burst_specs(url: str, origin: str, cookies: list[str | None], args: Any) -> list[BurstSpec]:
@@ -380,14 +360,13 @@ async def burst(
 ) -> dict[str, Any]:
     """Every tablet connects and says hello at one moment; what they saw, and the CPU used."""
     await wait_for_quiet(label, args)
-    async with tablets_ready(specs) as (pipes, client_pids):
+    async with tablets_ready(specs) as tablets:
+        client_pids = tablets.pids
         mark = CpuMark()
         start = time.monotonic() + START_DELAY_S
-        for pipe in pipes:
-            pipe.send({"type": "start", "start": start})
         progress(f"{label}: {sum(len(s.cookies) for s in specs)} hellos at once")
         within = args.hello_timeout + START_DELAY_S + 60
-        seen = merged(await asyncio.gather(*(answer_of(pipe, within) for pipe in pipes)))
+        seen = merged(await tablets.ask({"type": "start", "start": start}, within))
         end = CpuMark()
         lag = await loop_lag(health_url, time.monotonic() - start) if health_url else None
     # ours: this process and its children (the server or the anchor, the tablets)
@@ -450,18 +429,8 @@ async def anchor_serve(port: int, size: int, ready: Any) -> None:
 
 @contextlib.contextmanager
 def running_anchor(port: int, size: int) -> Iterator[tuple[str, int]]:
-    check_port_free(port)
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    process = context.Process(target=anchor_process, args=(port, size, ready), daemon=True)
-    process.start()
-    try:
-        if not ready.wait(SERVER_START_S):
-            raise BenchFailed("the anchor server did not start")
-        yield f"ws://{HOST}:{port}/ws/meetings/{MEETING}", int(process.pid or 0)
-    finally:
-        progress("stopping the anchor server")
-        stop_process(process, grace=0)
+    with child_serving("the anchor server", port, anchor_process, size) as pid:
+        yield f"ws://{HOST}:{port}/ws/meetings/{MEETING}", pid
 
 
 # --- putting it together --------------------------------------------------------------------
@@ -477,10 +446,10 @@ def met(ours: dict[str, Any]) -> bool:
     )
 
 
-async def measure(args: argparse.Namespace, port: int, server: Any, usernames: list[str]) -> dict:
-    base_url = f"http://{HOST}:{port}"
+async def measure(args: argparse.Namespace, server: Server, usernames: list[str]) -> dict:
+    base_url = server.url
     started = time.monotonic()
-    hall, _ = await prepare_phonghop(base_url, server, usernames)
+    hall, _ = await prepare_phonghop(server, usernames)
     signed_in_s = time.monotonic() - started
     pages = await meeting_pages(base_url)
     progress(f"sharing {args.marks} ink marks from {args.markers} delegates")
@@ -519,8 +488,8 @@ async def measure(args: argparse.Namespace, port: int, server: Any, usernames: l
 def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
     usernames = prepare_data_dir(data_dir, args.tablets, deadline)
     log_path = data_dir / "server.log"
-    with log_path.open("wb") as log, running_server(args.port, server_env(data_dir), log) as server:
-        report = measure_within(measure(args, args.port, server, usernames), deadline)
+    with running_server(args.port, server_env(data_dir), log_path) as server:
+        report = measure_within(measure(args, server, usernames), deadline)
     report["server_log_errors"] = logged_errors(log_path)
     return report
 

@@ -33,10 +33,8 @@ import math
 import os
 import re
 import secrets
-import signal
 import sqlite3
 import ssl
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -44,21 +42,19 @@ from pathlib import Path
 
 import httpx
 from harness import (
-    HOST,
     SERVER_START_S,
     BenchFailed,
     Deadline,
-    check_port_free,
-    phonghop_executable,
+    Server,
+    phonghop_command,
     progress,
     run_benchmark,
+    running_server,
     server_env,
-    wait_until_healthy,
 )
 
 TARGET_ALL_IN_S = 10
 TARGET_LOOP_LAG_P99_MS = 20
-SERVER_STOP_S = 15
 
 
 @dataclass
@@ -94,16 +90,8 @@ def write_users_csv(path: Path, count: int) -> dict[str, str]:
 
 
 def import_users(csv_path: Path, env: dict[str, str], deadline: Deadline) -> None:
-    command = [phonghop_executable(), "import-users", str(csv_path)]
-    try:
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=deadline.left()
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BenchFailed("import-users did not finish within the overall timeout") from exc
-    if done.returncode != 0:
-        raise BenchFailed(f"import-users failed ({done.returncode}): {done.stderr.strip()}")
-    progress(done.stdout.splitlines()[0] if done.stdout else "import-users done")
+    done = phonghop_command(["import-users", str(csv_path)], env, deadline)
+    progress(done.splitlines()[0] if done else "import-users done")
 
 
 def argon2_parameters(data_dir: Path) -> dict[str, int]:
@@ -115,28 +103,6 @@ def argon2_parameters(data_dir: Path) -> dict[str, int]:
         raise BenchFailed("no Argon2 hash found in the imported accounts")
     memory, time_cost, parallelism = (int(part) for part in found.groups())
     return {"memory_kib": memory, "time_cost": time_cost, "parallelism": parallelism}
-
-
-# --- the server ---------------------------------------------------------------------------
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    check_port_free(port)
-    command = [phonghop_executable(), "serve", "--host", HOST, "--port", str(port)]
-    # The server's own output goes to our stderr, so stdout carries only the JSON.
-    return subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=SERVER_STOP_S)
-    except subprocess.TimeoutExpired:
-        progress(f"the server ignored SIGTERM for {SERVER_STOP_S} s; killing it")
-        server.kill()
-        server.wait()
 
 
 # --- the burst ----------------------------------------------------------------------------
@@ -271,14 +237,10 @@ def build_report(
 
 
 async def measure(
-    base_url: str,
-    server: subprocess.Popen[bytes],
-    accounts: dict[str, str],
-    argon2: dict[str, int],
-    deadline: Deadline,
+    server: Server, accounts: dict[str, str], argon2: dict[str, int], deadline: Deadline
 ) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=2) as client:
-        await wait_until_healthy(client, server, min(SERVER_START_S, deadline.left()))
+    base_url = server.url
+    await server.healthy(min(SERVER_START_S, deadline.left()))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     progress(f"server is up; {len(accounts)} tablets sign in at once (load average {load})")
     burst_started = time.perf_counter()
@@ -296,13 +258,8 @@ def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[st
     progress(f"importing {args.users} accounts into {data_dir}")
     import_users(csv_path, env, deadline)
     argon2 = argon2_parameters(data_dir)
-    server = start_server(args.port, env)
-    try:
-        base_url = f"http://{HOST}:{args.port}"
-        return asyncio.run(measure(base_url, server, accounts, argon2, deadline))
-    finally:
-        progress("stopping the server")
-        stop_server(server)
+    with running_server(args.port, env) as server:
+        return asyncio.run(measure(server, accounts, argon2, deadline))
 
 
 def main() -> int:

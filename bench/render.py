@@ -48,11 +48,10 @@ import math
 import multiprocessing
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -61,15 +60,14 @@ from pathlib import Path
 import httpx
 import pymupdf
 from harness import (
-    HOST,
     BenchFailed,
     Deadline,
-    check_port_free,
-    phonghop_executable,
+    Server,
+    phonghop_command,
     progress,
     run_benchmark,
+    running_server,
     server_env,
-    wait_until_healthy,
 )
 
 from agenda.demo_papers import demo_session
@@ -81,7 +79,6 @@ RUNS = 3
 PAGE_WIDTH = 1280  # what a tablet asks the server for
 TARGET_RATIO_ALL = 1.0
 TARGET_WARM_P99_MS = 5
-SERVER_STOP_S = 15
 SECRETARY, PASSWORD = "thuky", "demo2026"
 
 
@@ -313,38 +310,6 @@ def renderer_report(pages: int, cpus: int, runs: dict[str, Timed]) -> dict[str, 
 # --- 2. the server --------------------------------------------------------------------------
 
 
-def seed_demo(env: dict[str, str], deadline: Deadline) -> None:
-    command = [phonghop_executable(), "demo", "--seed-only"]
-    try:
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=deadline.left()
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BenchFailed("phonghop demo --seed-only did not finish in time") from exc
-    if done.returncode != 0:
-        raise BenchFailed(f"phonghop demo --seed-only failed: {done.stderr.strip()[-500:]}")
-
-
-@contextlib.contextmanager
-def running_server(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """`phonghop serve` for the duration of the block; its output goes to our stderr."""
-    check_port_free(port)
-    command = [phonghop_executable(), "serve", "--host", HOST, "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
-    try:
-        yield server
-    finally:
-        progress("stopping the server")
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=SERVER_STOP_S)
-            except subprocess.TimeoutExpired:
-                progress(f"the server ignored SIGTERM for {SERVER_STOP_S} s; killing it")
-                server.kill()
-                server.wait()
-
-
 def expect(response: httpx.Response, status: int, doing: str) -> httpx.Response:
     if response.status_code != status:
         raise BenchFailed(f"{doing}: HTTP {response.status_code} {response.text[:300]}")
@@ -497,11 +462,9 @@ async def measure_pages(
     }
 
 
-async def measure_server(
-    base_url: str, server: subprocess.Popen[bytes], pdf: bytes, args: argparse.Namespace
-) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=120) as client:
-        await wait_until_healthy(client, server)
+async def measure_server(server: Server, pdf: bytes, args: argparse.Namespace) -> dict[str, object]:
+    await server.healthy()
+    async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=120) as client:
         token = await sign_in(client)
         progress(f"server is up, signed in as {SECRETARY}; uploading {len(pdf) // 1024} KiB")
         document_id, pages = await upload_book(client, token, pdf)
@@ -514,10 +477,9 @@ def run_server_part(
 ) -> dict[str, object]:
     env = server_env(data_dir)
     progress("seeding the demo council")
-    seed_demo(env, deadline)
+    phonghop_command(["demo", "--seed-only"], env, deadline)
     with running_server(args.port, env) as server:
-        base_url = f"http://{HOST}:{args.port}"
-        work = measure_server(base_url, server, pdf, args)
+        work = measure_server(server, pdf, args)
         try:
             return asyncio.run(asyncio.wait_for(work, timeout=deadline.left()))
         except TimeoutError as exc:

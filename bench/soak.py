@@ -2,7 +2,7 @@
 every annotation, ballot and journaled event is accounted for.
 
 Two `phonghop serve` processes (ports `--port` and `--port`+1) share a throwaway PostgreSQL
-database and Redis (bench/cluster.py). `--clients` delegates of meeting 1 (bench/fanout.py's
+database and Redis (bench/cluster.py). `--clients` delegates of meeting 1 (bench/hall.py's
 setup: demo council plus imported accounts, all signed in) are real websocket tablets in two
 client processes, half homed on each server. A tablet speaks the app's protocol: hello with
 `since` (null the first time), an id on every message, waiting for its ack. When its socket
@@ -48,7 +48,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import multiprocessing
 import os
 import random
 import signal
@@ -64,31 +63,35 @@ from typing import Any
 
 import httpx
 import psycopg
-from cluster import (
-    Server,
-    add_database_arguments,
-    healthy,
-    logged_errors,
-    running_servers,
-    shared_environment,
-)
-from fanout import (
+from cluster import add_database_arguments, shared_environment
+from hall import (
     CHAIR,
     CONNECT_CONCURRENCY,
     DEMO_PASSWORD,
     MEETING,
-    CpuMark,
     expect,
-    percentile_ms,
     prepare_data_dir,
     prepare_phonghop,
+    sign_in,
+)
+from harness import (
+    BenchFailed,
+    Children,
+    Deadline,
+    Server,
+    children_running,
+    logged_errors,
+    percentile_ms,
+    progress,
+    raise_fd_limit,
     receive,
+    run_benchmark,
     run_child,
     run_loop,
-    sign_in,
-    stop_process,
+    running_servers,
+    stop_on_sigterm,
 )
-from harness import BenchFailed, Deadline, progress, raise_fd_limit, run_benchmark, stop_on_sigterm
+from machine import CpuMark
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
@@ -433,48 +436,9 @@ def group_process(spec: GroupSpec, pipe: Pipe) -> None:
     run_child(run_group(spec, pipe), pipe)
 
 
-@dataclass
-class Groups:
-    """The client processes as the chair's side sees them."""
-
-    pipes: list[Pipe]
-    pids: list[int]
-    ready: list[dict[str, Any]]
-
-    async def ask(self, order: dict[str, Any], within: float) -> list[Any]:
-        for pipe in self.pipes:
-            pipe.send(order)
-        return list(await asyncio.gather(*(answer_of(pipe, within) for pipe in self.pipes)))
-
-
-async def answer_of(pipe: Pipe, within: float) -> Any:
-    answer = await receive(pipe, within)
-    if isinstance(answer, dict) and "error" in answer:
-        raise BenchFailed(f"a client process failed: {answer['error']}")
-    return answer
-
-
-@contextlib.asynccontextmanager
-async def groups_running(specs: list[GroupSpec]) -> AsyncIterator[Groups]:
-    context = multiprocessing.get_context("spawn")
-    pipes, processes = [], []
-    try:
-        for spec in specs:
-            pipe, child_end = context.Pipe()
-            process = context.Process(target=group_process, args=(spec, child_end), daemon=True)
-            process.start()
-            child_end.close()
-            pipes.append(pipe)
-            processes.append(process)
-        ready = list(await asyncio.gather(*(answer_of(pipe, 400) for pipe in pipes)))
-        yield Groups(pipes, [int(p.pid or 0) for p in processes], ready)
-    finally:
-        for pipe in pipes:
-            with contextlib.suppress(OSError):
-                pipe.send({"type": "close"})
-        for process, pipe in zip(processes, pipes, strict=True):
-            stop_process(process, grace=30)
-            pipe.close()
+def groups_running(specs: list[GroupSpec]) -> contextlib.AbstractAsyncContextManager[Children]:
+    """The client processes (one per spec), their tablets connected, for the block."""
+    return children_running("a client process", group_process, specs, ready_within=400)
 
 
 # --- the chair and the meeting (this process) -----------------------------------------------
@@ -505,7 +469,7 @@ class Meeting:
     http: httpx.AsyncClient
     csrf: dict[str, str]
     document: dict[str, Any]
-    groups: Groups
+    groups: Children
     usernames: list[str]
     log: Log = field(default_factory=Log)
     turns: itertools.count = field(default_factory=itertools.count)
@@ -563,7 +527,7 @@ async def restart_later(server: Server, log: Log, started: float) -> None:
     log.before_restart, log.restarted_pid = CpuMark(), server.process.pid
     at = time.monotonic()
     stop_s, killed = await asyncio.to_thread(server.restart, RESTART_GRACE_S)
-    await healthy(server)
+    await server.healthy()
     down_s = time.monotonic() - at
     log.restart = {
         "port": server.port,
@@ -785,8 +749,8 @@ def group_specs(servers: list[Server], usernames: list[str], cookies: list[str])
 async def soak(
     args: argparse.Namespace, servers: list[Server], usernames: list[str], database_url: str
 ) -> dict[str, Any]:
-    await healthy(servers[1])
-    hall, document = await prepare_phonghop(servers[0].url, servers[0].process, usernames)
+    await servers[1].healthy()
+    hall, document = await prepare_phonghop(servers[0], usernames)
     cookies = [str(cookie) for cookie in hall.tablet_cookies]
     async with contextlib.AsyncExitStack() as stack:
         groups = await stack.enter_async_context(

@@ -2,7 +2,7 @@
 
 What it measures: `phonghop serve` (SQLite, log level WARNING) on a temporary data dir with the
 demo council and N delegates (default 500) of meeting 1, each signed in and connected over a
-real websocket from a child process (set up with bench/fanout.py's helpers). The chair
+real websocket from a child process (set up with bench/hall.py). The chair
 (`chutoa`, over HTTP) creates and opens a yes/no/abstain vote; every voter waits a random
 0..`--spread` s and sends `vote.cast` with a random choice, noting when it sent and when its
 ack (or error) came. A second after the last answer the chair closes the vote over HTTP and
@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
 import random
 import subprocess
@@ -55,38 +54,40 @@ from typing import Any
 
 import httpx
 import psycopg
-from cluster import (
-    add_cluster_arguments,
-    logged_errors,
-    running_server,
-    shared_environment,
-    wait_until_healthy,
-)
-from fanout import (
+from cluster import add_cluster_arguments, shared_environment
+from hall import (
     ANSWERS,
     CHAIR,
     CONNECT_CONCURRENCY,
     DEMO_PASSWORD,
-    HOST,
     MEETING,
-    BenchFailed,
-    CpuMark,
-    Deadline,
     TabletSpec,
     close_all,
     expect,
     open_socket,
-    percentile_ms,
     prepare_data_dir,
     prepare_phonghop,
-    receive,
-    run_child,
-    run_loop,
-    server_env,
     sign_in,
-    stop_process,
 )
-from harness import progress, raise_fd_limit, run_benchmark, stop_on_sigterm
+from harness import (
+    BenchFailed,
+    Children,
+    Deadline,
+    Server,
+    children_running,
+    logged_errors,
+    measure_within,
+    percentile_ms,
+    progress,
+    raise_fd_limit,
+    receive,
+    run_benchmark,
+    run_child,
+    running_server,
+    server_env,
+    stop_on_sigterm,
+)
+from machine import CpuMark
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -266,7 +267,7 @@ async def run_voters(spec: TabletSpec, pipe: Pipe) -> None:
             work = cast_all if order["type"] == "cast" else closed_everywhere
             pipe.send(await work(voters, order))
     finally:
-        await close_all(voters)  # type: ignore[arg-type]
+        await close_all([voter.socket for voter in voters])
         for listener in listeners:
             listener.cancel()
 
@@ -277,35 +278,26 @@ def voters_process(spec: TabletSpec, pipe: Pipe) -> None:
 
 @dataclass
 class Voters:
-    pipe: Pipe
-    pid: int
-    ready: dict[str, Any]
+    """One voters' process as the chair's side sees it."""
+
+    process: Children
+
+    @property
+    def pid(self) -> int:
+        return self.process.pids[0]
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        return self.process.ready[0]
 
     async def ask(self, order: dict[str, Any], within: float) -> dict[str, Any]:
-        self.pipe.send(order)
-        answer = await receive(self.pipe, within + 30)
-        if "error" in answer:
-            raise BenchFailed(f"the voters failed: {answer['error']}")
-        return answer
+        return (await self.process.ask(order, within + 30))[0]
 
 
 @contextlib.asynccontextmanager
 async def voters_running(spec: TabletSpec) -> AsyncIterator[Voters]:
-    context = multiprocessing.get_context("spawn")
-    pipe, child_end = context.Pipe()
-    process = context.Process(target=voters_process, args=(spec, child_end), daemon=True)
-    process.start()
-    child_end.close()
-    try:
-        ready = await receive(pipe, within=300)
-        if "error" in ready:
-            raise BenchFailed(f"the voters could not connect: {ready['error']}")
-        yield Voters(pipe, int(process.pid or 0), ready)
-    finally:
-        with contextlib.suppress(OSError):
-            pipe.send({"type": "close"})
-        stop_process(process, grace=30)
-        pipe.close()
+    async with children_running("the voters", voters_process, [spec], ready_within=300) as process:
+        yield Voters(process)
 
 
 # --- the chair (this process) and the report ------------------------------------------------
@@ -365,17 +357,13 @@ async def ask_all(groups: list[Voters], order: dict[str, Any], within: float) ->
 
 
 async def vote_burst(
-    args: argparse.Namespace,
-    servers: list[tuple[int, subprocess.Popen]],
-    usernames: list[str],
-    deadline: Deadline,
+    args: argparse.Namespace, servers: list[Server], usernames: list[str], deadline: Deadline
 ) -> dict[str, Any]:
     """The chair on the first server; the voters split evenly across all of them."""
-    base_urls = [f"http://{HOST}:{port}" for port, _ in servers]
-    for url, (_, server) in zip(base_urls[1:], servers[1:], strict=True):
-        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=60) as probe:
-            await wait_until_healthy(probe, server)
-    hall, _ = await prepare_phonghop(base_urls[0], servers[0][1], usernames)
+    base_urls = [server.url for server in servers]
+    for server in servers[1:]:
+        await server.healthy()
+    hall, _ = await prepare_phonghop(servers[0], usernames)
     cookies = list(hall.tablet_cookies)
     share = math.ceil(len(cookies) / len(servers))
     specs = [
@@ -431,7 +419,7 @@ async def vote_burst(
         used = [round(marks[start].used_s(marks[start + 1], pid), 2) for pid in pids]
         return used[0] if len(used) == 1 else used
 
-    server_pids = [server.pid for _, server in servers]
+    server_pids = [server.pid for server in servers]
     voter_pids = [group.pid for group in groups]
     report_tally = (stored.get("result") or {}).get("tally")
     report = {
@@ -485,16 +473,11 @@ def measure(
 ) -> dict[str, Any]:
     """Starts one server per environment (ports --port, --port+1, ...) and runs the burst."""
     with contextlib.ExitStack() as stack:
-        servers = []
-        for index, (env, log_path) in enumerate(zip(envs, logs, strict=True)):
-            log = stack.enter_context(log_path.open("wb"))
-            port = args.port + index
-            servers.append((port, stack.enter_context(running_server(port, env, log))))
-        work = vote_burst(args, servers, usernames, deadline)
-        try:
-            report = run_loop(asyncio.wait_for(work, timeout=deadline.left()))
-        except TimeoutError as exc:
-            raise BenchFailed("the overall timeout ran out") from exc
+        servers = [
+            stack.enter_context(running_server(args.port + index, env, log))
+            for index, (env, log) in enumerate(zip(envs, logs, strict=True))
+        ]
+        report = measure_within(vote_burst(args, servers, usernames, deadline), deadline)
     report["met"] = met(report, args.voters)
     errors = [logged_errors(path) for path in logs]
     report["detail"]["server_log_errors"] = errors[0] if len(errors) == 1 else errors

@@ -1,19 +1,17 @@
-"""Browser test harness: a real `phonghop serve` process and Debian's headless Chromium."""
+"""Browser test harness: a real `phonghop demo` process (bench/harness.py) and Debian's
+headless Chromium."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bench.harness import free_port, running_server, server_env
 from tests.conftest import need
 
 CHROMIUM = os.environ.get("PHONGHOP_CHROMIUM", "/usr/bin/chromium")
@@ -31,12 +29,6 @@ MEDIA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-st
 TABLET = {"width": 1024, "height": 768}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -44,46 +36,14 @@ class LiveServer:
     process: subprocess.Popen
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """The demo council served by a real process on a free loopback port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PHONGHOP_DATA_DIR": str(tmp_path / "data"),
-        "PHONGHOP_HOST": "127.0.0.1",
-        "PHONGHOP_PORT": str(port),
-        "PHONGHOP_LOG_LEVEL": "WARNING",
-    }
+    data_dir = tmp_path / "data"
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "demo"], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process, log)
-        yield LiveServer(url, tmp_path / "data", process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_server(free_port(), server_env(data_dir), log, command="demo") as server:
+        server.wait_healthy()
+        yield LiveServer(server.url, data_dir, server.process)
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +23,16 @@ import sqlalchemy as sa
 import websockets
 from sqlmodel import Session, select
 
+from bench.harness import (
+    Deadline,
+    Server,
+    free_port,
+    phonghop_command,
+    phonghop_executable,
+    running_server,
+    running_servers,
+    server_env,
+)
 from recorder import files
 from server import db
 from server.models import (
@@ -39,24 +47,15 @@ from server.models import (
     Vote,
 )
 from server.settings import Settings
-from tests.browser import free_port
-from tests.conftest import Accounts, listening, need, throwaway_postgres
+from tests.conftest import PASSWORD, Accounts, listening, need, throwaway_postgres
 from tests.live import Tablet, close_all
-from tests.points import Point, PointError, fixture_password, mean_rgb
+from tests.points import Point, PointError, mean_rgb
 
 pytestmark = pytest.mark.postgres
 
 REDIS_URL = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
 DELEGATES = 24
 RED, GREEN = (220, 30, 30), (30, 200, 40)
-
-
-@dataclass
-class Server:
-    """One `phonghop serve` process, as `Tablet` needs it."""
-
-    url: str
-    process: subprocess.Popen[bytes]
 
 
 @dataclass
@@ -69,10 +68,6 @@ class Cluster:
     accounts: Accounts
 
 
-def _phonghop(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "phonghop"), *args]
-
-
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A throwaway PostgreSQL database, migrated by `phonghop db upgrade`."""
@@ -80,72 +75,37 @@ def database_url() -> Iterator[str]:
         yield url
 
 
-def _start(port: int, env: dict[str, str], what: str = "serve") -> Server:
-    command = _phonghop(what, "--host", "127.0.0.1", "--port", str(port))
-    process = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    return Server(url, process)
-
-
-def _wait_until_up(server: Server) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.url} exited with {server.process.returncode}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{server.url} did not come up")
-
-
-def _stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     need(listening(REDIS_URL), "Redis is not running on 127.0.0.1:6379")
     data_dir = tmp_path_factory.mktemp("shared-data")
-    ports, bridge_port = (free_port(), free_port()), free_port()
+    ports, bridge_port = [free_port(), free_port()], free_port()
     origins = ",".join(f"http://127.0.0.1:{port}" for port in ports)
     env = {
-        **os.environ,
-        "PHONGHOP_DATA_DIR": str(data_dir),
+        **server_env(data_dir),
         "PHONGHOP_DATABASE_URL": database_url,
         "PHONGHOP_REDIS_URL": REDIS_URL,
         "PHONGHOP_REDIS_PREFIX": f"test-{secrets.token_hex(4)}",  # Redis pub/sub ignores DB numbers
         "PHONGHOP_SECRET_KEY": secrets.token_urlsafe(32),
         "PHONGHOP_ALLOWED_ORIGINS": origins,
         "PHONGHOP_RENDER_WORKERS": "1",
-        "PHONGHOP_LOG_LEVEL": "WARNING",
         "PHONGHOP_BRIDGE_URLS": f"http://127.0.0.1:{bridge_port}",
     }
-    subprocess.run(_phonghop("db", "upgrade"), env=env, check=True)
+    phonghop_command(["db", "upgrade"], env, Deadline(60))
     engine = db.make_sync_engine(database_url)
     settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="seed")
-    servers = [_start(port, env) for port in ports] + [_start(bridge_port, env, "bridge")]
-    cluster = None
     try:
-        for server in servers:
-            _wait_until_up(server)
-        with Session(engine, expire_on_commit=False) as session:
-            accounts = Accounts(session, settings)
-            cluster = Cluster(*servers, env, engine, accounts)
-            yield cluster
-            accounts.passwords.close()
+        with (
+            running_servers(ports, env) as (a, b),
+            running_server(bridge_port, env, command="bridge") as bridge,
+        ):
+            for server in (a, b, bridge):
+                server.wait_healthy()
+            with Session(engine, expire_on_commit=False) as session:
+                accounts = Accounts(session, settings)
+                yield Cluster(a, b, bridge, env, engine, accounts)
+                accounts.passwords.close()
     finally:
-        if cluster is not None:  # tests restart members: stop the ones running now too
-            servers += [cluster.a, cluster.b, cluster.bridge]
-        for server in servers:
-            _stop(server)
         engine.dispose()
 
 
@@ -443,8 +403,10 @@ async def test_one_conference_in_the_bridge_process_for_points_on_both_servers(c
 
 
 async def _record_a_segment(cluster: Cluster, meeting_id: int) -> None:
-    command = _phonghop("recorder", "--meeting", str(meeting_id), "--server", cluster.b.url)
-    recorder = await asyncio.create_subprocess_exec(*command, env=cluster.env)
+    command = ["recorder", "--meeting", str(meeting_id), "--server", cluster.b.url]
+    recorder = await asyncio.create_subprocess_exec(
+        phonghop_executable(), *command, env=cluster.env
+    )
     data_dir = Path(cluster.env["PHONGHOP_DATA_DIR"])
     try:
         async with asyncio.timeout(30):
@@ -468,7 +430,7 @@ async def _record_a_segment(cluster: Cluster, meeting_id: int) -> None:
 async def test_servers_without_their_bridge_refuse_calls_clearly_and_keep_serving(cluster):
     people = _conference_meeting(cluster)
     meeting_id = people["id"]
-    _stop(cluster.bridge)
+    cluster.bridge.stop()
     try:
         point = Point(cluster.b.url, people["p1"].username, meeting_id)
         with pytest.raises(PointError, match="HTTP 503.*bridge_unavailable"):
@@ -477,9 +439,8 @@ async def test_servers_without_their_bridge_refuse_calls_clearly_and_keep_servin
         state = await _snapshot(cluster.a, people["chair"].username, meeting_id)
         assert state["conference"] is None  # a hello still works
     finally:
-        port = int(cluster.bridge.url.rsplit(":", 1)[1])
-        cluster.bridge = _start(port, cluster.env, "bridge")
-        _wait_until_up(cluster.bridge)
+        cluster.bridge.start()
+        await cluster.bridge.healthy()
     again = await Point(cluster.b.url, people["p1"].username, meeting_id).join()
     await again.leave()
 
@@ -517,7 +478,7 @@ async def test_failed_logins_on_both_servers_count_together(cluster):
         limit = Settings.from_env().login_max_failures
         for n in range(limit):
             assert (await log_in(clients[n % 2], "sai")).status_code == 401
-        refused = await log_in(clients[limit % 2], fixture_password())
+        refused = await log_in(clients[limit % 2], PASSWORD)
         assert (refused.status_code, refused.json()["code"]) == (429, "login_throttled")
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))
@@ -533,14 +494,13 @@ async def test_a_timed_vote_closes_on_time_when_the_server_that_opened_it_stops(
     vote_id = made.json()["id"]
     assert (await chair.http.post(f"/api/votes/{vote_id}/open", headers=csrf)).status_code == 200
     await chair.close()
-    _stop(cluster.a)
+    cluster.a.stop()
     try:
         closed = await delegate.until(lambda m: m["type"] == "vote.closed", within=15)
         assert closed["vote"]["id"] == vote_id
     finally:
-        port = int(cluster.a.url.rsplit(":", 1)[1])
-        cluster.a = _start(port, cluster.env)
-        _wait_until_up(cluster.a)
+        cluster.a.start()
+        await cluster.a.healthy()
     with Session(cluster.engine) as session:
         vote = session.get(Vote, vote_id)
         late = (vote.closed_at - vote.opened_at).total_seconds() - 5
