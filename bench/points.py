@@ -12,7 +12,8 @@ sees a frame. So this module swaps `aiortc.rtcrtpreceiver.decoder_worker`, the f
 that thread runs, for one that decodes as before unless the receiving track was marked
 count-only, in which case it hands the reassembled encoded frames to the track untouched.
 The swap is made once per process at the first such point and changes nothing for the
-other receivers. Audio is always decoded: Opus is cheap.
+other receivers. Audio is always decoded: Opus is cheap. (That worker, the track's queue and
+aioice's sockets in `drop` are aiortc's insides: tests/test_aiortc_fence.py watches them.)
 """
 
 from __future__ import annotations

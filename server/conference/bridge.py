@@ -173,6 +173,7 @@ class Conference:
         pc.addTrack(sound)
         sender = pc.addTrack(picture)
         if not self.program.naive:  # a keyframe asked by anyone comes from the one encoder
+            # aiortc's private method, fenced by tests/test_aiortc_fence.py
             sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
         for transceiver in pc.getTransceivers():
             codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs

@@ -6,7 +6,8 @@ thread-safe future per frame. With 40 points sending sound in 20 ms packets that
 a second and most of the loop's time (py-spy, bench/bridge.py). The track's queue is
 unbounded, so `put` never waits: one `call_soon_threadsafe(queue.put_nowait, frame)` does
 the same work. `install()` swaps aiortc's worker for this one (same arguments, same
-behaviour otherwise) for the receivers made afterwards.
+behaviour otherwise) for the receivers made afterwards. Borrowed from aiortc 1.16, which
+pyproject.toml pins: tests/test_aiortc_fence.py fails when aiortc's worker or its caller change.
 """
 
 from __future__ import annotations
