@@ -160,7 +160,10 @@ def test_a_whole_session_from_agenda_to_minutes(browser, live_server, tmp_path):
     expect(away).to_have_attribute("data-status", "excused")
     away.locator("input.reason").fill("Đi công tác")
     away.locator("input.reason").press("Enter")
-    expect(desk.locator("#quorum")).to_contain_text("Có mặt 3/4 đại biểu — cần 3 — đủ điều kiện")
+    # The demo council is an HĐND of 21: a session needs two thirds of ALL its delegates.
+    expect(desk.locator("#quorum")).to_have_text(
+        "Có mặt 3/21 đại biểu — cần ít nhất 14 (2/3 tổng số đại biểu) — chưa đủ điều kiện tiến hành"
+    )
     desk.screenshot(path=tmp_path / "2-secretary-attendance.png", full_page=True)
 
     screen = watched(secretary.new_page())  # the hall's screen, run from the secretary's desk
@@ -223,6 +226,14 @@ def test_a_whole_session_from_agenda_to_minutes(browser, live_server, tmp_path):
     form = console.locator("#vote-form")
     form.locator("[name=title]").fill(QUESTION)
     form.locator("[name=item_id]").select_option(label=f"1. {AGENDA[0][0]}")
+    # More than half of all 21 delegates cannot be reached by the 4 voters of this meeting:
+    # the console says so before the vote is made, and the chair counts on the votes cast.
+    expect(console.locator("#vote-requirement")).to_have_class(re.compile(r"\berror\b"))
+    expect(console.locator("#vote-requirement")).to_contain_text("11/21")
+    form.locator("[name=majority_base]").select_option("cast")
+    expect(console.locator("#vote-requirement")).to_have_text(
+        "Cần quá nửa số phiếu biểu quyết tán thành"
+    )
     console.locator("#vote-create").click()
     expect(console.locator("#vote-current")).to_have_attribute("data-status", "draft")
     console.locator("#vote-open").click()
@@ -277,7 +288,7 @@ def test_a_whole_session_from_agenda_to_minutes(browser, live_server, tmp_path):
     attendance = text[text.index("II. THÀNH PHẦN THAM DỰ") : text.index("III. NỘI DUNG")]
     # The chair and the two delegates who checked in; the secretary and the ward point checked
     # in too, but only members count toward "x/y đại biểu".
-    assert "1. Có mặt: 3/4 đại biểu" in attendance, attendance
+    assert "1. Có mặt: 3/21 đại biểu" in attendance, attendance
     for name in ("Trần Văn Bình", FIRST, SECOND):
         assert name in attendance.partition("2. Tham dự trực tuyến")[0]
     assert f"{AWAY} Đi công tác" in attendance.partition("3. Vắng:")[2]
