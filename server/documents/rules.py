@@ -273,8 +273,9 @@ async def search(
 
     Each page is listed once: a paper's page that is also in the agenda book is listed in
     the book when the caller reads the book (`reading`), else in the paper itself; the
-    book's own pages (cover, contents) only when reading it. `document_id` keeps to one
-    document. The document being read comes first, then the papers in agenda order.
+    newest book's own pages (cover, contents) when reading the book or nothing in
+    particular. `document_id` keeps to one document. The document being read comes first,
+    then the papers in agenda order.
     """
     words = render.fold(query).split()
     if len("".join(words)) < 2:
@@ -298,8 +299,18 @@ async def search(
     if document_id is not None:
         statement = statement.where(Document.id == document_id)
     else:
+        newest_book = (
+            select(AgendaBook.document_id)
+            .where(AgendaBook.meeting_id == access.meeting.id)
+            .order_by(col(AgendaBook.version).desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        own_pages = sa.and_(
+            reading is None, col(Document.id) == newest_book, DocumentPage.content_key == ""
+        )
         statement = statement.where(
-            sa.or_(Document.kind == "paper", col(Document.id) == (reading or 0))
+            sa.or_(Document.kind == "paper", col(Document.id) == (reading or 0), own_pages)
         )
     if not reads_confidential(access):  # before the limit, so nothing readable is crowded out
         statement = statement.where(col(Document.confidential).is_(False))
