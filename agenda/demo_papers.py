@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pymupdf
 
 from agenda.letterhead import BODY, PAGE, body_story, letterhead, number_pages
+from agenda.wording import locality
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,6 @@ def demo_session(body: str, place: str, date: datetime.date) -> list[DemoItem]:
 
 
 _UNIT_KINDS = ("thành phố", "thị trấn", "đặc khu", "phường", "tỉnh", "xã")
-_COUNCIL_PREFIXES = ("hội đồng nhân dân ", "hđnd ")
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,7 @@ class _Council:
 
     @classmethod
     def from_body(cls, body: str, place: str, date: datetime.date) -> _Council:
-        locality = body.strip()
-        for prefix in _COUNCIL_PREFIXES:
-            if locality.lower().startswith(prefix):
-                locality = locality[len(prefix) :].strip()
-        return cls(locality, place, date)
+        return cls(locality(body), place, date)
 
     @property
     def unit(self) -> str:

@@ -19,26 +19,19 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from agenda import fonts
-
-# The PDF's own wording helpers, so that the two copies of the minutes say the same.
-from agenda.minutes import (
-    _LEADERS,
-    ItemRecord,
-    MinutesData,
-    Person,
-    Turn,
-    VoteOutcome,
-    _date,
-    _ending,
-    _key,
-    _locality,
-    _paragraphs,
-    _percent,
-    _recipient_lines,
-    _sentence,
-    _with_title,
-)
+from agenda.minutes import ItemRecord, MinutesData, Person, Turn, VoteOutcome, closing_sentence
 from agenda.notice import NoticeData, closing, opening, subject
+from agenda.wording import (  # the PDF's own words, so the two copies of the minutes agree
+    LEADERS,
+    item_key,
+    locality,
+    paragraphs,
+    percent,
+    plain_date,
+    recipient_lines,
+    sentence,
+    with_title,
+)
 
 FONT = "Times New Roman"
 BODY_SIZE = 14
@@ -367,7 +360,7 @@ def _lead(lead: str, text: str) -> str:
 
 
 def _texts(text: str) -> list[str]:
-    return [para(line) for line in _paragraphs(text)]
+    return [para(line) for line in paragraphs(text)]
 
 
 def _note(text: str) -> str:
@@ -376,8 +369,8 @@ def _note(text: str) -> str:
 
 def minutes_docx(data: MinutesData) -> bytes:
     """The minutes as a Word file, with the content of :func:`agenda.minutes.minutes_pdf`."""
-    issuer = list(data.issuer) or ["HỘI ĐỒNG NHÂN DÂN", _locality(data.body).upper()]
-    dateline = f"{data.locality or data.place}, ngày {_date(data.date)}"
+    issuer = list(data.issuer) or ["HỘI ĐỒNG NHÂN DÂN", locality(data.body).upper()]
+    dateline = f"{data.locality or data.place}, ngày {plain_date(data.date)}"
     body = [
         letterhead([line for line in issuer if line], data.number, dateline),
         centered("BIÊN BẢN", bold=True, before=360),
@@ -393,11 +386,11 @@ def minutes_docx(data: MinutesData) -> bytes:
     else:
         body.append(_heading("IV. KẾT THÚC"))
     body += [
-        para(_ending(data)),
+        para(closing_sentence(data)),
         para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
         signatures(_signers(data)),
         para(indent=0, after=0),
-        *recipients(_recipient_lines(data.recipients)),
+        *recipients(recipient_lines(data.recipients)),
     ]
     return package(body, f"Biên bản {data.meeting}", data.draft, data.version)
 
@@ -405,7 +398,7 @@ def minutes_docx(data: MinutesData) -> bytes:
 def _signers(data: MinutesData) -> list[tuple[Sequence[str], str]]:
     """THƯ KÝ and CHỦ TỌA, with the chair's office when the chair leads the council."""
     office = data.chair_title.strip()
-    office = office.upper() if office.lower().startswith(_LEADERS) else ""
+    office = office.upper() if office.lower().startswith(LEADERS) else ""
     secretary = ("THƯ KÝ", "") if office else ("THƯ KÝ",)
     chair = ("CHỦ TỌA", office) if office else ("CHỦ TỌA",)
     return [(secretary, data.secretary), (chair, data.chair)]
@@ -414,10 +407,10 @@ def _signers(data: MinutesData) -> list[tuple[Sequence[str], str]]:
 def _time_and_place(data: MinutesData) -> list[str]:
     return [
         _heading("I. THỜI GIAN, ĐỊA ĐIỂM"),
-        _lead("1. Thời gian:", f"Kỳ họp khai mạc lúc {data.opened}, ngày {_date(data.date)}."),
-        _lead("2. Địa điểm:", _sentence(data.place or "—")),
-        _lead("3. Chủ tọa:", _sentence(_with_title(data.chair, data.chair_title))),
-        _lead("4. Thư ký:", _sentence(_with_title(data.secretary, data.secretary_title))),
+        _lead("1. Thời gian:", f"Kỳ họp khai mạc lúc {data.opened}, ngày {plain_date(data.date)}."),
+        _lead("2. Địa điểm:", sentence(data.place or "—")),
+        _lead("3. Chủ tọa:", sentence(with_title(data.chair, data.chair_title))),
+        _lead("4. Thư ký:", sentence(with_title(data.secretary, data.secretary_title))),
     ]
 
 
@@ -428,7 +421,7 @@ def _people(people: Sequence[Person], third: str, note: Callable[[Person], str])
 
 def _attendance(data: MinutesData) -> list[str]:
     attending = len(data.present) + len(data.remote)
-    share = f" ({_percent(attending, data.members)}%)" if data.members else ""
+    share = f" ({percent(attending, data.members)}%)" if data.members else ""
     online = f"{len(data.remote)} đại biểu"
     if data.ward_points:
         online += f" và {len(data.ward_points)} điểm cầu"
@@ -470,22 +463,22 @@ def _attendance(data: MinutesData) -> list[str]:
 def _proceedings(data: MinutesData) -> list[str]:
     keys: dict[str, str] = {}
     for number, title in data.items:
-        for name in (number, title, f"{_key(number)}. {title}"):
-            keys.setdefault(_key(name), number)
+        for name in (number, title, f"{item_key(number)}. {title}"):
+            keys.setdefault(item_key(name), number)
     turns: dict[str | None, list[Turn]] = {}
     for turn in data.turns:
-        turns.setdefault(keys.get(_key(turn.item)), []).append(turn)
+        turns.setdefault(keys.get(item_key(turn.item)), []).append(turn)
     votes: dict[str | None, list[VoteOutcome]] = {}
     for vote in data.votes:
-        votes.setdefault(keys.get(_key(vote.item)), []).append(vote)
-    records = {_key(record.number): record for record in data.records}
+        votes.setdefault(keys.get(item_key(vote.item)), []).append(vote)
+    records = {item_key(record.number): record for record in data.records}
 
     parts = [_heading("III. NỘI DUNG KỲ HỌP"), *_texts(data.opening)]
     if not data.items:
         parts.append(_note("Kỳ họp không có nội dung trong chương trình."))
     for number, title in data.items:
         parts.append(_heading(f"{number.rstrip('.')}. {title}"))
-        record = records.get(_key(number)) or ItemRecord(number, title)
+        record = records.get(item_key(number)) or ItemRecord(number, title)
         parts += _item_record(record, turns.pop(number, []), votes.pop(number, []))
     if turns.get(None) or votes.get(None):
         parts.append(_heading("Các nội dung khác"))
@@ -497,7 +490,7 @@ def _item_record(
     record: ItemRecord, turns: Sequence[Turn], votes: Sequence[VoteOutcome]
 ) -> list[str]:
     summary = _texts(record.summary)
-    conclusion = " ".join(_paragraphs(record.conclusion))
+    conclusion = " ".join(paragraphs(record.conclusion))
     if not (summary or conclusion or turns or votes):
         return [_note("Không có ý kiến phát biểu, không biểu quyết.")]
     parts = summary
@@ -515,7 +508,7 @@ def _item_record(
 
 
 def _vote(vote: VoteOutcome) -> list[str]:
-    rows = [(label, str(count), _percent(count, vote.base)) for label, count in vote.tally]
+    rows = [(label, str(count), percent(count, vote.base)) for label, count in vote.tally]
     result = "Thông qua" if vote.passed else "Không thông qua"
     parts = [
         para(Run(f"Biểu quyết: {vote.title}", bold=True, italic=True), align="left", keep=True),
@@ -574,6 +567,6 @@ def notice_docx(data: NoticeData) -> bytes:
         body.append(para(Run(f"{n}. {conclusion.title.rstrip('.')}", bold=True), keep=True))
         body += _texts(conclusion.text)
     body.append(para(closing(data)))
-    notice_recipients = recipients(_recipient_lines(data.recipients))
+    notice_recipients = recipients(recipient_lines(data.recipients))
     body.append(signatures([(data.signer_titles, data.signer)], left=notice_recipients))
     return package(body, f"Thông báo kết luận {data.meeting}", data.draft, data.version)

@@ -32,6 +32,17 @@ from agenda.letterhead import (
     mark_draft,
     number_pages_on_top,
 )
+from agenda.wording import (
+    LEADERS,
+    item_key,
+    locality,
+    paragraphs,
+    percent,
+    plain_date,
+    recipient_lines,
+    sentence,
+    with_title,
+)
 
 
 @dataclass(frozen=True)
@@ -199,7 +210,7 @@ def minutes_pdf(data: MinutesData) -> bytes:
         {
             "title": f"Biên bản {data.meeting}",
             "author": data.body,
-            "subject": f"Biên bản kỳ họp, ngày {_date(data.date)}",
+            "subject": f"Biên bản kỳ họp, ngày {plain_date(data.date)}",
             "creator": "phonghop",
             "producer": "PyMuPDF",
         }
@@ -211,54 +222,9 @@ def minutes_pdf(data: MinutesData) -> bytes:
 # ---------------------------------------------------------------------------
 # Words
 
-_COUNCIL_PREFIXES = ("hội đồng nhân dân ", "hđnd ")
-_LEADERS = ("chủ tịch", "phó chủ tịch")
-
-
-def _locality(body: str) -> str:
-    """ "Hội đồng nhân dân phường Ba Đình" -> "phường Ba Đình"."""
-    locality = body.strip()
-    for prefix in _COUNCIL_PREFIXES:
-        if locality.lower().startswith(prefix):
-            locality = locality[len(prefix) :].strip()
-    return locality
-
-
-def _date(date: str) -> str:
-    """ "15 tháng 12 năm 2026" -> "15 tháng 12 năm 2026", also when given as "ngày 15 ..."."""
-    date = date.strip()
-    return date[5:].strip() if date.lower().startswith("ngày ") else date
-
-
-def _percent(part: int, whole: int) -> str:
-    """Share with a decimal comma, e.g. "83,33"."""
-    return f"{100 * part / whole:.2f}".replace(".", ",") if whole else ""
-
 
 def _esc(text: str) -> str:
     return html.escape(str(text), quote=False)
-
-
-def _with_title(name: str, title: str) -> str:
-    return f"{name} – {title}" if name and title else name or "—"
-
-
-def _sentence(text: str) -> str:
-    """``text`` ending with one full stop."""
-    return text.rstrip().rstrip(".") + "."
-
-
-def _paragraphs(text: str) -> list[str]:
-    """What the secretary wrote, one paragraph per line."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _recipient_lines(recipients: Sequence[str]) -> list[str]:
-    """ "- one;" per recipient and "- last." as the decree writes them; "Lưu: VT." when the
-    secretary named nobody."""
-    names = [line.strip().lstrip("-–•").strip().rstrip(";,.").strip() for line in recipients]
-    names = [name for name in names if name] or ["Lưu: VT"]
-    return [f"- {name}{'.' if n == len(names) else ';'}" for n, name in enumerate(names, 1)]
 
 
 # ---------------------------------------------------------------------------
@@ -276,7 +242,7 @@ def _body_html(data: MinutesData) -> str:
     ]
     if data.other.strip():
         parts.append(_heading("IV. KẾT THÚC"))
-        parts += [_para(text) for text in _paragraphs(data.other)]
+        parts += [_para(text) for text in paragraphs(data.other)]
     return "".join(parts)
 
 
@@ -287,7 +253,7 @@ def _closing_html(data: MinutesData) -> str:
     return "".join(
         [
             heading,
-            _para(_ending(data)),
+            _para(closing_sentence(data)),
             _para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
             _signatures_html(data),
             _recipients_html(data),
@@ -295,11 +261,11 @@ def _closing_html(data: MinutesData) -> str:
     )
 
 
-def _ending(data: MinutesData) -> str:
+def closing_sentence(data: MinutesData) -> str:
     if not data.closed.strip(" —-"):
         return "Kỳ họp chưa kết thúc."
-    if data.closed_on and _date(data.closed_on) != _date(data.date):
-        return f"Kỳ họp kết thúc lúc {data.closed}, ngày {_date(data.closed_on)}."
+    if data.closed_on and plain_date(data.closed_on) != plain_date(data.date):
+        return f"Kỳ họp kết thúc lúc {data.closed}, ngày {plain_date(data.closed_on)}."
     return f"Kỳ họp kết thúc lúc {data.closed} cùng ngày."
 
 
@@ -325,17 +291,17 @@ def _time_and_place(data: MinutesData) -> str:
         _heading("I. THỜI GIAN, ĐỊA ĐIỂM")
         + _lead(
             "1. Thời gian:",
-            f"Kỳ họp khai mạc lúc {data.opened}, ngày {_date(data.date)}.",
+            f"Kỳ họp khai mạc lúc {data.opened}, ngày {plain_date(data.date)}.",
         )
-        + _lead("2. Địa điểm:", _sentence(data.place or "—"))
-        + _lead("3. Chủ tọa:", _sentence(_with_title(data.chair, data.chair_title)))
-        + _lead("4. Thư ký:", _sentence(_with_title(data.secretary, data.secretary_title)))
+        + _lead("2. Địa điểm:", sentence(data.place or "—"))
+        + _lead("3. Chủ tọa:", sentence(with_title(data.chair, data.chair_title)))
+        + _lead("4. Thư ký:", sentence(with_title(data.secretary, data.secretary_title)))
     )
 
 
 def _attendance(data: MinutesData) -> str:
     attending = len(data.present) + len(data.remote)
-    share = f" ({_percent(attending, data.members)}%)" if data.members else ""
+    share = f" ({percent(attending, data.members)}%)" if data.members else ""
     online = f"{len(data.remote)} đại biểu"
     if data.ward_points:
         online += f" và {len(data.ward_points)} điểm cầu"
@@ -384,23 +350,23 @@ def _people_table(people: Sequence[Person], third: str, note: Callable[[Person],
 def _proceedings(data: MinutesData) -> str:
     keys: dict[str, str] = {}
     for number, title in data.items:
-        for name in (number, title, f"{_key(number)}. {title}"):
-            keys.setdefault(_key(name), number)
+        for name in (number, title, f"{item_key(number)}. {title}"):
+            keys.setdefault(item_key(name), number)
     turns: dict[str | None, list[Turn]] = {}
     for turn in data.turns:
-        turns.setdefault(keys.get(_key(turn.item)), []).append(turn)
+        turns.setdefault(keys.get(item_key(turn.item)), []).append(turn)
     votes: dict[str | None, list[VoteOutcome]] = {}
     for vote in data.votes:
-        votes.setdefault(keys.get(_key(vote.item)), []).append(vote)
-    records = {_key(record.number): record for record in data.records}
+        votes.setdefault(keys.get(item_key(vote.item)), []).append(vote)
+    records = {item_key(record.number): record for record in data.records}
 
     parts = [_heading("III. NỘI DUNG KỲ HỌP")]
-    parts += [_para(text) for text in _paragraphs(data.opening)]
+    parts += [_para(text) for text in paragraphs(data.opening)]
     if not data.items:
         parts.append(_para("Kỳ họp không có nội dung trong chương trình.", "note"))
     for number, title in data.items:
         parts.append(_subheading(f"{number.rstrip('.')}. {title}"))
-        record = records.get(_key(number)) or ItemRecord(number, title)
+        record = records.get(item_key(number)) or ItemRecord(number, title)
         parts.append(_item_record(record, turns.pop(number, []), votes.pop(number, [])))
     # turns and votes that belong to no agenda item, e.g. a procedural vote
     if turns.get(None) or votes.get(None):
@@ -409,15 +375,9 @@ def _proceedings(data: MinutesData) -> str:
     return "".join(parts)
 
 
-def _key(item: str) -> str:
-    """How turns and votes name an agenda item: by number ("3.1", "3.1."), by title, or by
-    both as printed ("3.1. Dự toán ..."); spacing and a final full stop do not matter."""
-    return " ".join(item.split()).rstrip(".").strip()
-
-
 def _item_record(record: ItemRecord, turns: Sequence[Turn], votes: Sequence[VoteOutcome]) -> str:
-    summary = _paragraphs(record.summary)
-    conclusion = " ".join(_paragraphs(record.conclusion))
+    summary = paragraphs(record.summary)
+    conclusion = " ".join(paragraphs(record.conclusion))
     if not (summary or conclusion or turns or votes):
         return _para("Không có ý kiến phát biểu, không biểu quyết.", "note")
     parts = [_para(text) for text in summary]
@@ -434,7 +394,7 @@ def _item_record(record: ItemRecord, turns: Sequence[Turn], votes: Sequence[Vote
 
 
 def _vote(vote: VoteOutcome) -> str:
-    rows = [(label, str(count), _percent(count, vote.base)) for label, count in vote.tally]
+    rows = [(label, str(count), percent(count, vote.base)) for label, count in vote.tally]
     result = "Thông qua" if vote.passed else "Không thông qua"
     parts = [
         _para(f"Biểu quyết: {vote.title}", "vote"),
@@ -511,7 +471,7 @@ def _signatures_html(data: MinutesData) -> str:
     """THƯ KÝ at the left, CHỦ TỌA at the right (with the chair's office when the chair
     leads the council), the names level under the space for the signatures."""
     office = data.chair_title.strip()
-    office = office.upper() if office.lower().startswith(_LEADERS) else ""
+    office = office.upper() if office.lower().startswith(LEADERS) else ""
 
     def block(*titles: str, name: str) -> str:
         lines = "".join(f'<p class="sign">{_esc(title) or "&#160;"}</p>' for title in titles)
@@ -528,7 +488,7 @@ def _signatures_html(data: MinutesData) -> str:
 
 
 def _recipients_html(data: MinutesData) -> str:
-    lines = "".join(_para(line, "recipient") for line in _recipient_lines(data.recipients))
+    lines = "".join(_para(line, "recipient") for line in recipient_lines(data.recipients))
     return f'<p class="recipients-head">Nơi nhận:</p>{lines}'
 
 
@@ -572,8 +532,8 @@ p.recipient {{text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line
 def _letterhead(data: MinutesData) -> Letterhead:
     issuer = list(data.issuer)
     if not issuer:
-        issuer = ["HỘI ĐỒNG NHÂN DÂN"] + ([_locality(data.body).upper()] if data.body else [])
-    dateline = f"{data.locality or data.place}, ngày {_date(data.date)}"
+        issuer = ["HỘI ĐỒNG NHÂN DÂN"] + ([locality(data.body).upper()] if data.body else [])
+    dateline = f"{data.locality or data.place}, ngày {plain_date(data.date)}"
     return letterhead(
         [(line, True) for line in issuer], f"Số: {data.number}", dateline, form=DECREE_30
     )

@@ -26,7 +26,7 @@ from agenda.letterhead import (
     mark_draft,
     number_pages_on_top,
 )
-from agenda.minutes import _recipient_lines  # "- one;" ... "- last." as the minutes have them
+from agenda.wording import recipient_lines
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def _html(data: NoticeData) -> str:
 
 
 def _signature(data: NoticeData) -> str:
-    lines = _recipient_lines(data.recipients)
+    lines = recipient_lines(data.recipients)
     recipients = "".join(f'<p class="recipient">{_esc(line)}</p>' for line in lines)
     titles = "".join(f'<p class="sign">{_esc(line)}</p>' for line in data.signer_titles)
     return (

@@ -125,8 +125,8 @@ async def minutes_data(db: AsyncSession, meeting_id: int, tz: Any) -> MinutesDat
         opened=_time(opened),
         closed=_time(closed) if closed else "",
         closed_on=_day(closed) if closed and closed.date() != opened.date() else "",
-        locality=_locality(body),
-        issuer=_issuer(body),
+        locality=date_place(body),
+        issuer=issuer_lines(body),
         chair=", ".join(p["name"] for p in chairs) or "—",
         chair_title=chairs[0]["title"] if chairs else "",
         secretary=secretary.full_name if secretary else "",
@@ -193,7 +193,7 @@ def _number(meeting_id: int, body: Body) -> str:
     return f"{meeting_id}/{SYMBOLS.get(body.kind, 'BB')}"
 
 
-def _unit(body: Body) -> tuple[str, str]:
+def issuer_unit(body: Body) -> tuple[str, str]:
     """The issuer's kind and the administrative unit it serves: "Hội đồng nhân dân phường
     Ba Đình" is ("hdnd", "phường Ba Đình"); a body of no such kind is ("other", its name)."""
     name = " ".join(body.name.split())
@@ -206,19 +206,19 @@ def _unit(body: Body) -> tuple[str, str]:
     return BodyKind.other, name
 
 
-def _issuer(body: Body) -> tuple[str, ...]:
+def issuer_lines(body: Body) -> tuple[str, ...]:
     """The issuer block: "HỘI ĐỒNG NHÂN DÂN" over "PHƯỜNG BA ĐÌNH"."""
-    kind, unit = _unit(body)
+    kind, unit = issuer_unit(body)
     lines = (ISSUERS[kind], unit) if kind in ISSUERS else (unit,)
     return tuple(line.upper() for line in lines if line)
 
 
-def _locality(body: Body) -> str:
+def date_place(body: Body) -> str:
     """The place in the date line: the body's place, else its unit's proper name ("Ba Đình"
     of "phường Ba Đình"; a unit named by a number keeps its word: "Phường 1")."""
     if body.place.strip():
         return body.place.strip()
-    kind, unit = _unit(body)
+    kind, unit = issuer_unit(body)
     if kind not in ISSUERS:
         return ""
     for word in UNITS:

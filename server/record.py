@@ -41,7 +41,7 @@ from server.i18n import N_, translate
 from server.meetings import rules as meeting_rules
 
 # the minutes' own reading of a body's name, so that both documents name the issuer alike
-from server.minutes import ISSUERS, _issuer, _locality, _unit, minutes_data
+from server.minutes import ISSUERS, date_place, issuer_lines, issuer_unit, minutes_data
 from server.models import (
     AgendaItem,
     Body,
@@ -229,12 +229,12 @@ def _symbol(kind: str, body: Body) -> str:
 
 def _council(body: Body) -> str:
     """The body as a sentence names it: "Hội đồng nhân dân phường Ba Đình"."""
-    kind, unit = _unit(body)
+    kind, unit = issuer_unit(body)
     return f"{ISSUERS[kind]} {unit}" if kind in ISSUERS else unit
 
 
 def _signer_titles(body: Body, chair_title: str) -> tuple[str, ...]:
-    kind, _ = _unit(body)
+    kind, _ = issuer_unit(body)
     if kind not in ISSUERS:
         return ("CHỦ TỌA",)
     on_behalf = f"TM. {ISSUERS[kind].upper()}"
@@ -292,9 +292,9 @@ async def notice_data(db: AsyncSession, meeting_id: int, tz: Any) -> NoticeData:
     recipients = [line.strip() for line in draft.recipients.splitlines() if line.strip()]
     return NoticeData(
         body=_council(body),
-        issuer=_issuer(body),
+        issuer=issuer_lines(body),
         number=f"{meeting.id}/{_symbol('TB', body)}",
-        place=_locality(body) or _council(body),
+        place=date_place(body) or _council(body),
         date=_day(utcnow(), tz),
         meeting=meeting.title,
         held=_day(started.at if started else meeting.starts_at, tz),
