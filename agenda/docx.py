@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from agenda import fonts
-from agenda.minutes import ItemRecord, MinutesData, Person, Turn, VoteOutcome, closing_sentence
+from agenda.minutes import (
+    ItemRecord,
+    MinutesData,
+    Person,
+    Turn,
+    VoteOutcome,
+    attendance_words,
+    closing_sentence,
+)
 from agenda.notice import NoticeData, closing, opening, subject
 from agenda.wording import (  # the PDF's own words, so the two copies of the minutes agree
     LEADERS,
@@ -420,20 +428,8 @@ def _people(people: Sequence[Person], third: str, note: Callable[[Person], str])
 
 
 def _attendance(data: MinutesData) -> list[str]:
-    attending = len(data.present) + len(data.remote)
-    share = f" ({percent(attending, data.members)}%)" if data.members else ""
-    online = f"{len(data.remote)} đại biểu"
-    if data.ward_points:
-        online += f" và {len(data.ward_points)} điểm cầu"
-    parts = [
-        _heading("II. THÀNH PHẦN THAM DỰ"),
-        _lead(
-            "1. Có mặt:",
-            f"{attending}/{data.members} đại biểu{share}, "
-            f"trong đó tại hội trường: {len(data.present)} đại biểu"
-            + (f", trực tuyến: {len(data.remote)} đại biểu." if data.remote else "."),
-        ),
-    ]
+    present, online, away = attendance_words(data)
+    parts = [_heading("II. THÀNH PHẦN THAM DỰ"), _lead("1. Có mặt:", present)]
     if data.present:
         parts.append(_people(data.present, "Chức danh", lambda p: p.role))
     parts.append(_lead("2. Tham dự trực tuyến:", f"{online}."))
@@ -446,7 +442,6 @@ def _attendance(data: MinutesData) -> list[str]:
             para(f"- {point.name}{'.' if n == last else ';'}", align="left", indent=0)
             for n, point in enumerate(data.ward_points, 1)
         ]
-    away = max(data.members - attending, len(data.absent))
     parts.append(_lead("3. Vắng:", f"{away} đại biểu."))
     if data.absent:
         parts.append(_people(data.absent, "Lý do vắng", lambda p: p.reason or "Không báo lý do"))

@@ -249,6 +249,29 @@ def number_pages_on_top(doc: pymupdf.Document, form: Form = DECREE_30) -> None:
         _draw_centered(page, [label])
 
 
+def official_pdf(
+    doc: pymupdf.Document, *, draft: bool, version: int, title: str, author: str, subject: str
+) -> bytes:
+    """A Decree 30 document finished: page numbers, DỰ THẢO on a draft or the frozen
+    version's number, its metadata, fonts subset, and the same bytes for the same content."""
+    number_pages_on_top(doc, DECREE_30)
+    if draft:
+        mark_draft(doc, DECREE_30)
+    elif version:
+        foot_note(doc, f"Phiên bản {version}", DECREE_30)
+    doc.set_metadata(
+        {
+            "title": title,
+            "author": author,
+            "subject": subject,
+            "creator": "phonghop",
+            "producer": "PyMuPDF",
+        }
+    )
+    doc.subset_fonts()
+    return doc.tobytes(garbage=3, deflate=True, use_objstms=True, no_new_id=True)
+
+
 def mark_draft(doc: pymupdf.Document, form: Form = DECREE_30) -> None:
     """Mark every page as a draft: "DỰ THẢO" boxed in the top margin at the right, and the
     same words across the page, light enough to read the text through them."""

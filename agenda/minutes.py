@@ -27,10 +27,8 @@ from agenda.letterhead import (
     PAGE,
     Letterhead,
     body_story,
-    foot_note,
     letterhead,
-    mark_draft,
-    number_pages_on_top,
+    official_pdf,
 )
 from agenda.wording import (
     LEADERS,
@@ -201,22 +199,14 @@ def minutes_pdf(data: MinutesData) -> bytes:
     header = _letterhead(data)
     doc = pymupdf.open("pdf", _layout(_body_html(data), _closing_html(data), header.bottom))
     header.draw(doc[0])
-    number_pages_on_top(doc, DECREE_30)
-    if data.draft:
-        mark_draft(doc, DECREE_30)
-    elif data.version:
-        foot_note(doc, f"Phiên bản {data.version}", DECREE_30)
-    doc.set_metadata(
-        {
-            "title": f"Biên bản {data.meeting}",
-            "author": data.body,
-            "subject": f"Biên bản kỳ họp, ngày {plain_date(data.date)}",
-            "creator": "phonghop",
-            "producer": "PyMuPDF",
-        }
+    return official_pdf(
+        doc,
+        draft=data.draft,
+        version=data.version,
+        title=f"Biên bản {data.meeting}",
+        author=data.body,
+        subject=f"Biên bản kỳ họp, ngày {plain_date(data.date)}",
     )
-    doc.subset_fonts()
-    return doc.tobytes(garbage=3, deflate=True, use_objstms=True, no_new_id=True)
 
 
 # ---------------------------------------------------------------------------
@@ -299,21 +289,25 @@ def _time_and_place(data: MinutesData) -> str:
     )
 
 
-def _attendance(data: MinutesData) -> str:
+def attendance_words(data: MinutesData) -> tuple[str, str, int]:
+    """ "x/y đại biểu (z%), trong đó tại hội trường: …", "n đại biểu và m điểm cầu", and how
+    many delegates of the council were away."""
     attending = len(data.present) + len(data.remote)
     share = f" ({percent(attending, data.members)}%)" if data.members else ""
     online = f"{len(data.remote)} đại biểu"
     if data.ward_points:
         online += f" và {len(data.ward_points)} điểm cầu"
-    parts = [
-        _heading("II. THÀNH PHẦN THAM DỰ"),
-        _lead(
-            "1. Có mặt:",
-            f"{attending}/{data.members} đại biểu{share}, "
-            f"trong đó tại hội trường: {len(data.present)} đại biểu"
-            + (f", trực tuyến: {len(data.remote)} đại biểu." if data.remote else "."),
-        ),
-    ]
+    present = (
+        f"{attending}/{data.members} đại biểu{share}, "
+        f"trong đó tại hội trường: {len(data.present)} đại biểu"
+        + (f", trực tuyến: {len(data.remote)} đại biểu." if data.remote else ".")
+    )
+    return present, online, max(data.members - attending, len(data.absent))
+
+
+def _attendance(data: MinutesData) -> str:
+    present, online, away = attendance_words(data)
+    parts = [_heading("II. THÀNH PHẦN THAM DỰ"), _lead("1. Có mặt:", present)]
     if data.present:
         parts.append(_people_table(data.present, "Chức danh", lambda p: p.role))
     parts.append(_lead("2. Tham dự trực tuyến:", f"{online}."))
@@ -325,7 +319,6 @@ def _attendance(data: MinutesData) -> str:
             _para(f"- {point.name}{'.' if n == len(data.ward_points) else ';'}", "turn")
             for n, point in enumerate(data.ward_points, 1)
         ]
-    away = max(data.members - attending, len(data.absent))
     parts.append(_lead("3. Vắng:", f"{away} đại biểu."))
     if data.absent:
         parts.append(

@@ -21,10 +21,8 @@ from agenda.letterhead import (
     DECREE_30,
     PAGE,
     body_story,
-    foot_note,
     letterhead,
-    mark_draft,
-    number_pages_on_top,
+    official_pdf,
 )
 from agenda.wording import recipient_lines
 
@@ -95,22 +93,14 @@ def notice_pdf(data: NoticeData) -> bytes:
     )
     doc = pymupdf.open("pdf", _layout(_html(data), header.bottom + 6))
     header.draw(doc[0])
-    number_pages_on_top(doc, DECREE_30)
-    if data.draft:
-        mark_draft(doc, DECREE_30)
-    elif data.version:
-        foot_note(doc, f"Phiên bản {data.version}", DECREE_30)
-    doc.set_metadata(
-        {
-            "title": f"Thông báo kết luận {data.meeting}",
-            "author": data.body,
-            "subject": subject(data),
-            "creator": "phonghop",
-            "producer": "PyMuPDF",
-        }
+    return official_pdf(
+        doc,
+        draft=data.draft,
+        version=data.version,
+        title=f"Thông báo kết luận {data.meeting}",
+        author=data.body,
+        subject=subject(data),
     )
-    doc.subset_fonts()
-    return doc.tobytes(garbage=3, deflate=True, use_objstms=True, no_new_id=True)
 
 
 # ---------------------------------------------------------------------------

@@ -695,15 +695,8 @@ def _checked_counts(vote: Vote, options: list[VoteOption], given: CountIn, eligi
             voters=voters,
             eligible=eligible,
         )
-    if one_choice and total != voters:
-        raise AppError(
-            400,
-            "counts_mismatch",
-            "The counts add up to {total}, not to the {voters} who voted.",
-            total=total,
-            voters=voters,
-        )
-    if max(given.counts.values(), default=0) > voters or total > voters * vote.max_choices:
+    too_many = max(given.counts.values(), default=0) > voters or total > voters * vote.max_choices
+    if (one_choice and total != voters) or too_many:
         raise AppError(
             400,
             "counts_mismatch",

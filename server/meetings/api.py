@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import MeetingAccess, account_role, meeting_permission, signed_in
+from server.bodies import body_json
 from server.errors import not_found
 from server.meetings import rules
 from server.models import AgendaItem, Body, Document, Meeting, Participant, Role, User
@@ -85,14 +86,7 @@ def meeting_json(meeting: Meeting, body: Body | None = None) -> dict[str, Any]:
         "secretary_id": meeting.secretary_id or meeting.created_by,
     }
     if body is not None:
-        data["body"] = {
-            "id": body.id,
-            "name": body.name,
-            "place": body.place,
-            "kind": body.kind,
-            "members": body.members,
-            "term": body.term,
-        }
+        data["body"] = body_json(body)
     return data
 
 
