@@ -426,7 +426,7 @@ def test_the_secretary_s_summary_and_the_conclusion_stand_under_their_item():
 
 
 def test_a_large_session_flows_over_many_pages():
-    """How fast: bench/render.py measures it (a timed unit test fails on a busy machine)."""
+    """How fast: bench/minutes.py measures it (a timed unit test fails on a busy machine)."""
     pdf = minutes_pdf(_large_session())
     with pymupdf.open("pdf", pdf) as doc:
         assert doc.page_count > 5
