@@ -26,7 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@mkdir -p bench/results
-	@for script in bench/*.py; do \
+	@for script in $$(grep -l '__name__ == "__main__"' bench/*.py); do \
 		echo "== $$script"; \
 		$(BIN)/python $$script | tee bench/results/$$(basename $$script .py).json || exit 1; \
 	done
