@@ -6,11 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from fractions import Fraction
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
@@ -21,7 +18,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server import council, journal
 from server.access import MeetingAccess, meeting_permission
 from server.errors import AppError, not_found
-from server.i18n import N_
 from server.live import snapshot
 from server.live.hub import dumps
 from server.live.protocol import Session
@@ -36,128 +32,25 @@ from server.models import (
     VoteOption,
     utcnow,
 )
-
-KINDS = ("yes_no_abstain", "single", "multiple", "election")
-BASES = ("cast", "present", "members")
-THRESHOLDS = {"half": None, "two_thirds": Fraction(2, 3), "three_quarters": Fraction(3, 4)}
-METHODS = ("electronic", "hands", "paper")  # tablets, a show of hands, paper ballots
-YES_NO_ABSTAIN = (
-    ("yes", N_("In favour")),
-    ("no", N_("Against")),
-    ("abstain", N_("Abstain")),
+from server.votes.rules import (
+    VOTERS,
+    CountIn,
+    VoteIn,
+    check,
+    check_reachable,
+    checked_counts,
+    chosen_options,
+    deadline,
+    decide,
+    needed,
+    with_defaults,
 )
-VOTERS = council.VOTERS
+
+__all__ = ["VOTERS", "chosen_options", "decide", "needed"]
+
 log = logging.getLogger("phonghop.votes")
 PROGRESS_EVERY_S = 0.2  # ballots counted are told at most this often, not once per ballot
 SWEEP_EVERY_S = 5.0  # how often each server looks for timed votes opened elsewhere
-
-
-class VoteIn(msgspec.Struct):
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    kind: str = "yes_no_abstain"
-    item_id: int | None = None
-    options: list[Annotated[str, msgspec.Meta(min_length=1, max_length=300)]] = []
-    secret: bool = False
-    majority_base: str | None = None  # None: the law's default for the body (server/council.py)
-    threshold: str | None = None  # half | two_thirds | three_quarters | a fraction like "0.6"
-    quorum: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    max_choices: Annotated[int, msgspec.Meta(ge=1)] = 1
-    allow_change: bool = False
-    duration_s: Annotated[int, msgspec.Meta(ge=5, le=24 * 3600)] | None = None
-    method: str = "electronic"
-    counted_by: int | None = None  # who enters a hand count: a participant the chair names
-
-
-def _threshold(text: str) -> Fraction | None:
-    """None means "more than half"; a fraction means "at least that share"."""
-    if text in THRESHOLDS:
-        return THRESHOLDS[text]
-    try:
-        share = Fraction(text).limit_denominator(1000)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise _bad_threshold() from exc
-    if not 0 < share <= 1:
-        raise _bad_threshold()
-    return share
-
-
-def _bad_threshold() -> AppError:
-    return AppError(
-        400,
-        "bad_threshold",
-        "The majority must be more than half, two thirds, three quarters or a fraction.",
-    )
-
-
-def _check(given: VoteIn) -> list[tuple[str, str]]:
-    """The options of a new vote, after checking the vote's rules fit together."""
-    if given.kind not in KINDS:
-        raise AppError(400, "bad_kind", "Unknown kind of vote: {kind}.", kind=given.kind)
-    if given.majority_base not in BASES:
-        raise AppError(
-            400,
-            "bad_base",
-            "The majority is counted on votes cast, members present or all members.",
-        )
-    _threshold(given.threshold or "")
-    if given.method not in METHODS:
-        raise AppError(
-            400, "bad_method", "A vote is taken on the tablets, by a show of hands or on paper."
-        )
-    if given.secret and given.allow_change:
-        raise AppError(400, "secret_change", "A secret ballot cannot be changed once cast.")
-    if given.method == "hands" and given.secret:
-        raise AppError(400, "hands_secret", "A show of hands cannot be secret: use paper ballots.")
-    if given.kind == "yes_no_abstain":
-        return list(YES_NO_ABSTAIN)
-    labels = [label.strip() for label in given.options if label.strip()]
-    if len(labels) < 2 or len(set(labels)) != len(labels):
-        raise AppError(400, "bad_options", "Give at least two different options.")
-    if given.kind in ("multiple", "election") and given.max_choices > len(labels):
-        raise AppError(400, "bad_choices", "A voter cannot choose more options than there are.")
-    return [(f"o{n}", label) for n, label in enumerate(labels, start=1)]
-
-
-def _with_defaults(given: VoteIn, kind: str) -> VoteIn:
-    """The law's majority for the body where the chair left it open."""
-    base, threshold = council.DEFAULT_MAJORITY.get(kind, ("cast", "half"))
-    return msgspec.structs.replace(
-        given,
-        majority_base=given.majority_base or base,
-        threshold=given.threshold or threshold,
-        method=given.method or "electronic",
-    )
-
-
-def check_reachable(vote: Vote, membership: council.Membership) -> None:
-    """Refuses a rule the meeting's voters could never meet, before anyone votes on it."""
-    if membership.voters > membership.total:
-        raise AppError(
-            409,
-            "members_exceeded",
-            "This meeting has {voters} voting delegates but the council has only {total}: "
-            "correct the council's total membership first.",
-            voters=membership.voters,
-            total=membership.total,
-        )
-    if vote.majority_base == "members" and needed(vote, membership.total) > membership.voters:
-        raise AppError(
-            400,
-            "rule_unreachable",
-            "This rule needs {needed} votes in favour out of {total}, but only {voters} "
-            "delegates can vote in this meeting.",
-            needed=needed(vote, membership.total),
-            total=membership.total,
-            voters=membership.voters,
-        )
-    if vote.quorum is not None and vote.quorum > membership.voters:
-        raise AppError(
-            400,
-            "quorum_unreachable",
-            "At least {quorum} voters are asked for, but only {voters} delegates can vote.",
-            quorum=vote.quorum,
-            voters=membership.voters,
-        )
 
 
 async def _counter(db: AsyncSession, meeting_id: int, user_id: int | None) -> int | None:
@@ -178,8 +71,8 @@ async def _counter(db: AsyncSession, meeting_id: int, user_id: int | None) -> in
 
 async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given: VoteIn) -> Vote:
     membership = await council.membership(db, access.meeting.id)
-    given = _with_defaults(given, membership.kind)
-    options = _check(given)
+    given = with_defaults(given, membership.kind)
+    options = check(given)
     if given.item_id is not None:
         item = await db.get(AgendaItem, given.item_id)
         if item is None or item.meeting_id != access.meeting.id:
@@ -250,17 +143,11 @@ def vote_json(vote: Vote, options: list[VoteOption]) -> dict[str, Any]:
         "status": vote.status,
         "options": [{"key": o.key, "label": o.label} for o in options],
         "opened_at": vote.opened_at.isoformat() if vote.opened_at else None,
-        "closes_at": _deadline(vote).isoformat() if _deadline(vote) else None,
+        "closes_at": deadline(vote).isoformat() if deadline(vote) else None,
     }
     if vote.status == "closed":
         data["result"] = vote.result
     return data
-
-
-def _deadline(vote: Vote):  # type: ignore[no-untyped-def]
-    if vote.opened_at is None or not vote.duration_s:
-        return None
-    return vote.opened_at + timedelta(seconds=vote.duration_s)
 
 
 async def locked_vote(db: AsyncSession, vote_id: int, shared: bool) -> Vote:
@@ -291,17 +178,6 @@ async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
     state.hub.publish_event(event)
     state.votes.schedule_close(state, vote)
     return vote
-
-
-def chosen_options(vote: Vote, options: list[VoteOption], choices: list[str]) -> list[VoteOption]:
-    by_key = {o.key: o for o in options}
-    limit = vote.max_choices if vote.kind in ("multiple", "election") else 1
-    if not choices or len(set(choices)) != len(choices) or len(choices) > limit:
-        raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=limit)
-    unknown = [c for c in choices if c not in by_key]
-    if unknown:
-        raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=limit)
-    return [by_key[c] for c in choices]
 
 
 async def close_vote(state: Any, vote_id: int, user_id: int | None) -> Vote:
@@ -372,29 +248,6 @@ async def _base(db: AsyncSession, vote: Vote, cast_weight: int) -> int:
     return (await council.membership(db, vote.meeting_id)).total
 
 
-def needed(vote: Vote, base: int) -> int:
-    """The smallest weight that meets the rule on `base`."""
-    return council.at_least(_threshold(vote.threshold), base)
-
-
-def decide(vote: Vote, tally: dict[str, int], base: int, voters: int) -> dict[str, Any]:
-    """Who or what passed, against the rule and the quorum. Pure, so a table test covers it."""
-    need = needed(vote, base)
-    quorum_met = vote.quorum is None or voters >= vote.quorum
-    meeting_rule = {key: weight >= need and base > 0 for key, weight in tally.items()}
-    if vote.kind == "yes_no_abstain":
-        passed = quorum_met and meeting_rule["yes"]
-        return {"needed": need, "quorum_met": quorum_met, "passed": passed}
-    ranked = sorted(tally, key=lambda key: -tally[key])
-    limit = 1 if vote.kind == "single" else vote.max_choices
-    chosen = [key for key in ranked if meeting_rule[key]][:limit]
-    if vote.kind == "single" and len(ranked) > 1 and tally[ranked[0]] == tally[ranked[1]]:
-        chosen = []  # a tie chooses nobody
-    if not quorum_met:
-        chosen = []
-    return {"needed": need, "quorum_met": quorum_met, "passed": bool(chosen), "chosen": chosen}
-
-
 async def _named(db: AsyncSession, vote: Vote, options: list[VoteOption]) -> list[dict[str, Any]]:
     keys = {o.id: o.key for o in options}
     rows = await db.exec(
@@ -451,10 +304,10 @@ class VoteClock:
             await asyncio.sleep(SWEEP_EVERY_S)
 
     def schedule_close(self, state: Any, vote: Vote) -> None:
-        deadline = _deadline(vote)
-        if deadline is None or vote.id in self._closers:
+        due = deadline(vote)
+        if due is None or vote.id in self._closers:
             return
-        delay = max(0.0, (deadline - utcnow()).total_seconds())
+        delay = max(0.0, (due - utcnow()).total_seconds())
         self._closers[vote.id] = asyncio.create_task(self._close_later(state, vote.id, delay))
 
     async def _close_later(self, state: Any, vote_id: int, delay: float) -> None:
@@ -599,10 +452,10 @@ async def preview(
     """What a vote with these rules would need, said before it is made (400 if the council
     could never meet it), so the console can put it in words."""
     membership = await council.membership(db, meeting_id)
-    given = _with_defaults(
+    given = with_defaults(
         VoteIn(title="-", majority_base=majority_base, threshold=threshold), membership.kind
     )
-    _check(given)
+    check(given)
     vote = Vote(
         meeting_id=meeting_id,
         title="-",
@@ -667,46 +520,6 @@ async def vote_view(db: AsyncSession, vote: Vote) -> dict[str, Any]:
     }
 
 
-class CountIn(msgspec.Struct):
-    """A hand count: the tally committee's figures for every option."""
-
-    counts: dict[str, Annotated[int, msgspec.Meta(ge=0, le=council.MAX_MEMBERS)]]
-    voters: Annotated[int, msgspec.Meta(ge=0, le=council.MAX_MEMBERS)] | None = None
-    counted_by: int | None = None
-
-
-def _checked_counts(vote: Vote, options: list[VoteOption], given: CountIn, eligible: int) -> int:
-    """How many took part, once the counts are known to fit together; refuses them if not."""
-    keys = [o.key for o in options]
-    if sorted(given.counts) != sorted(keys):
-        raise AppError(
-            400, "bad_counts", "Give one count for every option: {keys}.", keys=", ".join(keys)
-        )
-    total = sum(given.counts.values())
-    one_choice = vote.kind in ("yes_no_abstain", "single")
-    voters = given.voters if given.voters is not None else total if one_choice else None
-    if voters is None:
-        raise AppError(400, "voters_needed", "Give the number of valid ballots.")
-    if voters > eligible:
-        raise AppError(
-            400,
-            "too_many_counted",
-            "{voters} counted, but only {eligible} delegates may vote in this meeting.",
-            voters=voters,
-            eligible=eligible,
-        )
-    too_many = max(given.counts.values(), default=0) > voters or total > voters * vote.max_choices
-    if (one_choice and total != voters) or too_many:
-        raise AppError(
-            400,
-            "counts_mismatch",
-            "The counts add up to {total}, not to the {voters} who voted.",
-            total=total,
-            voters=voters,
-        )
-    return voters
-
-
 async def enter_count(state: Any, vote_id: int, user: User, given: CountIn, presides: bool) -> Vote:
     """Closes a vote by show of hands or paper ballot with the tally committee's counts,
     decided by the same rules as a vote on the tablets."""
@@ -724,7 +537,7 @@ async def enter_count(state: Any, vote_id: int, user: User, given: CountIn, pres
             )
         options = await options_of(db, vote.id)
         membership = await council.membership(db, vote.meeting_id)
-        voters = _checked_counts(vote, options, given, membership.voters)
+        voters = checked_counts(vote, options, given, membership.voters)
         counter_id = await _counter(db, vote.meeting_id, given.counted_by or user.id)
         counter = await db.get(User, counter_id)
         base = voters if vote.majority_base == "cast" else await _base(db, vote, voters)
