@@ -111,8 +111,8 @@ def _add_highlight(page: pymupdf.Page, data: dict) -> pymupdf.Annot | None:
     for raw in raw_rects if isinstance(raw_rects, list | tuple) else ():
         if not isinstance(raw, list | tuple) or len(raw) < 4:
             continue
-        corners = [_unit(v) for v in raw[:4]]
-        if any(c is None for c in corners):
+        corners = [c for v in raw[:4] if (c := _unit(v)) is not None]
+        if len(corners) < 4:
             continue
         x0, y0, x1, y1 = corners
         shown = pymupdf.Rect(

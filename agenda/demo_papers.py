@@ -547,7 +547,7 @@ def _targets_this_year(c: _Council) -> list[tuple[str, ...]]:
         ),
         (f"Tổng thu ngân sách {c.unit}", "triệu đồng", own_plan, own_estimate),
     ]
-    formatted = [
+    formatted: list[tuple[str, ...]] = [
         (str(i), name, unit, _money(plan), _money(done), _percent_of(done, plan))
         for i, (name, unit, plan, done) in enumerate(rows, start=1)
     ]

@@ -562,8 +562,11 @@ def _layout(body: str, closing: str, top: float) -> bytes:
 
 
 def _flow(
-    writer: pymupdf.DocumentWriter, device: pymupdf.Device, story: pymupdf.Story, area: pymupdf.Rect
-) -> tuple[pymupdf.Device, float]:
+    writer: pymupdf.DocumentWriter,
+    device: pymupdf.DeviceWrapper,
+    story: pymupdf.Story,
+    area: pymupdf.Rect,
+) -> tuple[pymupdf.DeviceWrapper, float]:
     """Place ``story`` from ``area`` on the page ``device`` draws, then over new pages; the
     last page is left open. Returns its device and where the story ends on it."""
     for _ in range(_MAX_PAGES):
