@@ -38,7 +38,6 @@ from server import (
     annotations,
     attendance,
     auth,
-    ballots,
     bodies,
     health,
     i18n,
@@ -78,6 +77,7 @@ from server.passwords import Passwords
 from server.recent import Recent
 from server.recordings.state import recover
 from server.settings import Settings
+from server.votes import box as ballots
 
 log = logging.getLogger("phonghop")
 

@@ -26,7 +26,8 @@ from server.access import meeting_permission
 from server.errors import AppError, not_found
 from server.live.protocol import Session, command, field_of
 from server.models import Ballot, BallotCast, Participant, Vote, VoteOption
-from server.votes import VOTERS, chosen_options, locked_vote, options_of
+from server.votes import locked_vote, options_of
+from server.votes.rules import VOTERS, chosen_options
 
 BATCH_MAX = 200  # ballots per transaction; keeps every statement well under bind limits
 
