@@ -23,7 +23,7 @@ BACKLOG = 15 * 10  # ten seconds of pictures
 class WriterThread:
     """Runs `writer`; `failure` is "disk_full" or "failed" once it had to stop early."""
 
-    def __init__(self, writer: SegmentWriter, on_failure: Callable[[], None]) -> None:
+    def __init__(self, writer: SegmentWriter, on_failure: Callable[[], object]) -> None:
         self.writer = writer
         self.on_failure = on_failure
         self.failure: str | None = None

@@ -199,7 +199,7 @@ class _Pipe:
 def _zipped(folder: Path) -> Iterator[bytes]:
     """A stored (uncompressed: video does not shrink) ZIP of `folder`, streamed."""
     pipe = _Pipe()
-    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             name = path.relative_to(folder).as_posix()
             with path.open("rb") as source, archive.open(name, "w", force_zip64=True) as dest:

@@ -78,7 +78,8 @@ def chapters_of(
     events: list[JournalEvent], items: dict[int, str], started: datetime, ended: datetime
 ) -> list[Chapter]:
     """Chapters for a recording from `started` to `ended`, from events in journal order."""
-    story, marks = _Story(items), []
+    story = _Story(items)
+    marks: list[tuple[float, str | None]] = []
     length = (ended - started).total_seconds()
     for event in events:
         before = story.title()

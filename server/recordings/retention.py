@@ -49,12 +49,13 @@ def prune(session: Session, settings: Settings, dry_run: bool = False) -> list[P
             folder: Path | None = folder_of(settings, recording)
         except AppError:
             folder = None
-        on_disk = folder is not None and folder.is_dir()
-        size = _bytes_in(folder) if on_disk else recording.size_bytes
+        if folder is not None and not folder.is_dir():
+            folder = None
+        size = _bytes_in(folder) if folder is not None else recording.size_bytes
         removed.append(Pruned(recording.id, meeting.title, recording.started_at, size))
         if dry_run:
             continue
-        if on_disk:
+        if folder is not None:
             shutil.rmtree(folder)
         session.delete(recording)
         session.commit()
