@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -356,7 +357,7 @@ class Conference:
     def _tell(self, user_id: int, message: dict[str, Any]) -> None:
         self.state.hub.publish(self.meeting_id, dumps(message), user=user_id)
 
-    def _publish(self, message: dict[str, Any], roles: list[str] | None = None) -> None:
+    def _publish(self, message: dict[str, Any], roles: Sequence[str] | None = None) -> None:
         self.state.hub.publish(self.meeting_id, dumps(message), roles=roles)
 
     async def _changed(self, change: str, user_id: int | None, by: int | None = None) -> None:

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -270,7 +271,11 @@ class Hub:
         return self._locks.setdefault(meeting_id, asyncio.Lock())
 
     def publish(
-        self, meeting_id: int, text: str, user: int | None = None, roles: list[str] | None = None
+        self,
+        meeting_id: int,
+        text: str,
+        user: int | None = None,
+        roles: Sequence[str] | None = None,
     ) -> None:
         """Sends `text` to every process's tablets of the meeting that the audience allows."""
         self._send(meeting_id, text, {"user": user, "roles": roles})
