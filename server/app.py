@@ -222,7 +222,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             meetings_api.router,
             documents_api.router,
             votes.router,
-            ballots.router,
             signaling.router,
             *conference_pages.ROUTES,
             *meetings_pages.ROUTES,

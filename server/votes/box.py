@@ -13,28 +13,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
-from litestar import Request, Router, post
-from litestar.datastructures import State
-from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.access import meeting_permission
 from server.errors import AppError, not_found
-from server.live.protocol import Session, command, field_of
 from server.models import Ballot, BallotCast, Participant, Vote, VoteOption
-from server.votes import locked_vote, options_of
 from server.votes.rules import VOTERS, chosen_options
+from server.votes.store import locked_vote, options_of
 
 BATCH_MAX = 200  # ballots per transaction; keeps every statement well under bind limits
-
-
-class BallotIn(msgspec.Struct):
-    option: str | None = None
-    options: list[str] | None = None
 
 
 @dataclass
@@ -263,41 +252,3 @@ async def _record(
         for o in chosen
     ]
     await db.exec(sa.insert(Ballot).values(ballots))  # type: ignore[call-overload]
-
-
-async def cast_ballot(
-    state: Any, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None = None
-) -> dict[str, Any]:
-    """Records one ballot; a second one is refused unless the vote allows changing it."""
-    return await state.ballots.cast(state, vote_id, voter_id, choices, meeting_id)
-
-
-@command("vote.cast", permission="vote")
-async def cast_from_tablet(session: Session, message: dict[str, Any]) -> dict[str, Any]:
-    """`{"type":"vote.cast","id":…,"vote_id":V,"option":"yes"}` (or `"options":[…]`)."""
-    vote_id = field_of(message, "vote_id", int)
-    choices = _choices(message)
-    return await cast_ballot(session.state, vote_id, session.user.id, choices, session.meeting_id)
-
-
-def _choices(message: dict[str, Any]) -> list[str]:
-    if isinstance(message.get("options"), list):
-        return [str(c) for c in message["options"]]
-    if isinstance(message.get("option"), str):
-        return [message["option"]]
-    raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=1)
-
-
-@post(
-    "/votes/{vote_id:int}/ballots",
-    guards=[meeting_permission],
-    opt={"permission": "vote"},
-    status_code=HTTP_201_CREATED,
-)
-async def ballot(request: Request, state: State, vote_id: int, data: BallotIn) -> dict[str, Any]:
-    """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
-    choices = data.options if data.options is not None else [data.option] if data.option else []
-    return await cast_ballot(state, vote_id, request.user.id, choices)
-
-
-router = Router(path="/api", route_handlers=[ballot], tags=["votes"])

@@ -1,0 +1,216 @@
+"""Votes over HTTP and on the socket: the routes, `vote.cast`, the snapshot's open vote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import council
+from server.access import meeting_permission
+from server.errors import AppError
+from server.live import snapshot
+from server.live.protocol import Session, command, field_of
+from server.models import (
+    BallotCast,
+    Vote,
+)
+from server.votes.rules import (
+    CountIn,
+    VoteIn,
+    check,
+    check_reachable,
+    with_defaults,
+)
+from server.votes.store import (
+    close_vote,
+    create_vote,
+    enter_count,
+    open_vote,
+    options_of,
+    requirement,
+    vote_counts,
+    vote_json,
+    vote_view,
+)
+
+# --- the socket --------------------------------------------------------------------------
+
+
+@snapshot.part("vote")
+async def open_vote_state(db: AsyncSession, session: Session, seq: int) -> dict[str, Any] | None:
+    """The open vote, if any, and whether this tablet's owner has voted in it."""
+    vote = await session.state.snapshots.shared(db, session, seq, "open vote", _open_vote)
+    if vote is None:
+        return None
+    voted = (
+        await db.exec(
+            select(BallotCast.id).where(
+                BallotCast.vote_id == vote["id"], BallotCast.voter_id == session.user.id
+            )
+        )
+    ).first()
+    return {**vote, "you_voted": voted is not None}
+
+
+async def _open_vote(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any] | None:
+    """The meeting's open vote with its counts, alike for every tablet."""
+    vote = (
+        await db.exec(
+            select(Vote)
+            .where(Vote.meeting_id == meeting_id, Vote.status == "open")
+            .order_by(col(Vote.opened_at).desc())
+        )
+    ).first()
+    if vote is None:
+        return None
+    return {
+        **vote_json(vote, await options_of(db, vote.id)),
+        "requirement": await requirement(db, vote),
+        **(await vote_counts(db, vote)),
+    }
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+PRESIDE = {"permission": "preside"}
+
+
+@post(
+    "/meetings/{meeting_id:int}/votes",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    status_code=HTTP_201_CREATED,
+)
+async def create(
+    request: Request, db: AsyncSession, meeting_id: int, data: VoteIn
+) -> dict[str, Any]:
+    vote = await create_vote(db, request.state.access, request.user, data)
+    return await vote_view(db, vote)
+
+
+@get("/meetings/{meeting_id:int}/votes/requirement", guards=[meeting_permission], opt=PRESIDE)
+async def preview(
+    db: AsyncSession,
+    meeting_id: int,
+    majority_base: str | None = None,
+    threshold: str | None = None,
+    quorum: int | None = None,
+) -> dict[str, Any]:
+    """What a vote with these rules would need, said before it is made (400 if the council
+    could never meet it), so the console can put it in words."""
+    membership = await council.membership(db, meeting_id)
+    given = with_defaults(
+        VoteIn(title="-", majority_base=majority_base, threshold=threshold), membership.kind
+    )
+    check(given)
+    vote = Vote(
+        meeting_id=meeting_id,
+        title="-",
+        majority_base=given.majority_base,
+        threshold=given.threshold,
+        quorum=quorum,
+    )
+    check_reachable(vote, membership)
+    return {
+        **(await requirement(db, vote)),
+        "majority_base": vote.majority_base,
+        "threshold": vote.threshold,
+        "members": membership.total,
+        "voters": membership.voters,
+    }
+
+
+@get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
+async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+    """The meeting's votes, newest first, with results once closed."""
+    rows = await db.exec(
+        select(Vote).where(Vote.meeting_id == meeting_id).order_by(col(Vote.created_at).desc())
+    )
+    return [await vote_view(db, vote) for vote in rows.all()]
+
+
+@post(
+    "/votes/{vote_id:int}/open", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
+)
+async def open_(request: Request, state: State, vote_id: int) -> dict[str, Any]:
+    vote = await open_vote(state, vote_id, request.user)
+    return await _vote_view(state, vote.id)
+
+
+@post(
+    "/votes/{vote_id:int}/close", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
+)
+async def close(request: Request, state: State, vote_id: int) -> dict[str, Any]:
+    vote = await close_vote(state, vote_id, request.user.id)
+    return await _vote_view(state, vote.id)
+
+
+@get("/votes/{vote_id:int}", guards=[meeting_permission])
+async def show(state: State, vote_id: int) -> dict[str, Any]:
+    return await _vote_view(state, vote_id)
+
+
+async def _vote_view(state: Any, vote_id: int) -> dict[str, Any]:
+    async with state.db_read() as db:
+        return await vote_view(db, await db.get(Vote, vote_id))
+
+
+@post("/votes/{vote_id:int}/count", guards=[meeting_permission], status_code=HTTP_200_OK)
+async def count(request: Request, state: State, vote_id: int, data: CountIn) -> dict[str, Any]:
+    """The tally committee's counts of a show of hands or a paper ballot."""
+    presides = request.state.access.can("preside")
+    vote = await enter_count(state, vote_id, request.user, data, presides)
+    return await _vote_view(state, vote.id)
+
+
+class BallotIn(msgspec.Struct):
+    option: str | None = None
+    options: list[str] | None = None
+
+
+async def cast_ballot(
+    state: Any, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None = None
+) -> dict[str, Any]:
+    """Records one ballot; a second one is refused unless the vote allows changing it."""
+    return await state.ballots.cast(state, vote_id, voter_id, choices, meeting_id)
+
+
+@command("vote.cast", permission="vote")
+async def cast_from_tablet(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """`{"type":"vote.cast","id":…,"vote_id":V,"option":"yes"}` (or `"options":[…]`)."""
+    vote_id = field_of(message, "vote_id", int)
+    choices = _choices(message)
+    return await cast_ballot(session.state, vote_id, session.user.id, choices, session.meeting_id)
+
+
+def _choices(message: dict[str, Any]) -> list[str]:
+    if isinstance(message.get("options"), list):
+        return [str(c) for c in message["options"]]
+    if isinstance(message.get("option"), str):
+        return [message["option"]]
+    raise AppError(400, "bad_choice", "Choose between 1 and {limit} options.", limit=1)
+
+
+@post(
+    "/votes/{vote_id:int}/ballots",
+    guards=[meeting_permission],
+    opt={"permission": "vote"},
+    status_code=HTTP_201_CREATED,
+)
+async def ballot(request: Request, state: State, vote_id: int, data: BallotIn) -> dict[str, Any]:
+    """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
+    choices = data.options if data.options is not None else [data.option] if data.option else []
+    return await cast_ballot(state, vote_id, request.user.id, choices)
+
+
+router = Router(
+    path="/api",
+    route_handlers=[create, preview, list_votes, open_, close, show, count, ballot],
+    tags=["votes"],
+)
