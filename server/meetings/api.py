@@ -175,7 +175,7 @@ async def patch_meeting(
     changes = given(data)
     if "starts_at" in changes:
         changes["starts_at"] = rules.on_council_clock(changes["starts_at"], state.settings.tz)
-    meeting = await db.get(Meeting, meeting_id)
+    meeting = await db.get_one(Meeting, meeting_id)
     return meeting_json(await rules.update_meeting(db, meeting, changes))
 
 
@@ -188,7 +188,7 @@ async def patch_meeting(
 async def add_participant(
     db: AsyncSession, state: State, meeting_id: int, data: ParticipantIn
 ) -> dict[str, Any]:
-    meeting = await db.get(Meeting, meeting_id)
+    meeting = await db.get_one(Meeting, meeting_id)
     participant, user = await rules.add_participant(db, meeting, **msgspec.structs.asdict(data))
     state.rights.changed()
     return participant_json(participant, user)
@@ -201,7 +201,7 @@ async def add_participant(
     status_code=HTTP_204_NO_CONTENT,
 )
 async def remove_participant(db: AsyncSession, state: State, meeting_id: int, user_id: int) -> None:
-    await rules.remove_participant(db, await db.get(Meeting, meeting_id), user_id)
+    await rules.remove_participant(db, await db.get_one(Meeting, meeting_id), user_id)
     state.rights.changed()  # their sockets and page requests stop now, on every server
 
 
@@ -212,7 +212,7 @@ async def remove_participant(db: AsyncSession, state: State, meeting_id: int, us
     status_code=HTTP_201_CREATED,
 )
 async def add_item(db: AsyncSession, meeting_id: int, data: ItemIn) -> dict[str, Any]:
-    meeting = await db.get(Meeting, meeting_id)
+    meeting = await db.get_one(Meeting, meeting_id)
     item = await rules.add_item(db, meeting, **msgspec.structs.asdict(data))
     return item_json(item)
 
