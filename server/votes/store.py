@@ -126,7 +126,7 @@ def vote_json(vote: Vote, options: list[VoteOption]) -> dict[str, Any]:
         "status": vote.status,
         "options": [{"key": o.key, "label": o.label} for o in options],
         "opened_at": vote.opened_at.isoformat() if vote.opened_at else None,
-        "closes_at": deadline(vote).isoformat() if deadline(vote) else None,
+        "closes_at": due.isoformat() if (due := deadline(vote)) else None,
     }
     if vote.status == "closed":
         data["result"] = vote.result
