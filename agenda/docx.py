@@ -26,6 +26,7 @@ from agenda.minutes import (
     Turn,
     VoteOutcome,
     attendance_words,
+    by_item,
     closing_sentence,
 )
 from agenda.notice import NoticeData, closing, opening, subject
@@ -456,17 +457,7 @@ def _attendance(data: MinutesData) -> list[str]:
 
 
 def _proceedings(data: MinutesData) -> list[str]:
-    keys: dict[str, str] = {}
-    for number, title in data.items:
-        for name in (number, title, f"{item_key(number)}. {title}"):
-            keys.setdefault(item_key(name), number)
-    turns: dict[str | None, list[Turn]] = {}
-    for turn in data.turns:
-        turns.setdefault(keys.get(item_key(turn.item)), []).append(turn)
-    votes: dict[str | None, list[VoteOutcome]] = {}
-    for vote in data.votes:
-        votes.setdefault(keys.get(item_key(vote.item)), []).append(vote)
-    records = {item_key(record.number): record for record in data.records}
+    turns, votes, records = by_item(data)
 
     parts = [_heading("III. NỘI DUNG KỲ HỌP"), *_texts(data.opening)]
     if not data.items:

@@ -340,7 +340,13 @@ def _people_table(people: Sequence[Person], third: str, note: Callable[[Person],
     return _table(("STT", "Họ và tên", third), rows, shares=(0.09, 0.41, 0.50))
 
 
-def _proceedings(data: MinutesData) -> str:
+def by_item(
+    data: MinutesData,
+) -> tuple[
+    dict[str | None, list[Turn]], dict[str | None, list[VoteOutcome]], dict[str, ItemRecord]
+]:
+    """Turns, votes and the secretary's records under the agenda item number they belong to
+    (None: on no item of the agenda), as the PDF and the Word copy both lay them out."""
     keys: dict[str, str] = {}
     for number, title in data.items:
         for name in (number, title, f"{item_key(number)}. {title}"):
@@ -352,6 +358,11 @@ def _proceedings(data: MinutesData) -> str:
     for vote in data.votes:
         votes.setdefault(keys.get(item_key(vote.item)), []).append(vote)
     records = {item_key(record.number): record for record in data.records}
+    return turns, votes, records
+
+
+def _proceedings(data: MinutesData) -> str:
+    turns, votes, records = by_item(data)
 
     parts = [_heading("III. NỘI DUNG KỲ HỌP")]
     parts += [_para(text) for text in paragraphs(data.opening)]
