@@ -1,4 +1,7 @@
 // Page-wide behaviour: htmx shows refusals (4xx) in the flash area instead of dropping them.
+
+import { el, say } from "./kit.js";
+
 document.addEventListener("DOMContentLoaded", () => {
   if (!window.htmx) return;
   htmx.config.responseHandling = [
@@ -19,12 +22,9 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 });
 
 document.addEventListener("htmx:sendError", () => {
-  const flash = document.getElementById("flash");
-  flash.innerHTML = "";
-  const p = document.createElement("p");
-  p.className = "error";
-  p.textContent = document.documentElement.lang === "en"
-    ? "No connection to the server. Check the network and try again."
-    : "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.";
-  flash.append(p);
+  const message = say(
+    "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
+    "No connection to the server. Check the network and try again.",
+  );
+  document.getElementById("flash").replaceChildren(el("p", "error", message));
 });

@@ -3,9 +3,10 @@
 // else sees their own status. Live from the meeting socket, which this module opens for the
 // page's other panels too: the ballot, and the chair's vote, speakers and ward points console.
 
-import { connectMeeting, csrfToken, statusIndicator } from "./live.js";
-import { createBallot, createVoteConsole, joinHandlers } from "./voting.js";
-import { createSpeakerConsole, syncClock } from "./floor.js";
+import { el, pickWords, request, syncClock } from "./kit.js";
+import { connectMeeting, joinHandlers, statusIndicator } from "./live.js";
+import { createBallot, createVoteConsole } from "./voting.js";
+import { createSpeakerConsole } from "./floor.js";
 import { createConferenceConsole } from "./conference-console.js";
 import { createRecordingConsole } from "./recording-console.js";
 
@@ -21,7 +22,6 @@ const TEXT = {
     offlineNow: "Không kết nối",
     loading: "Đang tải…",
     confirmEnd: "Kết thúc phiên họp? Các thiết bị sẽ không tự điểm danh nữa.",
-    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
   },
   en: {
     status: { present: "Present", remote: "Remote", excused: "Excused", absent: "Absent" },
@@ -34,10 +34,9 @@ const TEXT = {
     offlineNow: "Not connected",
     loading: "Loading…",
     confirmEnd: "End the session? Devices will stop checking in.",
-    failed: "That did not work. Check the network and try again.",
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const STATUSES = ["present", "remote", "excused", "absent"];
 const COUNTED = new Set(["chair", "delegate"]); // who makes the quorum (server/attendance.py MEMBERS)
@@ -96,35 +95,20 @@ function showMine() {
 }
 
 function row(person) {
-  const li = document.createElement("li");
-  li.dataset.user = person.user_id;
-  li.dataset.status = person.status;
-  const dot = document.createElement("span");
-  dot.className = `online-dot${person.online ? " on" : ""}`;
-  dot.title = person.online ? t.online : t.offlineNow;
-  const who = document.createElement("span");
-  who.className = "who";
-  who.textContent = `${person.name} `;
-  const role = document.createElement("span");
-  role.className = "badge role";
-  role.textContent = t.role[person.role] || person.role;
-  who.append(role);
-  li.append(dot, who);
+  const dot = el("span", { className: `online-dot${person.online ? " on" : ""}`, title: person.online ? t.online : t.offlineNow });
+  const who = el("span", "who", `${person.name} `, el("span", "badge role", t.role[person.role] || person.role));
+  const li = el("li", { dataset: { user: person.user_id, status: person.status } }, dot, who);
   if (me.manages) li.append(statusPicker(person), reasonField(person));
   else li.append(statusWord(person));
   return li;
 }
 
 function statusWord(person) {
-  const word = document.createElement("span");
-  word.className = `status-word ${person.status}`;
-  word.textContent = t.status[person.status] + (person.reason ? ` — ${person.reason}` : "");
-  return word;
+  return el("span", `status-word ${person.status}`, t.status[person.status] + (person.reason ? ` — ${person.reason}` : ""));
 }
 
 function statusPicker(person) {
-  const select = document.createElement("select");
-  select.name = "status";
+  const select = el("select", { name: "status" });
   select.setAttribute("aria-label", `${person.name}: ${t.status[person.status]}`);
   for (const status of STATUSES) {
     const option = new Option(t.status[status], status, false, status === person.status);
@@ -139,14 +123,15 @@ function statusPicker(person) {
 }
 
 function reasonField(person) {
-  const input = document.createElement("input");
-  input.className = "reason";
-  input.name = "reason";
-  input.maxLength = 300;
-  input.placeholder = t.reason;
+  const input = el("input", {
+    className: "reason",
+    name: "reason",
+    maxLength: 300,
+    placeholder: t.reason,
+    value: person.reason,
+    hidden: person.status !== "excused" && !person.reason, // a reason matters for leave, not for every absence
+  });
   input.setAttribute("aria-label", `${person.name}: ${t.reason}`);
-  input.value = person.reason;
-  input.hidden = person.status !== "excused" && !person.reason; // a reason matters for leave, not for every absence
   input.addEventListener("change", () => {
     const current = people.get(person.user_id);
     mark(person.user_id, current.status, input.value.trim());
@@ -194,15 +179,9 @@ async function session(action, button) {
   showError("");
   button.disabled = true;
   try {
-    const response = await fetch(`/api/meetings/${me.meetingId}/session/${action}`, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.message || t.failed);
-    showSession(body.status);
+    showSession((await request("POST", `/api/meetings/${me.meetingId}/session/${action}`)).status);
   } catch (error) {
-    showError(error instanceof TypeError ? t.failed : error.message);
+    showError(error.message);
   } finally {
     button.disabled = false;
   }
@@ -289,8 +268,7 @@ function start() {
 // The snapshot has no session status; after a reconnect it may have changed unseen.
 async function refreshSession() {
   try {
-    const response = await fetch(`/api/meetings/${me.meetingId}`, { headers: { Accept: "application/json" } });
-    if (response.ok) showSession((await response.json()).status);
+    showSession((await request("GET", `/api/meetings/${me.meetingId}`)).status);
   } catch {
     // the next event or reconnect tells
   }

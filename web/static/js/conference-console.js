@@ -6,8 +6,8 @@
 //   const link = connectMeeting(id, joinHandlers(mine, points.handlers));
 //   points.attach(link);
 
+import { button, el, pickWords } from "./kit.js";
 import { sendFromPanel } from "./live.js";
-import { button, el } from "./voting.js";
 
 const TEXT = {
   vi: {
@@ -21,7 +21,6 @@ const TEXT = {
     talking: "Đang nói",
     program: (name, auto) => `Đang lên hình: ${name}${auto ? " (tự động)" : ""}`,
     nobodyOnProgram: (auto) => (auto ? "Chưa ai lên hình (tự động)" : "Chưa ai lên hình"),
-    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
   },
   en: {
     pick: "Put on screen",
@@ -34,10 +33,9 @@ const TEXT = {
     talking: "Talking",
     program: (name, auto) => `On screen: ${name}${auto ? " (automatic)" : ""}`,
     nobodyOnProgram: (auto) => (auto ? "Nobody on screen (automatic)" : "Nobody on screen"),
-    failed: "That did not work. Check the network and try again.",
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const THUMB_EVERY_MS = 1000;
 
@@ -56,26 +54,24 @@ export function createConferenceConsole(root, { meetingId }) {
   let program = { source: null, auto: true };
 
   function run(type, fields = {}) {
-    return sendFromPanel({ root, error: ui.error, link, failed: t.failed }, type, fields);
+    return sendFromPanel({ root, error: ui.error, link }, type, fields);
   }
 
   function newTile(userId) {
     const tile = { element: el("li", "point"), loading: false, point: null };
     tile.element.dataset.user = userId;
     const picture = el("div", "point-picture");
-    tile.image = document.createElement("img");
-    tile.image.alt = "";
-    tile.image.hidden = true;
+    tile.image = el("img", { alt: "", hidden: true });
     tile.noPicture = el("span", "point-no-picture");
     tile.badge = el("span", "point-badge", t.onProgram);
     picture.append(tile.image, tile.noPicture, tile.badge);
     const meter = el("div", "point-meter");
-    tile.level = document.createElement("span");
+    tile.level = el("span");
     meter.append(tile.level);
     tile.name = el("p", "point-name");
     tile.flags = el("p", "point-flags");
-    tile.pick = button(t.pick, "primary point-pick", () => run("rtc.pick", { point: userId }));
-    tile.mute = button(t.mute, "point-mute", () => run("rtc.mute", { point: userId, muted: !tile.point.muted }));
+    tile.pick = button(t.pick, () => run("rtc.pick", { point: userId }), "primary point-pick");
+    tile.mute = button(t.mute, () => run("rtc.mute", { point: userId, muted: !tile.point.muted }), "point-mute");
     const buttons = el("div", "point-buttons");
     buttons.append(tile.pick, tile.mute);
     tile.element.append(picture, meter, tile.name, tile.flags, buttons);

@@ -5,9 +5,9 @@
 // The call mends itself: when the peer connection fails, or the meeting socket comes back
 // after a drop, the page sends a new offer, and the bridge replaces this user's old peer.
 
-import { connectMeeting, csrfToken, text as liveText, statusIndicator } from "./live.js";
-import { createFloor, syncClock } from "./floor.js";
-import { joinHandlers } from "./voting.js";
+import { csrfToken, el, pickWords, request, syncClock } from "./kit.js";
+import { connectMeeting, joinHandlers, text as liveText, statusIndicator } from "./live.js";
+import { createFloor } from "./floor.js";
 import { decoded, documentInfo, pageImageUrl, pageName, presentedText } from "./presented.js";
 
 const TEXT = {
@@ -68,7 +68,7 @@ const TEXT = {
     forbidden: "This account may not join the video conference.",
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15_000;
@@ -131,13 +131,6 @@ let live = null;
 let socketDropped = false;
 const names = new Map(); // user_id -> name, for who is on the program
 
-class HttpError extends Error {
-  constructor(status, message) {
-    super(message || String(status));
-    this.status = status;
-  }
-}
-
 // ---------- what the page shows
 
 function showCallState(name) {
@@ -184,9 +177,7 @@ function showMediaProblem(message) {
 
 function tell(message) {
   const flash = $("flash");
-  const line = document.createElement("p");
-  line.className = "error";
-  line.textContent = message;
+  const line = el("p", "error", message);
   flash.replaceChildren(line);
   setTimeout(() => line.remove(), NOTICE_MS);
 }
@@ -328,28 +319,19 @@ function stopMedia() {
 // Asks for the camera and microphone once, however many joins wait for them.
 function mediaReady() {
   if (!call.mediaRequest) {
-    const request = openMedia(call.config.program).then((stream) => {
-      if (request === call.mediaRequest) useMedia(stream);
+    const asked = openMedia(call.config.program).then((stream) => {
+      if (asked === call.mediaRequest) useMedia(stream);
       else stopTracks(stream); // hung up while the browser asked
     });
-    call.mediaRequest = request;
+    call.mediaRequest = asked;
   }
   return call.mediaRequest;
 }
 
 // ---------- the call
 
-async function bridge(method, path, body) {
-  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-  if (body) headers["Content-Type"] = "application/json";
-  const response = await fetch(`/api/meetings/${meetingId}/rtc${path}`, {
-    method,
-    headers,
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new HttpError(response.status, answer.message);
-  return answer;
+function bridge(method, path, body) {
+  return request(method, `/api/meetings/${meetingId}/rtc${path}`, body);
 }
 
 function gathered(pc) {
@@ -417,12 +399,12 @@ async function join() {
 }
 
 function joinFailed(error) {
-  if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
+  if (error?.status === 401 || error?.status === 403) {
     stopCalling(error.status === 401 ? liveText["signed-out"] : error.message || t.forbidden);
     return;
   }
   console.warn("conference: joining failed", error);
-  if (error instanceof HttpError && error.status === 409) tell(error.message); // full: said, then tried again
+  if (error?.status === 409) tell(error.message); // full: said, then tried again
   retryLater();
 }
 

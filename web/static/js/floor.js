@@ -6,6 +6,7 @@
 //   const link = connectMeeting(id, joinHandlers(mine, floor.handlers));
 //   floor.attach(link);
 
+import { button, clockText, el, everyHalfSecond, failedText, pickWords, serverNow } from "./kit.js";
 import { sendFromPanel } from "./live.js";
 
 const TEXT = {
@@ -25,7 +26,6 @@ const TEXT = {
     end: "Kết thúc lượt",
     up: "Lên",
     down: "Xuống",
-    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
   },
   en: {
     request: "Ask to speak",
@@ -43,49 +43,12 @@ const TEXT = {
     end: "End the turn",
     up: "Up",
     down: "Down",
-    failed: "That did not work. Check the network and try again.",
   },
 };
-export const floorText = TEXT[document.documentElement.lang] || TEXT.vi;
+export const floorText = pickWords(TEXT);
 const t = floorText;
 
-// ---------- the meeting's clock
-
-// Countdowns end when the server says; a tablet's own clock may be minutes off on a LAN
-// without time sync, so it is set against the server's Date header once per page.
-let clockOffset = 0; // server time minus this device's time, in ms
-
-export async function syncClock() {
-  try {
-    const sent = Date.now();
-    const response = await fetch("/healthz", { cache: "no-store" });
-    const received = Date.now();
-    const date = Date.parse(response.headers.get("Date") || "");
-    if (Number.isNaN(date)) return;
-    const offset = date + 500 - (sent + received) / 2; // the header is cut to the second
-    clockOffset = Math.abs(offset) > 1500 ? offset : 0; // under that it is noise
-  } catch {
-    // no answer: this device's clock it is
-  }
-}
-
-export function serverNow() {
-  return Date.now() + clockOffset;
-}
-
-// Whole seconds until `isoTime` (negative once it has passed).
-export function secondsUntil(isoTime) {
-  return Math.ceil((Date.parse(isoTime) - serverNow()) / 1000);
-}
-
-// "4:05", "1:02:03": for a number of seconds, sign left out.
-export function clockText(seconds) {
-  const s = Math.abs(Math.trunc(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
-}
+// ---------- the clock of a turn
 
 // What a speaking turn's clock says: {text, over, left} (left is null without a limit).
 export function turnClock(speaking) {
@@ -98,13 +61,6 @@ export function turnClock(speaking) {
     : { text: t.over(clockText(-left)), over: true, left };
 }
 
-// Calls `fn` now and twice a second until the returned function is called.
-export function everyHalfSecond(fn) {
-  fn();
-  const timer = setInterval(fn, 500);
-  return () => clearInterval(timer);
-}
-
 // The live events that carry the speakers' queue, for any view of it.
 function queueEvents(take) {
   return {
@@ -115,15 +71,6 @@ function queueEvents(take) {
       take(event);
     },
   };
-}
-
-function button(label, className, onClick) {
-  const element = document.createElement("button");
-  element.type = "button";
-  element.className = className;
-  element.textContent = label;
-  element.addEventListener("click", onClick);
-  return element;
 }
 
 // ---------- the delegate's side (reader)
@@ -159,11 +106,8 @@ export function createFloor({ userId, button: request, place, banner, notify, it
     stopClock = null;
     banner.hidden = !speaking;
     if (!speaking) return;
-    const title = document.createElement("strong");
-    title.textContent = t.youSpeak;
-    const clock = document.createElement("span");
-    clock.className = "floor-clock";
-    banner.replaceChildren(title, clock);
+    const clock = el("span", "floor-clock");
+    banner.replaceChildren(el("strong", "", t.youSpeak), clock);
     stopClock = everyHalfSecond(() => {
       const now = turnClock(speaking);
       clock.textContent = now.text;
@@ -180,7 +124,7 @@ export function createFloor({ userId, button: request, place, banner, notify, it
       const item = asking ? itemOf() : null;
       await link.send(asking ? "speaker.request" : "speaker.withdraw", item ? { item_id: item } : {});
     } catch (error) {
-      notify(error.message || t.failed);
+      notify(error.message || failedText);
     } finally {
       busy = false;
       show();
@@ -221,24 +165,12 @@ export function createSpeakerConsole(root, { itemLabel = () => "" } = {}) {
     const speaking = queue.speaking;
     ui.now.classList.toggle("empty", !speaking);
     if (!speaking) {
-      const none = document.createElement("p");
-      none.className = "muted";
-      none.textContent = t.nobody;
-      ui.now.replaceChildren(none);
+      ui.now.replaceChildren(el("p", "muted", t.nobody));
       return;
     }
-    const label = document.createElement("span");
-    label.className = "floor-label";
-    label.textContent = t.speaking;
-    const name = document.createElement("strong");
-    name.className = "floor-name";
-    name.textContent = speaking.name;
-    const clock = document.createElement("span");
-    clock.className = "floor-clock";
-    clock.id = "floor-clock";
-    const end = button(t.end, "danger floor-end", () => run("speaker.end"));
-    end.id = "floor-end";
-    ui.now.replaceChildren(label, name, clock, end);
+    const clock = el("span", { className: "floor-clock", id: "floor-clock" });
+    const end = button(t.end, () => run("speaker.end"), { className: "danger floor-end", id: "floor-end" });
+    ui.now.replaceChildren(el("span", "floor-label", t.speaking), el("strong", "floor-name", speaking.name), clock, end);
     stopClock = everyHalfSecond(() => {
       const now = turnClock(speaking);
       clock.textContent = now.text;
@@ -247,42 +179,23 @@ export function createSpeakerConsole(root, { itemLabel = () => "" } = {}) {
   }
 
   function waitingRow(entry, index, count) {
-    const li = document.createElement("li");
-    li.dataset.request = entry.request_id;
-    const number = document.createElement("span");
-    number.className = "floor-number";
-    number.textContent = `${index + 1}.`;
-    const who = document.createElement("span");
-    who.className = "floor-who";
-    who.textContent = entry.name;
     const about = itemLabel(entry.item_id);
-    if (about) {
-      const item = document.createElement("small");
-      item.className = "muted";
-      item.textContent = about;
-      who.append(item);
-    }
-    const up = button("↑", "icon", () => run("speaker.move", { request_id: entry.request_id, position: index }));
+    const who = el("span", "floor-who", entry.name, about && el("small", "muted", about));
+    const up = button("↑", () => run("speaker.move", { request_id: entry.request_id, position: index }), "icon");
     up.disabled = index === 0;
     up.setAttribute("aria-label", `${t.up}: ${entry.name}`);
     up.dataset.move = "up";
-    const down = button("↓", "icon", () => run("speaker.move", { request_id: entry.request_id, position: index + 2 }));
+    const down = button("↓", () => run("speaker.move", { request_id: entry.request_id, position: index + 2 }), "icon");
     down.disabled = index === count - 1;
     down.setAttribute("aria-label", `${t.down}: ${entry.name}`);
     down.dataset.move = "down";
-    const give = button(t.give, "primary floor-give", () => giveTo(entry));
-    li.append(number, who, up, down, give);
-    return li;
+    const give = button(t.give, () => giveTo(entry), "primary floor-give");
+    return el("li", { dataset: { request: entry.request_id } }, el("span", "floor-number", `${index + 1}.`), who, up, down, give);
   }
 
   function showWaiting() {
     const rows = queue.waiting.map((entry, i) => waitingRow(entry, i, queue.waiting.length));
-    if (!rows.length) {
-      const none = document.createElement("li");
-      none.className = "muted floor-none";
-      none.textContent = t.noQueue;
-      rows.push(none);
-    }
+    if (!rows.length) rows.push(el("li", "muted floor-none", t.noQueue));
     ui.waiting.replaceChildren(...rows);
   }
 
@@ -297,7 +210,7 @@ export function createSpeakerConsole(root, { itemLabel = () => "" } = {}) {
   }
 
   function run(type, fields = {}) {
-    return sendFromPanel({ root, error: ui.error, link, failed: t.failed }, type, fields);
+    return sendFromPanel({ root, error: ui.error, link }, type, fields);
   }
 
   show();

@@ -9,6 +9,8 @@
 // A page load always starts from a snapshot (a fresh page has nothing to apply missed
 // events to); later reconnects send `since` and get only what was missed.
 
+import { el, failedText, pickWords } from "./kit.js";
+
 const TEXT = {
   vi: {
     online: "Đã kết nối",
@@ -33,7 +35,7 @@ const TEXT = {
     notConnected: "Not connected to the server.",
   },
 };
-export const text = TEXT[document.documentElement.lang] || TEXT.vi;
+export const text = pickWords(TEXT);
 
 const CLOSE_NOT_SIGNED_IN = 4401;
 const CLOSE_FORBIDDEN = 4403;
@@ -59,10 +61,9 @@ export function newUUID() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-// The token the server wants in X-CSRFToken on every request that changes something.
 // A console panel's command over the socket: the panel looks busy while it runs, and a
 // refusal (or no socket yet) shows in its error line.
-export async function sendFromPanel({ root, error, link, failed }, type, fields = {}) {
+export async function sendFromPanel({ root, error, link, failed = failedText }, type, fields = {}) {
   error.textContent = "";
   root.classList.add("busy");
   try {
@@ -75,8 +76,23 @@ export async function sendFromPanel({ root, error, link, failed }, type, fields 
   }
 }
 
-export function csrfToken() {
-  return document.querySelector("meta[name=csrf-token]")?.content || "";
+// One handler object from several: each event calls every view's handler, in order.
+export function joinHandlers(...sets) {
+  const names = new Set(sets.flatMap((set) => Object.keys(set)));
+  const joined = {};
+  for (const name of names) {
+    const handlers = sets.map((set) => set[name]).filter(Boolean);
+    joined[name] = (...args) => {
+      for (const handler of handlers) {
+        try {
+          handler(...args);
+        } catch (error) {
+          console.error(`the ${name} handler failed`, error); // one broken view must not stop the others
+        }
+      }
+    };
+  }
+  return joined;
 }
 
 export class CommandError extends Error {
@@ -277,10 +293,7 @@ const STYLE = `
 
 function addStyle() {
   if (document.getElementById("live-status-style")) return;
-  const style = document.createElement("style");
-  style.id = "live-status-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  document.head.append(el("style", { id: "live-status-style", textContent: STYLE }));
 }
 
 function showStatus(element, name) {
@@ -292,14 +305,8 @@ function showStatus(element, name) {
 // A dot with a label, put in `container` (the top bar by default).
 export function statusIndicator(container = document.querySelector(".topbar-right")) {
   addStyle();
-  const element = document.createElement("span");
-  element.className = "live-status";
+  const element = el("span", "live-status", el("span", "live-dot"), el("span", "live-label"));
   element.setAttribute("role", "status");
-  const dot = document.createElement("span");
-  dot.className = "live-dot";
-  const label = document.createElement("span");
-  label.className = "live-label";
-  element.append(dot, label);
   showStatus(element, document.documentElement.dataset.live || "connecting");
   container?.prepend(element);
   return element;

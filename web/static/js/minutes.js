@@ -3,7 +3,7 @@
 // the bar says whether it is saved. A refusal shows next to the field it concerns; a lost
 // connection is retried. "Chốt" freezes a version once everything is saved.
 
-import { csrfToken } from "./live.js";
+import { el, failedText, lang, pickWords, request } from "./kit.js";
 
 const TEXT = {
   vi: {
@@ -16,7 +16,6 @@ const TEXT = {
     restored: (n) => `Đã khôi phục ${n} ô có nội dung chưa kịp lưu trên máy này; đang lưu lại.`,
     restoredSaved: (n) => `Đã khôi phục và lưu lại ${n} ô có nội dung chưa kịp lưu trên máy này.`,
     unsaved: "Còn nội dung chưa lưu được. Hãy lưu xong rồi chốt.",
-    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
     confirm: {
       minutes: (n) => `Chốt biên bản thành phiên bản ${n}?\n\nPhiên bản đã chốt không bao giờ thay đổi được: muốn sửa, hãy lưu phần sửa rồi chốt một phiên bản mới.`,
       notice: (n) => `Chốt thông báo kết luận thành phiên bản ${n}?\n\nPhiên bản đã chốt không bao giờ thay đổi được: muốn sửa, hãy lưu phần sửa rồi chốt một phiên bản mới.`,
@@ -34,7 +33,6 @@ const TEXT = {
     restored: (n) => `Restored ${n} field(s) typed on this device but not yet saved; saving them now.`,
     restoredSaved: (n) => `Restored and saved ${n} field(s) typed on this device.`,
     unsaved: "Some text is not saved yet. Save it, then freeze.",
-    failed: "That did not work. Check the network and try again.",
     confirm: {
       minutes: (n) => `Freeze the minutes as version ${n}?\n\nA frozen version can never be changed: to correct it, save your corrections and freeze a new version.`,
       notice: (n) => `Freeze the conclusion notice as version ${n}?\n\nA frozen version can never be changed: to correct it, save your corrections and freeze a new version.`,
@@ -43,7 +41,7 @@ const TEXT = {
     leave: "Some text is not saved on the server yet.",
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const SAVE_AFTER_MS = 1200;
 const RETRY_MS = 5000;
@@ -73,7 +71,7 @@ function show(state, extra = "") {
 }
 
 function clock(date) {
-  return date.toLocaleTimeString(document.documentElement.lang || "vi", { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" });
 }
 
 // "item:12:summary" -> {items: [{item_id: 12, summary}]}; "opening" -> {opening}
@@ -83,19 +81,8 @@ function change(name, value) {
   return { [name]: value };
 }
 
-async function request(method, path, body) {
-  const response = await fetch(`${api}${path}`, {
-    method,
-    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const problem = new Error(answer.message || t.failed);
-    problem.status = response.status;
-    throw problem;
-  }
-  return answer;
+function send(method, path, body) {
+  return request(method, `${api}${path}`, body);
 }
 
 // ---------- saving
@@ -132,7 +119,7 @@ async function saveAll() {
     const value = input.value;
     show("saving");
     try {
-      savedAt = new Date((await request("PATCH", "/minutes/text", change(name, value))).saved_at);
+      savedAt = new Date((await send("PATCH", "/minutes/text", change(name, value))).saved_at);
     } catch (problem) {
       if (!problem.status) {
         show("offline");
@@ -160,20 +147,13 @@ async function saveAll() {
 // ---------- freezing
 
 function row(version) {
-  const tr = document.createElement("tr");
-  tr.dataset.version = version.version;
-  const cells = [version.version, version.frozen_at_local, version.frozen_by];
-  for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
-  const hash = Object.assign(document.createElement("code"), { textContent: version.sha256.slice(0, 12), title: version.sha256 });
-  const fingerprint = document.createElement("td");
-  fingerprint.append(hash);
-  const links = document.createElement("td");
-  links.className = "links";
+  const cells = [version.version, version.frozen_at_local, version.frozen_by].map((text) => el("td", { textContent: text }));
+  const hash = el("code", { textContent: version.sha256.slice(0, 12), title: version.sha256 });
+  const links = el("td", "links");
   for (const [label, href] of [["PDF", version.links.pdf], ["DOCX", version.links.docx]]) {
-    links.append(Object.assign(document.createElement("a"), { textContent: label, href, download: "" }));
+    links.append(el("a", { textContent: label, href, download: "" }));
   }
-  tr.append(fingerprint, links);
-  return tr;
+  return el("tr", { dataset: { version: version.version } }, ...cells, el("td", "", hash), links);
 }
 
 async function freeze(button) {
@@ -190,7 +170,7 @@ async function freeze(button) {
   if (!window.confirm(t.confirm[kind](next))) return;
   button.disabled = true;
   try {
-    const version = await request("POST", `/${kind}/versions`);
+    const version = await send("POST", `/${kind}/versions`);
     const table = section.querySelector("table.versions");
     table.tBodies[0].append(row(version));
     table.hidden = false;
@@ -198,7 +178,7 @@ async function freeze(button) {
     show("saved", clock(new Date()));
     stateLine.textContent = t.frozen(version.version);
   } catch (problem) {
-    error.textContent = problem.message || t.failed;
+    error.textContent = problem.message || failedText;
   } finally {
     button.disabled = false;
   }

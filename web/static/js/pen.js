@@ -6,6 +6,7 @@
 // a reload, a dropped connection or a server restart loses nothing, and sending a change
 // twice is harmless (same mark UUID, same effect).
 
+import { el, pickWords, request } from "./kit.js";
 import { newUUID } from "./live.js";
 
 const TEXT = {
@@ -26,7 +27,7 @@ const TEXT = {
     privateNext: "Your next marks will be private.",
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const SVG = "http://www.w3.org/2000/svg";
 const VIEW_WIDTH = 1000; // SVG user units across the page
@@ -215,9 +216,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     if (!documentId || sharedRead.has(documentId)) return;
     sharedRead.add(documentId);
     try {
-      const response = await fetch(`/api/documents/${documentId}/annotations`, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(String(response.status));
-      for (const mark of (await response.json()).annotations) merge(mark);
+      for (const mark of (await request("GET", `/api/documents/${documentId}/annotations`)).annotations) merge(mark);
     } catch {
       sharedRead.delete(documentId); // read again when the document is shown next
       return;
@@ -377,24 +376,14 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
   }
 
   function noteNode(mark) {
-    const node = document.createElement("div");
     const mine = mark.owner_id === userId;
-    node.className = `pen-note ${mine ? "mine" : "theirs"}${mark.visibility === "meeting" ? " shared" : ""}`;
-    node.dataset.id = mark.id;
+    const node = el("div", { className: `pen-note ${mine ? "mine" : "theirs"}${mark.visibility === "meeting" ? " shared" : ""}`, dataset: { id: mark.id } });
     node.style.left = `${mark.data.x * 100}%`;
     node.style.top = `${mark.data.y * 100}%`;
     node.style.setProperty("--note", mark.data.color || DEFAULT_COLORS.note);
     if (mark.data.x > 0.6) node.classList.add("flip");
-    const body = document.createElement("span");
-    body.className = "note-text";
-    body.textContent = mark.data.text;
-    node.append(body);
-    if (!mine) {
-      const by = document.createElement("span");
-      by.className = "note-by";
-      by.textContent = state.people.get(mark.owner_id) || "";
-      node.append(by);
-    }
+    node.append(el("span", { className: "note-text", textContent: mark.data.text }));
+    if (!mine) node.append(el("span", { className: "note-by", textContent: state.people.get(mark.owner_id) || "" }));
     return node;
   }
 

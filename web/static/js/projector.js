@@ -2,8 +2,9 @@
 // who has the floor and for how long; an open vote's count, then its result.
 // Needs no input once opened: it reconnects forever and catches up on its own.
 
+import { el, everyHalfSecond, pickWords, request, say, syncClock } from "./kit.js";
 import { connectMeeting, statusIndicator } from "./live.js";
-import { everyHalfSecond, floorText, syncClock, turnClock } from "./floor.js";
+import { floorText, turnClock } from "./floor.js";
 import { eligibleIn, progressText, resultView, voteClock, voteText } from "./voting.js";
 import { decoded, documentInfo, pageImageUrl, pageName, pageSize, presentedText } from "./presented.js";
 
@@ -17,8 +18,7 @@ const TEXT = {
     forbidden: "This account may not see the meeting.",
   },
 };
-const lang = document.documentElement.lang;
-const t = TEXT[lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const MAX_WIDTH = 2048;
 const $ = (id) => document.getElementById(id);
@@ -117,27 +117,13 @@ let eligible = 0; // from the snapshot's attendance, until the server counts
 let stopVoteClock = null;
 
 function voteHeading(kicker, title) {
-  const head = document.createElement("header");
-  const small = document.createElement("p");
-  small.className = "projector-vote-kicker";
-  small.textContent = kicker;
-  const big = document.createElement("h2");
-  big.className = "projector-vote-title";
-  big.textContent = title;
-  head.append(small, big);
-  return head;
+  return el("header", "", el("p", "projector-vote-kicker", kicker), el("h2", "projector-vote-title", title));
 }
 
 function openVoteView(vote) {
-  const count = document.createElement("p");
-  count.className = "projector-vote-count";
-  count.textContent = progressText(voteProgress);
-  const meter = document.createElement("div");
-  meter.className = "projector-vote-meter";
-  meter.append(document.createElement("span"));
-  const clock = document.createElement("p");
-  clock.className = "projector-vote-clock";
-  return [voteHeading(voteText.votingNow, vote.title), count, meter, clock];
+  const count = el("p", "projector-vote-count", progressText(voteProgress));
+  const meter = el("div", "projector-vote-meter", el("span"));
+  return [voteHeading(voteText.votingNow, vote.title), count, meter, el("p", "projector-vote-clock")];
 }
 
 function showVoteProgress() {
@@ -176,9 +162,8 @@ function showVote(vote) {
 
 async function catchUpVote(id) {
   try {
-    const response = await fetch(`/api/votes/${id}`, { headers: { Accept: "application/json" } });
-    const found = await response.json();
-    if (!response.ok || shownVote?.id !== id) return;
+    const found = await request("GET", `/api/votes/${id}`);
+    if (shownVote?.id !== id) return;
     if (found.status === "closed") showVote(found);
     else {
       voteProgress = { voters: Math.max(found.voters, voteProgress?.voters ?? 0), eligible: voteProgress?.eligible || eligible };
@@ -207,11 +192,13 @@ function onStatus(status) {
   else if (!shown) ui.message.textContent = waiting;
 }
 
+const locale = say("vi-VN", "en-GB");
+
 function tick() {
   const now = new Date();
-  ui.clock.textContent = now.toLocaleTimeString(lang === "en" ? "en-GB" : "vi-VN", { hour: "2-digit", minute: "2-digit" });
+  ui.clock.textContent = now.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
   ui.clock.dateTime = now.toISOString();
-  ui.date.textContent = now.toLocaleDateString(lang === "en" ? "en-GB" : "vi-VN", {
+  ui.date.textContent = now.toLocaleDateString(locale, {
     weekday: "long", day: "numeric", month: "numeric", year: "numeric",
   });
 }

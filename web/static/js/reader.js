@@ -3,10 +3,11 @@
 // Live: follows the page the chair presents (unless the reader browses on their own), lets
 // the chair and the secretary present, and carries the pen's marks (pen.js).
 
-import { connectMeeting, statusIndicator, text as liveText } from "./live.js";
+import { el, pickWords, request, syncClock } from "./kit.js";
+import { connectMeeting, joinHandlers, statusIndicator, text as liveText } from "./live.js";
 import { createPen } from "./pen.js";
-import { createBallot, joinHandlers } from "./voting.js";
-import { createFloor, syncClock } from "./floor.js";
+import { createBallot } from "./voting.js";
+import { createFloor } from "./floor.js";
 
 const TEXT = {
   vi: {
@@ -52,7 +53,7 @@ const TEXT = {
     presentFailed: (message) => `Could not present: ${message}`,
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const ZOOM_STEPS = [1, 1.25, 1.5, 2, 2.5, 3, 4];
 const MAX_ZOOM = 5;
@@ -142,27 +143,14 @@ function pageFromLabel(typed) {
   return at === -1 ? null : at + 1;
 }
 
-class ReadError extends Error {
-  constructor(kind, message) {
-    super(message);
-    this.kind = kind; // "network" | "auth" | "server"
-  }
-}
-
+// The server's JSON; a lost session and a lost network each say so in their own words.
 async function getJSON(url, options = {}) {
-  let response;
   try {
-    response = await fetch(url, { headers: { Accept: "application/json" }, ...options });
+    return await request("GET", url, undefined, { failed: t.documentFailed, ...options });
   } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ReadError("network", t.documentFailed);
+    if (error.status === 401) error.message = t.signedOut;
+    throw error;
   }
-  if (response.status === 401) throw new ReadError("auth", t.signedOut);
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new ReadError("server", body.message || t.documentFailed);
-  }
-  return response.json();
 }
 
 function clamp(value, low, high) {
@@ -212,7 +200,7 @@ async function openDocument(id, page = 1, by = "user") {
   } catch (error) {
     if (ticket !== state.opening) return;
     ui.sheet.hidden = true;
-    const retry = error.kind === "network" ? () => openDocument(id, page, by) : null;
+    const retry = error.status === 0 ? () => openDocument(id, page, by) : null; // no answer: the network
     showMessage(error.message, { error: true, retry });
     return;
   }
@@ -359,7 +347,7 @@ async function pageFailed() {
   try {
     await getJSON(`/api/documents/${doc.id}`); // tells a lost session from a lost network
   } catch (error) {
-    signedOut = error.kind === "auth";
+    signedOut = error.status === 401;
   }
   if (state.doc !== doc || state.page !== page) return;
   if (signedOut) showMessage(t.signedOut, { error: true });
@@ -552,25 +540,13 @@ function buildThumbs(doc) {
   const items = [];
   for (let n = 1; n <= doc.page_count; n += 1) {
     const [w, h] = pageSize(n);
-    const li = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.dataset.page = n;
-    button.setAttribute("aria-label", pageName(n, doc));
-    button.title = `${pageName(n, doc)} (${t.sheet(n, doc.page_count)})`;
-    const frame = document.createElement("span");
-    frame.className = "thumb-page";
+    const img = el("img", { alt: "", loading: "lazy", dataset: { src: `/api/documents/${doc.id}/pages/${n}?w=320` } });
+    const frame = el("span", "thumb-page", img);
     frame.style.aspectRatio = `${w} / ${h}`;
-    const img = document.createElement("img");
-    img.alt = "";
-    img.loading = "lazy";
-    img.dataset.src = `/api/documents/${doc.id}/pages/${n}?w=320`;
-    frame.append(img);
-    const label = document.createElement("span");
-    label.textContent = labelOf(n, doc);
-    button.append(frame, label);
-    li.append(button);
-    items.push(li);
+    const button = el("button", { type: "button", title: `${pageName(n, doc)} (${t.sheet(n, doc.page_count)})`, dataset: { page: n } });
+    button.setAttribute("aria-label", pageName(n, doc));
+    button.append(frame, el("span", "", labelOf(n, doc)));
+    items.push(el("li", "", button));
     thumbWatcher.observe(img);
   }
   ui.thumbList.replaceChildren(...items);
@@ -629,7 +605,7 @@ async function runSearch(text) {
     found = await getJSON(`/api/meetings/${state.meetingId}/search?${params}`, { signal: searchRequest.signal });
   } catch (error) {
     if (error.name === "AbortError") return;
-    ui.searchStatus.textContent = error.kind === "auth" ? t.signedOut : error.message || t.searchFailed;
+    ui.searchStatus.textContent = error.message || t.searchFailed;
     return;
   }
   state.query = query;
@@ -649,10 +625,7 @@ function hitList(hits) {
     const name = hit.paper_title || hit.document_title;
     if (name !== group) {
       group = name;
-      const heading = document.createElement("li");
-      heading.className = "hit-group";
-      heading.textContent = name;
-      items.push(heading);
+      items.push(el("li", "hit-group", name));
     }
     items.push(hitItem(hit));
   }
@@ -660,26 +633,16 @@ function hitList(hits) {
 }
 
 function hitItem(hit) {
-  const li = document.createElement("li");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.dataset.document = hit.document_id;
-  button.dataset.page = hit.page;
-  button.title = `${hit.document_title} — ${t.page(hit.label ?? hit.page)}`;
-  const head = document.createElement("span");
-  head.className = "hit-page";
-  const count = document.createElement("span");
-  count.className = "muted";
-  count.textContent = t.times(hit.count);
-  head.append(t.page(hit.label ?? hit.page), count);
+  const page = t.page(hit.label ?? hit.page);
+  const head = el("span", "hit-page", page, el("span", "muted", t.times(hit.count)));
   const [before, match, after] = hit.parts || ["", hit.snippet, ""];
-  const bold = document.createElement("b");
-  bold.textContent = match;
-  const snippet = document.createElement("span");
-  snippet.append(before, bold, after);
-  button.append(head, snippet);
-  li.append(button);
-  return li;
+  const snippet = el("span", "", before, el("b", "", match), after);
+  const button = el("button", {
+    type: "button",
+    title: `${hit.document_title} — ${page}`,
+    dataset: { document: hit.document_id, page: hit.page },
+  }, head, snippet);
+  return el("li", "", button);
 }
 
 function clearSearch() {
@@ -764,8 +727,7 @@ async function showMarks() {
 }
 
 function markBox([x0, y0, x1, y1]) {
-  const box = document.createElement("div");
-  box.className = "mark";
+  const box = el("div", "mark");
   box.style.left = `${x0 * 100}%`;
   box.style.top = `${y0 * 100}%`;
   box.style.width = `${(x1 - x0) * 100}%`;

@@ -5,7 +5,7 @@
 //   const link = connectMeeting(id, joinHandlers(mine, recording.handlers));
 //   recording.attach(link);
 
-import { csrfToken } from "./live.js";
+import { pickWords, request } from "./kit.js";
 
 const TEXT = {
   vi: {
@@ -20,7 +20,6 @@ const TEXT = {
       failed: "Ghi hình bị lỗi",
       refused: "Không ghi hình được",
     },
-    failed: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
   },
   en: {
     state: {
@@ -34,10 +33,9 @@ const TEXT = {
       failed: "Recording failed",
       refused: "Could not record",
     },
-    failed: "That did not work. Check the network and try again.",
   },
 };
-const t = TEXT[document.documentElement.lang] || TEXT.vi;
+const t = pickWords(TEXT);
 
 const RUNNING = new Set(["starting", "recording", "stopping"]);
 const TROUBLE = new Set(["disk_full", "failed", "refused", "interrupted"]);
@@ -65,16 +63,10 @@ export function createRecordingConsole(root, { meetingId }) {
     const before = root.dataset.status;
     show(during);
     try {
-      const response = await fetch(`/api/meetings/${meetingId}/recordings${path}`, {
-        method: "POST",
-        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-      });
-      const body = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(body.message || t.failed);
-      return body;
+      return await request("POST", `/api/meetings/${meetingId}/recordings${path}`);
     } catch (error) {
       show(before);
-      ui.error.textContent = error instanceof TypeError ? t.failed : error.message;
+      ui.error.textContent = error.message;
       return null;
     }
   }
@@ -91,9 +83,7 @@ export function createRecordingConsole(root, { meetingId }) {
   // What is recording now, after a (re)connect: events missed meanwhile are not replayed.
   async function refresh() {
     try {
-      const response = await fetch(`/api/meetings/${meetingId}/recordings`, { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const rows = await response.json();
+      const rows = await request("GET", `/api/meetings/${meetingId}/recordings`);
       if (rows.some((row) => row.status === "live")) show("recording");
       else if (RUNNING.has(root.dataset.status) && root.dataset.status !== "starting") show("idle");
     } catch {

@@ -5,8 +5,7 @@
 //   const link = connectMeeting(id, joinHandlers(mine, ballot.handlers));
 //   ballot.attach(link);
 
-import { clockText, everyHalfSecond, secondsUntil } from "./floor.js";
-import { csrfToken } from "./live.js";
+import { button, clockText, el, everyHalfSecond, failedText, pickWords, request, secondsUntil } from "./kit.js";
 
 const TEXT = {
   vi: {
@@ -60,7 +59,6 @@ const TEXT = {
     tallyHidden: "Bỏ phiếu kín: chỉ đếm số người đã bỏ phiếu.",
     noTallyYet: "Chưa có phiếu.",
     duration: (clock) => `thời gian ${clock}`,
-    failedNet: "Không thực hiện được. Kiểm tra mạng rồi thử lại.",
     byHand: { hands: "Biểu quyết bằng hình thức giơ tay: không bỏ phiếu trên máy tính bảng.", paper: "Bỏ phiếu kín bằng phiếu giấy: không bỏ phiếu trên máy tính bảng." },
     methods: { electronic: "Trên máy tính bảng", hands: "Giơ tay", paper: "Phiếu giấy" },
     needs: (needed, base, basis, election) => (election ? `Mỗi người trúng cử cần ít nhất ${needed}/${base} phiếu (${basis})` : `Cần ít nhất ${needed}/${base} đại biểu tán thành (${basis})`),
@@ -123,7 +121,6 @@ const TEXT = {
     tallyHidden: "Secret ballot: only the number of voters is counted.",
     noTallyYet: "No ballots yet.",
     duration: (clock) => `time ${clock}`,
-    failedNet: "That did not work. Check the network and try again.",
     byHand: { hands: "A show of hands: nothing to cast on the tablet.", paper: "Paper ballots: nothing to cast on the tablet." },
     methods: { electronic: "On the tablets", hands: "Show of hands", paper: "Paper ballots" },
     needs: (needed, base, basis, election) => (election ? `Each elected candidate needs at least ${needed}/${base} votes (${basis})` : `Needs at least ${needed}/${base} delegates in favour (${basis})`),
@@ -136,46 +133,12 @@ const TEXT = {
     countedBy: (name, method) => `${method === "paper" ? "Counted by hand" : "Hands counted"}: ${name}`,
   },
 };
-export const voteText = TEXT[document.documentElement.lang] || TEXT.vi;
+export const voteText = pickWords(TEXT);
 const t = voteText;
 
 const VOTERS = new Set(["chair", "delegate"]); // who may vote (server/votes.py VOTERS)
 
 // ---------- helpers shared by every view of a vote
-
-// One handler object from several: each event calls every view's handler, in order.
-export function joinHandlers(...sets) {
-  const names = new Set(sets.flatMap((set) => Object.keys(set)));
-  const joined = {};
-  for (const name of names) {
-    const handlers = sets.map((set) => set[name]).filter(Boolean);
-    joined[name] = (...args) => {
-      for (const handler of handlers) {
-        try {
-          handler(...args);
-        } catch (error) {
-          console.error(`the ${name} handler failed`, error); // one broken view must not stop the others
-        }
-      }
-    };
-  }
-  return joined;
-}
-
-// Small DOM builders, shared with the other console panels.
-export function el(tag, className = "", text = "") {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text) element.textContent = text;
-  return element;
-}
-
-export function button(label, className, onClick) {
-  const element = el("button", className, label);
-  element.type = "button";
-  element.addEventListener("click", onClick);
-  return element;
-}
 
 // The words for an option: ours for in favour / against / abstain, the vote's own otherwise.
 export function optionLabel(vote, key) {
@@ -332,8 +295,8 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
     title.append(el("span", "ballot-kicker", vote.status === "closed" ? t.result : t.votingNow));
     title.append(el("h2", "ballot-title", vote.title));
     head.append(title);
-    if (stage === "result") head.append(button(t.dismiss, "ballot-dismiss", dismiss));
-    else if (overlay) head.append(button(t.minimize, "ballot-minimize", () => setMinimized(true)));
+    if (stage === "result") head.append(button(t.dismiss, dismiss, "ballot-dismiss"));
+    else if (overlay) head.append(button(t.minimize, () => setMinimized(true), "ballot-minimize"));
     return head;
   }
 
@@ -349,7 +312,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
   function optionButtons() {
     const group = el("div", `ballot-options ${vote.kind}`);
     for (const option of vote.options) {
-      const choice = button(optionLabel(vote, option.key), `ballot-option ${option.key}`, () => pick([option.key]));
+      const choice = button(optionLabel(vote, option.key), () => pick([option.key]), `ballot-option ${option.key}`);
       choice.dataset.option = option.key;
       if (voted?.includes(option.key)) choice.classList.add("previous");
       group.append(choice);
@@ -363,10 +326,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
     const list = el("div", "ballot-check-list");
     for (const option of vote.options) {
       const label = el("label", "ballot-check");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.value = option.key;
-      box.checked = selected.includes(option.key);
+      const box = el("input", { type: "checkbox", value: option.key, checked: selected.includes(option.key) });
       box.disabled = !box.checked && selected.length >= vote.max_choices;
       box.addEventListener("change", () => {
         selected = box.checked ? [...selected, option.key] : selected.filter((key) => key !== option.key);
@@ -393,11 +353,11 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
     box.dataset.option = single;
     box.append(el("p", `ballot-question ${single}`, t.confirm(choiceWords(selected))));
     const buttons = el("div", "ballot-confirm-buttons");
-    const yes = button(stage === "sending" ? t.sending : t.confirmYes, `primary ballot-confirm-yes ${single}`, cast);
-    const no = button(t.cancel, "ballot-cancel", () => {
+    const yes = button(stage === "sending" ? t.sending : t.confirmYes, cast, `primary ballot-confirm-yes ${single}`);
+    const no = button(t.cancel, () => {
       stage = "choose";
       render();
-    });
+    }, "ballot-cancel");
     yes.disabled = no.disabled = stage === "sending";
     buttons.append(no, yes);
     box.append(buttons);
@@ -410,11 +370,11 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
     box.dataset.option = voted.length === 1 ? voted[0] : "";
     box.append(el("p", "ballot-done", t.voted(words)));
     if (vote.allow_change) {
-      box.append(button(t.change, "ballot-change", () => {
+      box.append(button(t.change, () => {
         stage = "choose";
         selected = vote.kind === "multiple" || vote.kind === "election" ? [...voted] : [];
         render();
-      }));
+      }, "ballot-change"));
     }
     return box;
   }
@@ -437,7 +397,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
     const words = el("span", "ballot-bar-text");
     words.append(el("strong", "", `${t.votingNow}: `), vote.title);
     const state = el("span", "ballot-bar-state", stage === "voted" ? t.voted(voted.length ? choiceWords(voted) : "") : progressText(progress));
-    bar.append(words, state, el("span", "ballot-clock"), button(t.reopen, "primary ballot-reopen", () => setMinimized(false)));
+    bar.append(words, state, el("span", "ballot-clock"), button(t.reopen, () => setMinimized(false), "primary ballot-reopen"));
     return bar;
   }
 
@@ -505,7 +465,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
       ? { vote_id: ballotOf.id, options: selected }
       : { vote_id: ballotOf.id, option: selected[0] };
     try {
-      if (!link) throw new Error(t.failedNet);
+      if (!link) throw new Error(failedText);
       const ack = await link.send("vote.cast", fields);
       if (vote !== ballotOf) return;
       voted = ack.choices || selected;
@@ -514,7 +474,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
       error = "";
     } catch (failure) {
       if (vote !== ballotOf) return;
-      error = failure.message || t.failedNet;
+      error = failure.message || failedText;
       if (failure.code === "already_voted" && !vote.allow_change) {
         voted = voted || rememberedChoice(vote) || [];
         stage = "voted";
@@ -548,7 +508,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
   // The count so far (progress is told only when it changes), after a load or a reconnect.
   async function catchUp(id) {
     try {
-      const found = await api("GET", `/api/votes/${id}`);
+      const found = await request("GET", `/api/votes/${id}`);
       if (vote?.id !== id || vote.status !== "open") return;
       if (found.status === "closed") closed(found);
       else showProgress({ voters: Math.max(found.voters, progress?.voters ?? 0), eligible: progress?.eligible || eligible });
@@ -608,22 +568,6 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
 }
 
 // ---------- the chair's console (meeting page)
-
-async function api(method, url, body) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch {
-    throw new Error(t.failedNet);
-  }
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.message || t.failedNet);
-  return answer;
-}
 
 // What a new vote asks for, from the console's form.
 function voteFromForm(form) {
@@ -717,15 +661,15 @@ export function createVoteConsole(root, { meetingId }) {
     const box = el("div", "vote-draft");
     box.append(requirementLine());
     if (vote.method && vote.method !== "electronic") {
-      const show = button(t.showOnTablets, "", () => act("open"));
+      const show = button(t.showOnTablets, () => act("open"));
       show.id = "vote-open";
-      box.append(show, countForm(), button(t.discard, "link", forget));
+      box.append(show, countForm(), button(t.discard, forget, "link"));
       return box;
     }
     const buttons = el("div", "console-buttons");
-    const open = button(t.open, "primary", () => act("open"));
+    const open = button(t.open, () => act("open"), "primary");
     open.id = "vote-open";
-    buttons.append(open, button(t.discard, "link", forget));
+    buttons.append(open, button(t.discard, forget, "link"));
     box.append(el("p", "vote-state", t.draft), buttons);
     return box;
   }
@@ -754,12 +698,12 @@ export function createVoteConsole(root, { meetingId }) {
     if (confirming) {
       buttons.classList.add("confirming");
       buttons.append(el("span", "vote-confirm-text", t.confirmClose(progressText(progress))));
-      buttons.append(button(t.notYet, "", () => setConfirming(false)));
-      const yes = button(t.closeNow, "danger strong", () => act("close"));
+      buttons.append(button(t.notYet, () => setConfirming(false)));
+      const yes = button(t.closeNow, () => act("close"), "danger strong");
       yes.id = "vote-close-confirm";
       buttons.append(yes);
     } else {
-      const close = button(t.close, "danger", () => setConfirming(true));
+      const close = button(t.close, () => setConfirming(true), "danger");
       close.id = "vote-close";
       buttons.append(close);
     }
@@ -782,7 +726,7 @@ export function createVoteConsole(root, { meetingId }) {
   function closedView() {
     const box = el("div", "vote-closed");
     box.append(resultView(vote));
-    const again = button(t.newVote, "primary", forget);
+    const again = button(t.newVote, forget, "primary");
     again.id = "vote-new";
     box.append(again);
     return box;
@@ -842,7 +786,7 @@ export function createVoteConsole(root, { meetingId }) {
     busy = true;
     render();
     try {
-      const answer = await api("POST", `/api/votes/${vote.id}/${action}`, body);
+      const answer = await request("POST", `/api/votes/${vote.id}/${action}`, body);
       busy = false;
       confirming = false;
       if (vote?.id === answer.id && !(vote.status === "closed" && answer.status !== "closed")) show({ ...vote, ...answer });
@@ -859,7 +803,7 @@ export function createVoteConsole(root, { meetingId }) {
     const submit = form.querySelector("[type=submit]");
     submit.disabled = true;
     try {
-      show(await api("POST", `/api/meetings/${meetingId}/votes`, voteFromForm(form)));
+      show(await request("POST", `/api/meetings/${meetingId}/votes`, voteFromForm(form)));
       form.reset();
       fitForm();
     } catch (failure) {
@@ -897,7 +841,7 @@ export function createVoteConsole(root, { meetingId }) {
     if (Number(data.get("quorum")) > 0) query.set("quorum", data.get("quorum"));
     const asked = ++foreseen;
     try {
-      const answer = await api("GET", `/api/meetings/${meetingId}/votes/requirement?${query}`);
+      const answer = await request("GET", `/api/meetings/${meetingId}/votes/requirement?${query}`);
       if (asked !== foreseen) return;
       line.classList.remove("error");
       line.textContent = requirementText({ kind: data.get("kind"), ...answer }, answer);
@@ -913,7 +857,7 @@ export function createVoteConsole(root, { meetingId }) {
     const id = Number(sessionStorage.getItem(remembered));
     if (!id || vote) return;
     try {
-      const found = await api("GET", `/api/votes/${id}`);
+      const found = await request("GET", `/api/votes/${id}`);
       if (!vote && found.meeting_id === meetingId) show(found);
     } catch {
       sessionStorage.removeItem(remembered);
@@ -923,7 +867,7 @@ export function createVoteConsole(root, { meetingId }) {
   async function refresh() {
     const id = vote.id;
     try {
-      const found = await api("GET", `/api/votes/${id}`);
+      const found = await request("GET", `/api/votes/${id}`);
       if (vote?.id !== id) return;
       if (found.status === "open") progress = { voters: Math.max(found.voters, progress?.voters ?? 0), eligible: progress?.eligible || eligible };
       if (found.status !== vote.status) show(found);
