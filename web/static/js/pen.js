@@ -8,6 +8,7 @@
 
 import { el, pickWords, request } from "./kit.js";
 import { newUUID } from "./live.js";
+import { pageWords } from "./presented.js";
 
 const TEXT = {
   vi: {
@@ -179,7 +180,6 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
   const sharedRead = new Set(); // documents whose shared marks are here
   const gone = new Map(); // id -> updated_at of marks deleted or unshared since
   const history = new Map(); // "doc:page" -> [{before, after}] for undo
-  const words = new Map();
   const failures = new Map(); // outbox key -> server errors so far
   const state = {
     doc: null,
@@ -533,7 +533,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     const { doc, page } = state;
     let rects = [];
     try {
-      rects = wordsUnder(await wordsOf(doc.id, page), rect);
+      rects = wordsUnder(await pageWords(doc.id, page), rect);
     } catch {
       // no words (a scan, or no network): the dragged rectangle itself is the highlight
     }
@@ -545,18 +545,6 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     state.selected = mark.id;
     commit(null, mark);
     updateToolbar();
-  }
-
-  function wordsOf(docId, page) {
-    const key = `${docId}:${page}`;
-    if (!words.has(key)) {
-      const request = fetch(`/api/documents/${docId}/pages/${page}/words`)
-        .then((response) => (response.ok ? response.json() : Promise.reject(new Error(response.status))))
-        .then((body) => body.words || []);
-      request.catch(() => words.delete(key));
-      words.set(key, request);
-    }
-    return words.get(key);
   }
 
   // ----- notes

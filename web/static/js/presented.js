@@ -1,6 +1,9 @@
-// The page the chair presents, as sharp page images: shared by the projector and the
-// conference page. Document facts are fetched once per page load; images are decoded off
-// screen before they are shown, so a screen never goes blank between two pages.
+// A document's pages as the server gives them, for every view of a page: the reader, and the
+// page the chair presents on the projector and the conference page. Document facts and word
+// boxes are fetched once per page load; images are decoded off screen before they are shown,
+// so a screen never goes blank between two pages.
+
+import { pickWords, request } from "./kit.js";
 
 const TEXT = {
   vi: {
@@ -12,33 +15,51 @@ const TEXT = {
     cannotShow: "This document cannot be shown on this screen.",
   },
 };
-export const presentedText = TEXT[document.documentElement.lang] || TEXT.vi;
+export const presentedText = pickWords(TEXT);
 
 const RETRY_MS = 3000;
+const A4 = [595.28, 841.89];
 const documents = new Map(); // id -> promise of metadata
+const words = new Map(); // "doc:page" -> promise of word boxes
 
-// The document's metadata (title, page sizes), or a rejection when it cannot be read.
-export function documentInfo(id) {
-  if (!documents.has(id)) {
-    const request = fetch(`/api/documents/${id}`, { headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))));
-    request.catch(() => documents.delete(id));
-    documents.set(id, request);
+// Asked once; a failure is forgotten, so the next call asks again.
+function once(cache, key, ask) {
+  if (!cache.has(key)) {
+    const answer = ask();
+    answer.catch(() => cache.delete(key));
+    cache.set(key, answer);
   }
-  return documents.get(id);
+  return cache.get(key);
 }
 
-// "Trang 3/37": the presented page by its printed number (the server's `label`), with the
-// printed page count on content pages; "Trang ii" on the front matter.
+// The document's metadata (title, page sizes, labels), or the request's error (kit.js).
+export function documentInfo(id) {
+  return once(documents, id, () => request("GET", `/api/documents/${id}`));
+}
+
+// The word boxes of a page, [x0, y0, x1, y1, text] in page fractions.
+export function pageWords(documentId, page) {
+  return once(words, `${documentId}:${page}`, () =>
+    request("GET", `/api/documents/${documentId}/pages/${page}/words`).then((body) => body.words || []));
+}
+
+// The printed number of physical page `page` (1-based): "ii", "3".
+export function pageLabel(doc, page) {
+  return doc?.page_labels?.[page - 1] ?? String(page);
+}
+
+// "Trang 3/37": a page by its printed number (the server's `label` for a presented page),
+// with the printed page count on content pages; "Trang ii" on the front matter.
 export function pageName(event, doc) {
-  const label = event.label ?? doc?.page_labels?.[event.page - 1] ?? String(event.page);
+  const label = event.label ?? pageLabel(doc, event.page);
   const total = /^\d+$/.test(label) && doc ? doc.printed_page_count : null;
   return presentedText.page(label, total);
 }
 
 // [width, height] of a page in points; A4 portrait until the facts say otherwise.
 export function pageSize(doc, page) {
-  return doc?.pages?.[page - 1] || [595, 842];
+  const sizes = doc?.pages || [];
+  return sizes[page - 1] || sizes[0] || A4;
 }
 
 export function pageImageUrl(documentId, page, width) {

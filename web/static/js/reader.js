@@ -8,11 +8,10 @@ import { connectMeeting, joinHandlers, statusIndicator, text as liveText } from 
 import { createPen } from "./pen.js";
 import { createBallot } from "./voting.js";
 import { createFloor } from "./floor.js";
+import { documentInfo, pageImageUrl, pageLabel, pageName, pageSize, pageWords, presentedText } from "./presented.js";
 
 const TEXT = {
   vi: {
-    page: (label) => `Trang ${label}`,
-    pageOf: (label, total) => (total ? `Trang ${label}/${total}` : `Trang ${label}`),
     sheet: (n, count) => `tờ ${n}/${count} của tệp`,
     noSuchPage: (typed) => `Tài liệu này không có trang “${typed}”.`,
     pageFailed: "Không tải được trang. Kiểm tra mạng rồi thử lại.",
@@ -32,8 +31,6 @@ const TEXT = {
     presentFailed: (message) => `Không trình chiếu được: ${message}`,
   },
   en: {
-    page: (label) => `Page ${label}`,
-    pageOf: (label, total) => (total ? `Page ${label}/${total}` : `Page ${label}`),
     sheet: (n, count) => `sheet ${n} of ${count} in the file`,
     noSuchPage: (typed) => `This document has no page “${typed}”.`,
     pageFailed: "Could not load the page. Check the network and try again.",
@@ -59,7 +56,6 @@ const ZOOM_STEPS = [1, 1.25, 1.5, 2, 2.5, 3, 4];
 const MAX_ZOOM = 5;
 const MAX_HITS = 200; // the server lists at most this many pages
 const SWIPE_PX = 50;
-const A4 = [595.28, 841.89];
 const narrowScreen = window.matchMedia("(max-width: 899px)");
 
 const root = document.getElementById("reader");
@@ -105,11 +101,9 @@ const state = {
   bucket: 0, // width bucket of the image on screen
   query: "",
   hits: [],
-  words: new Map(), // "doc:page" -> promise of word boxes
   retry: null,
   prefetched: null,
   opening: 0,
-  docs: new Map(), // id -> promise of metadata, so following the chair is quick
   userId: Number(root.dataset.user),
   presides: root.dataset.presides === "1",
   following: sessionStorage.getItem(`phonghop.follow.${root.dataset.meeting}`) !== "0",
@@ -124,17 +118,6 @@ function fold(text) {
   return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
 }
 
-// The printed number of physical page `n` (1-based) of the open document: "ii", "3".
-function labelOf(n, doc = state.doc) {
-  return doc?.page_labels?.[n - 1] ?? String(n);
-}
-
-// "Trang 3/37" for a content page, "Trang ii" on the front matter.
-function pageName(n, doc = state.doc) {
-  const label = labelOf(n, doc);
-  return t.pageOf(label, /^\d+$/.test(label) ? doc?.printed_page_count : null);
-}
-
 // The physical page a person means by what they typed: the printed number ("3", "ii").
 function pageFromLabel(typed) {
   const wanted = typed.trim().toLowerCase();
@@ -143,14 +126,10 @@ function pageFromLabel(typed) {
   return at === -1 ? null : at + 1;
 }
 
-// The server's JSON; a lost session and a lost network each say so in their own words.
-async function getJSON(url, options = {}) {
-  try {
-    return await request("GET", url, undefined, { failed: t.documentFailed, ...options });
-  } catch (error) {
-    if (error.status === 401) error.message = t.signedOut;
-    throw error;
-  }
+// What to say when the server could not be read: a lost session, a lost network, or its refusal.
+function readFailure(error, failed = t.documentFailed) {
+  if (error.status === 401) return t.signedOut;
+  return error.status ? error.message : failed;
 }
 
 function clamp(value, low, high) {
@@ -201,26 +180,16 @@ async function openDocument(id, page = 1, by = "user") {
     if (ticket !== state.opening) return;
     ui.sheet.hidden = true;
     const retry = error.status === 0 ? () => openDocument(id, page, by) : null; // no answer: the network
-    showMessage(error.message, { error: true, retry });
+    showMessage(readFailure(error), { error: true, retry });
     return;
   }
   if (ticket !== state.opening) return;
   state.doc = doc;
-  state.words.clear();
   showDocumentFacts(doc);
   buildThumbs(doc);
   showPage(page, by);
   if (ui.searchInput.value.trim()) runSearch(ui.searchInput.value);
   else clearSearch();
-}
-
-function documentInfo(id) {
-  if (!state.docs.has(id)) {
-    const request = getJSON(`/api/documents/${id}`);
-    request.catch(() => state.docs.delete(id));
-    state.docs.set(id, request);
-  }
-  return state.docs.get(id);
 }
 
 function showDocumentFacts(doc) {
@@ -246,13 +215,8 @@ function markCurrentInAgenda(id) {
 
 // ---------- one page on the stage
 
-function pageSize(n) {
-  const sizes = state.doc?.pages || [];
-  return sizes[n - 1] || sizes[0] || A4;
-}
-
 function fitSize() {
-  const [width, height] = pageSize(state.page);
+  const [width, height] = pageSize(state.doc, state.page);
   const pad = parseFloat(getComputedStyle(ui.stage.firstElementChild).paddingLeft) || 0;
   const roomW = Math.max(100, ui.stage.clientWidth - 2 * pad);
   const roomH = Math.max(100, ui.stage.clientHeight - 2 * pad);
@@ -275,7 +239,7 @@ function bucketFor(cssWidth) {
 }
 
 function imageUrl(page, width) {
-  return `/api/documents/${state.doc.id}/pages/${page}?w=${width}`;
+  return pageImageUrl(state.doc.id, page, width);
 }
 
 function showPage(n, by = "user") {
@@ -290,21 +254,21 @@ function showPage(n, by = "user") {
   markCurrentHit();
   showMarks();
   prefetch(state.page + 1);
-  pen?.show(state.doc, state.page, pageSize(state.page));
+  pen?.show(state.doc, state.page, pageSize(state.doc, state.page));
   afterTurn(by);
 }
 
 // The printed number in the page box; the file's own sheet count only in the tooltip.
 function showPageNumber() {
   const { doc, page } = state;
-  const label = labelOf(page);
+  const label = pageLabel(doc, page);
   ui.pageInput.value = label;
   ui.pageInput.setCustomValidity("");
   ui.pageTotal.hidden = !/^\d+$/.test(label) || doc.printed_page_count == null;
-  ui.image.alt = t.page(label);
+  ui.image.alt = presentedText.page(label);
   const sheet = t.sheet(page, doc.page_count);
   ui.pageSheet.textContent = sheet;
-  ui.pageJump.title = `${pageName(page)} (${sheet})`;
+  ui.pageJump.title = `${pageName({ page }, doc)} (${sheet})`;
 }
 
 function jumpToTyped() {
@@ -345,7 +309,7 @@ async function pageFailed() {
   ui.sheet.classList.replace("loading", "failed");
   let signedOut = false;
   try {
-    await getJSON(`/api/documents/${doc.id}`); // tells a lost session from a lost network
+    await request("GET", `/api/documents/${doc.id}`); // tells a lost session from a lost network
   } catch (error) {
     signedOut = error.status === 401;
   }
@@ -539,13 +503,14 @@ function buildThumbs(doc) {
   thumbWatcher = new IntersectionObserver(loadVisibleThumbs, { root: ui.thumbs, rootMargin: "0px 400px" });
   const items = [];
   for (let n = 1; n <= doc.page_count; n += 1) {
-    const [w, h] = pageSize(n);
-    const img = el("img", { alt: "", loading: "lazy", dataset: { src: `/api/documents/${doc.id}/pages/${n}?w=320` } });
+    const [w, h] = pageSize(doc, n);
+    const name = pageName({ page: n }, doc);
+    const img = el("img", { alt: "", loading: "lazy", dataset: { src: pageImageUrl(doc.id, n, 320) } });
     const frame = el("span", "thumb-page", img);
     frame.style.aspectRatio = `${w} / ${h}`;
-    const button = el("button", { type: "button", title: `${pageName(n, doc)} (${t.sheet(n, doc.page_count)})`, dataset: { page: n } });
-    button.setAttribute("aria-label", pageName(n, doc));
-    button.append(frame, el("span", "", labelOf(n, doc)));
+    const button = el("button", { type: "button", title: `${name} (${t.sheet(n, doc.page_count)})`, dataset: { page: n } });
+    button.setAttribute("aria-label", name);
+    button.append(frame, el("span", "", pageLabel(doc, n)));
     items.push(el("li", "", button));
     thumbWatcher.observe(img);
   }
@@ -602,10 +567,10 @@ async function runSearch(text) {
   const params = new URLSearchParams({ q: query.slice(0, 200), reading: state.doc.id });
   let found;
   try {
-    found = await getJSON(`/api/meetings/${state.meetingId}/search?${params}`, { signal: searchRequest.signal });
+    found = await request("GET", `/api/meetings/${state.meetingId}/search?${params}`, undefined, { signal: searchRequest.signal });
   } catch (error) {
     if (error.name === "AbortError") return;
-    ui.searchStatus.textContent = error.message || t.searchFailed;
+    ui.searchStatus.textContent = readFailure(error, t.searchFailed);
     return;
   }
   state.query = query;
@@ -633,7 +598,7 @@ function hitList(hits) {
 }
 
 function hitItem(hit) {
-  const page = t.page(hit.label ?? hit.page);
+  const page = presentedText.page(hit.label ?? hit.page);
   const head = el("span", "hit-page", page, el("span", "muted", t.times(hit.count)));
   const [before, match, after] = hit.parts || ["", hit.snippet, ""];
   const snippet = el("span", "", before, el("b", "", match), after);
@@ -677,16 +642,6 @@ function setSearch(show) {
   if (show) ui.searchInput.focus();
 }
 
-function wordsOf(docId, page) {
-  const key = `${docId}:${page}`;
-  if (!state.words.has(key)) {
-    const request = getJSON(`/api/documents/${docId}/pages/${page}/words`).then((body) => body.words);
-    request.catch(() => state.words.delete(key)); // try again next time
-    state.words.set(key, request);
-  }
-  return state.words.get(key);
-}
-
 // Indices of the words that the query covers; the query may span several words.
 function matchingWords(words, query) {
   const needle = fold(query).split(/\s+/).filter(Boolean).join(" ");
@@ -716,7 +671,7 @@ async function showMarks() {
   }
   let words;
   try {
-    words = await wordsOf(doc.id, page);
+    words = await pageWords(doc.id, page);
   } catch {
     return; // highlights are a help, not the page; the page itself still shows
   }
@@ -972,7 +927,7 @@ function start() {
   ui.pageInput.addEventListener("focus", () => ui.pageInput.select());
   ui.pageInput.addEventListener("input", () => ui.pageInput.setCustomValidity(""));
   ui.pageInput.addEventListener("change", () => {
-    if (state.doc && ui.pageInput.value.trim() !== labelOf(state.page)) jumpToTyped();
+    if (state.doc && ui.pageInput.value.trim() !== pageLabel(state.doc, state.page)) jumpToTyped();
   });
   ui.search.querySelector("form").addEventListener("submit", (event) => {
     event.preventDefault();
