@@ -5,7 +5,8 @@
 
 import { el, pickWords, request, syncClock } from "./kit.js";
 import { connectMeeting, joinHandlers, statusIndicator } from "./live.js";
-import { createBallot, createVoteConsole } from "./voting.js";
+import { createBallot } from "./ballot.js";
+import { createVoteConsole } from "./vote-console.js";
 import { createSpeakerConsole } from "./floor.js";
 import { createConferenceConsole } from "./conference-console.js";
 import { createRecordingConsole } from "./recording-console.js";

@@ -5,7 +5,7 @@
 import { el, everyHalfSecond, pickWords, request, say, syncClock } from "./kit.js";
 import { connectMeeting, statusIndicator } from "./live.js";
 import { floorText, turnClock } from "./floor.js";
-import { eligibleIn, progressText, resultView, voteClock, voteText } from "./voting.js";
+import { eligibleIn, progressText, resultView, voteClock, voteText } from "./vote-result.js";
 import { decoded, documentInfo, pageImageUrl, pageName, pageSize, presentedText } from "./presented.js";
 
 const TEXT = {

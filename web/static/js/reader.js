@@ -6,7 +6,7 @@
 import { el, pickWords, request, syncClock } from "./kit.js";
 import { connectMeeting, joinHandlers, statusIndicator, text as liveText } from "./live.js";
 import { createPen } from "./pen.js";
-import { createBallot } from "./voting.js";
+import { createBallot } from "./ballot.js";
 import { createFloor } from "./floor.js";
 import { documentInfo, pageImageUrl, pageLabel, pageName, pageSize, pageWords, presentedText } from "./presented.js";
 
