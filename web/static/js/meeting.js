@@ -1,7 +1,8 @@
-// Attendance on the meeting page: the chair and the secretary start and end the session,
-// watch the quorum and who is connected, and the secretary marks people by hand. Everyone
-// else sees their own status. Live from the meeting socket, which this module opens for the
-// page's other panels too: the ballot, and the chair's vote, speakers and ward points console.
+// The meeting page: opens the meeting socket and runs the page's panels on it. Attendance is
+// its own: the chair and the secretary start and end the session, watch the quorum and who is
+// connected, and the secretary marks people by hand; everyone else sees their own status.
+// The other panels come where the template has them: the ballot, and the chair's vote,
+// speakers, ward points and recording consoles.
 
 import { el, pickWords, request, syncClock } from "./kit.js";
 import { connectMeeting, joinHandlers, statusIndicator } from "./live.js";
