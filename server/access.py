@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import AppError, forbidden, not_found
+from server.house import house_of
 from server.models import (
     AgendaItem,
     Document,
@@ -158,10 +159,10 @@ async def _document_access(connection: ASGIConnection) -> MeetingAccess:
     pages of one document, and each page must not cost three queries."""
     document_id = int(connection.path_params["document_id"])
     key = (connection.user.id, document_id)
-    recent = connection.app.state.recent_access
+    recent = house_of(connection).recent_access
     found = recent.get(key)
     if found is None:
-        async with connection.app.state.db_read() as db:
+        async with house_of(connection).db_read() as db:
             document = await db.get(Document, document_id)
             if document is None:
                 raise not_found("document")
@@ -197,7 +198,7 @@ async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandl
     if "document_id" in connection.path_params and permission == "view":
         access = await _document_access(connection)
     else:
-        async with connection.app.state.db_read() as db:
+        async with house_of(connection).db_read() as db:
             meeting_id = await _meeting_id_of(db, connection)
             access = await meeting_access(db, connection.user, meeting_id)
     if not access.can(permission):
@@ -212,11 +213,11 @@ def _holds(connection: ASGIConnection, key: str) -> bool:
 
 def recorder_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: the caller is the recorder, holding `Authorization: Bearer <recorder key>`."""
-    if not _holds(connection, connection.app.state.settings.recorder_key):
+    if not _holds(connection, house_of(connection).settings.recorder_key):
         raise AppError(401, "not_recorder", "Only the recorder may do this.")
 
 
 def servers_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard of the bridge process: the caller is a server, holding the bridge key."""
-    if not _holds(connection, connection.app.state.settings.bridge_key):
+    if not _holds(connection, house_of(connection).settings.bridge_key):
         raise AppError(401, "not_server", "Only the servers may call the bridge.")

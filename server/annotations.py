@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request, Response, get
-from litestar.datastructures import State
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,9 +17,9 @@ from server.access import meeting_permission
 from server.blobs import BlobStore
 from server.documents.rules import can_read, everyone_reads, readable_document
 from server.errors import AppError
+from server.house import House
 from server.i18n import N_
-from server.live import snapshot
-from server.live.protocol import Refusal, Session, command, field_of
+from server.live.protocol import Command, Live, Part, Refusal, Session, field_of
 from server.models import (
     Annotation,
     Document,
@@ -159,7 +158,6 @@ async def _page(
     return row or DocumentPage(document_id=document_id, page=page, width=0, height=0)
 
 
-@command("annotation.put")
 async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """Creates or replaces the annotation with the client's UUID; the same put twice is one."""
     given = field_of(message, "annotation", dict)
@@ -178,7 +176,7 @@ async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str,
     async with session.state.db() as db:
         page_row = await _page(db, session, document_id, page, visibility)
         stored = await db.get(Annotation, annotation_id)
-        if stored is not None and stored.owner_id != session.user.id:
+        if stored is not None and stored.owner_id != session.user_id:
             raise Refusal("forbidden", "You do not have permission to do this.")
         fields = {
             "document_id": document_id,
@@ -192,7 +190,7 @@ async def put_annotation(session: Session, message: dict[str, Any]) -> dict[str,
             return {"unchanged": True}
         was_shared = stored is not None and stored.visibility == "meeting" and not stored.deleted
         await _within_limits(db, session, stored, document_id, visibility, was_shared)
-        annotation = stored or Annotation(id=annotation_id, owner_id=session.user.id, **fields)
+        annotation = stored or Annotation(id=annotation_id, owner_id=session.user_id, **fields)
         for name, value in fields.items():
             setattr(annotation, name, value)
         annotation.content_key = page_row.content_key
@@ -218,7 +216,7 @@ async def _within_limits(
     shared marks; counted in the writing transaction (SQLite takes its lock up front)."""
     if stored is None or stored.deleted or stored.document_id != document_id:
         mine = await _count(
-            db, Annotation.document_id == document_id, Annotation.owner_id == session.user.id
+            db, Annotation.document_id == document_id, Annotation.owner_id == session.user_id
         )
         if mine >= MARKS_PER_DOCUMENT:
             raise Refusal(
@@ -251,7 +249,6 @@ async def _count(db: AsyncSession, *conditions: Any) -> int:
     return (await db.exec(statement)).one()
 
 
-@command("annotation.delete")
 async def delete_annotation(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """`{"type":"annotation.delete","id":…,"annotation_id":UUID}`; deleting twice is fine."""
     annotation_id = _uuid(message.get("annotation_id"))
@@ -259,7 +256,7 @@ async def delete_annotation(session: Session, message: dict[str, Any]) -> dict[s
         annotation = await db.get(Annotation, annotation_id)
         if annotation is None or annotation.deleted:
             return {"unchanged": True}
-        if annotation.owner_id != session.user.id:
+        if annotation.owner_id != session.user_id:
             raise Refusal("forbidden", "You do not have permission to do this.")
         annotation.deleted = True
         annotation.updated_at = utcnow()
@@ -295,12 +292,11 @@ async def _changed(
         session.meeting_id,
         "annotation.changed",
         {"annotation": body},
-        session.user.id,
+        session.user_id,
         private_to=private_to,
     )
 
 
-@snapshot.part("annotations")
 async def current_annotations(db: AsyncSession, session: Session, seq: int) -> list[dict[str, Any]]:
     """The tablet owner's own annotations. What others share is read per document
     (`GET /api/documents/{id}/annotations`), so a snapshot does not grow with the hall."""
@@ -311,7 +307,7 @@ async def current_annotations(db: AsyncSession, session: Session, seq: int) -> l
             Document.meeting_id == session.meeting_id,
             col(Annotation.deleted).is_(False),
             col(Annotation.set_aside).is_(False),
-            Annotation.owner_id == session.user.id,
+            Annotation.owner_id == session.user_id,
         )
         .order_by(Annotation.updated_at)
     )
@@ -349,7 +345,7 @@ async def shared_annotations(request: Request, db: AsyncSession, document_id: in
     opt={"permission": "view"},
 )
 async def annotated_pdf(
-    request: Request, db: AsyncSession, state: State, document_id: int
+    request: Request, db: AsyncSession, state: House, document_id: int
 ) -> Response[bytes]:
     """The caller's own annotations burned into the document as real PDF annotations."""
     document = await readable_document(
@@ -424,3 +420,12 @@ async def follow_new_book(
             )
         )
     return events
+
+
+LIVE = Live(
+    commands=[
+        Command("annotation.put", put_annotation),
+        Command("annotation.delete", delete_annotation),
+    ],
+    parts=[Part("annotations", current_annotations)],
+)

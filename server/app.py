@@ -1,7 +1,5 @@
 """Builds the Litestar app from settings, in one place; nothing configures itself on import."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
@@ -12,23 +10,15 @@ from typing import Any
 from jinja2 import pass_context
 from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.base import ChannelsBackend
-from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
 from litestar.stores.file import FileStore
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
-from redis.asyncio import BlockingConnectionPool, Redis
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,10 +36,11 @@ from server import (
     presenting,
     record,
     recordings,
-    speakers,  # noqa: F401  (registers its socket commands)
+    speakers,
     votes,
 )
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
+from server.cluster import channels_backend, redis_of, shared_store
 from server.conference import pages as conference_pages
 from server.conference import signaling
 from server.conference.bridge import Conferences
@@ -59,10 +50,12 @@ from server.documents import api as documents_api
 from server.documents import pages as documents_pages
 from server.documents.rendering import PageRenderer
 from server.errors import EXCEPTION_HANDLERS
+from server.house import House
 from server.i18n import LANGUAGES, language_of, translations
 from server.ids import IdsInRange
 from server.live.hub import Hub
 from server.live.presence import Presence
+from server.live.protocol import Protocol
 from server.live.rights import Rights
 from server.live.snapshot import Snapshots
 from server.live.socket import meeting_socket
@@ -77,12 +70,8 @@ from server.passwords import Passwords
 from server.recent import Recent
 from server.recordings.state import recover
 from server.settings import Settings
-from server.votes import box as ballots
 
 log = logging.getLogger("phonghop")
-
-REDIS_CONNECTIONS = 32
-REDIS_WAIT_S = 10.0
 
 
 def recover_recordings(settings: Settings) -> None:
@@ -96,31 +85,7 @@ def recover_recordings(settings: Settings) -> None:
         engine.dispose()
 
 
-def channels_backend(redis: Redis | None) -> ChannelsBackend:
-    """In memory for one process; Redis pub/sub when several processes share the meetings."""
-    return RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend()
-
-
-def redis_of(settings: Settings) -> Redis | None:
-    """A Redis client whose connections are bounded: a burst (a hall of tablets connecting at
-    once) waits for a free one instead of failing."""
-    if not settings.redis_url:
-        return None
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
-    )
-    return Redis(connection_pool=pool)
-
-
-def shared_store(settings: Settings, redis: Redis | None, name: str) -> Store:
-    """State every server must see alike (failed logins, a book's progress): in memory for
-    one process, in Redis for several."""
-    return (
-        RedisStore(redis, namespace=f"{settings.redis_prefix}:{name}") if redis else MemoryStore()
-    )
-
-
-async def provide_db(state: State, request: Request) -> AsyncGenerator[AsyncSession, None]:
+async def provide_db(state: House, request: Request) -> AsyncGenerator[AsyncSession, None]:
     """A session per request; what a handler does not commit is rolled back.
 
     GET and HEAD only read, so they never take SQLite's write lock.
@@ -145,37 +110,42 @@ def _template_engine(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters.update(local=_local_time, flatten=flatten)
 
 
+# Every capability that speaks on the meeting socket, in the order its parts enter a snapshot.
+LIVE = [
+    attendance.LIVE,
+    presenting.LIVE,
+    speakers.LIVE,
+    annotations.LIVE,
+    votes.LIVE,
+    signaling.LIVE,
+]
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
     # Live events have a Redis client of their own: nothing else may hold up a publish.
     live_redis, redis = redis_of(settings), redis_of(settings)
     channels = ChannelsPlugin(backend=channels_backend(live_redis), arbitrary_channels_allowed=True)
-    state = State(
-        {
-            "settings": settings,
-            "engine": engine,
-            "db": session_maker(engine),
-            "db_read": session_maker(engine.execution_options(phonghop_read_only=True)),
-            "passwords": Passwords(settings),
-            "sessions": Sessions(
-                FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
-            ),
-            "throttle": LoginThrottle(settings, redis),
-            "loop_lag": LoopLag(),
-            # rights are live within a second: remembered no longer than that
-            "recent_access": Recent(ttl_s=1),
-            "recent_users": Recent(ttl_s=1),
-            "publisher": Publisher(shared_store(settings, redis, "publish")),
-            "votes": votes.VoteClock(),
-            "ballots": ballots.BallotBoxes(),
-            "recorders": recordings.Recorders(),
-            "hub": Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix),
-            "snapshots": Snapshots(),
-            "renderer": PageRenderer(settings.data_dir / "cache", settings.render_workers or None),
-        }
+    state = House()
+    state.settings, state.engine = settings, engine
+    state.db = session_maker(engine)
+    state.db_read = session_maker(engine.execution_options(phonghop_read_only=True))
+    state.passwords = Passwords(settings)
+    state.sessions = Sessions(
+        FileStore(settings.data_dir / "sessions"), settings.session_idle_minutes * 60
     )
-
+    state.throttle = LoginThrottle(settings, redis)
+    state.loop_lag = LoopLag()
+    # rights are live within a second: remembered no longer than that
+    state.recent_access, state.recent_users = Recent(ttl_s=1), Recent(ttl_s=1)
+    state.publisher = Publisher(shared_store(settings, redis, "publish"))
+    state.recorders = recordings.Recorders()
+    state.hub = Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix)
+    state.votes = votes.Votes(state.db, state.db_read, state.hub)
+    state.protocol = Protocol(LIVE)
+    state.snapshots = Snapshots(state.protocol)
+    state.renderer = PageRenderer(settings.data_dir / "cache", settings.render_workers or None)
     state.conferences = Bridges(settings) if settings.bridge_urls else Conferences(state)
     state.presence = Presence(state.hub, redis, settings.redis_prefix)
     state.rights = Rights(
@@ -190,25 +160,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         # The worker fork server starts before any render pool, so it preloads PDF work.
         await asyncio.to_thread(isolation.warm_up)
-        app.state.loop_lag.start()
-        app.state.votes.start(app.state)
-        app.state.presence.start()
-        await app.state.rights.start()
+        state.loop_lag.start()
+        state.votes.start()
+        state.presence.start()
+        await state.rights.start()
         await asyncio.to_thread(recover_recordings, settings)
         try:
             yield
         finally:
-            await app.state.loop_lag.stop()
-            await app.state.presence.stop()
-            await app.state.rights.stop()
-            await app.state.hub.close()
-            await app.state.recorders.stop_all()
-            await app.state.conferences.stop()
-            await app.state.ballots.stop()
-            await app.state.votes.stop()
-            await app.state.publisher.wait()
-            app.state.passwords.close()
-            app.state.renderer.close()
+            await state.loop_lag.stop()
+            await state.presence.stop()
+            await state.rights.stop()
+            await state.hub.close()
+            await state.recorders.stop_all()
+            await state.conferences.stop()
+            await state.votes.stop()
+            await state.publisher.wait()
+            state.passwords.close()
+            state.renderer.close()
             await engine.dispose()
             for client in (live_redis, redis):
                 if client is not None:

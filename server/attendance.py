@@ -14,15 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server import council, journal, recordings
 from server.access import meeting_permission
 from server.errors import AppError
-from server.live import snapshot
-from server.live.protocol import (
-    CONNECT_HOOKS,
-    DISCONNECT_HOOKS,
-    Refusal,
-    Session,
-    command,
-    field_of,
-)
+from server.house import House, house_of
+from server.live.protocol import Command, Live, Refusal, Session, SharedPart, field_of
 from server.models import (
     Attendance,
     Meeting,
@@ -90,12 +83,12 @@ async def check_in(session: Session) -> None:
     if session.access.role not in (*MEMBERS, MeetingRole.ward_point, MeetingRole.secretary):
         return
     async with session.state.db_read() as db:  # most connections change nothing: read first
-        meeting = await db.get(Meeting, session.meeting_id)
+        meeting = await db.get_one(Meeting, session.meeting_id)
         current = (
             await db.exec(
                 select(Attendance.status).where(
                     Attendance.meeting_id == session.meeting_id,
-                    Attendance.user_id == session.user.id,
+                    Attendance.user_id == session.user_id,
                 )
             )
         ).first()
@@ -104,7 +97,7 @@ async def check_in(session: Session) -> None:
     status = "remote" if session.access.role == MeetingRole.ward_point else "present"
     try:
         async with session.state.db() as db:
-            event = await mark(db, session.meeting_id, session.user.id, status, "", session.user.id)
+            event = await mark(db, session.meeting_id, session.user_id, status, "", session.user_id)
             await db.commit()
     except IntegrityError:  # another device of theirs, maybe on another server, was first
         return
@@ -113,26 +106,20 @@ async def check_in(session: Session) -> None:
 
 
 async def came_online(session: Session) -> None:
-    await session.state.presence.arrived(session.meeting_id, session.user.id)
+    await session.state.presence.arrived(session.meeting_id, session.user_id)
     if session.access.meeting.status == MeetingStatus.live:  # as read a moment ago; a start
         await check_in(session)  # after it reaches the tablet, which says attendance.here
 
 
 async def went_offline(session: Session) -> None:
-    await session.state.presence.departed(session.meeting_id, session.user.id)
+    await session.state.presence.departed(session.meeting_id, session.user_id)
 
 
-CONNECT_HOOKS.append(came_online)
-DISCONNECT_HOOKS.append(went_offline)
-
-
-@command("attendance.here")
 async def here(session: Session, message: dict[str, Any]) -> None:
     """Sent by a tablet when the session starts while it is already open."""
     await check_in(session)
 
 
-@command("attendance.set", permission="manage")
 async def set_attendance(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """The secretary marks someone present, remote, excused or absent (with a reason)."""
     user_id = field_of(message, "user_id", int)
@@ -142,7 +129,7 @@ async def set_attendance(session: Session, message: dict[str, Any]) -> dict[str,
         raise Refusal("bad_attendance", "Choose present, remote, excused or absent.")
     async with session.state.db() as db:
         await _participant(db, session.meeting_id, user_id)
-        event = await mark(db, session.meeting_id, user_id, status, reason.strip(), session.user.id)
+        event = await mark(db, session.meeting_id, user_id, status, reason.strip(), session.user_id)
         await db.commit()
     if event is None:
         return {"unchanged": True}
@@ -163,8 +150,7 @@ async def _participant(db: AsyncSession, meeting_id: int, user_id: int) -> Parti
     return row
 
 
-@snapshot.shared_part("attendance")
-async def attendance_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any]:
+async def attendance_state(db: AsyncSession, state: House, meeting_id: int) -> dict[str, Any]:
     """Everyone's attendance, who is connected (to any server), and the quorum count."""
     rows = await db.exec(
         select(Participant, User, Attendance)
@@ -192,9 +178,8 @@ async def attendance_state(db: AsyncSession, state: Any, meeting_id: int) -> dic
     return {"people": people, "quorum": quorum(people, await council.membership(db, meeting_id))}
 
 
-@snapshot.shared_part("meeting")
-async def meeting_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any]:
-    meeting = await db.get(Meeting, meeting_id)
+async def meeting_state(db: AsyncSession, state: House, meeting_id: int) -> dict[str, Any]:
+    meeting = await db.get_one(Meeting, meeting_id)
     return {"status": meeting.status, "title": meeting.title}
 
 
@@ -223,10 +208,10 @@ async def open_or_close(request: Request, meeting_id: int, action: str) -> dict[
     """`start` makes the meeting live (devices check in); `end` closes it."""
     if action not in ("start", "end"):
         raise AppError(404, "not_found", "Not found: {what}.", what=action)
-    state = request.app.state
+    state = house_of(request)
     status = MeetingStatus.live if action == "start" else MeetingStatus.closed
     async with state.db() as db:
-        meeting = await db.get(Meeting, meeting_id)
+        meeting = await db.get_one(Meeting, meeting_id)
         if meeting.status == status:
             return {"status": status, "unchanged": True}
         meeting.status = status
@@ -241,3 +226,16 @@ async def open_or_close(request: Request, meeting_id: int, action: str) -> dict[
 
 
 ROUTES = [open_or_close]
+
+LIVE = Live(
+    commands=[
+        Command("attendance.here", here),
+        Command("attendance.set", set_attendance, "manage"),
+    ],
+    shared_parts=[
+        SharedPart("attendance", attendance_state),
+        SharedPart("meeting", meeting_state),
+    ],
+    on_connect=[came_online],
+    on_disconnect=[went_offline],
+)

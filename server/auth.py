@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import Cookie
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.response import Redirect, Template
 from litestar.stores.base import Store
@@ -27,6 +27,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import AppError, form_of
+from server.house import House, house_of
 from server.i18n import translate
 from server.models import User
 from server.settings import Settings
@@ -48,9 +49,9 @@ class Sessions:
         self._store = store
         self._idle_s = idle_s
 
-    async def start(self, user_id: int) -> str:
+    async def start(self, user: User) -> str:
         token = secrets.token_urlsafe(32)
-        await self._write(token, {"user_id": user_id, "seen": time.time()})
+        await self._write(token, {"user_id": user.id, "seen": time.time()})
         return token
 
     async def user_id(self, token: str, renew: bool = True) -> int | None:
@@ -272,7 +273,7 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         token = connection.cookies.get(SESSION_COOKIE)
         if not token:
             return AuthenticationResult(user=None, auth=None)
-        state = connection.app.state
+        state = house_of(connection)
         user = state.recent_users.get(token)
         if user is None:
             user = await self._user(state, token)
@@ -282,7 +283,7 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth=token)
 
     @staticmethod
-    async def _user(state: State, token: str) -> User | None:
+    async def _user(state: House, token: str) -> User | None:
         user_id = await state.sessions.user_id(token)
         if user_id is None:
             return None
@@ -315,7 +316,7 @@ def _safe_next(target: str) -> str:
 
 
 def _session_cookie(request: Request, value: str, max_age: int) -> Cookie:
-    settings: Settings = request.app.state.settings
+    settings: Settings = house_of(request).settings
     return Cookie(
         key=SESSION_COOKIE,
         value=value,
@@ -329,7 +330,7 @@ def _session_cookie(request: Request, value: str, max_age: int) -> Cookie:
 
 async def sign_in(request: Request, creds: Credentials) -> User:
     """Checks the credentials and throttling; raises AppError on refusal."""
-    state = request.app.state
+    state = house_of(request)
     username = creds.username.strip().lower()
     async with state.throttle.attempt(username, _client_address(request)) as attempt:
         async with state.db_read() as db:
@@ -348,13 +349,13 @@ async def sign_in(request: Request, creds: Credentials) -> User:
 
 
 async def _start_session(request: Request, user: User) -> Cookie:
-    state = request.app.state
+    state = house_of(request)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await state.sessions.end(old)  # a fresh id on every sign-in: no session fixation
         state.recent_users.forget(old)
         state.rights.signed_out(session_key(old))  # and the old session's sockets close
-    token = await state.sessions.start(user.id)
+    token = await state.sessions.start(user)
     return _session_cookie(request, token, state.settings.session_idle_minutes * 60)
 
 
@@ -411,7 +412,7 @@ def _credentials(payload: Any) -> Credentials:
 
 
 @post("/logout", status_code=200)
-async def logout(request: Request, state: State) -> Response:
+async def logout(request: Request, state: House) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await state.sessions.end(token)

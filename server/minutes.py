@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Response, get
-from litestar.datastructures import State
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.minutes import ItemRecord, MinutesData, Person, Turn, VoteOutcome, minutes_pdf
 from server.access import meeting_permission
 from server.errors import AppError, not_found
+from server.house import House
 from server.i18n import gettext_for
 from server.meetings import rules as meeting_rules
 from server.models import (
@@ -377,7 +377,7 @@ PRESIDE = {"permission": "preside"}
 
 
 @get("/api/meetings/{meeting_id:int}/minutes.pdf", guards=[meeting_permission], opt=PRESIDE)
-async def minutes(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
+async def minutes(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
     """The minutes, made now from the journal (so they always match it): a draft marked
     DỰ THẢO while the session is open, 409 when it never opened."""
     data = await minutes_data(db, meeting_id, state.settings.tz)

@@ -14,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server.errors import AppError
+from server.house import house_of
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -21,7 +22,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 def allowed_origin(connection: ASGIConnection, origin: str) -> bool:
     """`origin` is one of PHONGHOP_ALLOWED_ORIGINS, or this very server (its Host header), as a
     browser on one of its pages would send it."""
-    if origin in connection.app.state.settings.allowed_origins:
+    if origin in house_of(connection).settings.allowed_origins:
         return True
     host = connection.headers.get("host", "")
     return bool(host) and urlsplit(origin).netloc == host

@@ -12,13 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server import journal
 from server.access import meeting_permission
 from server.documents import rules
-from server.live import snapshot
-from server.live.protocol import Refusal, Session, command, field_of
+from server.house import House
+from server.live.protocol import Command, Live, Refusal, Session, SharedPart, field_of
 from server.meetings import rules as meeting_rules
 from server.models import Document, JournalEvent
 
 
-@command("page.present", permission="preside")
 async def present_page(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """`{"type":"page.present","id":…,"document_id":D,"page":P}` → `page.presented` to all,
     with the page's printed `label` ("ii", "3") as the server knows it; `page` stays the
@@ -35,28 +34,26 @@ async def present_page(session: Session, message: dict[str, Any]) -> dict[str, A
             "document_id": document.id,
             "page": page,
             "label": (await rules.page_labels(session.state, db, document))[page - 1],
-            "by": session.user.id,
+            "by": session.user_id,
             "item_id": document.item_id,
             "title": document.title,
             "page_count": document.page_count,
         }
         event = await journal.append(
-            db, session.meeting_id, "page.presented", payload, session.user.id
+            db, session.meeting_id, "page.presented", payload, session.user_id
         )
         await db.commit()
     session.hub.publish_event(event)
     return {"seq": event.seq}
 
 
-@command("follow")
 async def follow(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """`{"type":"follow","id":…,"on":true|false}`: whether this tablet turns with the chair."""
     session.following = field_of(message, "on", bool)
     return {"following": session.following}
 
 
-@snapshot.shared_part("presented")
-async def presented(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any] | None:
+async def presented(db: AsyncSession, state: House, meeting_id: int) -> dict[str, Any] | None:
     """The page being presented now, as the last `page.presented` event said."""
     event = (
         await db.exec(
@@ -86,3 +83,13 @@ async def projector(request: Request, db: AsyncSession, meeting_id: int) -> Temp
 
 
 ROUTES = [projector]
+
+LIVE = Live(
+    commands=[
+        Command("page.present", present_page, "preside"),
+        Command("follow", follow),
+    ],
+    shared_parts=[
+        SharedPart("presented", presented),
+    ],
+)

@@ -22,7 +22,6 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, get, patch, post, route
-from litestar.datastructures import State
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
@@ -37,6 +36,7 @@ from server import journal
 from server.access import meeting_permission
 from server.blobs import BlobStore
 from server.errors import AppError, not_found
+from server.house import House
 from server.i18n import N_, translate
 from server.meetings import rules as meeting_rules
 
@@ -124,7 +124,7 @@ def _check_lengths(text: RecordText) -> None:
             )
 
 
-async def save_text(state: State, user: User, meeting_id: int, text: RecordText) -> datetime:
+async def save_text(state: House, user: User, meeting_id: int, text: RecordText) -> datetime:
     """Keeps what the secretary wrote; only the fields given change. Nothing is kept when
     any part is refused."""
     _check_lengths(text)
@@ -134,7 +134,7 @@ async def save_text(state: State, user: User, meeting_id: int, text: RecordText)
         return await _save(state, user, meeting_id, text)
 
 
-async def _save(state: State, user: User, meeting_id: int, text: RecordText) -> datetime:
+async def _save(state: House, user: User, meeting_id: int, text: RecordText) -> datetime:
     now = utcnow()
     async with state.db() as db:
         items = text.items or []
@@ -359,7 +359,7 @@ async def _next_version(db: AsyncSession, meeting_id: int, kind: str) -> int:
     return (latest.one() or 0) + 1
 
 
-async def freeze(state: State, user: User, meeting_id: int, kind: Kind) -> RecordVersion:
+async def freeze(state: House, user: User, meeting_id: int, kind: Kind) -> RecordVersion:
     """Freezes the document as it is now as the next version of its kind.
 
     The content is read and its PDF made outside the write lock; the version number is
@@ -368,7 +368,7 @@ async def freeze(state: State, user: User, meeting_id: int, kind: Kind) -> Recor
     """
     for _ in range(FREEZE_ATTEMPTS):
         async with state.db_read() as db:
-            seq = (await db.get(Meeting, meeting_id)).last_seq
+            seq = (await db.get_one(Meeting, meeting_id)).last_seq
             if not await _ended(db, meeting_id):
                 raise AppError(
                     409,
@@ -386,7 +386,7 @@ async def freeze(state: State, user: User, meeting_id: int, kind: Kind) -> Recor
 
 
 async def _keep(
-    state: State,
+    state: House,
     user: User,
     meeting_id: int,
     kind: Kind,
@@ -484,7 +484,7 @@ def _download(data: bytes, media_type: str, filename: str) -> Response[bytes]:
     )
 
 
-async def _version_file(state: State, db: AsyncSession, meeting_id: int, kind: Kind, file: str):  # type: ignore[no-untyped-def]
+async def _version_file(state: House, db: AsyncSession, meeting_id: int, kind: Kind, file: str):  # type: ignore[no-untyped-def]
     row = await _version(db, meeting_id, kind, file)
     name = f"{kind.filename}-{meeting_id}-v{row.version}"
     if file.endswith(".pdf"):
@@ -521,7 +521,7 @@ def _facts_by_item(facts: dict[str, Any], items: list[dict[str, Any]]) -> dict[s
     return found
 
 
-async def record_view(db: AsyncSession, state: State, request: Request, meeting: Meeting) -> dict:
+async def record_view(db: AsyncSession, state: House, request: Request, meeting: Meeting) -> dict:
     """The draft as the secretary's page shows it: the journal's facts (None before the
     session starts), the secretary's text and the frozen versions."""
     try:
@@ -545,14 +545,14 @@ async def record_view(db: AsyncSession, state: State, request: Request, meeting:
 
 
 @get("/api/meetings/{meeting_id:int}/minutes", guards=[meeting_permission], opt=PRESIDE)
-async def get_record(request: Request, db: AsyncSession, state: State, meeting_id: int) -> dict:
+async def get_record(request: Request, db: AsyncSession, state: House, meeting_id: int) -> dict:
     """The minutes' draft: locked facts, the secretary's text, the frozen versions."""
     return await record_view(db, state, request, request.state.access.meeting)
 
 
 @patch("/api/meetings/{meeting_id:int}/minutes/text", guards=[meeting_permission], opt=PRESIDE)
 async def save_record_text(
-    request: Request, state: State, meeting_id: int, data: RecordText
+    request: Request, state: House, meeting_id: int, data: RecordText
 ) -> dict:
     """Saves the secretary's text (any time: it changes the draft, never a frozen version)."""
     saved_at = await save_text(state, request.user, meeting_id, data)
@@ -560,7 +560,7 @@ async def save_record_text(
 
 
 @get("/api/meetings/{meeting_id:int}/minutes/draft.pdf", guards=[meeting_permission], opt=PRESIDE)
-async def minutes_draft_pdf(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
+async def minutes_draft_pdf(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
     """The working draft, marked DỰ THẢO even after the session: only a frozen version is not."""
     data = await minutes_data(db, meeting_id, state.settings.tz)
     pdf = await state.renderer.run(minutes_pdf, replace(data, draft=True, version=0))
@@ -568,27 +568,27 @@ async def minutes_draft_pdf(db: AsyncSession, state: State, meeting_id: int) -> 
 
 
 @get("/api/meetings/{meeting_id:int}/minutes.docx", guards=[meeting_permission], opt=PRESIDE)
-async def minutes_draft_docx(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
+async def minutes_draft_docx(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
     data = await minutes_data(db, meeting_id, state.settings.tz)
     docx = await state.renderer.run(minutes_docx, replace(data, draft=True, version=0))
     return _download(docx, DOCX, f"bien-ban-ky-hop-{meeting_id}-du-thao.docx")
 
 
 @get("/api/meetings/{meeting_id:int}/notice.pdf", guards=[meeting_permission], opt=PRESIDE)
-async def notice_draft_pdf(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
+async def notice_draft_pdf(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
     pdf = await state.renderer.run(notice_pdf, await notice_data(db, meeting_id, state.settings.tz))
     return _download(pdf, "application/pdf", f"thong-bao-ket-luan-{meeting_id}-du-thao.pdf")
 
 
 @get("/api/meetings/{meeting_id:int}/notice.docx", guards=[meeting_permission], opt=PRESIDE)
-async def notice_draft_docx(db: AsyncSession, state: State, meeting_id: int) -> Response[bytes]:
+async def notice_draft_docx(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
     docx = await state.renderer.run(
         notice_docx, await notice_data(db, meeting_id, state.settings.tz)
     )
     return _download(docx, DOCX, f"thong-bao-ket-luan-{meeting_id}-du-thao.docx")
 
 
-async def _frozen(request: Request, state: State, meeting_id: int, kind: Kind) -> dict:
+async def _frozen(request: Request, state: House, meeting_id: int, kind: Kind) -> dict:
     row = await freeze(state, request.user, meeting_id, kind)
     return version_json(row, request.user.full_name, state.settings.tz)
 
@@ -599,7 +599,7 @@ async def _frozen(request: Request, state: State, meeting_id: int, kind: Kind) -
     opt=PRESIDE,
     status_code=HTTP_201_CREATED,
 )
-async def freeze_minutes(request: Request, state: State, meeting_id: int) -> dict:
+async def freeze_minutes(request: Request, state: House, meeting_id: int) -> dict:
     """Chốt biên bản: the minutes as they are now become the next frozen version."""
     return await _frozen(request, state, meeting_id, MINUTES)
 
@@ -610,7 +610,7 @@ async def freeze_minutes(request: Request, state: State, meeting_id: int) -> dic
     opt=PRESIDE,
     status_code=HTTP_201_CREATED,
 )
-async def freeze_notice(request: Request, state: State, meeting_id: int) -> dict:
+async def freeze_notice(request: Request, state: House, meeting_id: int) -> dict:
     """The conclusion notice as it is now becomes its next frozen version."""
     return await _frozen(request, state, meeting_id, NOTICE)
 
@@ -624,7 +624,7 @@ async def freeze_notice(request: Request, state: State, meeting_id: int) -> dict
     opt=PRESIDE,
 )
 async def list_versions(
-    request: Request, db: AsyncSession, state: State, meeting_id: int
+    request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> list[dict[str, Any]]:
     """The frozen versions of the minutes (or of the notice), oldest first."""
     kind = NOTICE if "/notice/" in request.url.path else MINUTES
@@ -636,7 +636,7 @@ async def list_versions(
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def minutes_version(db: AsyncSession, state: State, meeting_id: int, file: str) -> Any:
+async def minutes_version(db: AsyncSession, state: House, meeting_id: int, file: str) -> Any:
     """Version n of the minutes: `n` (JSON with its content), `n.pdf` (the stored bytes),
     `n.docx`."""
     return await _version_file(state, db, meeting_id, MINUTES, file)
@@ -647,7 +647,7 @@ async def minutes_version(db: AsyncSession, state: State, meeting_id: int, file:
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def notice_version(db: AsyncSession, state: State, meeting_id: int, file: str) -> Any:
+async def notice_version(db: AsyncSession, state: House, meeting_id: int, file: str) -> Any:
     return await _version_file(state, db, meeting_id, NOTICE, file)
 
 
@@ -660,7 +660,7 @@ async def notice_version(db: AsyncSession, state: State, meeting_id: int, file: 
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def change_version(request: Request, state: State, meeting_id: int, file: str) -> None:
+async def change_version(request: Request, state: House, meeting_id: int, file: str) -> None:
     """There is no changing a frozen version: a correction is a new version."""
     kind = NOTICE if "/notice/" in request.url.path else MINUTES
     async with state.db_read() as db:
@@ -674,7 +674,7 @@ async def change_version(request: Request, state: State, meeting_id: int, file: 
 
 @get("/meetings/{meeting_id:int}/minutes", guards=[meeting_permission], opt=PRESIDE)
 async def record_page(
-    request: Request, db: AsyncSession, state: State, meeting_id: int
+    request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> Template:
     """The secretary's page: the journal's facts locked, a box per item, versions."""
     view = await record_view(db, state, request, request.state.access.meeting)

@@ -8,8 +8,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import journal
-from server.live import snapshot
-from server.live.protocol import Refusal, Session, command, field_of
+from server.house import House
+from server.live.protocol import Command, Live, Refusal, Session, SharedPart, field_of
 from server.models import AgendaItem, SpeakerRequest, User, utcnow
 
 WAITING, SPEAKING, DONE, WITHDRAWN = "waiting", "speaking", "done", "withdrawn"
@@ -51,7 +51,7 @@ async def _changed(session: Session, db: AsyncSession, why: str, **facts: Any) -
     """Journals the queue as it now stands, in the caller's transaction."""
     payload = {"why": why, **facts, **(await queue_state(db, session.meeting_id))}
     return await journal.append(
-        db, session.meeting_id, "speakers.changed", payload, session.user.id
+        db, session.meeting_id, "speakers.changed", payload, session.user_id
     )
 
 
@@ -73,14 +73,13 @@ async def _open_request_of(db: AsyncSession, session: Session) -> SpeakerRequest
         await db.exec(
             select(SpeakerRequest).where(
                 SpeakerRequest.meeting_id == session.meeting_id,
-                SpeakerRequest.user_id == session.user.id,
+                SpeakerRequest.user_id == session.user_id,
                 col(SpeakerRequest.status).in_((WAITING, SPEAKING)),
             )
         )
     ).first()
 
 
-@command("speaker.request", permission="speak")
 async def ask_to_speak(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """`{"type":"speaker.request","id":…,"item_id":?}`: join the end of the queue once."""
     item_id = message.get("item_id")
@@ -94,7 +93,7 @@ async def ask_to_speak(session: Session, message: dict[str, Any]) -> dict[str, A
         last = (await queue_state(db, session.meeting_id))["waiting"]
         request = SpeakerRequest(
             meeting_id=session.meeting_id,
-            user_id=session.user.id,
+            user_id=session.user_id,
             item_id=item_id,
             position=len(last) + 1,
         )
@@ -104,7 +103,6 @@ async def ask_to_speak(session: Session, message: dict[str, Any]) -> dict[str, A
         return await _commit_and_tell(session, db, event)
 
 
-@command("speaker.withdraw", permission="speak")
 async def withdraw(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     async with session.state.db() as db:
         request = await _open_request_of(db, session)
@@ -116,7 +114,6 @@ async def withdraw(session: Session, message: dict[str, Any]) -> dict[str, Any]:
         return await _commit_and_tell(session, db, event)
 
 
-@command("speaker.give", permission="preside")
 async def give_the_floor(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """The chair gives the floor; whoever was speaking is done. `time_limit_s` is optional."""
     limit = message.get("time_limit_s")
@@ -150,7 +147,6 @@ async def _end_current(db: AsyncSession, session: Session) -> SpeakerRequest | N
     return current
 
 
-@command("speaker.end", permission="preside")
 async def end_turn(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     async with session.state.db() as db:
         ended = await _end_current(db, session)
@@ -161,7 +157,6 @@ async def end_turn(session: Session, message: dict[str, Any]) -> dict[str, Any]:
         return await _commit_and_tell(session, db, event)
 
 
-@command("speaker.move", permission="preside")
 async def move(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """Puts a waiting request at `position` (1 = next) in the queue."""
     position = field_of(message, "position", int)
@@ -192,6 +187,19 @@ async def move(session: Session, message: dict[str, Any]) -> dict[str, Any]:
         return await _commit_and_tell(session, db, event)
 
 
-@snapshot.shared_part("speakers")
-async def speakers_state(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any]:
+async def speakers_state(db: AsyncSession, state: House, meeting_id: int) -> dict[str, Any]:
     return await queue_state(db, meeting_id)
+
+
+LIVE = Live(
+    commands=[
+        Command("speaker.request", ask_to_speak, "speak"),
+        Command("speaker.withdraw", withdraw, "speak"),
+        Command("speaker.give", give_the_floor, "preside"),
+        Command("speaker.end", end_turn, "preside"),
+        Command("speaker.move", move, "preside"),
+    ],
+    shared_parts=[
+        SharedPart("speakers", speakers_state),
+    ],
+)

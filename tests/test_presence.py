@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.app import redis_of
+from server.cluster import redis_of
 from server.live import presence
 from server.live.presence import Presence
 from server.settings import Settings

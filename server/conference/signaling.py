@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,8 +13,8 @@ from server.access import meeting_permission, recorder_only
 from server.conference.bridge import Control
 from server.conference.program import FPS, HEIGHT, WIDTH
 from server.errors import AppError
-from server.live import snapshot
-from server.live.protocol import Session, command, field_of
+from server.house import House
+from server.live.protocol import Command, Live, Part, Session, field_of
 from server.models import Meeting
 
 CONFERENCE = {"permission": "conference"}
@@ -33,7 +32,7 @@ class OfferIn(msgspec.Struct):
     opt=CONFERENCE,
     status_code=HTTP_200_OK,
 )
-async def offer(request: Request, state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
+async def offer(request: Request, state: House, meeting_id: int, data: OfferIn) -> dict[str, str]:
     """An SDP offer in, the bridge's SDP answer out (every candidate gathered, no trickle)."""
     user = request.user
     answer = await state.conferences.join(meeting_id, user.id, user.full_name, data.sdp)
@@ -41,7 +40,7 @@ async def offer(request: Request, state: State, meeting_id: int, data: OfferIn) 
 
 
 @post("/recorder/meetings/{meeting_id:int}/listen", guards=[recorder_only], status_code=HTTP_200_OK)
-async def listen(state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
+async def listen(state: House, meeting_id: int, data: OfferIn) -> dict[str, str]:
     """The recorder's receive-only offer in, an answer with the program out."""
     if await _meeting_missing(state, meeting_id):
         raise AppError(404, "not_found", "Not found: {what}.", what="meeting")
@@ -49,7 +48,7 @@ async def listen(state: State, meeting_id: int, data: OfferIn) -> dict[str, str]
     return {"sdp": answer, "type": "answer"}
 
 
-async def _meeting_missing(state: State, meeting_id: int) -> bool:
+async def _meeting_missing(state: House, meeting_id: int) -> bool:
     async with state.db_read() as db:
         return await db.get(Meeting, meeting_id) is None
 
@@ -60,12 +59,12 @@ async def _meeting_missing(state: State, meeting_id: int) -> bool:
     opt=CONFERENCE,
     status_code=HTTP_204_NO_CONTENT,
 )
-async def hang_up(request: Request, state: State, meeting_id: int) -> None:
+async def hang_up(request: Request, state: House, meeting_id: int) -> None:
     await state.conferences.leave(meeting_id, request.user.id)
 
 
 @get("/meetings/{meeting_id:int}/rtc/config", guards=[meeting_permission], opt=CONFERENCE)
-async def config(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
+async def config(request: Request, state: House, meeting_id: int) -> dict[str, Any]:
     """What a browser needs before it offers: STUN/TURN servers and the program's size."""
     return {
         "ice_servers": state.settings.ice_servers(request.user.id),
@@ -78,7 +77,7 @@ async def config(request: Request, state: State, meeting_id: int) -> dict[str, A
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def thumbnail(state: State, meeting_id: int, user_id: int) -> Response[bytes]:
+async def thumbnail(state: House, meeting_id: int, user_id: int) -> Response[bytes]:
     """The point's latest picture, small, for the chair's source picker."""
     jpeg = await state.conferences.thumbnail(meeting_id, user_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -87,40 +86,45 @@ async def thumbnail(state: State, meeting_id: int, user_id: int) -> Response[byt
 async def _control(
     session: Session, action: str, point: int | None = None, on: bool = False
 ) -> None:
-    control = Control(action, session.user.id, point, on)  # type: ignore[arg-type]
+    control = Control(action, session.user_id, point, on)  # type: ignore[arg-type]
     await session.state.conferences.control(session.meeting_id, control)
 
 
-@command("rtc.pick", permission="preside")
 async def pick(session: Session, message: dict[str, Any]) -> None:
     """`{"type":"rtc.pick","id":…,"point":USER_ID}`: that point on the program."""
     await _control(session, "pick", field_of(message, "point", int))
 
 
-@command("rtc.auto", permission="preside")
 async def automatic(session: Session, message: dict[str, Any]) -> None:
     """Back to the loudest point on the program."""
     await _control(session, "pick")
 
 
-@command("rtc.mute", permission="preside")
 async def mute(session: Session, message: dict[str, Any]) -> None:
     """`{"type":"rtc.mute","id":…,"point":USER_ID,"muted":true}`."""
     point, muted = field_of(message, "point", int), field_of(message, "muted", bool)
     await _control(session, "mute", point, muted)
 
 
-@command("rtc.audio_only", permission="conference")
 async def audio_only(session: Session, message: dict[str, Any]) -> None:
     """A point on a weak link stops sending and getting video (`on`), or resumes it."""
     await _control(session, "audio_only", on=field_of(message, "on", bool))
 
 
-@snapshot.part("conference")
 async def conference_state(db: AsyncSession, session: Session, seq: int) -> dict[str, Any] | None:
     return await session.state.conferences.view(session.meeting_id, session.access.can("preside"))
 
 
 router = Router(
     path="/api", route_handlers=[offer, listen, hang_up, config, thumbnail], tags=["conference"]
+)
+
+LIVE = Live(
+    commands=[
+        Command("rtc.pick", pick, "preside"),
+        Command("rtc.auto", automatic, "preside"),
+        Command("rtc.mute", mute, "preside"),
+        Command("rtc.audio_only", audio_only, "conference"),
+    ],
+    parts=[Part("conference", conference_state)],
 )

@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from server import journal
 from server.access import servers_only
-from server.app import channels_backend, redis_of
+from server.cluster import channels_backend, redis_of
 from server.conference.bridge import Conferences, Control
 from server.conference.signaling import OfferIn
 from server.db import make_engine, session_maker

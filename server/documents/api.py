@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,9 +14,9 @@ from agenda.render import WIDTHS, width_bucket
 from server.access import MeetingAccess, meeting_permission
 from server.blobs import BlobStore
 from server.documents import rules
-from server.documents.rules import Upload
+from server.documents.rules import Upload, document_json
 from server.errors import AppError, form_of, not_found
-from server.meetings.api import document_json
+from server.house import House, house_of
 from server.models import AgendaItem, Document
 
 VIEW = {"permission": "view"}
@@ -48,7 +48,7 @@ async def upload_to_item(request: Request, db: AsyncSession, item_id: int) -> Do
     if item is None:
         raise not_found("agenda item")
     upload = await read_upload(request)
-    return await rules.add_document(request.app.state, db, item, request.user, upload)
+    return await rules.add_document(house_of(request), db, item, request.user, upload)
 
 
 @post(
@@ -67,7 +67,7 @@ async def document_info(request: Request, db: AsyncSession, document_id: int) ->
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
     )
-    labels = await rules.page_labels(request.app.state, db, document)
+    labels = await rules.page_labels(house_of(request), db, document)
     return {
         **document_json(document),
         "meeting_id": document.meeting_id,
@@ -88,7 +88,7 @@ def _page_number(document: Document, page: int) -> int:
 
 @get("/documents/{document_id:int}/pages/{page:int}", guards=[meeting_permission], opt=VIEW)
 async def page_image(
-    request: Request, db: AsyncSession, state: State, document_id: int, page: int, w: int = 1280
+    request: Request, db: AsyncSession, state: House, document_id: int, page: int, w: int = 1280
 ) -> Response[bytes]:
     """The page as WebP at the width bucket at or above `w`; watermarked when confidential."""
     access: MeetingAccess = request.state.access
@@ -113,7 +113,7 @@ async def page_image(
 
 @get("/documents/{document_id:int}/pages/{page:int}/words", guards=[meeting_permission], opt=VIEW)
 async def page_words(
-    request: Request, db: AsyncSession, state: State, document_id: int, page: int
+    request: Request, db: AsyncSession, state: House, document_id: int, page: int
 ) -> Response[bytes]:
     """Word boxes `[x0, y0, x1, y1, text]`, normalized 0..1 to the page, in reading order."""
     document = await rules.readable_document(
@@ -132,7 +132,7 @@ async def download(request: Request, db: AsyncSession, document_id: int) -> Resp
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
     )
-    pdf, copy_id = await rules.stamped_copy(request.app.state, document, request.user)
+    pdf, copy_id = await rules.stamped_copy(house_of(request), document, request.user)
     name = quote(f"{document.title[:80]} - {copy_id}.pdf", safe="")
     disposition = (
         f"attachment; filename=\"tai-lieu-{document.id}-{copy_id}.pdf\"; filename*=UTF-8''{name}"
@@ -158,7 +158,7 @@ async def search(
     `document_id` keeps to one document. At most 200 hits."""
     access = request.state.access
     query = rules.check_query(q)
-    hits = await rules.search(request.app.state, db, access, query, document_id, reading)
+    hits = await rules.search(house_of(request), db, access, query, document_id, reading)
     return {"query": q, "results": hits}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Request, get, post
-from litestar.datastructures import State
 from litestar.response import Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.access import MeetingAccess, meeting_permission
 from server.documents import rules
 from server.documents.api import upload_to_item
+from server.house import House
 from server.meetings import rules as meeting_rules
 from server.meetings.pages import agenda_fragment
 from server.models import AgendaBook
@@ -26,7 +26,7 @@ async def upload_from_editor(request: Request, db: AsyncSession, item_id: int) -
 async def reader(
     request: Request,
     db: AsyncSession,
-    state: State,
+    state: House,
     meeting_id: int,
     document: int | None = None,
     page: int = 1,

@@ -23,6 +23,7 @@ from server import journal
 from server.access import MeetingAccess
 from server.blobs import BlobStore
 from server.errors import AppError, not_found
+from server.house import House
 from server.i18n import N_
 from server.models import AgendaBook, AgendaItem, Document, DocumentPage, MeetingRole, User, utcnow
 
@@ -69,7 +70,7 @@ async def readable_document(
 
 
 async def add_document(
-    state: Any, db: AsyncSession, item: AgendaItem, uploader: User, upload: Upload
+    state: House, db: AsyncSession, item: AgendaItem, uploader: User, upload: Upload
 ) -> Document:
     """Checks and cleans the file in a worker process, then keeps it. A refusal keeps nothing."""
     settings = state.settings
@@ -193,7 +194,7 @@ def printed_page_count(labels: list[str]) -> int | None:
     return int(last) if last.isdecimal() else None
 
 
-async def page_names(state: Any, db: AsyncSession, document: Document) -> PageNames:
+async def page_names(state: House, db: AsyncSession, document: Document) -> PageNames:
     """The agenda book's labels from its page map; a paper's own /PageLabels (read once in a
     worker), else 1..n. Kept per file, so a request never reopens the PDF."""
     names = _LABELS.get(document.sha256)
@@ -206,12 +207,12 @@ async def page_names(state: Any, db: AsyncSession, document: Document) -> PageNa
     return names
 
 
-async def page_labels(state: Any, db: AsyncSession, document: Document) -> list[str]:
+async def page_labels(state: House, db: AsyncSession, document: Document) -> list[str]:
     """The printed number of every page of `document`, physical page 1 first."""
     return (await page_names(state, db, document)).labels
 
 
-async def page_label(state: Any, db: AsyncSession, document_id: int, page: int) -> str:
+async def page_label(state: House, db: AsyncSession, document_id: int, page: int) -> str:
     """The printed number of physical page `page` (1-based) of a document, e.g. "ii" or "3";
     the page number itself when the document or page does not exist."""
     document = await db.get(Document, document_id)
@@ -220,7 +221,9 @@ async def page_label(state: Any, db: AsyncSession, document_id: int, page: int) 
     return (await page_labels(state, db, document))[page - 1]
 
 
-async def _derive_names(state: Any, db: AsyncSession, document: Document) -> tuple[PageNames, bool]:
+async def _derive_names(
+    state: House, db: AsyncSession, document: Document
+) -> tuple[PageNames, bool]:
     count = document.page_count
     if document.kind == "book":
         page_map = (
@@ -261,7 +264,7 @@ def check_query(query: str) -> str:
 
 
 async def search(
-    state: Any,
+    state: House,
     db: AsyncSession,
     access: MeetingAccess,
     query: str,
@@ -360,7 +363,7 @@ def _squash(text: str) -> str:
 
 
 async def stamped_copy(
-    state: Any, document: Document, reader: User, now: datetime | None = None
+    state: House, document: Document, reader: User, now: datetime | None = None
 ) -> tuple[bytes, str]:
     """The PDF stamped with who took it and a copy id that the journal records."""
     if document.confidential:
@@ -388,3 +391,16 @@ async def stamped_copy(
         await writer.commit()
     state.hub.publish_event(copied)  # every seq goes out live, so no tablet waits on a hole
     return pdf, copy_id
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "item_id": document.item_id,
+        "title": document.title,
+        "filename": document.filename,
+        "sha256": document.sha256,
+        "page_count": document.page_count,
+        "confidential": document.confidential,
+        "version": document.version,
+    }

@@ -11,61 +11,38 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server.house import House
 from server.live.hub import dumps
-from server.live.protocol import Session
+from server.live.protocol import Protocol, Session, SharedReader
 
-Part = Callable[[AsyncSession, Session, int], Awaitable[Any]]  # (db, tablet, journal position)
-SharedPart = Callable[[AsyncSession, Any, int], Awaitable[Any]]  # (db, app state, meeting)
-PARTS: dict[str, Part] = {}  # this tablet's
-SHARED_PARTS: dict[str, SharedPart] = {}  # the meeting's, alike for every tablet
 SHARED_TTL_S = 0.5
-
-
-def part(name: str) -> Callable[[Part], Part]:
-    """Registers a function that gives `state[name]` of the snapshot for one tablet."""
-
-    def register(function: Part) -> Part:
-        PARTS[name] = function
-        return function
-
-    return register
-
-
-def shared_part(name: str) -> Callable[[SharedPart], SharedPart]:
-    """Registers a function of the meeting alone that gives `state[name]` to every tablet."""
-
-    def register(function: SharedPart) -> SharedPart:
-        SHARED_PARTS[name] = function
-        return function
-
-    return register
 
 
 class Snapshots:
     """Snapshots as tablets receive them, with the meeting-wide parts made once."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: Protocol) -> None:
+        self._protocol = protocol
         self._kept: dict[tuple[int, str], tuple[int, float, asyncio.Future[Any]]] = {}
 
     async def message(self, db: AsyncSession, session: Session, seq: int) -> str:
         """`{"type":"snapshot","seq":…,"state":{…}}` for `session`, read in the caller's
         (one) transaction so the parts agree with each other."""
         fields = [f'"type":"snapshot","seq":{seq}']
-        for name, read in SHARED_PARTS.items():
-            text = await self.shared(db, session, seq, name, _serialized(read))
-            fields.append(f"{dumps(name)}:{text}")
-        for name, function in PARTS.items():
-            fields.append(f"{dumps(name)}:{dumps(await function(db, session, seq))}")
+        for shared in self._protocol.shared_parts:
+            text = await self.shared(db, session, seq, shared.name, _serialized(shared.read))
+            fields.append(f"{dumps(shared.name)}:{text}")
+        for part in self._protocol.parts:
+            fields.append(f"{dumps(part.name)}:{dumps(await part.read(db, session, seq))}")
         head, *state = fields
         return "{" + head + ',"state":{' + ",".join(state) + "}}"
 
     async def shared(
-        self, db: AsyncSession, session: Session, seq: int, name: str, read: SharedPart
+        self, db: AsyncSession, session: Session, seq: int, name: str, read: SharedReader
     ) -> Any:
         """`read(db, state, meeting_id)`, once for every tablet at the same journal position
         (and within `SHARED_TTL_S`); tablets that come while it is read wait for that read."""
@@ -92,8 +69,8 @@ class _Abandoned(Exception):
     """The tablet reading a shared part was cancelled (it hung up) before it finished."""
 
 
-def _serialized(read: SharedPart) -> SharedPart:
-    async def serialized(db: AsyncSession, state: Any, meeting_id: int) -> str:
+def _serialized(read: SharedReader) -> SharedReader:
+    async def serialized(db: AsyncSession, state: House, meeting_id: int) -> str:
         return dumps(await read(db, state, meeting_id))
 
     return serialized

@@ -16,9 +16,10 @@ from sqlmodel import col, select
 from server.access import MeetingAccess, meeting_access
 from server.auth import SESSION_COOKIE, account, session_key
 from server.errors import AppError
+from server.house import house_of
 from server.i18n import language_of, translations
 from server.live.hub import CLOSE_FORBIDDEN, Connection, dumps, event_message
-from server.live.protocol import COMMANDS, CONNECT_HOOKS, DISCONNECT_HOOKS, Hook, Refusal, Session
+from server.live.protocol import Hook, Refusal, Session
 from server.models import JournalEvent, Meeting
 from server.origins import allowed_origin
 
@@ -40,7 +41,7 @@ _TOO_FAST = Refusal("too_fast", "Too many messages at once; wait a moment and tr
 @websocket("/ws/meetings/{meeting_id:int}", opt={"exclude_from_auth": True})
 async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     """One tablet in one meeting. See DESIGN.md, "Realtime contract"."""
-    state = socket.app.state
+    state = house_of(socket)
     await socket.accept()
     try:
         access = await _admit(socket, meeting_id)
@@ -60,13 +61,13 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     await state.hub.join(meeting_id, connection)
     pump = asyncio.create_task(connection.pump())
     try:
-        await _run_hooks(CONNECT_HOOKS, session)
+        await _run_hooks(state.protocol.on_connect, session)
         await _serve(session)
     finally:
         connection.finish()
         await state.hub.leave(meeting_id, connection)
         await _stop(pump)
-        await _run_hooks(DISCONNECT_HOOKS, session)
+        await _run_hooks(state.protocol.on_disconnect, session)
 
 
 class _Turned(Exception):
@@ -82,7 +83,7 @@ async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
     origin = socket.headers.get("origin")
     if origin is not None and not allowed_origin(socket, origin):
         raise _Turned(CLOSE_FORBIDDEN, "origin not allowed")
-    state = socket.app.state
+    state = house_of(socket)
     token = socket.cookies.get(SESSION_COOKIE)
     # not renewed here: a hall reconnecting would rewrite 500 session files at once, and the
     # reader's page requests renew it anyway
@@ -193,7 +194,7 @@ async def _run(session: Session, message: dict[str, Any]) -> dict[str, Any] | No
         return await _hello(session, message.get("since"))
     if not session.connection.greeted:
         raise Refusal("hello_first", "Send hello before anything else.")
-    command = COMMANDS.get(kind)
+    command = session.state.protocol.commands.get(kind)
     if command is None:
         raise Refusal("unknown_type", "Unknown message type: {type}.", type=kind[:40])
     if not session.access.can(command.permission):
@@ -247,7 +248,7 @@ async def _missed(db: Any, session: Session, since: int, last: int) -> list[Jour
             JournalEvent.meeting_id == session.meeting_id,
             JournalEvent.seq > since,
             JournalEvent.seq <= last,
-            (col(JournalEvent.private_to).is_(None)) | (JournalEvent.private_to == session.user.id),
+            (col(JournalEvent.private_to).is_(None)) | (JournalEvent.private_to == session.user_id),
         )
         .order_by(JournalEvent.seq)
     )

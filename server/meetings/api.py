@@ -7,16 +7,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, delete, get, patch, post
-from litestar.datastructures import State
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import MeetingAccess, account_role, meeting_permission, signed_in
 from server.bodies import body_json
+from server.documents.rules import document_json
 from server.errors import not_found
+from server.house import House
 from server.meetings import rules
-from server.models import AgendaItem, Body, Document, Meeting, Participant, Role, User
+from server.models import AgendaItem, Body, Meeting, Participant, Role, User
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Text = Annotated[str, msgspec.Meta(max_length=5000)]
@@ -103,19 +104,6 @@ def item_json(item: AgendaItem, number: str | None = None) -> dict[str, Any]:
     }
 
 
-def document_json(document: Document) -> dict[str, Any]:
-    return {
-        "id": document.id,
-        "item_id": document.item_id,
-        "title": document.title,
-        "filename": document.filename,
-        "sha256": document.sha256,
-        "page_count": document.page_count,
-        "confidential": document.confidential,
-        "version": document.version,
-    }
-
-
 def participant_json(participant: Participant, user: User) -> dict[str, Any]:
     return {
         "user_id": user.id,
@@ -146,7 +134,7 @@ async def list_meetings(request: Request, db: AsyncSession) -> list[dict[str, An
 
 @post("/meetings", guards=[account_role(Role.admin, Role.secretary)], status_code=HTTP_201_CREATED)
 async def create_meeting(
-    request: Request, db: AsyncSession, state: State, data: MeetingIn
+    request: Request, db: AsyncSession, state: House, data: MeetingIn
 ) -> dict[str, Any]:
     fields = msgspec.structs.asdict(data)
     fields["starts_at"] = rules.on_council_clock(data.starts_at, state.settings.tz)
@@ -170,7 +158,7 @@ async def get_meeting(request: Request, db: AsyncSession, meeting_id: int) -> di
 
 @patch("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
 async def patch_meeting(
-    db: AsyncSession, state: State, meeting_id: int, data: MeetingPatch
+    db: AsyncSession, state: House, meeting_id: int, data: MeetingPatch
 ) -> dict[str, Any]:
     changes = given(data)
     if "starts_at" in changes:
@@ -186,7 +174,7 @@ async def patch_meeting(
     status_code=HTTP_201_CREATED,
 )
 async def add_participant(
-    db: AsyncSession, state: State, meeting_id: int, data: ParticipantIn
+    db: AsyncSession, state: House, meeting_id: int, data: ParticipantIn
 ) -> dict[str, Any]:
     meeting = await db.get_one(Meeting, meeting_id)
     participant, user = await rules.add_participant(db, meeting, **msgspec.structs.asdict(data))
@@ -200,7 +188,7 @@ async def add_participant(
     opt={"permission": "manage"},
     status_code=HTTP_204_NO_CONTENT,
 )
-async def remove_participant(db: AsyncSession, state: State, meeting_id: int, user_id: int) -> None:
+async def remove_participant(db: AsyncSession, state: House, meeting_id: int, user_id: int) -> None:
     await rules.remove_participant(db, await db.get_one(Meeting, meeting_id), user_id)
     state.rights.changed()  # their sockets and page requests stop now, on every server
 

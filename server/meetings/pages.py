@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,13 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server import council
 from server.access import MeetingAccess, meeting_permission, runs_body, signed_in
 from server.errors import AppError, form_of, not_found
+from server.house import House, house_of
 from server.meetings import rules
 from server.models import AgendaBook, AgendaItem, Body, Meeting, MeetingRole, User
 
 MANAGE = {"permission": "manage"}
 
 
-def local_datetime(state: State, value: str) -> datetime:
+def local_datetime(state: House, value: str) -> datetime:
     """A datetime-local form value, read on the council's wall clock."""
     try:
         naive = datetime.fromisoformat(value)
@@ -39,7 +39,7 @@ async def home() -> Redirect:
 
 
 @get("/meetings", guards=[signed_in])
-async def my_meetings(request: Request, db: AsyncSession, state: State) -> Template:
+async def my_meetings(request: Request, db: AsyncSession, state: House) -> Template:
     user: User = request.user
     meetings = await rules.meetings_for(db, user)
     bodies = (await db.exec(select(Body).order_by(Body.name))).all()
@@ -51,7 +51,7 @@ async def my_meetings(request: Request, db: AsyncSession, state: State) -> Templ
 
 
 @post("/meetings", guards=[signed_in])
-async def create_meeting(request: Request, db: AsyncSession, state: State) -> Response:
+async def create_meeting(request: Request, db: AsyncSession, state: House) -> Response:
     form = await _form(request)
     meeting = await rules.create_meeting(
         db,
@@ -69,7 +69,7 @@ async def create_meeting(request: Request, db: AsyncSession, state: State) -> Re
 
 @get("/meetings/{meeting_id:int}", guards=[meeting_permission])
 async def meeting_page(
-    request: Request, db: AsyncSession, state: State, meeting_id: int
+    request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
     default = council.DEFAULT_MAJORITY.get(view["body"].kind, ("cast", "half"))
@@ -80,7 +80,7 @@ async def meeting_page(
 
 @get("/meetings/{meeting_id:int}/edit", guards=[meeting_permission], opt=MANAGE)
 async def meeting_editor(
-    request: Request, db: AsyncSession, state: State, meeting_id: int
+    request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
     users = (await db.exec(select(User).where(User.active).order_by(User.full_name))).all()
@@ -102,7 +102,7 @@ async def meeting_editor(
 
 @post("/meetings/{meeting_id:int}/details", guards=[meeting_permission], opt=MANAGE)
 async def save_details(
-    request: Request, db: AsyncSession, state: State, meeting_id: int
+    request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> Template:
     form = await _form(request)
     access: MeetingAccess = request.state.access
@@ -195,7 +195,7 @@ async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -
         seat=form.get("seat", ""),
         vote_weight=int(weight) if weight.isascii() and weight.isdigit() else 1,
     )
-    request.app.state.rights.changed()
+    house_of(request).rights.changed()
     return await _participants_fragment(db, request.state.access.meeting)
 
 
@@ -208,7 +208,7 @@ async def remove_participant(
     request: Request, db: AsyncSession, meeting_id: int, user_id: int
 ) -> Template:
     await rules.remove_participant(db, request.state.access.meeting, user_id)
-    request.app.state.rights.changed()
+    house_of(request).rights.changed()
     return await _participants_fragment(db, request.state.access.meeting)
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request, get, post
-from litestar.datastructures import State
 from litestar.response import Template
 from litestar.status_codes import HTTP_202_ACCEPTED
 from litestar.stores.base import Store
@@ -30,6 +29,7 @@ from server.annotations import follow_new_book
 from server.blobs import BlobStore
 from server.documents.rules import content_key, everyone_reads, page_rows
 from server.errors import AppError
+from server.house import House
 from server.i18n import N_, translate
 from server.meetings import rules
 from server.models import AgendaBook, Body, Document, Meeting, MeetingStatus
@@ -79,7 +79,7 @@ class Publisher:
             job.message = N_("The server building the book stopped; publish again.")
         return job
 
-    async def start(self, state: Any, meeting_id: int, user_id: int) -> PublishJob:
+    async def start(self, state: House, meeting_id: int, user_id: int) -> PublishJob:
         if meeting_id in self._building:
             raise AppError(409, "publishing", "The agenda book is already being built.")
         self._building.add(meeting_id)
@@ -97,7 +97,7 @@ class Publisher:
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def _run(self, state: Any, job: PublishJob, user_id: int) -> None:
+    async def _run(self, state: House, job: PublishJob, user_id: int) -> None:
         saving = asyncio.create_task(self._keep_saving(job))
         try:
             job.version = await publish(state, job, user_id)
@@ -130,7 +130,7 @@ class Publisher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def publish(state: Any, job: PublishJob, user_id: int) -> int:
+async def publish(state: House, job: PublishJob, user_id: int) -> int:
     """Builds the next version of the book, keeps it as a document and journals it."""
     cover, items, version = await _book_plan(state, job.meeting_id)
 
@@ -183,11 +183,11 @@ def _book_page_keys(items: list[BookItem], entries: list[dict], page_count: int)
     return keys
 
 
-async def _book_plan(state: Any, meeting_id: int) -> tuple[BookCover, list[BookItem], int]:
+async def _book_plan(state: House, meeting_id: int) -> tuple[BookCover, list[BookItem], int]:
     blobs = BlobStore(state.settings.blobs_dir)
     async with state.db_read() as db:
-        meeting = await db.get(Meeting, meeting_id)
-        body = await db.get(Body, meeting.body_id)
+        meeting = await db.get_one(Meeting, meeting_id)
+        body = await db.get_one(Body, meeting.body_id)
         rows = rules.flatten(rules.agenda_tree(await rules.agenda_items(db, meeting_id)))
         documents = await rules.documents_by_item(db, meeting_id)
         latest = await db.exec(
@@ -221,7 +221,7 @@ async def _book_plan(state: Any, meeting_id: int) -> tuple[BookCover, list[BookI
 
 
 async def _keep_book(
-    state: Any,
+    state: House,
     meeting_id: int,
     user_id: int,
     version: int,
@@ -256,7 +256,7 @@ async def _keep_book(
                 created_by=user_id,
             )
         )
-        meeting = await db.get(Meeting, meeting_id)
+        meeting = await db.get_one(Meeting, meeting_id)
         if meeting.status == MeetingStatus.draft:
             meeting.status = MeetingStatus.published
             db.add(meeting)
@@ -287,13 +287,13 @@ def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
     opt=MANAGE,
     status_code=HTTP_202_ACCEPTED,
 )
-async def start_publishing(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
+async def start_publishing(request: Request, state: House, meeting_id: int) -> dict[str, Any]:
     """Starts building the next agenda book version; poll GET on the same path for progress."""
     return job_view(request, await state.publisher.start(state, meeting_id, request.user.id))
 
 
 @get("/api/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def publishing_status(request: Request, state: State, meeting_id: int) -> dict[str, Any]:
+async def publishing_status(request: Request, state: House, meeting_id: int) -> dict[str, Any]:
     return job_view(request, await state.publisher.job(meeting_id))
 
 
@@ -319,13 +319,13 @@ async def books(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
 
 
 @post("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def start_publishing_page(request: Request, state: State, meeting_id: int) -> Template:
+async def start_publishing_page(request: Request, state: House, meeting_id: int) -> Template:
     job = await state.publisher.start(state, meeting_id, request.user.id)
     return _status_fragment(request, job)
 
 
 @get("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def publishing_status_page(request: Request, state: State, meeting_id: int) -> Template:
+async def publishing_status_page(request: Request, state: House, meeting_id: int) -> Template:
     return _status_fragment(request, await state.publisher.job(meeting_id))
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
@@ -21,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.access import meeting_access, meeting_permission, recorder_only, signed_in
 from server.byteranges import disposition, serve_file
 from server.errors import AppError, forbidden, not_found
+from server.house import House, house_of
 from server.models import Recording
 from server.recordings.recorders import start_recording, tell
 from server.recordings.state import folder_of, shown_status
@@ -46,7 +46,7 @@ async def start(request: Request, meeting_id: int) -> dict[str, Any]:
 
 
 @post("/api/meetings/{meeting_id:int}/recordings/stop", guards=[meeting_permission], opt=PRESIDE)
-async def stop(request: Request, state: State, meeting_id: int) -> Response:
+async def stop(request: Request, state: House, meeting_id: int) -> Response:
     if state.recorders.running(meeting_id) is None:
         raise AppError(409, "not_recording", "This meeting is not being recorded.")
     if await state.recorders.stop(meeting_id):
@@ -59,7 +59,7 @@ async def stop(request: Request, state: State, meeting_id: int) -> Response:
     guards=[recorder_only],
     status_code=HTTP_200_OK,
 )
-async def recorder_status(state: State, recording_id: int, data: dict[str, Any]) -> dict[str, Any]:
+async def recorder_status(state: House, recording_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """The recorder's word on how it goes; the console shows it (disk full, above all)."""
     status, message = data.get("status"), data.get("message", "")
     if status not in REPORTED or not isinstance(message, str) or len(message) > 1000:
@@ -105,7 +105,7 @@ async def recordings_of(db: AsyncSession, meeting_id: int) -> list[Recording]:
 
 
 @get("/api/meetings/{meeting_id:int}/recordings", guards=[meeting_permission], opt=PRESIDE)
-async def list_recordings(state: State, db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+async def list_recordings(state: House, db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
     return [listing(state.settings, r) for r in await recordings_of(db, meeting_id)]
 
 
@@ -115,7 +115,7 @@ async def list_recordings(state: State, db: AsyncSession, meeting_id: int) -> li
 async def recording_permission(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: the caller presides the meeting of the recording in the path."""
     signed_in(connection, handler)
-    async with connection.app.state.db_read() as db:
+    async with house_of(connection).db_read() as db:
         recording = await db.get(Recording, int(connection.path_params["recording_id"]))
         if recording is None:
             raise not_found("recording")
@@ -139,7 +139,7 @@ def _file_name(recording: Recording, settings: Settings, suffix: str) -> str:
 
 
 @get("/api/recordings/{recording_id:int}/video", guards=[recording_permission])
-async def video(request: Request, state: State, recording_id: int) -> Response:
+async def video(request: Request, state: House, recording_id: int) -> Response:
     recording: Recording = request.state.recording
     path = _video_path(state.settings, recording)
     if path is None:
@@ -154,14 +154,14 @@ async def video(request: Request, state: State, recording_id: int) -> Response:
 
 
 @get("/api/recordings/{recording_id:int}/chapters.vtt", guards=[recording_permission])
-async def chapters_vtt(request: Request, state: State, recording_id: int) -> Response:
+async def chapters_vtt(request: Request, state: House, recording_id: int) -> Response:
     path = folder_of(state.settings, request.state.recording) / "chapters.vtt"
     text = path.read_text(encoding="utf-8") if path.is_file() else "WEBVTT\n"
     return Response(text, media_type="text/vtt; charset=utf-8")
 
 
 @get("/api/recordings/{recording_id:int}/download", guards=[recording_permission])
-async def download(request: Request, state: State, recording_id: int) -> Response:
+async def download(request: Request, state: House, recording_id: int) -> Response:
     """The MP4; for an interrupted recording, a ZIP of its playlist, segments and chapters."""
     recording: Recording = request.state.recording
     if shown_status(state.settings, recording) == "live":

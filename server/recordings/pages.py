@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import meeting_permission
+from server.house import House
 from server.i18n import N_
 from server.models import Recording
 from server.recordings.api import PRESIDE, listing, recordings_of
@@ -43,7 +43,7 @@ def _page_row(settings: Settings, recording: Recording) -> dict[str, Any]:
 
 @get("/meetings/{meeting_id:int}/recordings", guards=[meeting_permission], opt=PRESIDE)
 async def recordings_page(
-    request: Request, state: State, db: AsyncSession, meeting_id: int, recording: int | None = None
+    request: Request, state: House, db: AsyncSession, meeting_id: int, recording: int | None = None
 ) -> Template:
     """The meeting's recordings, and one of them (the newest with a video) in the player."""
     rows = [_page_row(state.settings, r) for r in await recordings_of(db, meeting_id)]

@@ -12,10 +12,10 @@ import sys
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import State
 
 from server import journal
 from server.errors import AppError
+from server.house import House, house_of
 from server.i18n import DEFAULT_LANGUAGE, translations
 from server.recordings.state import live_rows, recordings_dir
 from server.settings import Settings
@@ -79,7 +79,7 @@ def _server_url(request: Request) -> str:
     """This server as the recorder on the same machine reaches it: the listening address
     the request came in on, not the public name a proxy may put in front."""
     host, port = request.scope.get("server") or (None, None)
-    settings: Settings = request.app.state.settings
+    settings: Settings = house_of(request).settings
     if not host or host in ("0.0.0.0", "::"):
         host = "127.0.0.1"
     host = f"[{host}]" if ":" in host else host
@@ -98,7 +98,7 @@ def _check_space(settings: Settings) -> None:
 
 
 async def start_recording(request: Request, meeting_id: int) -> None:
-    state = request.app.state
+    state = house_of(request)
     recorders: Recorders = state.recorders
     if recorders.running(meeting_id) or await live_rows(state, meeting_id):
         raise AppError(409, "already_recording", "This meeting is already being recorded.")
@@ -106,7 +106,7 @@ async def start_recording(request: Request, meeting_id: int) -> None:
     recorders.start(meeting_id, _server_url(request), state.settings)
 
 
-async def tell(state: State, meeting_id: int, payload: dict[str, Any]) -> None:
+async def tell(state: House, meeting_id: int, payload: dict[str, Any]) -> None:
     """Journals a `recording.changed` and sends it to the meeting's consoles."""
     async with state.db() as db:
         event = await journal.append(db, meeting_id, "recording.changed", payload, None)
@@ -116,7 +116,7 @@ async def tell(state: State, meeting_id: int, payload: dict[str, Any]) -> None:
 
 async def follow_session(request: Request, meeting_id: int, live: bool) -> None:
     """With PHONGHOP_RECORD_AUTOMATICALLY, a live meeting records and a closed one stops."""
-    state = request.app.state
+    state = house_of(request)
     if not state.settings.record_automatically:
         return
     if not live:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from litestar.datastructures import State
 from sqlmodel import Session, select
 
 from recorder import files
 from recorder.lock import is_held
 from server.errors import not_found
+from server.house import House
 from server.i18n import N_
 from server.models import Recording
 from server.recordings.chapters import write_chapters
@@ -50,7 +50,7 @@ def shown_status(settings: Settings, recording: Recording) -> str:
     return "live" if status == "recording" else status
 
 
-async def live_rows(state: State, meeting_id: int) -> list[Recording]:
+async def live_rows(state: House, meeting_id: int) -> list[Recording]:
     async with state.db_read() as db:
         rows = await db.exec(
             select(Recording).where(

@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server import council
 from server.access import meeting_permission
 from server.errors import AppError
-from server.live import snapshot
-from server.live.protocol import Session, command, field_of
+from server.house import House
+from server.live.protocol import Command, Live, Part, Session, field_of
 from server.models import (
     BallotCast,
     Vote,
@@ -28,10 +27,7 @@ from server.votes.rules import (
     with_defaults,
 )
 from server.votes.store import (
-    close_vote,
     create_vote,
-    enter_count,
-    open_vote,
     options_of,
     requirement,
     vote_counts,
@@ -42,7 +38,6 @@ from server.votes.store import (
 # --- the socket --------------------------------------------------------------------------
 
 
-@snapshot.part("vote")
 async def open_vote_state(db: AsyncSession, session: Session, seq: int) -> dict[str, Any] | None:
     """The open vote, if any, and whether this tablet's owner has voted in it."""
     vote = await session.state.snapshots.shared(db, session, seq, "open vote", _open_vote)
@@ -51,14 +46,14 @@ async def open_vote_state(db: AsyncSession, session: Session, seq: int) -> dict[
     voted = (
         await db.exec(
             select(BallotCast.id).where(
-                BallotCast.vote_id == vote["id"], BallotCast.voter_id == session.user.id
+                BallotCast.vote_id == vote["id"], BallotCast.voter_id == session.user_id
             )
         )
     ).first()
     return {**vote, "you_voted": voted is not None}
 
 
-async def _open_vote(db: AsyncSession, state: Any, meeting_id: int) -> dict[str, Any] | None:
+async def _open_vote(db: AsyncSession, state: House, meeting_id: int) -> dict[str, Any] | None:
     """The meeting's open vote with its counts, alike for every tablet."""
     vote = (
         await db.exec(
@@ -138,35 +133,30 @@ async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
 @post(
     "/votes/{vote_id:int}/open", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
 )
-async def open_(request: Request, state: State, vote_id: int) -> dict[str, Any]:
-    vote = await open_vote(state, vote_id, request.user)
-    return await _vote_view(state, vote.id)
+async def open_(request: Request, state: House, vote_id: int) -> dict[str, Any]:
+    await state.votes.open(vote_id, request.user)
+    return await state.votes.view(vote_id)
 
 
 @post(
     "/votes/{vote_id:int}/close", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
 )
-async def close(request: Request, state: State, vote_id: int) -> dict[str, Any]:
-    vote = await close_vote(state, vote_id, request.user.id)
-    return await _vote_view(state, vote.id)
+async def close(request: Request, state: House, vote_id: int) -> dict[str, Any]:
+    await state.votes.close(vote_id, request.user.id)
+    return await state.votes.view(vote_id)
 
 
 @get("/votes/{vote_id:int}", guards=[meeting_permission])
-async def show(state: State, vote_id: int) -> dict[str, Any]:
-    return await _vote_view(state, vote_id)
-
-
-async def _vote_view(state: Any, vote_id: int) -> dict[str, Any]:
-    async with state.db_read() as db:
-        return await vote_view(db, await db.get(Vote, vote_id))
+async def show(state: House, vote_id: int) -> dict[str, Any]:
+    return await state.votes.view(vote_id)
 
 
 @post("/votes/{vote_id:int}/count", guards=[meeting_permission], status_code=HTTP_200_OK)
-async def count(request: Request, state: State, vote_id: int, data: CountIn) -> dict[str, Any]:
+async def count(request: Request, state: House, vote_id: int, data: CountIn) -> dict[str, Any]:
     """The tally committee's counts of a show of hands or a paper ballot."""
     presides = request.state.access.can("preside")
-    vote = await enter_count(state, vote_id, request.user, data, presides)
-    return await _vote_view(state, vote.id)
+    await state.votes.enter_count(vote_id, request.user, data, presides)
+    return await state.votes.view(vote_id)
 
 
 class BallotIn(msgspec.Struct):
@@ -174,19 +164,11 @@ class BallotIn(msgspec.Struct):
     options: list[str] | None = None
 
 
-async def cast_ballot(
-    state: Any, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None = None
-) -> dict[str, Any]:
-    """Records one ballot; a second one is refused unless the vote allows changing it."""
-    return await state.ballots.cast(state, vote_id, voter_id, choices, meeting_id)
-
-
-@command("vote.cast", permission="vote")
 async def cast_from_tablet(session: Session, message: dict[str, Any]) -> dict[str, Any]:
     """`{"type":"vote.cast","id":…,"vote_id":V,"option":"yes"}` (or `"options":[…]`)."""
     vote_id = field_of(message, "vote_id", int)
     choices = _choices(message)
-    return await cast_ballot(session.state, vote_id, session.user.id, choices, session.meeting_id)
+    return await session.state.votes.cast(vote_id, session.user_id, choices, session.meeting_id)
 
 
 def _choices(message: dict[str, Any]) -> list[str]:
@@ -203,14 +185,21 @@ def _choices(message: dict[str, Any]) -> list[str]:
     opt={"permission": "vote"},
     status_code=HTTP_201_CREATED,
 )
-async def ballot(request: Request, state: State, vote_id: int, data: BallotIn) -> dict[str, Any]:
+async def ballot(request: Request, state: House, vote_id: int, data: BallotIn) -> dict[str, Any]:
     """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
     choices = data.options if data.options is not None else [data.option] if data.option else []
-    return await cast_ballot(state, vote_id, request.user.id, choices)
+    return await state.votes.cast(vote_id, request.user.id, choices)
 
 
 router = Router(
     path="/api",
     route_handlers=[create, preview, list_votes, open_, close, show, count, ballot],
     tags=["votes"],
+)
+
+LIVE = Live(
+    commands=[
+        Command("vote.cast", cast_from_tablet, "vote"),
+    ],
+    parts=[Part("vote", open_vote_state)],
 )

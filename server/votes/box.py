@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,20 +46,24 @@ class _Cast:
             self.answer.set_result(outcome)
 
 
+Counted = Callable[[int, int], None]  # (meeting, vote): ballots were taken
+
+
 class BallotBoxes:
     """One box per vote this process has taken ballots for."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: async_sessionmaker[AsyncSession], counted: Counted) -> None:
+        self._db, self._counted = db, counted
         self._boxes: dict[int, BallotBox] = {}
 
     async def cast(
-        self, state: Any, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None
+        self, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None
     ) -> dict[str, Any]:
         box = self._boxes.get(vote_id)
         if box is None:
-            box = self._boxes[vote_id] = BallotBox(vote_id)
+            box = self._boxes[vote_id] = BallotBox(vote_id, self._db, self._counted)
         try:
-            return await box.cast(state, _Cast(voter_id, choices, meeting_id))
+            return await box.cast(_Cast(voter_id, choices, meeting_id))
         finally:
             if box.gone and self._boxes.get(vote_id) is box:
                 del self._boxes[vote_id]
@@ -70,52 +76,55 @@ class BallotBoxes:
 
 
 class BallotBox:
-    def __init__(self, vote_id: int) -> None:
+    def __init__(
+        self, vote_id: int, db: async_sessionmaker[AsyncSession], counted: Counted
+    ) -> None:
         self.vote_id = vote_id
+        self._db, self._counted = db, counted
         self._waiting: list[_Cast] = []
         self._writer: asyncio.Task[None] | None = None
         self._vote: Vote | None = None  # what a vote is never changes once it is made
         self._options: list[VoteOption] = []
         self.gone = False  # the vote is closed or does not exist: nothing more to keep
 
-    async def cast(self, state: Any, cast: _Cast) -> dict[str, Any]:
+    async def cast(self, cast: _Cast) -> dict[str, Any]:
         self._waiting.append(cast)
         if self._writer is None:
-            self._writer = asyncio.create_task(self._write_all(state))
+            self._writer = asyncio.create_task(self._write_all())
         return await cast.answer
 
     async def idle(self) -> None:
         if self._writer is not None:
             await asyncio.shield(self._writer)
 
-    async def _write_all(self, state: Any) -> None:
+    async def _write_all(self) -> None:
         try:
             while self._waiting:
                 batch = self._waiting[:BATCH_MAX]
                 del self._waiting[:BATCH_MAX]
-                await self._write(state, batch)
+                await self._write(batch)
         finally:
             self._writer = None
 
-    async def _write(self, state: Any, batch: list[_Cast]) -> None:
+    async def _write(self, batch: list[_Cast]) -> None:
         try:
-            answers = await self._store(state, batch)
+            answers = await self._store(batch)
         except IntegrityError:  # another process wrote one of these voters first
             if len(batch) == 1:
                 answers = [_already_voted()]
             else:
                 for cast in batch:
-                    await self._write(state, [cast])
+                    await self._write([cast])
                 return
         except Exception as exc:  # noqa: BLE001 - every waiting tablet must get an answer
             answers = [exc] * len(batch)
         for cast, outcome in zip(batch, answers, strict=True):
             cast.settle(outcome)
         if self._vote is not None and any(isinstance(a, dict) for a in answers):
-            state.votes.progress_changed(state, self._vote.meeting_id, self.vote_id)
+            self._counted(self._vote.meeting_id, self.vote_id)
 
-    async def _store(self, state: Any, batch: list[_Cast]) -> list[dict[str, Any] | AppError]:
-        async with state.db() as db:
+    async def _store(self, batch: list[_Cast]) -> list[dict[str, Any] | AppError]:
+        async with self._db() as db:
             try:
                 vote = await locked_vote(db, self.vote_id, shared=True)
             except AppError:

@@ -4,37 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.live.hub import dumps
-from server.models import (
-    Ballot,
-    MeetingRole,
-    Vote,
-    utcnow,
-)
-from server.votes.rules import (
-    deadline,
-)
-from server.votes.store import close_vote, options_of, vote_counts
+from server.live.hub import Hub, dumps
+from server.models import Ballot, MeetingRole, Vote, utcnow
+from server.votes.rules import deadline
+from server.votes.store import options_of, vote_counts
 
 log = logging.getLogger("phonghop.votes")
 PROGRESS_EVERY_S = 0.2  # ballots counted are told at most this often, not once per ballot
 SWEEP_EVERY_S = 5.0  # how often each server looks for timed votes opened elsewhere
-
-
-async def resume_clocks(state: Any) -> None:
-    """Open votes with a time limit close on time (at once if overdue), after a restart too."""
-    async with state.db_read() as db:
-        rows = await db.exec(
-            select(Vote).where(Vote.status == "open", col(Vote.duration_s).is_not(None))
-        )
-        for vote in rows.all():
-            state.votes.schedule_close(state, vote)
 
 
 @dataclass
@@ -51,45 +36,60 @@ class VoteClock:
     vote's row lock) and on time, even when the server that opened the vote has stopped.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        db_read: async_sessionmaker[AsyncSession],
+        hub: Hub,
+        close: Callable[[int], Awaitable[object]],
+    ) -> None:
+        self._db_read, self._hub, self._close = db_read, hub, close
         self._closers: dict[int, asyncio.Task[None]] = {}
         self._progress: dict[int, _Progress] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
-    def start(self, state: Any) -> None:
-        self._sweeper = asyncio.create_task(self._sweep(state))
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep())
 
-    async def _sweep(self, state: Any) -> None:
+    async def _sweep(self) -> None:
         while True:
             try:
-                await resume_clocks(state)
+                await self.resume()
             except Exception:  # the database away for a moment: try again at the next sweep
                 log.exception("could not read the open votes")
             await asyncio.sleep(SWEEP_EVERY_S)
 
-    def schedule_close(self, state: Any, vote: Vote) -> None:
-        due = deadline(vote)
-        if due is None or vote.id in self._closers:
+    async def resume(self) -> None:
+        """Open votes with a time limit close on time (at once if overdue), after a restart too."""
+        async with self._db_read() as db:
+            rows = await db.exec(
+                select(Vote).where(Vote.status == "open", col(Vote.duration_s).is_not(None))
+            )
+            for vote in rows.all():
+                self.schedule_close(vote)
+
+    def schedule_close(self, vote: Vote) -> None:
+        due, vote_id = deadline(vote), vote.id
+        if due is None or vote_id is None or vote_id in self._closers:
             return
         delay = max(0.0, (due - utcnow()).total_seconds())
-        self._closers[vote.id] = asyncio.create_task(self._close_later(state, vote.id, delay))
+        self._closers[vote_id] = asyncio.create_task(self._close_later(vote_id, delay))
 
-    async def _close_later(self, state: Any, vote_id: int, delay: float) -> None:
+    async def _close_later(self, vote_id: int, delay: float) -> None:
         await asyncio.sleep(delay)
         self._closers.pop(vote_id, None)
-        await close_vote(state, vote_id, None)
+        await self._close(vote_id)
 
-    def progress_changed(self, state: Any, meeting_id: int, vote_id: int) -> None:
+    def progress_changed(self, meeting_id: int, vote_id: int) -> None:
         pacing = self._progress.setdefault(vote_id, _Progress())
         pacing.dirty = True
         if pacing.task is None:
-            pacing.task = asyncio.create_task(self._tell_progress(state, meeting_id, vote_id))
+            pacing.task = asyncio.create_task(self._tell_progress(meeting_id, vote_id))
 
-    async def _tell_progress(self, state: Any, meeting_id: int, vote_id: int) -> None:
+    async def _tell_progress(self, meeting_id: int, vote_id: int) -> None:
         pacing = self._progress[vote_id]
         while pacing.dirty:
             pacing.dirty = False
-            await _publish_progress(state, meeting_id, vote_id)
+            await self._publish_progress(meeting_id, vote_id)
             await asyncio.sleep(PROGRESS_EVERY_S)
         pacing.task = None
 
@@ -107,29 +107,28 @@ class VoteClock:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-
-async def _publish_progress(state: Any, meeting_id: int, vote_id: int) -> None:
-    """How many have voted, to everyone; the live tally to the chair, in named votes only."""
-    async with state.db_read() as db:
-        vote = await db.get(Vote, vote_id)
-        if vote is None or vote.status != "open":
-            return
-        counts = await vote_counts(db, vote)
-        tally = None
-        if not vote.secret:
-            options = await options_of(db, vote_id)
-            sums = await db.exec(
-                select(Ballot.option_id, sa.func.sum(Ballot.weight))
-                .where(Ballot.vote_id == vote_id)
-                .group_by(Ballot.option_id)
+    async def _publish_progress(self, meeting_id: int, vote_id: int) -> None:
+        """How many have voted, to everyone; the live tally to the chair, in named votes only."""
+        async with self._db_read() as db:
+            vote = await db.get(Vote, vote_id)
+            if vote is None or vote.status != "open":
+                return
+            counts = await vote_counts(db, vote)
+            tally = None
+            if not vote.secret:
+                options = await options_of(db, vote_id)
+                sums = await db.exec(
+                    select(Ballot.option_id, sa.func.sum(Ballot.weight))
+                    .where(Ballot.vote_id == vote_id)
+                    .group_by(col(Ballot.option_id))
+                )
+                by_id: dict[int | None, int] = dict(sums.all())
+                tally = {o.key: int(by_id.get(o.id) or 0) for o in options}
+        progress = {"type": "vote.progress", "vote_id": vote_id, **counts}
+        self._hub.publish(meeting_id, dumps(progress))
+        if tally is not None:
+            self._hub.publish(
+                meeting_id,
+                dumps({**progress, "type": "vote.tally", "tally": tally}),
+                roles=[MeetingRole.chair],
             )
-            by_id = dict(sums.all())
-            tally = {o.key: int(by_id.get(o.id) or 0) for o in options}
-    progress = {"type": "vote.progress", "vote_id": vote_id, **counts}
-    state.hub.publish(meeting_id, dumps(progress))
-    if tally is not None:
-        state.hub.publish(
-            meeting_id,
-            dumps({**progress, "type": "vote.tally", "tally": tally}),
-            roles=[MeetingRole.chair],
-        )

@@ -16,6 +16,7 @@ from server.models import (
     AgendaItem,
     Ballot,
     BallotCast,
+    JournalEvent,
     Participant,
     User,
     Vote,
@@ -143,50 +144,47 @@ async def locked_vote(db: AsyncSession, vote_id: int, shared: bool) -> Vote:
     return vote
 
 
-async def open_vote(state: Any, vote_id: int, user: User) -> Vote:
-    async with state.db() as db:
-        vote = await locked_vote(db, vote_id, shared=False)
-        if vote.status != "draft":
-            raise AppError(409, "not_draft", "This vote has already been opened.")
-        check_reachable(vote, await council.membership(db, vote.meeting_id))
-        vote.status, vote.opened_at = "open", utcnow()
-        db.add(vote)
-        options = await options_of(db, vote.id)
-        if vote.secret:  # running totals, made now so a ballot only ever adds to them
-            db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
-        shown = {**vote_json(vote, options), "requirement": await requirement(db, vote)}
-        opened = {"vote": shown, **(await vote_counts(db, vote))}
-        event = await journal.append(db, vote.meeting_id, "vote.opened", opened, user.id)
-        await db.commit()
-    state.hub.publish_event(event)
-    state.votes.schedule_close(state, vote)
-    return vote
+async def open_vote(db: AsyncSession, vote_id: int, user: User) -> tuple[Vote, JournalEvent]:
+    """Opens a draft vote and journals `vote.opened`; the caller tells the hall."""
+    vote = await locked_vote(db, vote_id, shared=False)
+    if vote.status != "draft":
+        raise AppError(409, "not_draft", "This vote has already been opened.")
+    check_reachable(vote, await council.membership(db, vote.meeting_id))
+    vote.status, vote.opened_at = "open", utcnow()
+    db.add(vote)
+    options = await options_of(db, vote.id)
+    if vote.secret:  # running totals, made now so a ballot only ever adds to them
+        db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
+    shown = {**vote_json(vote, options), "requirement": await requirement(db, vote)}
+    opened = {"vote": shown, **(await vote_counts(db, vote))}
+    event = await journal.append(db, vote.meeting_id, "vote.opened", opened, user.id)
+    await db.commit()
+    return vote, event
 
 
-async def close_vote(state: Any, vote_id: int, user_id: int | None) -> Vote:
-    """Closes the vote and computes its result once; closing again returns the same result."""
-    async with state.db() as db:
-        vote = await locked_vote(db, vote_id, shared=False)
-        if vote.status == "closed":
-            return vote
-        if vote.status == "draft":
-            raise AppError(409, "vote_not_open", "This vote is not open yet.")
-        if vote.method != "electronic":
-            raise AppError(
-                409, "counts_needed", "Enter the tally committee's counts to close this vote."
-            )
-        vote.status, vote.closed_at = "closed", utcnow()
-        vote.result = await _result(db, vote)
-        db.add(vote)
-        options = await options_of(db, vote.id)
-        event = await journal.append(
-            db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user_id
+async def close_vote(
+    db: AsyncSession, vote_id: int, user_id: int | None
+) -> tuple[Vote, JournalEvent | None]:
+    """Closes the vote and computes its result once; closing again returns the same result
+    (and no event)."""
+    vote = await locked_vote(db, vote_id, shared=False)
+    if vote.status == "closed":
+        return vote, None
+    if vote.status == "draft":
+        raise AppError(409, "vote_not_open", "This vote is not open yet.")
+    if vote.method != "electronic":
+        raise AppError(
+            409, "counts_needed", "Enter the tally committee's counts to close this vote."
         )
-        await db.commit()
-    state.hub.publish_event(event)
-    state.votes.forget(vote.id)
-    state.ballots.forget(vote.id)
-    return vote
+    vote.status, vote.closed_at = "closed", utcnow()
+    vote.result = await _result(db, vote)
+    db.add(vote)
+    options = await options_of(db, vote.id)
+    event = await journal.append(
+        db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user_id
+    )
+    await db.commit()
+    return vote, event
 
 
 async def _result(db: AsyncSession, vote: Vote) -> dict[str, Any]:
@@ -273,47 +271,45 @@ async def vote_view(db: AsyncSession, vote: Vote) -> dict[str, Any]:
     }
 
 
-async def enter_count(state: Any, vote_id: int, user: User, given: CountIn, presides: bool) -> Vote:
+async def enter_count(
+    db: AsyncSession, vote_id: int, user: User, given: CountIn, presides: bool
+) -> tuple[Vote, JournalEvent]:
     """Closes a vote by show of hands or paper ballot with the tally committee's counts,
     decided by the same rules as a vote on the tablets."""
-    async with state.db() as db:
-        vote = await locked_vote(db, vote_id, shared=False)
-        if vote.method == "electronic":
-            raise AppError(
-                409, "not_by_hand", "This vote is taken on the tablets: the server counts it."
-            )
-        if vote.status == "closed":
-            raise AppError(409, "vote_closed", "This vote is closed; no more ballots are taken.")
-        if not presides and vote.counted_by != user.id:
-            raise AppError(
-                403, "not_counter", "Only the chair, the secretary or the named counter may."
-            )
-        options = await options_of(db, vote.id)
-        membership = await council.membership(db, vote.meeting_id)
-        voters = checked_counts(vote, options, given, membership.voters)
-        counter_id = await _counter(db, vote.meeting_id, given.counted_by or user.id)
-        counter = await db.get(User, counter_id)
-        base = voters if vote.majority_base == "cast" else await _base(db, vote, voters)
-        tally = {o.key: given.counts[o.key] for o in options}
-        now = utcnow()
-        vote.status, vote.opened_at, vote.closed_at = "closed", vote.opened_at or now, now
-        vote.counted_by = counter_id
-        vote.result = {
-            "tally": tally,
-            "labels": {o.key: o.label for o in options},
-            "voters": voters,
-            "cast_weight": voters,
-            "base": base,
-            **decide(vote, tally, base, voters),
-            "method": vote.method,
-            "counted_by": {"id": counter_id, "name": counter.full_name or counter.username},
-        }
-        db.add(vote)
-        event = await journal.append(
-            db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user.id
+    vote = await locked_vote(db, vote_id, shared=False)
+    if vote.method == "electronic":
+        raise AppError(
+            409, "not_by_hand", "This vote is taken on the tablets: the server counts it."
         )
-        await db.commit()
-    state.hub.publish_event(event)
-    state.votes.forget(vote.id)
-    state.ballots.forget(vote.id)
-    return vote
+    if vote.status == "closed":
+        raise AppError(409, "vote_closed", "This vote is closed; no more ballots are taken.")
+    if not presides and vote.counted_by != user.id:
+        raise AppError(
+            403, "not_counter", "Only the chair, the secretary or the named counter may."
+        )
+    options = await options_of(db, vote.id)
+    membership = await council.membership(db, vote.meeting_id)
+    voters = checked_counts(vote, options, given, membership.voters)
+    counter_id = await _counter(db, vote.meeting_id, given.counted_by or user.id)
+    counter = await db.get_one(User, counter_id)
+    base = voters if vote.majority_base == "cast" else await _base(db, vote, voters)
+    tally = {o.key: given.counts[o.key] for o in options}
+    now = utcnow()
+    vote.status, vote.opened_at, vote.closed_at = "closed", vote.opened_at or now, now
+    vote.counted_by = counter_id
+    vote.result = {
+        "tally": tally,
+        "labels": {o.key: o.label for o in options},
+        "voters": voters,
+        "cast_weight": voters,
+        "base": base,
+        **decide(vote, tally, base, voters),
+        "method": vote.method,
+        "counted_by": {"id": counter_id, "name": counter.full_name or counter.username},
+    }
+    db.add(vote)
+    event = await journal.append(
+        db, vote.meeting_id, "vote.closed", {"vote": vote_json(vote, options)}, user.id
+    )
+    await db.commit()
+    return vote, event
