@@ -78,11 +78,6 @@ def count_to(n: int, progress: Callable[..., None]) -> int:
     return n
 
 
-def slow_square(x: int) -> int:
-    time.sleep(0.3)
-    return x * x
-
-
 def big_answer(megabytes: int) -> bytes:
     return bytes(range(256)) * (megabytes * MB // 256)
 
@@ -232,12 +227,25 @@ def test_failing_listener_stops_the_worker() -> None:
         run_isolated(count_to, 1000, on_progress=on_progress)
 
 
-def test_calls_from_several_threads_run_side_by_side() -> None:
-    started = time.monotonic()
+def square_when_all_have_started(x: int, gathering: str, count: int) -> int:
+    """Waits (in its worker) until `count` calls have started: only calls that run side by
+    side ever get there."""
+    Path(gathering, str(x)).touch()
+    deadline = time.monotonic() + 60
+    while len(os.listdir(gathering)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the other calls never started")
+        time.sleep(0.01)
+    return x * x
+
+
+def test_calls_from_several_threads_run_side_by_side(tmp_path: Path) -> None:
+    def call(x: int) -> int:
+        return run_isolated(square_when_all_have_started, x, str(tmp_path), 4, timeout_s=90)
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        squares = list(pool.map(lambda x: run_isolated(slow_square, x), range(4)))
+        squares = list(pool.map(call, range(4)))
     assert squares == [0, 1, 4, 9]
-    assert time.monotonic() - started < 4 * 0.3 + 1.0
 
 
 def test_timeouts_and_results_mixed_across_threads() -> None:
