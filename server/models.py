@@ -109,7 +109,48 @@ class User(SQLModel, table=True):
     body_id: int | None = Field(default=None, foreign_key="body.id", ondelete="SET NULL")
     title: str = Field(default="", max_length=200)  # chức vụ, e.g. "Phó Chủ tịch UBND"
     active: bool = True
+    # set by an admin's reset or a new account: the next sign-in must choose a password first
+    must_change_password: bool = False
     created_at: datetime = _when()
+
+
+class Member(SQLModel, table=True):
+    """A seat on a council's roster: who sits on it, as what, and in which group (tổ đại biểu)."""
+
+    __table_args__ = (sa.UniqueConstraint("body_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    body_id: int = Field(foreign_key="body.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    title: str = Field(default="", max_length=200)  # e.g. "Phó Chủ tịch HĐND"
+    seat: str = Field(default="", max_length=32)
+    group: str = Field(default="", max_length=200)  # e.g. "Tổ đại biểu số 2"
+    position: int = 0
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time sign-in link made by an admin: only its hash is kept; used once, before expiry."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_sha256: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = _maybe_when()
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+
+
+class AdminChange(SQLModel, table=True):
+    """The audit list of administrative changes: append-only (the database refuses UPDATE and
+    DELETE); the actor is kept by id and name without a foreign key so no change rewrites it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    actor_id: int | None = None
+    actor_name: str = Field(default="", max_length=64)
+    action: str = Field(max_length=64)  # e.g. "user.create", "member.import"
+    target: str = Field(default="", max_length=200)  # e.g. "user:12 daibieu05"
+    details: dict[str, Any] = _json(default_factory=dict)
 
 
 class Meeting(SQLModel, table=True):
@@ -168,6 +209,9 @@ class Document(SQLModel, table=True):
     page_count: int = 0
     confidential: bool = False
     version: int = 1
+    # the version this one replaces, and when a newer version replaced this one
+    previous_id: int | None = Field(default=None, foreign_key="document.id", ondelete="SET NULL")
+    replaced_at: datetime | None = _maybe_when()
     # "paper", or "book" for a published agenda book
     kind: str = Field(default="paper", max_length=16, sa_column_kwargs={"server_default": "paper"})
     uploaded_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
