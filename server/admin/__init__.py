@@ -1,0 +1,1 @@
+"""Administration: accounts, councils and their rosters, imports, and the audit list."""

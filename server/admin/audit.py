@@ -1,0 +1,47 @@
+"""The audit list: every administrative change appended as an AdminChange, never rewritten
+(the database refuses UPDATE and DELETE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.models import AdminChange, User
+
+
+def record(
+    db: AsyncSession, actor: User | None, action: str, target: str, **details: Any
+) -> AdminChange:
+    """Adds the change to `db`'s transaction: it is kept only if the change itself commits.
+
+    `action` is a dotted verb ("user.create"), `target` names what changed ("user:12 daibieu05").
+    """
+    change = AdminChange(
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else "",
+        action=action,
+        target=target[:200],
+        details=details,
+    )
+    db.add(change)
+    return change
+
+
+def user_target(user: User) -> str:
+    return f"user:{user.id} {user.username}"
+
+
+async def page_of_changes(
+    db: AsyncSession, page: int, per_page: int = 50
+) -> tuple[list[AdminChange], int]:
+    """One page of the list, newest first, and how many changes there are in all."""
+    total = int((await db.exec(select(func.count()).select_from(AdminChange))).one())
+    rows = await db.exec(
+        select(AdminChange)
+        .order_by(col(AdminChange.at).desc(), col(AdminChange.id).desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows.all()), total
