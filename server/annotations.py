@@ -389,14 +389,33 @@ async def follow_new_book(
 ) -> list[JournalEvent]:
     """Moves marks made on earlier agenda books onto the new book's page with the same content;
     marks whose page content is gone are set aside (kept, not shown), never deleted."""
+    earlier = sa.and_(Document.kind == "book", Document.id != book_id)
+    return await _follow(db, meeting_id, earlier, book_id, keys, actor_id)
+
+
+async def follow_new_version(
+    db: AsyncSession, meeting_id: int, old_id: int, new_id: int, keys: list[str], actor_id: int
+) -> list[JournalEvent]:
+    """Moves marks on a replaced paper onto the new version's page with the same content (its
+    text did not change); the others are set aside, never deleted."""
+    return await _follow(db, meeting_id, col(Document.id) == old_id, new_id, keys, actor_id)
+
+
+async def _follow(
+    db: AsyncSession,
+    meeting_id: int,
+    source: Any,
+    target_id: int,
+    keys: list[str],
+    actor_id: int,
+) -> list[JournalEvent]:
     new_page = {key: n for n, key in enumerate(keys, start=1) if key}
     rows = await db.exec(
         select(Annotation)
         .join(Document, col(Document.id) == Annotation.document_id)
         .where(
             Document.meeting_id == meeting_id,
-            Document.kind == "book",
-            Document.id != book_id,
+            source,
             col(Annotation.deleted).is_(False),
             col(Annotation.set_aside).is_(False),
         )
@@ -407,7 +426,7 @@ async def follow_new_book(
         if page is None:
             annotation.set_aside = True
         else:
-            annotation.document_id, annotation.page = book_id, page
+            annotation.document_id, annotation.page = target_id, page
         annotation.updated_at = utcnow()
         db.add(annotation)
         body = annotation_json(annotation)

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.status_codes import HTTP_201_CREATED
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.render import WIDTHS, width_bucket
 from server.access import MeetingAccess, meeting_permission
 from server.blobs import BlobStore
-from server.documents import rules
+from server.documents import rules, versions
 from server.documents.rules import Upload, document_json
 from server.errors import AppError, form_of, not_found
 from server.house import House, house_of
-from server.models import AgendaItem, Document
+from server.models import AgendaBook, AgendaItem, Document
 
 VIEW = {"permission": "view"}
 MANAGE = {"permission": "manage"}
@@ -43,6 +44,45 @@ async def read_upload(request: Request) -> Upload:
     )
 
 
+def _expected_version(form_value: Any) -> int | None:
+    if form_value in (None, ""):
+        return None
+    try:
+        return int(str(form_value))
+    except ValueError as exc:
+        raise AppError(400, "bad_version", "The version to replace is not a number.") from exc
+
+
+async def replace_from_request(request: Request, db: AsyncSession, document_id: int) -> Document:
+    """The new version from a multipart form: `file`, optional `title`, and `version`, the
+    version the person saw (a newer one meanwhile is a conflict)."""
+    old = await db.get(Document, document_id)
+    if old is None:
+        raise not_found("document")
+    upload = await read_upload(request)
+    expected = _expected_version((await form_of(request)).get("version"))
+    state = house_of(request)
+    new = await versions.replace_document(state, db, old, request.user, upload, expected)
+    if await _published(db, new.meeting_id):
+        await state.publisher.republish(state, new.meeting_id, request.user.id)
+    return new
+
+
+async def _published(db: AsyncSession, meeting_id: int) -> bool:
+    found = await db.exec(select(AgendaBook.id).where(AgendaBook.meeting_id == meeting_id))
+    return found.first() is not None
+
+
+async def delete_from_request(request: Request, db: AsyncSession, document_id: int) -> int:
+    """Deletes the document; the meeting it was in."""
+    document = await db.get(Document, document_id)
+    if document is None:
+        raise not_found("document")
+    meeting_id = document.meeting_id
+    await versions.delete_document(house_of(request), db, document, request.user)
+    return meeting_id
+
+
 async def upload_to_item(request: Request, db: AsyncSession, item_id: int) -> Document:
     item = await db.get(AgendaItem, item_id)
     if item is None:
@@ -62,6 +102,35 @@ async def upload_document(request: Request, db: AsyncSession, item_id: int) -> d
     return document_json(await upload_to_item(request, db, item_id))
 
 
+@post(
+    "/documents/{document_id:int}/versions",
+    guards=[meeting_permission],
+    opt=MANAGE,
+    status_code=HTTP_201_CREATED,
+)
+async def replace_document(request: Request, db: AsyncSession, document_id: int) -> dict[str, Any]:
+    """Multipart: `file`, `title?`, `version` (the one being replaced). The new version takes
+    the old one's place; a published book is built again and every reader moves to it."""
+    return document_json(await replace_from_request(request, db, document_id))
+
+
+@get("/documents/{document_id:int}/versions", guards=[meeting_permission], opt=VIEW)
+async def document_versions(
+    request: Request, db: AsyncSession, document_id: int
+) -> list[dict[str, Any]]:
+    """Every version of the document, newest first."""
+    document = await rules.readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
+    return await versions.version_history(db, document)
+
+
+@delete("/documents/{document_id:int}", guards=[meeting_permission], opt=MANAGE)
+async def delete_document(request: Request, db: AsyncSession, document_id: int) -> None:
+    """Only before a published agenda book holds it; after, upload a new version instead."""
+    await delete_from_request(request, db, document_id)
+
+
 @get("/documents/{document_id:int}", guards=[meeting_permission], opt=VIEW)
 async def document_info(request: Request, db: AsyncSession, document_id: int) -> dict[str, Any]:
     document = await rules.readable_document(
@@ -77,6 +146,9 @@ async def document_info(request: Request, db: AsyncSession, document_id: int) ->
         "printed_page_count": rules.printed_page_count(labels),
         "widths": list(WIDTHS),
         "downloadable": not document.confidential,
+        "page_keys": await rules.page_keys(db, document.id),
+        "replaced_at": document.replaced_at,
+        "versions": await versions.version_history(db, document),
     }
 
 
@@ -164,6 +236,16 @@ async def search(
 
 router = Router(
     path="/api",
-    route_handlers=[upload_document, document_info, page_image, page_words, download, search],
+    route_handlers=[
+        upload_document,
+        replace_document,
+        document_versions,
+        delete_document,
+        document_info,
+        page_image,
+        page_words,
+        download,
+        search,
+    ],
     tags=["documents"],
 )

@@ -8,18 +8,52 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import MeetingAccess, meeting_permission
-from server.documents import rules
-from server.documents.api import upload_to_item
+from server.documents import rules, versions
+from server.documents.api import delete_from_request, replace_from_request, upload_to_item
 from server.house import House
 from server.meetings import rules as meeting_rules
 from server.meetings.pages import agenda_fragment
-from server.models import AgendaBook
+from server.models import AgendaBook, Meeting
 
 
 @post("/items/{item_id:int}/documents", guards=[meeting_permission], opt={"permission": "manage"})
 async def upload_from_editor(request: Request, db: AsyncSession, item_id: int) -> Template:
     await upload_to_item(request, db, item_id)
     return await agenda_fragment(db, request.state.access.meeting)
+
+
+@post(
+    "/documents/{document_id:int}/replace",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+)
+async def replace_from_editor(request: Request, db: AsyncSession, document_id: int) -> Template:
+    new = await replace_from_request(request, db, document_id)
+    return await agenda_fragment(db, await db.get_one(Meeting, new.meeting_id))
+
+
+@post(
+    "/documents/{document_id:int}/delete", guards=[meeting_permission], opt={"permission": "manage"}
+)
+async def delete_from_editor(request: Request, db: AsyncSession, document_id: int) -> Template:
+    meeting_id = await delete_from_request(request, db, document_id)
+    return await agenda_fragment(db, await db.get_one(Meeting, meeting_id))
+
+
+@get("/documents/{document_id:int}/versions", guards=[meeting_permission])
+async def versions_fragment(
+    request: Request, db: AsyncSession, state: House, document_id: int
+) -> Template:
+    """The editor's list of a document's versions."""
+    document = await rules.readable_document(
+        db, request.state.access, document_id, getattr(request.state, "document", None)
+    )
+    context = {
+        "versions": await versions.version_history(db, document),
+        "meeting_id": document.meeting_id,
+        "tz": state.settings.tz,
+    }
+    return Template("fragments/document_versions.html", context=context)
 
 
 @get("/meetings/{meeting_id:int}/read", guards=[meeting_permission])
@@ -58,4 +92,4 @@ async def reader(
     return Template("reader.html", context=context)
 
 
-ROUTES = [upload_from_editor, reader]
+ROUTES = [upload_from_editor, replace_from_editor, delete_from_editor, versions_fragment, reader]

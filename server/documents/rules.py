@@ -73,6 +73,40 @@ async def add_document(
     state: House, db: AsyncSession, item: AgendaItem, uploader: User, upload: Upload
 ) -> Document:
     """Checks and cleans the file in a worker process, then keeps it. A refusal keeps nothing."""
+    taken = await take_in(state, upload)
+    siblings = await db.exec(select(sa.func.count()).where(Document.item_id == item.id))
+    document = Document(
+        meeting_id=item.meeting_id,
+        item_id=item.id,
+        position=siblings.one(),
+        title=taken.title[:500],
+        filename=taken.filename,
+        sha256=BlobStore(state.settings.blobs_dir).put(taken.pdf),
+        size_bytes=len(taken.pdf),
+        page_count=len(taken.facts),
+        confidential=upload.confidential,
+        uploaded_by=uploader.id,
+    )
+    db.add(document)
+    await db.flush()
+    keys = [content_key(document.sha256, n) for n in range(1, len(taken.facts) + 1)]
+    db.add_all(page_rows(document.id, taken.facts, keys))
+    await db.commit()
+    return document
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    """An upload that passed the checks: the clean PDF and each page's size and text."""
+
+    pdf: bytes
+    facts: list[tuple[float, float, str]]
+    filename: str
+    title: str
+
+
+async def take_in(state: House, upload: Upload) -> TakenIn:
+    """The upload checked and cleaned in a worker process; nothing is kept yet."""
     settings = state.settings
     # LibreOffice runs inside the worker and needs far more room than PyMuPDF does.
     office = detect_kind(upload.data) in OFFICE_KINDS
@@ -92,25 +126,7 @@ async def add_document(
     facts = await state.renderer.run(render.page_facts, ingested.pdf)
     filename = stored_filename(upload.filename)
     title = one_line(upload.title) or one_line(ingested.title) or _title_from(filename)
-    siblings = await db.exec(select(sa.func.count()).where(Document.item_id == item.id))
-    document = Document(
-        meeting_id=item.meeting_id,
-        item_id=item.id,
-        position=siblings.one(),
-        title=title[:500],
-        filename=filename,
-        sha256=BlobStore(settings.blobs_dir).put(ingested.pdf),
-        size_bytes=len(ingested.pdf),
-        page_count=len(facts),
-        confidential=upload.confidential,
-        uploaded_by=uploader.id,
-    )
-    db.add(document)
-    await db.flush()
-    keys = [content_key(document.sha256, n) for n in range(1, len(facts) + 1)]
-    db.add_all(page_rows(document.id, facts, keys))
-    await db.commit()
-    return document
+    return TakenIn(ingested.pdf, facts, filename, title)
 
 
 def content_key(sha256: str, page: int) -> str:
@@ -165,6 +181,16 @@ async def page_sizes(db: AsyncSession, document_id: int) -> list[list[float]]:
         .order_by(DocumentPage.page)
     )
     return [[round(w, 2), round(h, 2)] for w, h in rows.all()]
+
+
+async def page_keys(db: AsyncSession, document_id: int) -> list[str]:
+    """Each page's content key: a reader moving to a new version finds the same page by it."""
+    rows = await db.exec(
+        select(DocumentPage.content_key)
+        .where(DocumentPage.document_id == document_id)
+        .order_by(DocumentPage.page)
+    )
+    return list(rows.all())
 
 
 # --- page labels: the numbers people say aloud ------------------------------------------
@@ -313,7 +339,8 @@ async def search(
             reading is None, col(Document.id) == newest_book, DocumentPage.content_key == ""
         )
         statement = statement.where(
-            sa.or_(Document.kind == "paper", col(Document.id) == (reading or 0), own_pages)
+            sa.or_(Document.kind == "paper", col(Document.id) == (reading or 0), own_pages),
+            sa.or_(col(Document.replaced_at).is_(None), col(Document.id) == (reading or 0)),
         )
     if not reads_confidential(access):  # before the limit, so nothing readable is crowded out
         statement = statement.where(col(Document.confidential).is_(False))

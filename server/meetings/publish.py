@@ -27,12 +27,12 @@ from server import journal
 from server.access import meeting_permission
 from server.annotations import follow_new_book
 from server.blobs import BlobStore
-from server.documents.rules import content_key, everyone_reads, page_rows
+from server.documents.rules import everyone_reads, page_rows
 from server.errors import AppError
 from server.house import House
 from server.i18n import N_, translate
 from server.meetings import rules
-from server.models import AgendaBook, Body, Document, Meeting, MeetingStatus
+from server.models import AgendaBook, Body, Document, DocumentPage, Meeting, MeetingStatus
 
 log = logging.getLogger("phonghop.publish")
 
@@ -70,6 +70,7 @@ class Publisher:
         self._store = store
         self._tasks: set[asyncio.Task[None]] = set()
         self._building: set[int] = set()  # meetings whose book this process builds
+        self._again: dict[int, int] = {}  # meeting -> who asked, to build once more after this
 
     async def job(self, meeting_id: int) -> PublishJob | None:
         saved = await self._store.get(str(meeting_id))
@@ -97,6 +98,20 @@ class Publisher:
         task.add_done_callback(self._tasks.discard)
         return job
 
+    async def republish(self, state: House, meeting_id: int, user_id: int) -> None:
+        """Builds the book again after a document changed; when a build is running here, once
+        more after it, so the change is never left out."""
+        if meeting_id in self._building:
+            self._again[meeting_id] = user_id
+            return
+        try:
+            await self.start(state, meeting_id, user_id)
+        except AppError:
+            self._again[meeting_id] = user_id  # started meanwhile; runs after it
+            if meeting_id not in self._building:  # on another server: publish again by hand
+                self._again.pop(meeting_id, None)
+                log.warning("meeting %s: book being built elsewhere, not republished", meeting_id)
+
     async def _run(self, state: House, job: PublishJob, user_id: int) -> None:
         saving = asyncio.create_task(self._keep_saving(job))
         try:
@@ -114,6 +129,10 @@ class Publisher:
                 await saving  # so a progress write cannot land after the last one
             await self._save(job)
             self._building.discard(job.meeting_id)
+            again = self._again.pop(job.meeting_id, None)
+            if again is not None:
+                with contextlib.suppress(AppError):
+                    await self.start(state, job.meeting_id, again)
 
     async def _keep_saving(self, job: PublishJob) -> None:
         while True:
@@ -126,13 +145,14 @@ class Publisher:
 
     async def wait(self) -> None:
         """For shutdown and tests: let running builds finish."""
-        if self._tasks:
+        while self._tasks:  # a build may start another when it ends
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # the finished ones leave the set
 
 
 async def publish(state: House, job: PublishJob, user_id: int) -> int:
     """Builds the next version of the book, keeps it as a document and journals it."""
-    cover, items, version = await _book_plan(state, job.meeting_id)
+    cover, items, version, papers = await _book_plan(state, job.meeting_id)
 
     def on_progress(update: tuple[int, int, str]) -> None:
         job.done, job.total, job.label = update
@@ -164,26 +184,50 @@ async def publish(state: House, job: PublishJob, user_id: int) -> int:
             ) from failure
         pdf = await asyncio.to_thread(out.read_bytes)
     facts = await state.renderer.run(render.page_facts, pdf)
-    keys = _book_page_keys(items, layout.entries, len(facts))
+    keys = _book_page_keys(papers, layout.entries, len(facts))
     return await _keep_book(state, job.meeting_id, user_id, version, pdf, facts, keys, layout)
 
 
-def _book_page_keys(items: list[BookItem], entries: list[dict], page_count: int) -> list[str]:
-    """Each book page keyed by the source page it shows; cover, contents and the notice page
-    of a confidential paper get none, so no mark moves from or onto its content."""
+def _book_page_keys(papers: list[Paper], entries: list[dict], page_count: int) -> list[str]:
+    """Each book page keyed by the source page it shows (the paper's own content key, which a
+    new version keeps for pages whose text did not change); cover, contents and the notice
+    page of a confidential paper get none, so no mark moves from or onto its content. Each
+    paper's entry is marked with its document id."""
     keys = [""] * page_count
-    sources = [document for item in items for document in item.documents]
     placed = [entry for entry in entries if entry["kind"] == "document"]
-    for document, entry in zip(sources, placed, strict=True):
-        if document.confidential:
+    for paper, entry in zip(papers, placed, strict=True):
+        entry["document_id"] = paper.id
+        if paper.confidential:
             continue
-        sha256 = document.path.stem
-        for n in range(entry["pages"]):
-            keys[entry["page"] - 1 + n] = content_key(sha256, n + 1)
+        for n, key in enumerate(paper.keys[: entry["pages"]]):
+            keys[entry["page"] - 1 + n] = key
     return keys
 
 
-async def _book_plan(state: House, meeting_id: int) -> tuple[BookCover, list[BookItem], int]:
+@dataclass(frozen=True)
+class Paper:
+    """A paper going into the book, in book order, with its pages' content keys."""
+
+    id: int
+    confidential: bool
+    keys: list[str]
+
+
+async def _paper_keys(db: AsyncSession, document_ids: list[int]) -> dict[int, list[str]]:
+    rows = await db.exec(
+        select(DocumentPage.document_id, DocumentPage.content_key)
+        .where(col(DocumentPage.document_id).in_(document_ids))
+        .order_by(DocumentPage.document_id, DocumentPage.page)
+    )
+    keys: dict[int, list[str]] = {}
+    for document_id, key in rows.all():
+        keys.setdefault(document_id, []).append(key)
+    return keys
+
+
+async def _book_plan(
+    state: House, meeting_id: int
+) -> tuple[BookCover, list[BookItem], int, list[Paper]]:
     blobs = BlobStore(state.settings.blobs_dir)
     async with state.db_read() as db:
         meeting = await db.get_one(Meeting, meeting_id)
@@ -194,6 +238,11 @@ async def _book_plan(state: House, meeting_id: int) -> tuple[BookCover, list[Boo
             select(sa.func.max(AgendaBook.version)).where(AgendaBook.meeting_id == meeting_id)
         )
         version = (latest.one() or 0) + 1
+        chosen = {
+            row["item"].id: [d for d in documents.get(row["item"].id, []) if d.kind == "paper"]
+            for row in rows
+        }
+        keys = await _paper_keys(db, [d.id for docs in chosen.values() for d in docs if d.id])
     items = [
         BookItem(
             number=row["number"],
@@ -201,11 +250,15 @@ async def _book_plan(state: House, meeting_id: int) -> tuple[BookCover, list[Boo
             depth=row["depth"],
             documents=tuple(
                 BookDocument(d.title, blobs.path(d.sha256), confidential=not everyone_reads(d))
-                for d in documents.get(row["item"].id, [])
-                if d.kind == "paper"
+                for d in chosen[row["item"].id]
             ),
         )
         for row in rows
+    ]
+    papers = [
+        Paper(d.id or 0, not everyone_reads(d), keys.get(d.id or 0, []))
+        for row in rows
+        for d in chosen[row["item"].id]
     ]
     if not any(item.documents for item in items):
         raise AppError(422, "nothing_to_publish", "Attach at least one document before publishing.")
@@ -217,7 +270,7 @@ async def _book_plan(state: House, meeting_id: int) -> tuple[BookCover, list[Boo
         place=meeting.place,
         version=version,
     )
-    return cover, items, version
+    return cover, items, version, papers
 
 
 async def _keep_book(

@@ -369,7 +369,7 @@ def _duration(minutes: int | None) -> int | None:
 async def documents_by_item(db: AsyncSession, meeting_id: int) -> dict[int | None, list[Document]]:
     rows = await db.exec(
         select(Document)
-        .where(Document.meeting_id == meeting_id)
+        .where(Document.meeting_id == meeting_id, col(Document.replaced_at).is_(None))
         .order_by(Document.position, Document.id)
     )
     grouped: dict[int | None, list[Document]] = defaultdict(list)

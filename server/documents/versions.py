@@ -1,0 +1,224 @@
+"""A document's life after upload: deleted before the book is published, replaced by a new
+version after, and its history of versions."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server import journal
+from server.annotations import follow_new_version
+from server.blobs import BlobStore
+from server.documents.rules import TakenIn, Upload, content_key, one_line, page_rows, take_in
+from server.errors import AppError
+from server.house import House
+from server.models import AgendaBook, Document, DocumentPage, RecordVersion, User, utcnow
+
+
+async def in_published_book(db: AsyncSession, document: Document) -> bool:
+    """Whether a published agenda book holds this document. Books name their papers; an older
+    book that does not is taken to hold every paper uploaded before it."""
+    books = (
+        await db.exec(select(AgendaBook).where(AgendaBook.meeting_id == document.meeting_id))
+    ).all()
+    for book in books:
+        named = [e["document_id"] for e in book.page_map if "document_id" in e]
+        if document.id in named or (not named and book.created_at >= document.created_at):
+            return True
+    return False
+
+
+def _changeable(document: Document) -> None:
+    if document.kind != "paper":
+        raise AppError(400, "not_a_paper", "A published agenda book cannot be changed.")
+
+
+async def delete_document(state: House, db: AsyncSession, document: Document, actor: User) -> None:
+    """Removes a paper no published book holds; its file goes when nothing else uses it."""
+    _changeable(document)
+    if await in_published_book(db, document):
+        raise AppError(
+            409,
+            "published",
+            "This document is in the published agenda book, so it cannot be deleted. "
+            "Upload a new version instead.",
+        )
+    sha256, meeting_id = document.sha256, document.meeting_id
+    payload = {"document_id": document.id, "item_id": document.item_id, "title": document.title}
+    await db.delete(document)
+    deleted = await journal.append(db, meeting_id, "document.deleted", payload, actor.id)
+    await db.commit()
+    state.hub.publish_event(deleted)
+    if not await blob_in_use(db, sha256):
+        release_blob(state, sha256)
+
+
+async def blob_in_use(db: AsyncSession, sha256: str) -> bool:
+    """Whether any document (of any meeting), book or record still names the file."""
+    for statement in (
+        select(Document.id).where(Document.sha256 == sha256),
+        select(AgendaBook.id).where(AgendaBook.sha256 == sha256),
+        select(RecordVersion.id).where(RecordVersion.pdf_sha256 == sha256),
+    ):
+        if (await db.exec(statement.limit(1))).first() is not None:
+            return True
+    return False
+
+
+def release_blob(state: House, sha256: str) -> None:
+    """Removes the file and its rendered pages."""
+    BlobStore(state.settings.blobs_dir).path(sha256).unlink(missing_ok=True)
+    rendered = state.renderer.cache_dir / sha256[:2] / sha256
+    shutil.rmtree(rendered, ignore_errors=True)
+
+
+async def replace_document(
+    state: House,
+    db: AsyncSession,
+    old: Document,
+    actor: User,
+    upload: Upload,
+    expected_version: int | None,
+) -> Document:
+    """Keeps `upload` as the next version of `old`. Pages whose text did not change keep their
+    content key, so marks follow them; the old version stays readable. Of two people replacing
+    the same version at once, one wins and the other is told."""
+    _changeable(old)
+    _current(old, expected_version)
+    taken = await take_in(state, upload)
+    old_pages = list(
+        (
+            await db.exec(
+                select(DocumentPage)
+                .where(DocumentPage.document_id == old.id)
+                .order_by(DocumentPage.page)
+            )
+        ).all()
+    )
+    sha256 = BlobStore(state.settings.blobs_dir).put(taken.pdf)
+    new = _next_version(old, actor, upload, taken, sha256)
+    now = utcnow()
+    won = await db.exec(
+        sa.update(Document)
+        .where(col(Document.id) == old.id, col(Document.replaced_at).is_(None))
+        .values(replaced_at=now)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        await db.rollback()
+        raise _stale()
+    db.add(new)
+    await db.flush()
+    assert new.id is not None and old.id is not None
+    keys = carried_keys(old_pages, taken.facts, sha256)
+    db.add_all(page_rows(new.id, taken.facts, keys))
+    moved = await follow_new_version(db, old.meeting_id, old.id, new.id, keys, actor.id)
+    payload = {
+        "document_id": old.id,
+        "replaced_by": new.id,
+        "version": new.version,
+        "item_id": new.item_id,
+        "page_count": new.page_count,
+    }
+    replaced = await journal.append(db, old.meeting_id, "document.replaced", payload, actor.id)
+    await db.commit()
+    for event in [*moved, replaced]:
+        state.hub.publish_event(event)
+    return new
+
+
+def _current(old: Document, expected_version: int | None) -> None:
+    if old.replaced_at is not None or (
+        expected_version is not None and expected_version != old.version
+    ):
+        raise _stale()
+
+
+def _stale() -> AppError:
+    return AppError(
+        409,
+        "replaced_meanwhile",
+        "Someone replaced this document meanwhile. Reload the page, look at the newest "
+        "version, and replace that one if you still need to.",
+    )
+
+
+def _next_version(
+    old: Document, actor: User, upload: Upload, taken: TakenIn, sha256: str
+) -> Document:
+    return Document(
+        meeting_id=old.meeting_id,
+        item_id=old.item_id,
+        position=old.position,
+        title=(one_line(upload.title) or old.title)[:500],
+        filename=taken.filename,
+        sha256=sha256,
+        size_bytes=len(taken.pdf),
+        page_count=len(taken.facts),
+        confidential=old.confidential or upload.confidential,
+        version=old.version + 1,
+        previous_id=old.id,
+        uploaded_by=actor.id,
+    )
+
+
+def carried_keys(
+    old_pages: list[DocumentPage], facts: list[tuple[float, float, str]], sha256: str
+) -> list[str]:
+    """The content key of each new page: an old page's key when the new page has the same
+    size and the same (non-empty) words, each old page used once; else a key of its own."""
+    unused: dict[tuple[str, int, int], list[DocumentPage]] = {}
+    for page in old_pages:
+        unused.setdefault(_likeness(page.text, page.width, page.height), []).append(page)
+    keys = []
+    for n, (width, height, text) in enumerate(facts, start=1):
+        same = unused.get(_likeness(text, width, height), [])
+        if text.split() and same and same[0].content_key:
+            keys.append(same.pop(0).content_key)
+        else:
+            keys.append(content_key(sha256, n))
+    return keys
+
+
+def _likeness(text: str, width: float, height: float) -> tuple[str, int, int]:
+    return " ".join(text.split()), round(width), round(height)
+
+
+async def version_history(db: AsyncSession, document: Document) -> list[dict[str, Any]]:
+    """Every version of the document, newest first: number, date, who uploaded, pages."""
+    chain = [document]
+    while chain[0].previous_id is not None:  # older ones
+        older = await db.get(Document, chain[0].previous_id)
+        if older is None:
+            break
+        chain.insert(0, older)
+    while True:  # newer ones
+        newer = (
+            await db.exec(select(Document).where(Document.previous_id == chain[-1].id))
+        ).first()
+        if newer is None:
+            break
+        chain.append(newer)
+    names = await _uploader_names(db, {d.uploaded_by for d in chain if d.uploaded_by})
+    return [
+        {
+            "id": d.id,
+            "version": d.version,
+            "uploaded_at": d.created_at,
+            "uploaded_by": names.get(d.uploaded_by or 0, ""),
+            "page_count": d.page_count,
+            "filename": d.filename,
+            "current": d.replaced_at is None,
+        }
+        for d in reversed(chain)
+    ]
+
+
+async def _uploader_names(db: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await db.exec(select(User).where(col(User.id).in_(ids)))
+    return {u.id: u.full_name or u.username for u in rows.all() if u.id is not None}
