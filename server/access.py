@@ -18,6 +18,7 @@ from server.models import (
     Document,
     Meeting,
     MeetingRole,
+    Member,
     Participant,
     Role,
     User,
@@ -204,6 +205,26 @@ async def meeting_permission(connection: ASGIConnection, handler: BaseRouteHandl
     if not access.can(permission):
         raise forbidden()
     connection.state.access = access
+
+
+admin_only = account_role(Role.admin)
+
+
+async def keeps_roster(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard: the caller runs the council whose roster the path points at (an admin, or a
+    secretary of that council); a secretary of another council is refused."""
+    signed_in(connection, handler)
+    params = connection.path_params
+    if "member_id" in params:
+        async with house_of(connection).db_read() as db:
+            member = await db.get(Member, int(params["member_id"]))
+        if member is None:
+            raise not_found("roster member")
+        body_id = member.body_id
+    else:
+        body_id = int(params["body_id"])
+    if not runs_body(connection.user, body_id):
+        raise forbidden()
 
 
 def _holds(connection: ASGIConnection, key: str) -> bool:

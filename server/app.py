@@ -39,7 +39,8 @@ from server import (
     speakers,
     votes,
 )
-from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions
+from server.admin.routes import ROUTES as ADMIN_ROUTES
+from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions, password_first
 from server.cluster import channels_backend, redis_of, shared_store
 from server.conference import pages as conference_pages
 from server.conference import signaling
@@ -204,11 +205,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *record.ROUTES,
             *bodies.ROUTES,
             *recordings.ROUTES,
+            *ADMIN_ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,
         plugins=[channels],
         lifespan=[lifespan],
+        before_request=password_first,  # a reset account chooses its password before anything
         dependencies={"db": Provide(provide_db)},
         middleware=[
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),

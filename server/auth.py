@@ -366,7 +366,31 @@ def user_json(user: User) -> dict[str, Any]:
         "full_name": user.full_name,
         "role": user.role,
         "body_id": user.body_id,
+        "must_change_password": user.must_change_password,
     }
+
+
+# What an account that must choose its own password may still open.
+_BEFORE_PASSWORD = ("/password", "/logout", "/login", "/lang/", "/static/", "/reset/", "/healthz")
+
+
+def must_choose_password(user: User | None, path: str) -> bool:
+    """The account (new, or reset by an admin) must choose its password before using `path`.
+
+    Decided here for every page, API route (`password_first`) and meeting socket."""
+    return bool(user and user.must_change_password) and not path.startswith(_BEFORE_PASSWORD)
+
+
+async def password_first(request: Request) -> Response | None:
+    """Before every route: an account that must choose its password is sent to do that."""
+    if not must_choose_password(request.scope.get("user"), request.url.path):
+        return None
+    if request.headers.get("hx-request"):
+        return Response(b"", headers={"HX-Redirect": "/password"})
+    if request.url.path.startswith("/api/"):
+        message = translate(request, "Choose your own password first.")
+        return Response({"code": "must_change_password", "message": message}, status_code=403)
+    return Redirect("/password", status_code=303)
 
 
 @get("/login", sync_to_thread=False)

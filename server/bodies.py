@@ -15,8 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import council
 from server.access import runs_body, signed_in
+from server.admin import audit
 from server.errors import AppError, not_found
-from server.models import Body, BodyKind, Meeting, MeetingStatus, Participant
+from server.models import Body, BodyKind, Meeting, MeetingStatus, Participant, User
 
 
 class BodyPatch(msgspec.Struct):
@@ -77,23 +78,41 @@ async def change_body(
         raise not_found("council")
     if not runs_body(request.user, body_id):
         raise AppError(403, "forbidden", "You may not change this council.")
+    await update_body(db, request.user, body, data)
+    await db.commit()
+    return body_json(body)
+
+
+async def update_body(db: AsyncSession, actor: User, body: Body, data: BodyPatch) -> Body:
+    """Checks and applies a change of a council, listed in the audit; the caller commits."""
     if data.kind is not UNSET and data.kind not in BodyKind.__members__:
         raise AppError(400, "bad_body_kind", "A council is an HĐND, a UBND or another body.")
-    if data.members not in (UNSET, None) and data.members < await _most_voters(db, body_id):
+    if data.members not in (UNSET, None) and data.members < await _most_voters(db, body.id):
         raise AppError(
             409,
             "members_too_few",
             "A meeting of this council has {voters} voting delegates: the council cannot "
             "have fewer members.",
-            voters=await _most_voters(db, body_id),
+            voters=await _most_voters(db, body.id),
         )
+    if data.name is not UNSET and await _name_taken(db, data.name.strip(), body.id):
+        raise AppError(409, "council_name_taken", "A council of this name exists already.")
+    before = body_json(body)
     for field in ("name", "place", "kind", "members", "term"):
         value = getattr(data, field)
         if value is not UNSET:
             setattr(body, field, value.strip() if isinstance(value, str) else value)
+    after = body_json(body)
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changed:
+        audit.record(db, actor, "body.edit", f"body:{body.id} {body.name}", changed=changed)
     db.add(body)
-    await db.commit()
-    return body_json(body)
+    return body
+
+
+async def _name_taken(db: AsyncSession, name: str, body_id: int | None) -> bool:
+    found = await db.exec(select(Body.id).where(Body.name == name, Body.id != body_id))
+    return found.first() is not None
 
 
 ROUTES = [list_bodies, show_body, change_body]

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import get
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server.access import admin_only
 from server.models import AdminChange, User
+
+PER_PAGE = 50
 
 
 def record(
@@ -34,7 +38,7 @@ def user_target(user: User) -> str:
 
 
 async def page_of_changes(
-    db: AsyncSession, page: int, per_page: int = 50
+    db: AsyncSession, page: int, per_page: int = PER_PAGE
 ) -> tuple[list[AdminChange], int]:
     """One page of the list, newest first, and how many changes there are in all."""
     total = int((await db.exec(select(func.count()).select_from(AdminChange))).one())
@@ -45,3 +49,26 @@ async def page_of_changes(
         .limit(per_page)
     )
     return list(rows.all()), total
+
+
+def change_json(change: AdminChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "at": change.at.isoformat(),
+        "actor_id": change.actor_id,
+        "actor_name": change.actor_name,
+        "action": change.action,
+        "target": change.target,
+        "details": change.details,
+    }
+
+
+@get("/api/admin/changes", guards=[admin_only])
+async def list_changes(db: AsyncSession, page: int = 1) -> dict[str, Any]:
+    """The audit list, newest first, `PER_PAGE` to a page."""
+    page = max(1, min(page, 100_000))
+    changes, total = await page_of_changes(db, page)
+    return {"changes": [change_json(c) for c in changes], "page": page, "total": total}
+
+
+ROUTES = [list_changes]

@@ -14,7 +14,7 @@ from litestar.exceptions import WebSocketDisconnect
 from sqlmodel import col, select
 
 from server.access import MeetingAccess, meeting_access
-from server.auth import SESSION_COOKIE, account, session_key
+from server.auth import SESSION_COOKIE, account, must_choose_password, session_key
 from server.errors import AppError
 from server.house import house_of
 from server.i18n import language_of, translations
@@ -94,6 +94,8 @@ async def _admit(socket: WebSocket, meeting_id: int) -> MeetingAccess:
         user = await account(db, user_id)
         if user is None:
             raise _Turned(CLOSE_NOT_SIGNED_IN, "not signed in")
+        if must_choose_password(user, socket.url.path):
+            raise _Turned(CLOSE_FORBIDDEN, "must choose a password first")
         try:
             access = await meeting_access(db, user, meeting_id)
         except AppError as refusal:
