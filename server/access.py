@@ -64,6 +64,32 @@ def _runs(account_role: str, account_body: int | None, body_id: int) -> bool:
     return account_role == Role.secretary and account_body == body_id
 
 
+def may_copy(access: MeetingAccess, user: User) -> bool:
+    """Copying a meeting makes a new one: the caller must manage this one and create meetings
+    in its council (a participant secretary from elsewhere may not)."""
+    return access.can("manage") and runs_body(user, access.meeting.body_id)
+
+
+def may_keep_minutes(user: User, body_id: int, meeting_role: str | None) -> bool:
+    """Who may be named a meeting's secretary (thư ký kỳ họp): an active secretary account of
+    its council (or of none), or a participant the meeting gave the secretary's role."""
+    if not user.active:
+        return False
+    if meeting_role == MeetingRole.secretary:
+        return True
+    return user.role == Role.secretary and user.body_id in (None, body_id)
+
+
+def may_chair(user: User, meeting_role: str | None) -> bool:
+    """Who may preside (chủ tọa): an active participant seated as chair or delegate, whose
+    account is a person's, not a ward point's or an observer's."""
+    return (
+        user.active
+        and meeting_role in (MeetingRole.chair, MeetingRole.delegate)
+        and user.role not in (Role.ward, Role.observer)
+    )
+
+
 async def meeting_access(db: AsyncSession, user: User, meeting_id: int) -> MeetingAccess:
     """The caller's access to a meeting; 404 when it does not exist or they cannot see it."""
     found = (

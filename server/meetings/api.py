@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, delete, get, patch, post
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +16,8 @@ from server.bodies import body_json
 from server.documents.rules import document_json
 from server.errors import not_found
 from server.house import House
-from server.meetings import rules
+from server.i18n import translate
+from server.meetings import rules, setup
 from server.models import AgendaItem, Body, Meeting, Participant, Role, User
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
@@ -37,13 +38,31 @@ class MeetingPatch(msgspec.Struct):
     place: Annotated[str, msgspec.Meta(max_length=300)] | UnsetType = UNSET
     description: Text | UnsetType = UNSET
     secretary_id: int | None | UnsetType = UNSET  # thư ký kỳ họp; null: who created it
+    chair_id: int | None | UnsetType = UNSET  # the participant who presides; null: nobody
 
 
 class ParticipantIn(msgspec.Struct):
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """One person, by account id (the picker) or by username; a blank seat is the roster's."""
+
     role: str
+    username: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    user_id: int | None = None
     seat: Annotated[str, msgspec.Meta(max_length=32)] = ""
     vote_weight: int = 1
+
+
+class RosterIn(msgspec.Struct):
+    """The whole roster of the meeting's council, or one group of it."""
+
+    group: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    role: str = "delegate"
+
+
+class CopyIn(msgspec.Struct):
+    """Left out: the title marked as a copy, the same date."""
+
+    title: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    starts_at: datetime | None = None
 
 
 class ItemIn(msgspec.Struct):
@@ -164,6 +183,11 @@ async def patch_meeting(
     if "starts_at" in changes:
         changes["starts_at"] = rules.on_council_clock(changes["starts_at"], state.settings.tz)
     meeting = await db.get_one(Meeting, meeting_id)
+    if "secretary_id" in changes:
+        await rules.check_secretary(db, meeting, changes["secretary_id"])
+    if "chair_id" in changes:
+        await setup.set_chair(db, meeting, changes.pop("chair_id"))
+        state.rights.changed()
     return meeting_json(await rules.update_meeting(db, meeting, changes))
 
 
@@ -180,6 +204,59 @@ async def add_participant(
     participant, user = await rules.add_participant(db, meeting, **msgspec.structs.asdict(data))
     state.rights.changed()
     return participant_json(participant, user)
+
+
+@post(
+    "/meetings/{meeting_id:int}/roster",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+    status_code=HTTP_200_OK,
+)
+async def add_roster(
+    db: AsyncSession, state: House, meeting_id: int, data: RosterIn
+) -> dict[str, int]:
+    meeting = await db.get_one(Meeting, meeting_id)
+    done = await setup.add_roster(db, meeting, group=data.group, role=data.role)
+    state.rights.changed()
+    return done.json()
+
+
+@get("/meetings/{meeting_id:int}/people", guards=[meeting_permission], opt={"permission": "manage"})
+async def find_people(db: AsyncSession, meeting_id: int, q: str = "") -> list[dict[str, Any]]:
+    meeting = await db.get_one(Meeting, meeting_id)
+    return [
+        {
+            "user_id": f.user.id,
+            "username": f.user.username,
+            "full_name": f.user.full_name,
+            "title": f.user.title,
+            "group": f.member.group if f.member else None,
+            "seat": f.member.seat if f.member else None,
+            "taking_part": f.taking_part,
+        }
+        for f in await setup.find_people(db, meeting, q[:100])
+    ]
+
+
+@post(
+    "/meetings/{meeting_id:int}/copy",
+    guards=[meeting_permission],
+    opt={"permission": "manage"},
+    status_code=HTTP_201_CREATED,
+)
+async def copy_meeting(
+    request: Request, db: AsyncSession, state: House, meeting_id: int, data: CopyIn
+) -> dict[str, Any]:
+    access: MeetingAccess = request.state.access
+    starts_at = data.starts_at or access.meeting.starts_at
+    copy = await setup.copy_meeting(
+        db,
+        request.user,
+        access,
+        title=data.title or translate(request, "{title} (copy)", title=access.meeting.title),
+        starts_at=rules.on_council_clock(starts_at, state.settings.tz),
+    )
+    return meeting_json(copy)
 
 
 @delete(
@@ -236,6 +313,9 @@ router = Router(
         get_meeting,
         patch_meeting,
         add_participant,
+        add_roster,
+        find_people,
+        copy_meeting,
         remove_participant,
         add_item,
         patch_item,

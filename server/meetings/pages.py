@@ -11,10 +11,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import council
-from server.access import MeetingAccess, meeting_permission, runs_body, signed_in
+from server.access import may_copy, meeting_permission, runs_body, signed_in
 from server.errors import AppError, form_of, not_found
 from server.house import House, house_of
-from server.meetings import rules
+from server.i18n import translate
+from server.meetings import rules, setup
 from server.models import AgendaBook, AgendaItem, Body, Meeting, MeetingRole, User
 
 MANAGE = {"permission": "manage"}
@@ -73,9 +74,13 @@ async def meeting_page(
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
     default = council.DEFAULT_MAJORITY.get(view["body"].kind, ("cast", "half"))
-    return Template(
-        "meeting.html", context={**view, "tz": state.settings.tz, "majority_default": default}
-    )
+    context = {
+        **view,
+        "tz": state.settings.tz,
+        "majority_default": default,
+        "can_copy": may_copy(request.state.access, request.user),
+    }
+    return Template("meeting.html", context=context)
 
 
 @get("/meetings/{meeting_id:int}/edit", guards=[meeting_permission], opt=MANAGE)
@@ -83,21 +88,35 @@ async def meeting_editor(
     request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
-    users = (await db.exec(select(User).where(User.active).order_by(User.full_name))).all()
     books = await db.exec(
         select(AgendaBook)
         .where(AgendaBook.meeting_id == meeting_id)
         .order_by(col(AgendaBook.version).desc())
     )
+    meeting = view["meeting"]
     context = {
         **view,
+        **await _setup_context(db, meeting),
         "tz": state.settings.tz,
-        "users": users,
-        "roles": list(MeetingRole),
         "books": books.all(),
-        "secretaries": await rules.secretaries(db),
+        "can_copy": may_copy(request.state.access, request.user),
     }
     return Template("meeting_edit.html", context=context)
+
+
+async def _setup_context(db: AsyncSession, meeting: Meeting) -> dict[str, Any]:
+    """What the details and participants sections draw: the lists to pick from."""
+    people = await setup.chair_choices(db, meeting)
+    return {
+        "meeting": meeting,
+        "participants": await rules.participants(db, meeting.id),
+        "roles": list(MeetingRole),
+        "groups": await setup.roster_groups(db, meeting.body_id),
+        "roster_size": len(await setup.roster(db, meeting.body_id)),
+        "secretaries": await rules.secretaries(db, meeting),
+        "chairs": people,
+        "chair_id": setup.chair_of(people),
+    }
 
 
 @post("/meetings/{meeting_id:int}/details", guards=[meeting_permission], opt=MANAGE)
@@ -105,23 +124,41 @@ async def save_details(
     request: Request, db: AsyncSession, state: House, meeting_id: int
 ) -> Template:
     form = await _form(request)
-    access: MeetingAccess = request.state.access
+    meeting: Meeting = request.state.access.meeting
     changes: dict[str, Any] = {k: form[k] for k in ("title", "place", "description") if k in form}
+    if "title" in changes:
+        rules.required(changes["title"], "title")
     if form.get("starts_at"):
         changes["starts_at"] = local_datetime(state, form["starts_at"])
     if "secretary_id" in form:
-        secretary = form["secretary_id"]
-        changes["secretary_id"] = int(secretary) if secretary.isdigit() else None
-    meeting = await rules.update_meeting(db, access.meeting, changes)
-    return Template(
-        "fragments/meeting_details.html",
-        context={
-            "meeting": meeting,
-            "tz": state.settings.tz,
-            "saved": True,
-            "secretaries": await rules.secretaries(db),
-        },
-    )
+        changes["secretary_id"] = await rules.check_secretary(
+            db, meeting, _id(form["secretary_id"])
+        )
+    headers = {}
+    if "chair_id" in form and await _chair_changes(db, meeting, _id(form["chair_id"])):
+        house_of(request).rights.changed()
+        headers["HX-Trigger"] = "chair-changed"
+    meeting = await rules.update_meeting(db, meeting, changes)
+    context = {**await _setup_context(db, meeting), "tz": state.settings.tz, "saved": True}
+    return Template("fragments/meeting_details.html", context=context, headers=headers)
+
+
+def _id(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+async def _chair_changes(db: AsyncSession, meeting: Meeting, chair_id: int | None) -> bool:
+    if setup.chair_of(await setup.chair_choices(db, meeting)) == chair_id:
+        return False
+    await setup.set_chair(db, meeting, chair_id)
+    return True
+
+
+@get("/meetings/{meeting_id:int}/chair", guards=[meeting_permission], opt=MANAGE)
+async def chair_pick(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+    """The chair's list, drawn again when the participants change."""
+    context = await _setup_context(db, request.state.access.meeting)
+    return Template("fragments/chair_pick.html", context=context)
 
 
 async def agenda_fragment(db: AsyncSession, meeting: Meeting) -> Template:
@@ -171,16 +208,24 @@ async def delete_item(request: Request, db: AsyncSession, item_id: int) -> Templ
     return await agenda_fragment(db, request.state.access.meeting)
 
 
-async def _participants_fragment(db: AsyncSession, meeting: Meeting) -> Template:
-    rows = await rules.participants(db, meeting.id)
-    users = (await db.exec(select(User).where(User.active).order_by(User.full_name))).all()
-    context = {
-        "meeting": meeting,
-        "participants": rows,
-        "users": users,
-        "roles": list(MeetingRole),
-    }
-    return Template("fragments/participants.html", context=context)
+async def _participants_fragment(
+    db: AsyncSession, meeting: Meeting, note: str = "", changed: bool = True
+) -> Template:
+    context = {**await _setup_context(db, meeting), "note": note}
+    headers = {"HX-Trigger": "participants-changed"} if changed else {}
+    return Template("fragments/participants.html", context=context, headers=headers)
+
+
+@get("/meetings/{meeting_id:int}/participants", guards=[meeting_permission], opt=MANAGE)
+async def participants_section(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+    return await _participants_fragment(db, request.state.access.meeting, changed=False)
+
+
+@get("/meetings/{meeting_id:int}/people", guards=[meeting_permission], opt=MANAGE)
+async def find_people(request: Request, db: AsyncSession, meeting_id: int, q: str = "") -> Template:
+    """The picker's answer as the secretary types a name."""
+    found = await setup.find_people(db, request.state.access.meeting, q[:100])
+    return Template("fragments/people_found.html", context={"found": found, "q": q})
 
 
 @post("/meetings/{meeting_id:int}/participants", guards=[meeting_permission], opt=MANAGE)
@@ -190,6 +235,7 @@ async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -
     await rules.add_participant(
         db,
         request.state.access.meeting,
+        user_id=_id(form.get("user_id", "")),
         username=form.get("username", ""),
         role=form.get("role", MeetingRole.delegate),
         seat=form.get("seat", ""),
@@ -197,6 +243,22 @@ async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -
     )
     house_of(request).rights.changed()
     return await _participants_fragment(db, request.state.access.meeting)
+
+
+@post("/meetings/{meeting_id:int}/roster", guards=[meeting_permission], opt=MANAGE)
+async def add_roster(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+    form = await _form(request)
+    meeting = request.state.access.meeting
+    done = await setup.add_roster(
+        db, meeting, group=form.get("group", ""), role=form.get("role", MeetingRole.delegate)
+    )
+    house_of(request).rights.changed()
+    note = translate(
+        request,
+        "Added {added}; {already} already in the meeting; {inactive} deactivated left out.",
+        **done.json(),
+    )
+    return await _participants_fragment(db, meeting, note)
 
 
 @post(
@@ -212,6 +274,24 @@ async def remove_participant(
     return await _participants_fragment(db, request.state.access.meeting)
 
 
+@post("/meetings/{meeting_id:int}/copy", guards=[meeting_permission], opt=MANAGE)
+async def copy_meeting(
+    request: Request, db: AsyncSession, state: House, meeting_id: int
+) -> Response:
+    form = await _form(request)
+    copy = await setup.copy_meeting(
+        db,
+        request.user,
+        request.state.access,
+        title=form.get("title", ""),
+        starts_at=local_datetime(state, form.get("starts_at", "")),
+    )
+    target = f"/meetings/{copy.id}/edit"
+    if request.headers.get("hx-request"):
+        return Response(b"", headers={"HX-Redirect": target})
+    return Redirect(target)
+
+
 ROUTES = [
     home,
     my_meetings,
@@ -222,6 +302,11 @@ ROUTES = [
     add_item,
     move_item,
     delete_item,
+    chair_pick,
+    participants_section,
+    find_people,
     add_participant,
+    add_roster,
     remove_participant,
+    copy_meeting,
 ]

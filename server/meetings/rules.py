@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.access import MeetingAccess, runs_body
+from server.access import MeetingAccess, may_keep_minutes, runs_body
 from server.errors import AppError, not_found
 from server.models import (
     AgendaItem,
@@ -18,6 +18,7 @@ from server.models import (
     Document,
     Meeting,
     MeetingRole,
+    Member,
     Participant,
     Role,
     User,
@@ -61,7 +62,7 @@ async def create_meeting(
         raise AppError(403, "forbidden", "You do not have permission to do this.")
     meeting = Meeting(
         body_id=body_id,
-        title=_required(title, "title"),
+        title=required(title, "title"),
         starts_at=starts_at,
         place=place.strip(),
         description=description.strip(),
@@ -76,52 +77,72 @@ async def update_meeting(db: AsyncSession, meeting: Meeting, changes: dict[str, 
     for field in ("title", "place", "description", "starts_at"):
         if field in changes and changes[field] is not None:
             value = changes[field]
-            setattr(meeting, field, _required(value, field) if field == "title" else value)
+            setattr(meeting, field, required(value, field) if field == "title" else value)
     if "secretary_id" in changes:
-        meeting.secretary_id = await _secretary(db, changes["secretary_id"])
+        meeting.secretary_id = await check_secretary(db, meeting, changes["secretary_id"])
     meeting.updated_at = utcnow()
     db.add(meeting)
     await db.commit()
     return meeting
 
 
-async def secretaries(db: AsyncSession) -> list[User]:
-    """Who may be named the meeting's secretary (thư ký kỳ họp): active secretary accounts."""
-    rows = await db.exec(
+async def secretaries(db: AsyncSession, meeting: Meeting) -> list[User]:
+    """Who may be named the meeting's secretary: see `access.may_keep_minutes`."""
+    seated = dict(
+        (
+            await db.exec(
+                select(Participant.user_id, Participant.role).where(
+                    Participant.meeting_id == meeting.id
+                )
+            )
+        ).all()
+    )
+    candidates = await db.exec(
         select(User)
-        .where(User.active, col(User.role).in_((Role.secretary, Role.admin)))
+        .where(User.active)
+        .where(
+            (User.role == Role.secretary)
+            | col(User.id).in_([u for u, r in seated.items() if r == MeetingRole.secretary])
+        )
         .order_by(User.full_name)
     )
-    return list(rows.all())
+    return [u for u in candidates if may_keep_minutes(u, meeting.body_id, seated.get(u.id))]
 
 
-async def _secretary(db: AsyncSession, user_id: int | None) -> int | None:
+async def check_secretary(db: AsyncSession, meeting: Meeting, user_id: int | None) -> int | None:
     if user_id is None:
         return None
-    user = await db.get(User, user_id)
-    if user is None or not user.active or user.role not in (Role.secretary, Role.admin):
+    if user_id not in {u.id for u in await secretaries(db, meeting)}:
         raise AppError(
-            400, "bad_secretary", "The meeting's secretary must be an active secretary account."
+            400,
+            "bad_secretary",
+            "The meeting's secretary must be an active secretary of this council "
+            "or a participant with the secretary's role.",
         )
-    return user.id
+    return user_id
 
 
 async def add_participant(
     db: AsyncSession,
     meeting: Meeting,
     *,
-    username: str,
     role: str,
+    username: str = "",
+    user_id: int | None = None,
     seat: str = "",
     vote_weight: int = 1,
 ) -> tuple[Participant, User]:
+    """Adds one person, picked by account id or named by username; a blank seat is their
+    seat in the council's roster."""
     if role not in MeetingRole.__members__:
         raise AppError(400, "bad_role", "Unknown meeting role: {role}.", role=role)
     if not 0 <= vote_weight <= 100:
         raise AppError(400, "bad_weight", "Vote weight must be between 0 and 100.")
-    user = (await db.exec(select(User).where(User.username == username.strip().lower()))).first()
-    if user is None:
-        raise AppError(404, "no_such_user", "No account named {username}.", username=username)
+    user = await _account(db, username, user_id)
+    if not user.active:
+        raise AppError(
+            400, "inactive_account", "The account of {name} is deactivated.", name=user.full_name
+        )
     exists = await db.exec(
         select(Participant).where(
             Participant.meeting_id == meeting.id, Participant.user_id == user.id
@@ -131,6 +152,14 @@ async def add_participant(
         raise AppError(
             409, "already_participant", "{name} is already in this meeting.", name=user.full_name
         )
+    if not seat.strip():
+        seat = (
+            await db.exec(
+                select(Member.seat).where(
+                    Member.body_id == meeting.body_id, Member.user_id == user.id
+                )
+            )
+        ).first() or ""
     participant = Participant(
         meeting_id=meeting.id,
         user_id=user.id,
@@ -141,6 +170,20 @@ async def add_participant(
     db.add(participant)
     await db.commit()
     return participant, user
+
+
+async def _account(db: AsyncSession, username: str, user_id: int | None) -> User:
+    if user_id is not None:
+        user = await db.get(User, user_id)
+        if user is None:
+            raise AppError(404, "no_such_user", "Choose a person from the list.")
+        return user
+    if not username.strip():
+        raise AppError(400, "no_person", "Choose a person from the list.")
+    user = (await db.exec(select(User).where(User.username == username.strip().lower()))).first()
+    if user is None:
+        raise AppError(404, "no_such_user", "No account named {username}.", username=username)
+    return user
 
 
 async def remove_participant(db: AsyncSession, meeting: Meeting, user_id: int) -> None:
@@ -220,7 +263,7 @@ async def add_item(
     item = AgendaItem(
         meeting_id=meeting.id,
         parent_id=parent_id,
-        title=_required(title, "title"),
+        title=required(title, "title"),
         presenter=presenter.strip(),
         duration_minutes=_duration(duration_minutes),
         notes=notes.strip(),
@@ -235,7 +278,7 @@ async def add_item(
 async def update_item(db: AsyncSession, item: AgendaItem, changes: dict[str, Any]) -> AgendaItem:
     """Edit fields, and move when `parent_id` or `position` is given."""
     if changes.get("title") is not None:
-        item.title = _required(changes["title"], "title")
+        item.title = required(changes["title"], "title")
     for field in ("presenter", "notes"):
         if changes.get(field) is not None:
             setattr(item, field, changes[field].strip())
@@ -351,7 +394,7 @@ def _renumber(items: list[AgendaItem], parent_id: int | None) -> None:
         sibling.position = n
 
 
-def _required(value: str, field: str) -> str:
+def required(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value:
         raise AppError(400, "required", "Fill in the {field}.", field=field)
