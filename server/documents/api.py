@@ -122,7 +122,7 @@ async def document_versions(
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
     )
-    return await versions.version_history(db, document)
+    return await versions.version_history(db, document, house_of(request).settings.tz)
 
 
 @delete("/documents/{document_id:int}", guards=[meeting_permission], opt=MANAGE)
@@ -148,7 +148,7 @@ async def document_info(request: Request, db: AsyncSession, document_id: int) ->
         "downloadable": not document.confidential,
         "page_keys": await rules.page_keys(db, document.id),
         "replaced_at": document.replaced_at,
-        "versions": await versions.version_history(db, document),
+        "versions": await versions.version_history(db, document, house_of(request).settings.tz),
     }
 
 

@@ -49,7 +49,7 @@ async def versions_fragment(
         db, request.state.access, document_id, getattr(request.state, "document", None)
     )
     context = {
-        "versions": await versions.version_history(db, document),
+        "versions": await versions.version_history(db, document, state.settings.tz),
         "meeting_id": document.meeting_id,
         "tz": state.settings.tz,
     }

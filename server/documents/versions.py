@@ -4,6 +4,7 @@ version after, and its history of versions."""
 from __future__ import annotations
 
 import shutil
+from datetime import tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -187,8 +188,9 @@ def _likeness(text: str, width: float, height: float) -> tuple[str, int, int]:
     return " ".join(text.split()), round(width), round(height)
 
 
-async def version_history(db: AsyncSession, document: Document) -> list[dict[str, Any]]:
-    """Every version of the document, newest first: number, date, who uploaded, pages."""
+async def version_history(db: AsyncSession, document: Document, tz: tzinfo) -> list[dict[str, Any]]:
+    """Every version of the document, newest first: number, date (also as the council's
+    clock shows it), who uploaded, pages."""
     chain = [document]
     while chain[0].previous_id is not None:  # older ones
         older = await db.get(Document, chain[0].previous_id)
@@ -208,6 +210,7 @@ async def version_history(db: AsyncSession, document: Document) -> list[dict[str
             "id": d.id,
             "version": d.version,
             "uploaded_at": d.created_at,
+            "when": f"{d.created_at.astimezone(tz):%H:%M %d/%m/%Y}",
             "uploaded_by": names.get(d.uploaded_by or 0, ""),
             "page_count": d.page_count,
             "filename": d.filename,

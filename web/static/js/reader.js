@@ -29,6 +29,13 @@ const TEXT = {
     stoppedFollowing: "Bạn đang xem tự do, không theo chủ tọa nữa.",
     following: "Đang theo trang chủ tọa trình chiếu.",
     presentFailed: (message) => `Không trình chiếu được: ${message}`,
+    newVersion: (version) => `Tài liệu vừa có phiên bản mới (phiên bản ${version}); bạn đang xem bản mới, cùng chỗ đang đọc.`,
+    newBook: (version) => `Tài liệu kỳ họp vừa được phát hành lại (phiên bản ${version}); bạn đang xem bản mới, cùng chỗ đang đọc.`,
+    version: (n) => `Phiên bản ${n}`,
+    oldVersion: (n) => `Phiên bản ${n} — đã có bản mới hơn`,
+    versionLine: (v) => `${v.when} · ${v.uploaded_by || "—"} · ${v.page_count} trang`,
+    current: "đang dùng",
+    versionsFailed: "Không tải được danh sách phiên bản.",
   },
   en: {
     sheet: (n, count) => `sheet ${n} of ${count} in the file`,
@@ -48,6 +55,13 @@ const TEXT = {
     stoppedFollowing: "You are browsing on your own, no longer following the chair.",
     following: "Following the page the chair presents.",
     presentFailed: (message) => `Could not present: ${message}`,
+    newVersion: (version) => `This document has a new version (version ${version}); you are reading it now, at the same place.`,
+    newBook: (version) => `The agenda book was published again (version ${version}); you are reading it now, at the same place.`,
+    version: (n) => `Version ${n}`,
+    oldVersion: (n) => `Version ${n} — a newer one exists`,
+    versionLine: (v) => `${v.when} · ${v.uploaded_by || "—"} · ${v.page_count === 1 ? "1 page" : `${v.page_count} pages`}`,
+    current: "current",
+    versionsFailed: "Could not load the versions.",
   },
 };
 const t = pickWords(TEXT);
@@ -70,6 +84,7 @@ const ui = {
   message: $("stage-message"),
   title: $("doc-title"),
   badge: $("doc-confidential"),
+  versions: $("doc-versions"),
   download: $("doc-download"),
   pager: $("pager"),
   pageJump: $("page-jump"),
@@ -162,7 +177,7 @@ function hideMessage() {
 // ---------- opening a document
 
 // `by` says who turned: "user" (may stop following), "chair" (following) or "load".
-async function openDocument(id, page = 1, by = "user") {
+async function openDocument(id, page = 1, by = "user", known = null) {
   const ticket = ++state.opening; // a later click wins over a slower earlier answer
   hideMessage();
   state.doc = null;
@@ -175,7 +190,7 @@ async function openDocument(id, page = 1, by = "user") {
   markCurrentInAgenda(id);
   let doc;
   try {
-    doc = await documentInfo(id);
+    doc = known || (await documentInfo(id));
   } catch (error) {
     if (ticket !== state.opening) return;
     ui.sheet.hidden = true;
@@ -197,6 +212,7 @@ function showDocumentFacts(doc) {
   ui.title.title = doc.title;
   ui.badge.hidden = !doc.confidential;
   ui.badge.querySelector("span").textContent = t.confidential;
+  showVersion(doc);
   ui.download.hidden = !doc.downloadable;
   ui.download.href = doc.downloadable ? `/api/documents/${doc.id}/download` : "#";
   ui.pager.hidden = false;
@@ -700,6 +716,88 @@ function clearMarks() {
   ui.marks.replaceChildren();
 }
 
+// ---------- versions: a paper replaced, a book published again
+
+// The version of the open paper, and its history when the person opens it.
+function showVersion(doc) {
+  const versions = ui.versions;
+  const many = doc.kind === "paper" && (doc.version > 1 || Boolean(doc.replaced_at));
+  versions.hidden = !many;
+  versions.open = false;
+  versions.classList.toggle("old", Boolean(doc.replaced_at));
+  versions.querySelector("summary").textContent = doc.replaced_at ? t.oldVersion(doc.version) : t.version(doc.version);
+  versions.querySelector("ol").replaceChildren();
+}
+
+async function loadVersions() {
+  if (!ui.versions.open || !state.doc) return;
+  const list = ui.versions.querySelector("ol");
+  try {
+    const versions = await request("GET", `/api/documents/${state.doc.id}/versions`);
+    list.replaceChildren(...versions.map(versionRow));
+  } catch {
+    list.replaceChildren(el("li", "error", t.versionsFailed));
+  }
+}
+
+function versionRow(v) {
+  const name = v.current ? `${t.version(v.version)} (${t.current})` : t.version(v.version);
+  const link = el("a", { href: `?document=${v.id}`, className: "doc-version" }, name);
+  link.dataset.document = v.id;
+  if (v.id === state.doc?.id) link.setAttribute("aria-current", "true");
+  return el("li", "", link, el("span", "muted", t.versionLine(v)));
+}
+
+// The page of `next` that shows what page `page` of `doc` showed (same content key), else
+// the same page number as near as it goes.
+function samePlace(doc, page, next) {
+  const key = doc.page_keys?.[page - 1];
+  const found = key ? (next.page_keys || []).indexOf(key) : -1;
+  return found === -1 ? clamp(page, 1, next.page_count) : found + 1;
+}
+
+async function moveToVersion(newId, said) {
+  const doc = state.doc;
+  const page = state.page;
+  try {
+    const next = await documentInfo(newId);
+    if (state.doc !== doc) return; // the person opened something else meanwhile
+    await openDocument(newId, samePlace(doc, page, next), "load", next);
+    tell(said);
+  } catch {
+    // the reader stays on the old version, which stays readable; the agenda link is new
+  }
+}
+
+function relink(link, id) {
+  link.dataset.document = id;
+  link.href = `?document=${id}`;
+}
+
+function onReplaced(event) {
+  for (const link of root.querySelectorAll(`.doc-link[data-document="${event.document_id}"]`)) {
+    relink(link, event.replaced_by);
+    const count = link.querySelector(".muted")?.firstChild;
+    if (count) count.textContent = count.textContent.replace(/^\d+/, String(event.page_count));
+  }
+  if (state.doc?.id === event.document_id) moveToVersion(event.replaced_by, t.newVersion(event.version));
+}
+
+function onBookPublished(event) {
+  const link = root.querySelector(".doc-link.book");
+  if (link) {
+    relink(link, event.document_id);
+    link.querySelector(".muted").textContent = t.version(event.version);
+  }
+  if (state.doc?.kind === "book" && state.doc.id !== event.document_id) {
+    moveToVersion(event.document_id, t.newBook(event.version));
+  }
+}
+
+function onDeleted(event) {
+  root.querySelector(`.doc-link[data-document="${event.document_id}"]`)?.remove();
+}
+
 // ---------- following the chair
 
 function afterTurn(by) {
@@ -809,6 +907,9 @@ function connect() {
       else updateFollowBar();
     },
     "page.presented": onPresented,
+    "document.replaced": onReplaced,
+    "document.deleted": onDeleted,
+    "agenda.published": onBookPublished,
     "annotation.changed": (event) => pen.changed(event.annotation),
     "meeting.started": () => live.send("attendance.here").catch(() => {}),
     ready() {
@@ -906,6 +1007,12 @@ function onClick(event) {
     showPage(Number(thumb.dataset.page));
     return;
   }
+  const version = event.target.closest("a.doc-version[data-document]");
+  if (version && !event.ctrlKey && !event.metaKey) {
+    event.preventDefault();
+    openDocument(Number(version.dataset.document), 1, "user");
+    return;
+  }
   const hit = event.target.closest("#search-results button");
   if (hit) chooseHit(Number(hit.dataset.document), Number(hit.dataset.page));
 }
@@ -934,6 +1041,7 @@ function start() {
     runSearch(ui.searchInput.value);
   });
   ui.searchInput.addEventListener("input", debounce(() => runSearch(ui.searchInput.value), 300));
+  ui.versions.addEventListener("toggle", loadVersions);
   narrowScreen.addEventListener("change", syncAgendaToScreen);
   new ResizeObserver(() => {
     if (!state.doc) return;
