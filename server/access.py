@@ -64,6 +64,12 @@ def _runs(account_role: str, account_body: int | None, body_id: int) -> bool:
     return account_role == Role.secretary and account_body == body_id
 
 
+def founds_first_council(user: User) -> bool:
+    """Who may name the install's first council with its first meeting: an admin, or a
+    secretary who belongs to no council yet (and then runs the one they name)."""
+    return user.role == Role.admin or (user.role == Role.secretary and user.body_id is None)
+
+
 def may_copy(access: MeetingAccess, user: User) -> bool:
     """Copying a meeting makes a new one: the caller must manage this one and create meetings
     in its council (a participant secretary from elsewhere may not)."""

@@ -102,12 +102,22 @@ def _gettext(context: Any, message: str, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
+@pass_context
+def _ngettext(context: Any, singular: str, plural: str, n: int, **params: Any) -> str:
+    """`singular` or `plural` by the count `n` (English has two forms, Vietnamese one);
+    `{n}` in the message is the count."""
+    text = translations(language_of(context["request"])).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
 def _local_time(value: datetime, tz: tzinfo, fmt: str = "%H:%M %d/%m/%Y") -> str:
     return value.astimezone(tz).strftime(fmt)
 
 
 def _template_engine(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(_=_gettext, LANGUAGES=LANGUAGES, language_of=language_of)
+    engine.engine.globals.update(
+        _=_gettext, ngettext=_ngettext, LANGUAGES=LANGUAGES, language_of=language_of
+    )
     engine.engine.filters.update(local=_local_time, flatten=flatten)
 
 

@@ -31,6 +31,7 @@ from server.house import House, house_of
 from server.i18n import translate
 from server.models import User
 from server.settings import Settings
+from server.users import FIRST_ADMIN_COMMAND
 
 log = logging.getLogger("phonghop.auth")
 SESSION_COOKIE = "phonghop_session"
@@ -119,7 +120,7 @@ class LoginThrottle:
             raise AppError(
                 429,
                 "login_throttled",
-                "Too many failed sign-ins. Try again in {minutes} minutes.",
+                "Too many failed sign-ins. Try again in {minutes} min.",
                 minutes=max(1, (wait + 59) // 60),
             )
 
@@ -393,9 +394,12 @@ async def password_first(request: Request) -> Response | None:
     return Redirect("/password", status_code=303)
 
 
-@get("/login", sync_to_thread=False)
-def login_page(request: Request, next: str = "/") -> Template:
-    return Template("login.html", context={"next": _safe_next(next), "error": None})
+@get("/login")
+async def login_page(db: AsyncSession, next: str = "/") -> Template:
+    """The sign-in form; on an install without accounts it says how to make the first admin."""
+    no_accounts = (await db.exec(select(User.id).limit(1))).first() is None
+    context = {"next": _safe_next(next), "error": None, "no_accounts": no_accounts}
+    return Template("login.html", context={**context, "first_admin": FIRST_ADMIN_COMMAND})
 
 
 @post("/login", status_code=200)

@@ -14,10 +14,18 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import council
-from server.access import runs_body, signed_in
+from server.access import founds_first_council, runs_body, signed_in
 from server.admin import audit
 from server.errors import AppError, not_found
+from server.i18n import N_
 from server.models import Body, BodyKind, Meeting, MeetingStatus, Participant, User
+from server.users import COUNCIL_NAME_MAX
+
+KIND_NAMES = {
+    BodyKind.hdnd: N_("People's Council (HĐND)"),
+    BodyKind.ubnd: N_("People's Committee (UBND)"),
+    BodyKind.other: N_("Other body"),
+}
 
 
 class BodyPatch(msgspec.Struct):
@@ -56,6 +64,38 @@ async def _most_voters(db: AsyncSession, body_id: int) -> int:
     return int((await db.exec(most)).one())
 
 
+async def sole_council_id(db: AsyncSession) -> int | None:
+    """The install's council when it has exactly one: meetings and accounts go there by default."""
+    found = (await db.exec(select(Body.id).limit(2))).all()
+    return found[0] if len(found) == 1 else None
+
+
+async def found_first_council(db: AsyncSession, user: User, name: str, kind: str) -> Body:
+    """The install's first council, named with its first meeting; every account without a
+    council joins it (so the secretary who made it runs it). Left for the caller to commit."""
+    if not founds_first_council(user):
+        raise AppError(403, "forbidden", "Only an administrator or a secretary may do this.")
+    if (await db.exec(select(Body.id).limit(1))).first() is not None:
+        raise AppError(409, "council_exists", "A council exists already: choose it.")
+    name = " ".join(name.split())
+    if not name:
+        raise AppError(400, "no_council_name", "Enter the council's name.")
+    if len(name) > COUNCIL_NAME_MAX:
+        raise AppError(400, "council_name_long", "The council's name is too long.")
+    if kind not in BodyKind.__members__:
+        raise AppError(400, "bad_body_kind", "A council is an HĐND, a UBND or another body.")
+    body = Body(name=name, kind=kind)
+    db.add(body)
+    await db.flush()
+    audit.record(db, user, "body.create", f"body:{body.id} {body.name}", kind=kind)
+    without = (await db.exec(select(User).where(col(User.body_id).is_(None)))).all()
+    for account in without:
+        account.body_id = body.id
+        db.add(account)
+        audit.record(db, user, "user.council", audit.user_target(account), body_id=body.id)
+    return body
+
+
 @get("/api/bodies", guards=[signed_in])
 async def list_bodies(db: AsyncSession) -> list[dict[str, Any]]:
     return [body_json(b) for b in (await db.exec(select(Body).order_by(Body.name))).all()]
@@ -87,13 +127,14 @@ async def update_body(db: AsyncSession, actor: User, body: Body, data: BodyPatch
     """Checks and applies a change of a council, listed in the audit; the caller commits."""
     if data.kind is not UNSET and data.kind not in BodyKind.__members__:
         raise AppError(400, "bad_body_kind", "A council is an HĐND, a UBND or another body.")
-    if data.members not in (UNSET, None) and data.members < await _most_voters(db, body.id):
+    most = await _most_voters(db, body.id or 0)
+    if data.members not in (UNSET, None) and data.members < most:
         raise AppError(
             409,
             "members_too_few",
             "A meeting of this council has {voters} voting delegates: the council cannot "
             "have fewer members.",
-            voters=await _most_voters(db, body.id),
+            voters=most,
         )
     if data.name is not UNSET and await _name_taken(db, data.name.strip(), body.id):
         raise AppError(409, "council_name_taken", "A council of this name exists already.")

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import argparse
 import gc
+import getpass
+import logging
 import sys
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from server import db, logs
+from server.models import Body, User
 from server.passwords import Passwords
 from server.settings import Settings
+from server.users import FIRST_ADMIN_COMMAND
 
+log = logging.getLogger("phonghop.cli")
 GC_THRESHOLDS = (50_000, 50, 100)  # Python's are (2_000, 10, 10)
 SWITCH_INTERVAL_S = 0.001
 
@@ -28,6 +33,7 @@ def serve(settings: Settings) -> None:
     from server.app import create_app
 
     db.upgrade(settings.database_url)
+    say_how_to_begin(settings)
     app = create_app(settings)
     # A hall keeps many objects alive (sockets, queued events, cached pages): collecting
     # them all every few thousand allocations cost a hall saying hello a third of its time.
@@ -46,6 +52,18 @@ def serve(settings: Settings) -> None:
         # it saves bytes on a hall's LAN (see docs/BENCHMARKS.md, fan-out).
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
+    )
+
+
+def say_how_to_begin(settings: Settings) -> None:
+    """On an install without accounts, the log says how to make the first administrator."""
+    with _session(settings) as session:
+        if session.exec(select(User.id).limit(1)).first() is not None:
+            return
+    log.warning(
+        "no accounts yet: create the first administrator with `%s` "
+        "(it asks for the password; or add --password-stdin)",
+        FIRST_ADMIN_COMMAND,
     )
 
 
@@ -95,26 +113,38 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     from server.users import NewUser, create_user
 
-    if not args.password_stdin:
-        print("error: give the password on standard input with --password-stdin", file=sys.stderr)
+    password = _new_password(args.password_stdin)
+    if password is None:
         return 2
-    password = sys.stdin.readline().rstrip("\r\n")
     db.upgrade(settings.database_url)
     passwords = Passwords(settings)
     try:
         with _session(settings) as session:
-            user = create_user(
-                session,
-                passwords,
-                NewUser(args.username.lower(), args.name or "", args.role, password),
-            )
+            name = args.name or ""
+            new = NewUser(args.username.lower(), name, args.role, password, body=args.body)
+            user = create_user(session, passwords, new)
+            body = session.get(Body, user.body_id) if user.body_id else None
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     finally:
         passwords.close()
-    print(f"created {user.username} ({user.role})")
+    print(f"created {user.username} ({user.role})" + (f" in «{body.name}»" if body else ""))
     return 0
+
+
+def _new_password(from_stdin: bool) -> str | None:
+    """From standard input, or asked twice at a terminal; None (and said why) when neither."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("error: give the password on standard input with --password-stdin", file=sys.stderr)
+        return None
+    password = getpass.getpass("password for the new account: ")
+    if getpass.getpass("the same password again: ") != password:
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return password
 
 
 def cmd_import_users(settings: Settings, args: argparse.Namespace) -> int:
@@ -236,6 +266,9 @@ def parser() -> argparse.ArgumentParser:
     user_p.add_argument("username")
     user_p.add_argument("--role", required=True)
     user_p.add_argument("--name")
+    user_p.add_argument(
+        "--body", default="", help="the account's council (created if new; default: the only one)"
+    )
     user_p.add_argument("--password-stdin", action="store_true")
     user_p.set_defaults(run=cmd_create_user)
 

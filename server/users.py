@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from server.i18n import N_
 from server.admin import audit
+from server.i18n import N_
 from server.models import Body, Role, User
 from server.passwords import Passwords
 
@@ -136,9 +136,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(  # type: ignore[arg-type]
-        session, None, "user.create", audit.user_target(user), role=user.role, body_id=user.body_id
-    )
+    details = {"role": user.role, "body_id": user.body_id}
+    audit.record(session, None, "user.create", audit.user_target(user), **details)  # type: ignore[arg-type]
     session.commit()
     return user
 
@@ -212,6 +211,8 @@ def _row(row: dict[str, str | None]) -> tuple[NewUser, Problem | None]:
     problem = new_user_problem(new.username, new.role)
     if problem:
         return new, problem
+    if len(new.body) > COUNCIL_NAME_MAX:
+        return new, (N_("body is longer than {n} characters"), {"n": COUNCIL_NAME_MAX})
     if new.password and len(new.password) < 8:
         return new, (N_("password must have at least 8 characters"), {})
     if not new.password:

@@ -145,11 +145,19 @@ async def test_address_is_throttled_after_many_failures_across_accounts(client, 
     assert response.status_code == 429
 
 
-async def test_english_is_available(client, accounts):
-    response = await client.post(
-        "/login", json={"username": "x1", "password": "sai"}, headers={"Accept-Language": "en"}
-    )
+async def test_english_is_available_once_picked(client, accounts):
+    client.raw.cookies.set("lang", "en")
+    response = await client.post("/login", json={"username": "x1", "password": "sai"})
     assert response.json()["message"] == "Wrong username or password."
+
+
+async def test_a_browser_set_to_english_still_gets_vietnamese(client, accounts):
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    wrong = {"username": "x1", "password": "sai"}
+    response = await client.post("/login", json=wrong, headers=english)
+    assert response.json()["message"] != "Wrong username or password."
+    page = await client.get("/login", headers=english)
+    assert '<html lang="vi">' in page.text and "Đăng nhập" in page.text
 
 
 async def test_password_is_rehashed_when_parameters_change(settings, database, accounts):

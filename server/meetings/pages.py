@@ -10,8 +10,8 @@ from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server import council
-from server.access import may_copy, meeting_permission, runs_body, signed_in
+from server import bodies, council
+from server.access import founds_first_council, may_copy, meeting_permission, runs_body, signed_in
 from server.errors import AppError, form_of, not_found
 from server.house import House, house_of
 from server.i18n import translate
@@ -43,24 +43,35 @@ async def home() -> Redirect:
 async def my_meetings(request: Request, db: AsyncSession, state: House) -> Template:
     user: User = request.user
     meetings = await rules.meetings_for(db, user)
-    bodies = (await db.exec(select(Body).order_by(Body.name))).all()
-    can_create = [b for b in bodies if runs_body(user, b.id)]
-    return Template(
-        "meetings.html",
-        context={"meetings": meetings, "bodies": can_create, "tz": state.settings.tz},
-    )
+    councils = (await db.exec(select(Body).order_by(Body.name))).all()
+    context = {
+        "meetings": meetings,
+        "bodies": [b for b in councils if runs_body(user, b.id)],
+        "first_council": not councils and founds_first_council(user),
+        "council_kinds": bodies.KIND_NAMES,
+        "tz": state.settings.tz,
+    }
+    return Template("meetings.html", context=context)
 
 
 @post("/meetings", guards=[signed_in])
 async def create_meeting(request: Request, db: AsyncSession, state: House) -> Response:
     form = await _form(request)
+    user: User = request.user
+    body_id = int(form["body_id"]) if form.get("body_id", "").isdigit() else None
+    if "council_name" in form:
+        body = await bodies.found_first_council(
+            db, user, form["council_name"], form.get("council_kind", "")
+        )
+        body_id, user = body.id, await db.get_one(User, user.id)  # now of that council
+        state.recent_users.clear()
     meeting = await rules.create_meeting(
         db,
-        request.user,
+        user,
         title=form.get("title", ""),
         starts_at=local_datetime(state, form.get("starts_at", "")),
         place=form.get("place", ""),
-        body_id=int(form["body_id"]) if form.get("body_id", "").isdigit() else None,
+        body_id=body_id,
     )
     target = f"/meetings/{meeting.id}/edit"
     if request.headers.get("hx-request"):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import bodies
 from server.access import MeetingAccess, may_keep_minutes, runs_body
 from server.errors import AppError, not_found
 from server.models import (
@@ -55,7 +56,7 @@ async def create_meeting(
     description: str = "",
     body_id: int | None = None,
 ) -> Meeting:
-    body_id = body_id or user.body_id
+    body_id = body_id or user.body_id or await bodies.sole_council_id(db)
     if body_id is None or await db.get(Body, body_id) is None:
         raise AppError(400, "no_body", "Choose the council or body that holds the meeting.")
     if not runs_body(user, body_id):

@@ -1,4 +1,5 @@
-// Page-wide behaviour: htmx shows refusals (4xx) in the flash area instead of dropping them.
+// Page-wide behaviour: htmx shows a refusal (4xx, 5xx) next to the form that was sent, in its
+// own error slot; a refusal of a request made outside any form goes to the flash area.
 
 import { el, say } from "./kit.js";
 
@@ -11,20 +12,52 @@ document.addEventListener("DOMContentLoaded", () => {
   ];
 });
 
+function flash() {
+  return document.getElementById("flash");
+}
+
+// The form a request came from: the element itself, its form, or the form it sits in.
+function formOf(element) {
+  if (!element || !element.closest) return null;
+  return element.closest("form") || element.form || null;
+}
+
+// The form's error slot, made at its end on the first refusal.
+function errorSlot(form) {
+  let slot = form.querySelector(":scope > .form-error");
+  if (!slot) {
+    slot = el("div", { className: "form-error span-all", role: "alert" });
+    slot.setAttribute("aria-live", "polite");
+    form.append(slot);
+  }
+  return slot;
+}
+
+function clearErrors(form) {
+  flash()?.replaceChildren();
+  form?.querySelector(":scope > .form-error")?.replaceChildren();
+}
+
 document.addEventListener("htmx:beforeSwap", (event) => {
-  const status = event.detail.xhr.status;
-  if (status >= 400) {
-    event.detail.target = document.getElementById("flash");
-    event.detail.shouldSwap = true;
-  } else if (event.detail.target.id !== "flash") {
-    document.getElementById("flash").replaceChildren();
+  const detail = event.detail;
+  const form = formOf(detail.requestConfig?.elt || detail.elt);
+  if (detail.xhr.status >= 400) {
+    const slot = form && form.isConnected ? errorSlot(form) : flash();
+    detail.target = slot;
+    detail.swapOverride = "innerHTML";
+    detail.shouldSwap = true;
+    requestAnimationFrame(() => slot.scrollIntoView({ block: "nearest" }));
+  } else if (detail.target.id !== "flash") {
+    clearErrors(form);
   }
 });
 
-document.addEventListener("htmx:sendError", () => {
+document.addEventListener("htmx:sendError", (event) => {
   const message = say(
     "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
     "No connection to the server. Check the network and try again.",
   );
-  document.getElementById("flash").replaceChildren(el("p", "error", message));
+  const form = formOf(event.detail.requestConfig?.elt || event.detail.elt);
+  const slot = form && form.isConnected ? errorSlot(form) : flash();
+  slot.replaceChildren(el("p", "error", message));
 });
