@@ -195,7 +195,7 @@ async def make_reset_link(db: AsyncSession, actor: User, user: User) -> tuple[st
     expires = now + timedelta(hours=RESET_LINK_HOURS)
     db.add(
         PasswordReset(
-            user_id=user.id,
+            user_id=user.id or 0,
             token_sha256=_token_hash(token),
             expires_at=expires,
             created_by=actor.id,

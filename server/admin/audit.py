@@ -10,9 +10,31 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import admin_only
+from server.i18n import N_
 from server.models import AdminChange, User
 
 PER_PAGE = 50
+
+# What the list calls each change, and the things a refusal may name; shown as _(value).
+NAMES = (
+    N_("user.create"),
+    N_("user.edit"),
+    N_("user.deactivate"),
+    N_("user.reactivate"),
+    N_("user.password_reset"),
+    N_("user.reset_link"),
+    N_("user.reset_link_used"),
+    N_("user.import"),
+    N_("user.council"),
+    N_("body.create"),
+    N_("body.edit"),
+    N_("member.add"),
+    N_("member.edit"),
+    N_("member.remove"),
+    N_("account"),
+    N_("council"),
+    N_("roster member"),
+)
 
 
 def record(

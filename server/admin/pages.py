@@ -75,7 +75,12 @@ async def account_made(request: Request, db: AsyncSession, state: House) -> Temp
     )
     user, password = await accounts.create_account(db, state.passwords, request.user, new)
     context = {"person": user, "password": password, "link": None}
-    return Template("admin/once.html", context=context, status_code=201)
+    return Template(
+        "admin/once.html",
+        context=context,
+        status_code=201,
+        headers={"HX-Trigger": "accounts-changed"},
+    )
 
 
 async def _account_context(db: AsyncSession, user_id: int, **extra: Any) -> dict[str, Any]:

@@ -52,7 +52,7 @@ async def roster_of(db: AsyncSession, body_id: int) -> list[tuple[Member, User]]
         select(Member, User)
         .join(User, col(User.id) == Member.user_id)
         .where(Member.body_id == body_id)
-        .order_by(Member.group, Member.position, Member.seat, User.full_name)
+        .order_by(col(Member.group), col(Member.position), col(Member.seat), User.full_name)
     )
     return list(found.all())
 
