@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import websockets
 from sqlmodel import Session, select
 
 from server.models import AdminChange, Member, PasswordReset, User
 from tests.conftest import PASSWORD
+from tests.live import Tablet
 
 
 @pytest.fixture
@@ -240,3 +242,15 @@ async def test_a_council_needs_a_unique_name_and_enough_members(admin, accounts,
     )
     assert made.status_code == 201, made.text
     assert [c.action for c in changes(database)] == ["body.create"]
+
+
+async def test_a_socket_waits_for_a_password_of_ones_own(served, world, database):
+    person = account(database, "daibieu01")
+    person.must_change_password = True
+    database.add(person)
+    database.commit()
+    tablet = await (await Tablet(served, "daibieu01").sign_in()).connect(world["meeting"])
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await tablet.receive()
+    assert closed.value.rcvd.code == 4403
+    await tablet.close()
