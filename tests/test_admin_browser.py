@@ -68,7 +68,8 @@ def test_admin_makes_an_account_resets_it_and_the_person_chooses_a_password(
     password = page.locator("#once-password").inner_text()
     assert password != first
     page.click("#one-time-link")
-    assert "/reset/" in page.locator("#once-link").inner_text()
+    link = page.locator("#once-link").inner_text()
+    assert "/reset/" in link
     shots(page, tmp_path, "account")
 
     person, their_page = open_as(browser, live_server, (1024, 768))
@@ -88,6 +89,17 @@ def test_admin_makes_an_account_resets_it_and_the_person_chooses_a_password(
     their_page.fill("input[name=confirm]", "mat-khau-rieng-21")
     their_page.click("#choose-password button[type=submit]")
     their_page.wait_for_url("**/meetings")
+    person.close()
+
+    person, their_page = open_as(browser, live_server, (1024, 768))  # the link, once
+    their_page.goto(link)
+    their_page.fill("#reset-password input[name=password]", "mat-khau-qua-link")
+    their_page.fill("#reset-password input[name=confirm]", "mat-khau-qua-link")
+    their_page.click("#reset-password button[type=submit]")
+    their_page.wait_for_selector(".ok[role=status]")
+    their_page.goto(link)
+    assert "đã được dùng" in their_page.locator(".error").inner_text()
+    shots(their_page, tmp_path, "reset-used")
     person.close()
 
     page.goto("/admin/changes")
