@@ -389,7 +389,7 @@ async def follow_new_book(
 ) -> list[JournalEvent]:
     """Moves marks made on earlier agenda books onto the new book's page with the same content;
     marks whose page content is gone are set aside (kept, not shown), never deleted."""
-    earlier = sa.and_(Document.kind == "book", Document.id != book_id)
+    earlier = sa.and_(Document.kind == "book", col(Document.id) != book_id)
     return await _follow(db, meeting_id, earlier, book_id, keys, actor_id)
 
 

@@ -89,6 +89,7 @@ async def add_document(
     )
     db.add(document)
     await db.flush()
+    assert document.id is not None  # the flush gave it one
     keys = [content_key(document.sha256, n) for n in range(1, len(taken.facts) + 1)]
     db.add_all(page_rows(document.id, taken.facts, keys))
     await db.commit()
@@ -174,20 +175,20 @@ def _title_from(filename: str) -> str:
     return re.sub(r"[-_]+", " ", stem).strip() or "Tài liệu"
 
 
-async def page_sizes(db: AsyncSession, document_id: int) -> list[list[float]]:
+async def page_sizes(db: AsyncSession, document: Document) -> list[list[float]]:
     rows = await db.exec(
         select(DocumentPage.width, DocumentPage.height)
-        .where(DocumentPage.document_id == document_id)
+        .where(DocumentPage.document_id == document.id)
         .order_by(DocumentPage.page)
     )
     return [[round(w, 2), round(h, 2)] for w, h in rows.all()]
 
 
-async def page_keys(db: AsyncSession, document_id: int) -> list[str]:
+async def page_keys(db: AsyncSession, document: Document) -> list[str]:
     """Each page's content key: a reader moving to a new version finds the same page by it."""
     rows = await db.exec(
         select(DocumentPage.content_key)
-        .where(DocumentPage.document_id == document_id)
+        .where(DocumentPage.document_id == document.id)
         .order_by(DocumentPage.page)
     )
     return list(rows.all())
@@ -336,7 +337,9 @@ async def search(
             .scalar_subquery()
         )
         own_pages = sa.and_(
-            reading is None, col(Document.id) == newest_book, DocumentPage.content_key == ""
+            sa.true() if reading is None else sa.false(),
+            col(Document.id) == newest_book,
+            col(DocumentPage.content_key) == "",
         )
         statement = statement.where(
             sa.or_(Document.kind == "paper", col(Document.id) == (reading or 0), own_pages),

@@ -113,7 +113,7 @@ async def replace_document(
         raise _stale()
     db.add(new)
     await db.flush()
-    assert new.id is not None and old.id is not None
+    assert new.id is not None and old.id is not None and actor.id is not None
     keys = carried_keys(old_pages, taken.facts, sha256)
     db.add_all(page_rows(new.id, taken.facts, keys))
     moved = await follow_new_version(db, old.meeting_id, old.id, new.id, keys, actor.id)

@@ -297,6 +297,7 @@ async def _keep_book(
         )
         db.add(document)
         await db.flush()
+        assert document.id is not None  # the flush gave it one
         db.add_all(page_rows(document.id, facts, keys))
         db.add(
             AgendaBook(
