@@ -106,11 +106,28 @@ def test_secretary_replaces_a_paper_and_the_reader_moves_to_it_live(browser, liv
     old_address = reader.url
     reader.evaluate("window.stillThisPage = true")
 
+    book_context = tablet(browser, live_server)
+    book_reader = book_context.new_page()
+    sign_in(book_reader, "daibieu02")
+    book_reader.goto("/meetings/1/read")  # opens the newest book
+    expect_online(book_reader)
+    expect(book_reader.locator(".doc-link.book")).to_have_attribute("aria-current", "true")
+    book_reader.locator("[data-action=next]").click()
+    expect(book_reader.locator("#page-input")).not_to_have_value("i")
+    first_book_page = book_reader.locator("#page-input").input_value()
+    book_reader.evaluate("window.stillThisPage = true")
+
     row.locator(".doc-replace summary").click()
     replace = row.locator(".doc-replace form")
     replace.locator("input[name=file]").set_input_files(write_new_version(tmp_path / "v2.pdf"))
     replace.locator("button[type=submit]").click()
     expect(editor.locator("#agenda .doc", has_text=TITLE)).to_contain_text("phiên bản 2")
+    expect(editor.locator("#publish-status")).to_contain_text("phiên bản 2", timeout=60_000)
+    expect(book_reader.locator(".doc-link.book")).to_contain_text("Phiên bản 2")
+    expect(book_reader.locator("#follow-notice")).to_contain_text("phát hành lại")
+    expect(book_reader.locator("#page-input")).to_have_value(first_book_page)
+    assert book_reader.evaluate("window.stillThisPage") is True
+    book_context.close()
 
     expect(reader.locator("#doc-versions summary")).to_have_text("Phiên bản 2", timeout=20_000)
     assert reader.evaluate("window.stillThisPage") is True  # moved without a reload

@@ -29,7 +29,9 @@ async def upload_from_editor(request: Request, db: AsyncSession, item_id: int) -
 )
 async def replace_from_editor(request: Request, db: AsyncSession, document_id: int) -> Template:
     new = await replace_from_request(request, db, document_id)
-    return await agenda_fragment(db, await db.get_one(Meeting, new.meeting_id))
+    fragment = await agenda_fragment(db, await db.get_one(Meeting, new.meeting_id))
+    fragment.headers["HX-Trigger"] = "publishing"  # the editor shows the book being rebuilt
+    return fragment
 
 
 @post(
