@@ -96,6 +96,9 @@ def test_first_day_of_a_fresh_install(browser, fresh_server, tmp_path):
     page.click("text=Back to the meeting")
     page.wait_for_url("**/meetings/*")
     assert page.locator("html").get_attribute("lang") == "en"  # and it stays picked
+    page.wait_for_function(  # the page's own script speaks it too (kit.js lang)
+        "document.getElementById('quorum')?.textContent.startsWith('Present')"
+    )
     page.go_back()
     page.wait_for_url("**/edit")
 

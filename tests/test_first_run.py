@@ -204,3 +204,22 @@ async def test_minutes_per_item_are_shown_with_the_right_plural(client, accounts
     editor = await client.get(f"/meetings/{mid}/edit")
     assert "1 minute<" in editor.text and "25 minutes" in editor.text
     assert "In all 26 minutes" in editor.text and "Indent" in editor.text
+
+
+def test_csv_rows_without_a_council_join_the_only_one(settings, database, accounts, tmp_path):
+    from server.passwords import Passwords
+    from server.users import import_users
+
+    council = accounts.body("HĐND xã Hòa Bình")
+    sheet = tmp_path / "hoa-binh.csv"
+    sheet.write_text(
+        "username,full_name,role,password\ndaibieu01,Lê Văn Một,delegate,mat-khau-dai\n",
+        encoding="utf-8",
+    )
+    passwords = Passwords(settings)
+    try:
+        import_users(database, passwords, sheet)
+    finally:
+        passwords.close()
+    [delegate] = [u for u in users(settings) if u.username == "daibieu01"]
+    assert delegate.body_id == council.id

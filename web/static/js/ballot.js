@@ -5,7 +5,7 @@
 //   const link = connectMeeting(id, joinHandlers(mine, ballot.handlers));
 //   ballot.attach(link);
 
-import { button, el, everyHalfSecond, failedText, pickWords, request, secondsUntil } from "./kit.js";
+import { button, el, everyHalfSecond, failedText, pickWords, plural, request, secondsUntil } from "./kit.js";
 import { eligibleIn, optionLabel, progressText, resultView, voteClock, voteText } from "./vote-result.js";
 
 const TEXT = {
@@ -25,7 +25,7 @@ const TEXT = {
     byHand: { hands: "Biểu quyết bằng hình thức giơ tay: không bỏ phiếu trên máy tính bảng.", paper: "Bỏ phiếu kín bằng phiếu giấy: không bỏ phiếu trên máy tính bảng." },
   },
   en: {
-    chooseUpTo: (n) => (n === 1 ? "Choose 1 option" : `Choose up to ${n} options`),
+    chooseUpTo: (n) => plural(n, "Choose {n} option", "Choose up to {n} options"),
     send: "Cast the ballot",
     confirm: (choice) => `Confirm: ${choice}?`,
     confirmYes: "Confirm",

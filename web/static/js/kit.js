@@ -20,6 +20,13 @@ export function say(vi, en) {
   return lang() === "en" ? en : vi;
 }
 
+// English counts: `one` for 1, else `many`; "{n}" in either is the count. Vietnamese has one
+// form, so its tables need none of this.
+//   plural(3, "{n} page", "{n} pages") -> "3 pages"
+export function plural(n, one, many) {
+  return (n === 1 ? one : many).replaceAll("{n}", String(n));
+}
+
 // The one message for a request that went wrong without the server saying why.
 export const failedText = say(
   "Không thực hiện được. Kiểm tra mạng rồi thử lại.",

@@ -4,7 +4,7 @@
 // The other panels come where the template has them: the ballot, and the chair's vote,
 // speakers, ward points and recording consoles.
 
-import { el, pickWords, request, syncClock } from "./kit.js";
+import { el, pickWords, plural, request, syncClock } from "./kit.js";
 import { connectMeeting, joinHandlers, statusIndicator } from "./live.js";
 import { createBallot } from "./ballot.js";
 import { createVoteConsole } from "./vote-console.js";
@@ -29,7 +29,7 @@ const TEXT = {
     status: { present: "Present", remote: "Remote", excused: "Excused", absent: "Absent" },
     role: { chair: "Chair", delegate: "Delegate", secretary: "Secretary", ward_point: "Ward point", observer: "Observer" },
     session: { draft: "Not started", published: "Not started", live: "In session", closed: "Ended" },
-    quorum: (q) => `Present ${q.present}/${q.members} delegates — at least ${q.needed} needed${q.kind === "hdnd" ? " (2/3 of all delegates)" : q.kind === "ubnd" ? " (more than half of all members)" : ""} — ${q.met ? "quorum met" : "no quorum yet"}`,
+    quorum: (q) => `Present ${q.present}/${plural(q.members, "{n} delegate", "{n} delegates")} — at least ${q.needed} needed${q.kind === "hdnd" ? " (2/3 of all delegates)" : q.kind === "ubnd" ? " (more than half of all members)" : ""} — ${q.met ? "quorum met" : "no quorum yet"}`,
     mine: (status) => `Your attendance: ${status}`,
     reason: "Reason",
     online: "Connected",

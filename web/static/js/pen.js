@@ -6,7 +6,7 @@
 // a reload, a dropped connection or a server restart loses nothing, and sending a change
 // twice is harmless (same mark UUID, same effect).
 
-import { el, pickWords, request } from "./kit.js";
+import { el, pickWords, plural, request } from "./kit.js";
 import { newUUID } from "./live.js";
 import { pageWords } from "./presented.js";
 
@@ -20,7 +20,7 @@ const TEXT = {
     privateNext: "Các nét vẽ tiếp theo chỉ mình bạn xem.",
   },
   en: {
-    pending: (n) => (n === 1 ? "1 change not sent yet" : `${n} changes not sent yet`),
+    pending: (n) => plural(n, "{n} change not sent yet", "{n} changes not sent yet"),
     refused: (message) => `A mark could not be saved: ${message}`,
     shared: "Your last mark is now shared with the meeting.",
     unshared: "Your last mark is now private.",

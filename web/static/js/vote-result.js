@@ -1,7 +1,7 @@
 // A vote as everyone sees it: its words, its count and clock while open, and the result
 // after the close (the delegate's ballot, the chair's console and the projector draw it).
 
-import { clockText, el, pickWords, secondsUntil } from "./kit.js";
+import { clockText, el, pickWords, plural, secondsUntil } from "./kit.js";
 
 const TEXT = {
   vi: {
@@ -51,7 +51,7 @@ const TEXT = {
     rule: (needed, base, threshold, over) => `Needs ≥ ${needed}/${base} — ${threshold} ${over}`,
     threshold: { half: "more than half of", two_thirds: "at least 2/3 of", three_quarters: "at least 3/4 of", share: (p) => `at least ${p}% of` },
     base: { cast: "the votes cast", present: "the members present", members: "all delegates of the council" },
-    turnout: (voters) => (voters === 1 ? "1 member voted" : `${voters} members voted`),
+    turnout: (voters) => plural(voters, "{n} member voted", "{n} members voted"),
     quorumMet: (voters, quorum) => `Minimum turnout met: ${voters}/${quorum}`,
     quorumNotMet: (voters, quorum) => `Minimum turnout not met: ${voters}/${quorum}`,
     whoVoted: (n) => `Who voted what (${n})`,
