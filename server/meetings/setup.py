@@ -125,6 +125,21 @@ async def _taking_part(db: AsyncSession, meeting_id: int) -> set[int]:
     return set(rows.all())
 
 
+def by_seat(people: list[tuple[Participant, User]]) -> list[tuple[Participant, User]]:
+    """As the hall is seated: the chair and the secretary first, then by seat number, the
+    unseated last, each by name."""
+    rank = {role: n for n, role in enumerate(MeetingRole)}
+    return sorted(
+        people,
+        key=lambda pu: (
+            rank.get(pu[0].role, len(rank)),
+            not pu[0].seat,
+            pu[0].seat.zfill(8),
+            fold(pu[1].full_name),
+        ),
+    )
+
+
 # --- the chair and the secretary ---------------------------------------------------------
 
 
