@@ -120,7 +120,7 @@ async def _setup_context(db: AsyncSession, meeting: Meeting) -> dict[str, Any]:
     people = await setup.chair_choices(db, meeting)
     return {
         "meeting": meeting,
-        "participants": setup.by_seat(await rules.participants(db, meeting.id)),
+        "participants": setup.by_seat(await rules.participants(db, setup.id_of(meeting))),
         "roles": list(MeetingRole),
         "groups": await setup.roster_groups(db, meeting.body_id),
         "roster_size": len(await setup.roster(db, meeting.body_id)),

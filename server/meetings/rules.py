@@ -102,12 +102,14 @@ async def secretaries(db: AsyncSession, meeting: Meeting) -> list[User]:
         select(User)
         .where(User.active)
         .where(
-            (User.role == Role.secretary)
-            | col(User.id).in_([u for u, r in seated.items() if r == MeetingRole.secretary])
+            sa.or_(
+                col(User.role) == Role.secretary,
+                col(User.id).in_([u for u, r in seated.items() if r == MeetingRole.secretary]),
+            )
         )
         .order_by(User.full_name)
     )
-    return [u for u in candidates if may_keep_minutes(u, meeting.body_id, seated.get(u.id))]
+    return [u for u in candidates if may_keep_minutes(u, meeting.body_id, seated.get(u.id or 0))]
 
 
 async def check_secretary(db: AsyncSession, meeting: Meeting, user_id: int | None) -> int | None:

@@ -28,6 +28,12 @@ from server.models import (
 MAX_FOUND = 12
 
 
+def id_of(row: Meeting | User) -> int:
+    """The id of a row read from the database (only a row not yet flushed has none)."""
+    assert row.id is not None
+    return row.id
+
+
 @dataclass(frozen=True)
 class RosterAdded:
     """What one "add the roster" did: who came in, who was already there, who was left out
@@ -46,7 +52,7 @@ async def roster(db: AsyncSession, body_id: int, group: str = "") -> list[tuple[
         select(Member, User)
         .join(User, col(User.id) == Member.user_id)
         .where(Member.body_id == body_id)
-        .order_by(Member.position, User.full_name)
+        .order_by(col(Member.position), col(User.full_name))
     )
     if group:
         query = query.where(Member.group == group)
@@ -75,7 +81,7 @@ async def add_roster(
         raise AppError(
             400, "empty_roster", "The council's roster is empty: the administrator fills it in."
         )
-    present = await _taking_part(db, meeting.id)
+    present = await _taking_part(db, id_of(meeting))
     added = already = inactive = 0
     for member, user in members:
         if user.id in present:
@@ -83,8 +89,11 @@ async def add_roster(
         elif not user.active:
             inactive += 1
         else:
-            db.add(Participant(meeting_id=meeting.id, user_id=user.id, role=role, seat=member.seat))
-            present.add(user.id)
+            user_id = id_of(user)
+            db.add(
+                Participant(meeting_id=id_of(meeting), user_id=user_id, role=role, seat=member.seat)
+            )
+            present.add(user_id)
             added += 1
     await db.commit()
     return RosterAdded(added, already, inactive)
@@ -113,9 +122,9 @@ async def find_people(db: AsyncSession, meeting: Meeting, query: str) -> list[Fo
     members = {
         m.user_id: m for m in await db.exec(select(Member).where(Member.body_id == meeting.body_id))
     }
-    present = await _taking_part(db, meeting.id)
+    present = await _taking_part(db, id_of(meeting))
     users = await db.exec(select(User).where(User.active).order_by(User.full_name))
-    found = [Found(u, members.get(u.id), u.id in present) for u in users if _matches(words, u)]
+    found = [Found(u, members.get(id_of(u)), u.id in present) for u in users if _matches(words, u)]
     found.sort(key=lambda f: (f.member is None, f.user.body_id != meeting.body_id))
     return found[:MAX_FOUND]
 
@@ -128,7 +137,7 @@ async def _taking_part(db: AsyncSession, meeting_id: int) -> set[int]:
 def by_seat(people: list[tuple[Participant, User]]) -> list[tuple[Participant, User]]:
     """As the hall is seated: the chair and the secretary first, then by seat number, the
     unseated last, each by name."""
-    rank = {role: n for n, role in enumerate(MeetingRole)}
+    rank: dict[str, int] = {role.value: n for n, role in enumerate(MeetingRole)}
     return sorted(
         people,
         key=lambda pu: (
@@ -145,7 +154,7 @@ def by_seat(people: list[tuple[Participant, User]]) -> list[tuple[Participant, U
 
 async def chair_choices(db: AsyncSession, meeting: Meeting) -> list[tuple[Participant, User]]:
     """Participants who may preside."""
-    return [(p, u) for p, u in await rules.participants(db, meeting.id) if may_chair(u, p.role)]
+    return [(p, u) for p, u in await rules.participants(db, id_of(meeting)) if may_chair(u, p.role)]
 
 
 def chair_of(people: list[tuple[Participant, User]]) -> int | None:
@@ -155,7 +164,7 @@ def chair_of(people: list[tuple[Participant, User]]) -> int | None:
 async def set_chair(db: AsyncSession, meeting: Meeting, user_id: int | None) -> None:
     """Seats `user_id` as the meeting's chair; whoever presided before becomes a delegate.
     None leaves the meeting without a chair."""
-    people = await rules.participants(db, meeting.id)
+    people = await rules.participants(db, id_of(meeting))
     chosen = next(((p, u) for p, u in people if u.id == user_id), None)
     if user_id is not None:
         if chosen is None:
@@ -200,11 +209,11 @@ async def copy_meeting(
     )
     db.add(copy)
     await db.flush()
-    await _copy_agenda(db, rules.agenda_tree(await rules.agenda_items(db, source.id)), copy)
-    for participant, _ in await rules.participants(db, source.id):
+    await _copy_agenda(db, rules.agenda_tree(await rules.agenda_items(db, id_of(source))), copy)
+    for participant, _ in await rules.participants(db, id_of(source)):
         db.add(
             Participant(
-                meeting_id=copy.id,
+                meeting_id=id_of(copy),
                 user_id=participant.user_id,
                 role=participant.role,
                 seat=participant.seat,
@@ -221,7 +230,7 @@ async def _copy_agenda(
     for position, node in enumerate(nodes):
         item: AgendaItem = node["item"]
         new = AgendaItem(
-            meeting_id=copy.id,
+            meeting_id=id_of(copy),
             parent_id=parent_id,
             position=position,
             title=item.title,
