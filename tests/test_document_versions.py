@@ -259,3 +259,15 @@ async def test_marks_on_the_paper_itself_follow_its_new_version(
     moved, aside = (db.get(Annotation, m.id) for m in marks)
     assert (moved.document_id, moved.page, moved.set_aside) == (new["id"], 1, False)
     assert aside.set_aside and aside.document_id == document["id"]
+
+
+async def test_deleting_a_replaced_paper_before_publishing_takes_its_older_versions(
+    client, meeting, database, settings
+):
+    first = await uploaded(client, meeting)
+    second = (await replace(client, first["id"], papers()[1].pdf)).json()
+    assert second["version"] == 2
+    assert (await client.delete(f"/api/documents/{second['id']}")).status_code == 204
+    db = fresh(database)
+    assert db.exec(select(Document)).all() == []
+    assert kept_files(settings) == [] or all("blobs" not in str(p) for p in kept_files(settings))

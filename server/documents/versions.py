@@ -39,23 +39,40 @@ def _changeable(document: Document) -> None:
 
 
 async def delete_document(state: House, db: AsyncSession, document: Document, actor: User) -> None:
-    """Removes a paper no published book holds; its file goes when nothing else uses it."""
+    """Removes a paper, with its older versions, when no published book holds any of them;
+    a file goes when nothing else uses it."""
     _changeable(document)
-    if await in_published_book(db, document):
-        raise AppError(
-            409,
-            "published",
-            "This document is in the published agenda book, so it cannot be deleted. "
-            "Upload a new version instead.",
-        )
-    sha256, meeting_id = document.sha256, document.meeting_id
+    versions = await _with_older(db, document)
+    for version in versions:
+        if await in_published_book(db, version):
+            raise AppError(
+                409,
+                "published",
+                "This document is in the published agenda book, so it cannot be deleted. "
+                "Upload a new version instead.",
+            )
+    files, meeting_id = {v.sha256 for v in versions}, document.meeting_id
     payload = {"document_id": document.id, "item_id": document.item_id, "title": document.title}
-    await db.delete(document)
+    for version in versions:  # newest first, so none is left naming a deleted one
+        await db.delete(version)
+        await db.flush()
     deleted = await journal.append(db, meeting_id, "document.deleted", payload, actor.id)
     await db.commit()
     state.hub.publish_event(deleted)
-    if not await blob_in_use(db, sha256):
-        release_blob(state, sha256)
+    for sha256 in files:
+        if not await blob_in_use(db, sha256):
+            release_blob(state, sha256)
+
+
+async def _with_older(db: AsyncSession, document: Document) -> list[Document]:
+    """The document and the versions it replaced, newest first."""
+    chain = [document]
+    while chain[-1].previous_id is not None:
+        older = await db.get(Document, chain[-1].previous_id)
+        if older is None:
+            break
+        chain.append(older)
+    return chain
 
 
 async def blob_in_use(db: AsyncSession, sha256: str) -> bool:
@@ -191,12 +208,7 @@ def _likeness(text: str, width: float, height: float) -> tuple[str, int, int]:
 async def version_history(db: AsyncSession, document: Document, tz: tzinfo) -> list[dict[str, Any]]:
     """Every version of the document, newest first: number, date (also as the council's
     clock shows it), who uploaded, pages."""
-    chain = [document]
-    while chain[0].previous_id is not None:  # older ones
-        older = await db.get(Document, chain[0].previous_id)
-        if older is None:
-            break
-        chain.insert(0, older)
+    chain = list(reversed(await _with_older(db, document)))
     while True:  # newer ones
         newer = (
             await db.exec(select(Document).where(Document.previous_id == chain[-1].id))
