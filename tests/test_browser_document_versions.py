@@ -120,6 +120,7 @@ def test_secretary_replaces_a_paper_and_the_reader_moves_to_it_live(browser, liv
     row.locator(".doc-replace summary").click()
     replace = row.locator(".doc-replace form")
     replace.locator("input[name=file]").set_input_files(write_new_version(tmp_path / "v2.pdf"))
+    shots(editor, "editor-replace-form", tmp_path, "#agenda li >> nth=0")
     replace.locator("button[type=submit]").click()
     expect(editor.locator("#agenda .doc", has_text=TITLE)).to_contain_text("phiên bản 2")
     expect(editor.locator("#publish-status")).to_contain_text("phiên bản 2", timeout=60_000)
