@@ -102,6 +102,19 @@ async def test_an_empty_roster_is_refused(as_secretary, council):
     assert council.seats() == {}
 
 
+async def test_the_whole_roster_cannot_be_made_chairs(as_secretary, council):
+    council.roster()
+    refused = await as_secretary.post(
+        f"/api/meetings/{council.meeting.id}/roster", json={"role": "chair"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "one_chair")
+    bad = await as_secretary.post(
+        f"/api/meetings/{council.meeting.id}/roster", json={"role": "president"}
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "bad_role")
+    assert council.seats() == {}
+
+
 async def test_a_deactivated_account_cannot_be_picked(as_secretary, council):
     dung = council.roster()["dung"]
     refused = await as_secretary.post(

@@ -14,7 +14,6 @@ from server import bodies, council
 from server.access import founds_first_council, may_copy, meeting_permission, runs_body, signed_in
 from server.errors import AppError, form_of, not_found
 from server.house import House, house_of
-from server.i18n import translate
 from server.meetings import rules, setup
 from server.models import AgendaBook, AgendaItem, Body, Meeting, MeetingRole, User
 
@@ -220,9 +219,9 @@ async def delete_item(request: Request, db: AsyncSession, item_id: int) -> Templ
 
 
 async def _participants_fragment(
-    db: AsyncSession, meeting: Meeting, note: str = "", changed: bool = True
+    db: AsyncSession, meeting: Meeting, added: setup.RosterAdded | None = None, changed: bool = True
 ) -> Template:
-    context = {**await _setup_context(db, meeting), "note": note}
+    context = {**await _setup_context(db, meeting), "added": added}
     headers = {"HX-Trigger": "participants-changed"} if changed else {}
     return Template("fragments/participants.html", context=context, headers=headers)
 
@@ -264,12 +263,7 @@ async def add_roster(request: Request, db: AsyncSession, meeting_id: int) -> Tem
         db, meeting, group=form.get("group", ""), role=form.get("role", MeetingRole.delegate)
     )
     house_of(request).rights.changed()
-    note = translate(
-        request,
-        "Added {added}; {already} already in the meeting; {inactive} deactivated left out.",
-        **done.json(),
-    )
-    return await _participants_fragment(db, meeting, note)
+    return await _participants_fragment(db, meeting, done)
 
 
 @post(

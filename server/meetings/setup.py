@@ -74,6 +74,8 @@ async def add_roster(
     group = group.strip()
     if role not in MeetingRole.__members__:
         raise AppError(400, "bad_role", "Unknown meeting role: {role}.", role=role)
+    if role == MeetingRole.chair:
+        raise AppError(400, "one_chair", "A meeting has one chair: pick them in the details.")
     if group and group not in await roster_groups(db, meeting.body_id):
         raise AppError(400, "no_such_group", "The roster has no group named {group}.", group=group)
     members = await roster(db, meeting.body_id, group)
