@@ -65,6 +65,10 @@ def test_secretary_sets_up_a_meeting_from_the_roster_and_copies_it(browser, live
     note = page.locator("#roster-note").inner_text()
     assert note == f"✓ Đã thêm 10 người. {in_group} người đã có trong cuộc họp."
 
+    page.click("#add-person button[type=submit]")  # nobody picked yet: told in that form
+    refusal = page.locator("#add-person .form-error .error")
+    refusal.wait_for()
+    assert refusal.inner_text() == "Hãy chọn một người trong danh sách."
     page.fill("#add-person input[name=q]", "tran van binh")  # the chair, without diacritics
     page.wait_for_selector("#people-found label.person:has-text('Trần Văn Bình')")
     shoot(page, tmp_path, "picker")
