@@ -83,8 +83,9 @@ def build_agenda(editor, tmp_path: Path) -> int:  # type: ignore[no-untyped-def]
 
     people = editor.locator("#participants")
     for username, role in PEOPLE:
-        form = people.locator("form")
-        form.locator("input[name=username]").fill(username)
+        form = people.locator("form#add-person")
+        form.locator("input[name=q]").fill(username)  # the picker finds usernames too
+        form.locator(f"label.person:has-text('@{username}') input").check()
         form.locator("select[name=role]").select_option(role)
         form.locator("button[type=submit]").click()
         expect(people.locator("tbody tr", has_text=f"@{username}")).to_be_visible()
