@@ -246,6 +246,61 @@ async def test_ballots_through_both_servers_are_counted_once_each(cluster):
     await close_all(chair, *delegates)
 
 
+async def test_one_delegate_casting_forty_times_on_both_servers_at_once_gets_one(cluster):
+    """Each server writes two batches of a vote at once on PostgreSQL: one delegate's ballots
+    from six tablets (three on each server) and HTTP on both, all at once, while the other
+    delegates vote too: one ballot is kept, the rest are refused as already cast."""
+    meeting = _meeting(cluster)
+    chair = await (await Tablet(cluster.a, meeting["chair"]).sign_in()).connect(meeting["id"])
+    csrf = {"X-CSRFToken": chair.http.cookies["csrftoken"]}
+    made = await chair.http.post(
+        f"/api/meetings/{meeting['id']}/votes", json={"title": "Một phiếu"}, headers=csrf
+    )
+    vote_id = made.json()["id"]
+    assert (await chair.http.post(f"/api/votes/{vote_id}/open", headers=csrf)).status_code == 200
+    servers = (cluster.a, cluster.b)
+    keen, *others = meeting["delegates"]
+    tablets = [await _tablet(servers[n % 2], keen, meeting["id"]) for n in range(6)]
+    voters = await asyncio.gather(
+        *(_tablet(servers[n % 2], name, meeting["id"]) for n, name in enumerate(others))
+    )
+    options = ("yes", "no", "abstain")
+
+    async def by_http(n: int) -> str:
+        device = tablets[n % 6]
+        answer = await device.http.post(
+            f"{servers[n % 2].url}/api/votes/{vote_id}/ballots",
+            json={"option": options[n % 3]},
+            headers={"X-CSRFToken": device.http.cookies["csrftoken"]},
+        )
+        return "ack" if answer.status_code == 201 else answer.json()["code"]
+
+    def answered(answer: dict[str, Any]) -> str:
+        return "ack" if answer["type"] == "ack" else answer["code"]
+
+    casts = [(tablets[n % 6], options[n % 3]) for n in range(30)]
+    casts += [(device, "yes") for device in voters]
+    sent, over_http = await asyncio.gather(
+        asyncio.gather(
+            *(device.send("vote.cast", vote_id=vote_id, option=o) for device, o in casts)
+        ),
+        asyncio.gather(*(by_http(n) for n in range(10))),
+    )
+    answers = [
+        answered(await device.answer(i, within=30))
+        for (device, _), i in zip(casts, sent, strict=True)
+    ]
+    keen_answers, other_answers = answers[:30] + over_http, answers[30:]
+    assert sorted(keen_answers) == ["ack"] + ["already_voted"] * 39
+    assert set(other_answers) == {"ack"}
+    with Session(cluster.engine) as session:
+        stored = session.exec(select(BallotCast).where(BallotCast.vote_id == vote_id)).all()
+        ballots = session.exec(select(Ballot).where(Ballot.vote_id == vote_id)).all()
+        assert len(stored) == len({c.voter_id for c in stored}) == DELEGATES
+        assert len(ballots) == len({b.voter_id for b in ballots}) == DELEGATES
+    await close_all(chair, *tablets, *voters)
+
+
 async def test_a_tablet_moving_to_the_other_server_resumes_without_a_gap(cluster):
     meeting = _meeting(cluster)
     chair_a = await _tablet(cluster.a, meeting["chair"], meeting["id"])

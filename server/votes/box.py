@@ -1,8 +1,12 @@
 """Casting ballots, from a tablet's socket or over HTTP, through the same rules.
 
-Ballots of one vote are written in batches: while one transaction runs, the ballots that
-arrive wait, and the next transaction takes them all. The status is checked once per batch
-under the vote's lock, and one ballot per voter stays a unique row in the database.
+Ballots of one vote are written in batches: while a transaction runs, the ballots that
+arrive wait, and the next transaction takes them all. On PostgreSQL two batches of a vote
+run at once (each holds the vote's row in share mode, so they do not wait for each other);
+SQLite has one writer at a time, so there one runs. A voter is never in two batches at
+once, rows are written in the voters' order (two servers' batches wait, never deadlock), and
+the status is checked once per batch under the vote's lock; one ballot per voter stays a
+unique row in the database.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from server.votes.rules import VOTERS, chosen_options
 from server.votes.store import locked_vote, options_of
 
 BATCH_MAX = 200  # ballots per transaction; keeps every statement well under bind limits
+WRITERS = {"postgresql": 2}  # batches of one vote written at once; 1 elsewhere (SQLite)
 
 
 @dataclass
@@ -55,13 +60,16 @@ class BallotBoxes:
     def __init__(self, db: async_sessionmaker[AsyncSession], counted: Counted) -> None:
         self._db, self._counted = db, counted
         self._boxes: dict[int, BallotBox] = {}
+        bind = db.kw.get("bind")
+        self._writers = WRITERS.get(bind.dialect.name, 1) if bind is not None else 1
 
     async def cast(
         self, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None
     ) -> dict[str, Any]:
         box = self._boxes.get(vote_id)
         if box is None:
-            box = self._boxes[vote_id] = BallotBox(vote_id, self._db, self._counted)
+            box = BallotBox(vote_id, self._db, self._counted, self._writers)
+            self._boxes[vote_id] = box
         try:
             return await box.cast(_Cast(voter_id, choices, meeting_id))
         finally:
@@ -77,34 +85,60 @@ class BallotBoxes:
 
 class BallotBox:
     def __init__(
-        self, vote_id: int, db: async_sessionmaker[AsyncSession], counted: Counted
+        self,
+        vote_id: int,
+        db: async_sessionmaker[AsyncSession],
+        counted: Counted,
+        writers: int = 1,
     ) -> None:
         self.vote_id = vote_id
         self._db, self._counted = db, counted
         self._waiting: list[_Cast] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers_max = writers
+        self._writers: set[asyncio.Task[None]] = set()
+        self._writing: set[int] = set()  # voters in a batch being written
         self._vote: Vote | None = None  # what a vote is never changes once it is made
         self._options: list[VoteOption] = []
         self.gone = False  # the vote is closed or does not exist: nothing more to keep
 
     async def cast(self, cast: _Cast) -> dict[str, Any]:
         self._waiting.append(cast)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_all())
+        self._start_writer()
         return await cast.answer
 
+    def _start_writer(self) -> None:
+        if len(self._writers) < self._writers_max and self._waiting:
+            self._writers.add(asyncio.create_task(self._write_all()))
+
     async def idle(self) -> None:
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
+        while self._writers:
+            await asyncio.shield(asyncio.gather(*self._writers))
 
     async def _write_all(self) -> None:
         try:
-            while self._waiting:
-                batch = self._waiting[:BATCH_MAX]
-                del self._waiting[:BATCH_MAX]
-                await self._write(batch)
+            while batch := self._next_batch():
+                voters = {cast.voter_id for cast in batch}
+                self._writing |= voters
+                try:
+                    await self._write(batch)
+                finally:
+                    self._writing -= voters
+                self._start_writer()  # for casts held back while their voter was written
         finally:
-            self._writer = None
+            # at once, not in a done callback: a cast arriving meanwhile must start a writer
+            self._writers -= {task for task in [asyncio.current_task()] if task}
+
+    def _next_batch(self) -> list[_Cast]:
+        """The first waiting casts, leaving for later those of a voter being written."""
+        batch: list[_Cast] = []
+        held: list[_Cast] = []
+        for cast in self._waiting:
+            if len(batch) == BATCH_MAX or cast.voter_id in self._writing:
+                held.append(cast)
+            else:
+                batch.append(cast)
+        self._waiting = held
+        return batch
 
     async def _write(self, batch: list[_Cast]) -> None:
         try:
@@ -136,9 +170,7 @@ class BallotBox:
             if refusal is not None:
                 self.gone = vote.status == "closed"
                 return [_in_meeting(vote, c) or refusal for c in batch]
-            voters = {c.voter_id for c in batch}
-            weights = await _weights(db, vote, voters)
-            before = await _voted_before(db, vote, voters)
+            weights, before = await _voters(db, vote, {c.voter_id for c in batch})
             answers, final = self._sort(vote, batch, weights, before)
             if final:
                 await _record(db, vote, final, before)
@@ -206,26 +238,30 @@ def _already_voted() -> AppError:
     return AppError(409, "already_voted", "You have already voted in this vote.")
 
 
-async def _weights(db: AsyncSession, vote: Vote, voters: set[int]) -> dict[int, int]:
-    """The weight of each of `voters` who may vote, as the server has it."""
+async def _voters(
+    db: AsyncSession, vote: Vote, voters: set[int]
+) -> tuple[dict[int, int], set[int]]:
+    """The weight of each of `voters` who may vote, as the server has it, and which of them
+    have voted before (one query: each costs a round trip to the database)."""
     rows = await db.exec(
-        select(Participant.user_id, Participant.vote_weight).where(
+        select(Participant.user_id, Participant.vote_weight, BallotCast.id)
+        .outerjoin(
+            BallotCast,
+            sa.and_(
+                col(BallotCast.vote_id) == vote.id,
+                col(BallotCast.voter_id) == Participant.user_id,
+            ),
+        )
+        .where(
             Participant.meeting_id == vote.meeting_id,
             col(Participant.user_id).in_(voters),
             col(Participant.role).in_(VOTERS),
             Participant.vote_weight > 0,
         )
     )
-    return dict(rows.all())
-
-
-async def _voted_before(db: AsyncSession, vote: Vote, voters: set[int]) -> set[int]:
-    rows = await db.exec(
-        select(BallotCast.voter_id).where(
-            BallotCast.vote_id == vote.id, col(BallotCast.voter_id).in_(voters)
-        )
-    )
-    return set(rows.all())
+    found = rows.all()
+    weights = {voter: weight for voter, weight, _ in found}
+    return weights, {voter for voter, _, cast in found if cast is not None}
 
 
 async def _record(
@@ -234,30 +270,34 @@ async def _record(
     final: dict[int, tuple[list[VoteOption], int]],
     before: set[int],
 ) -> None:
-    new = [v for v in final if v not in before]
+    """Rows go in the voters' (and options') order, so batches of two servers that touch the
+    same rows wait for each other instead of deadlocking. Many rows are one statement sent
+    with many parameter sets (compiled once, sent together)."""
+    connection = await db.connection()
+    new = sorted(v for v in final if v not in before)
     if new:
         rows = [{"vote_id": vote.id, "voter_id": v, "weight": final[v][1]} for v in new]
-        await db.exec(sa.insert(BallotCast).values(rows))  # type: ignore[call-overload]
+        await connection.execute(sa.insert(BallotCast), rows)
     if vote.secret:  # only the running totals grow; no row names a voter or an order
         totals: Counter[int] = Counter()
         for chosen, weight in final.values():
             for option in chosen:
                 totals[option.id] += weight
-        for option_id, weight in totals.items():
+        for option_id, weight in sorted(totals.items()):
             await db.exec(  # type: ignore[call-overload]
                 sa.update(Ballot)
                 .where(Ballot.vote_id == vote.id, Ballot.option_id == option_id)
                 .values(weight=Ballot.weight + weight)
             )
         return
-    changed = [v for v in final if v in before]
+    changed = sorted(v for v in final if v in before)
     if changed:
         await db.exec(  # type: ignore[call-overload]
             sa.delete(Ballot).where(Ballot.vote_id == vote.id, col(Ballot.voter_id).in_(changed))
         )
     ballots = [
         {"id": uuid.uuid4(), "vote_id": vote.id, "option_id": o.id, "weight": w, "voter_id": v}
-        for v, (chosen, w) in final.items()
+        for v, (chosen, w) in sorted(final.items())
         for o in chosen
     ]
-    await db.exec(sa.insert(Ballot).values(ballots))  # type: ignore[call-overload]
+    await connection.execute(sa.insert(Ballot), ballots)
