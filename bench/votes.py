@@ -107,7 +107,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread", type=float, default=1.0, help="seconds the casts spread over")
     parser.add_argument("--seed", type=int, default=2026, help="for the delays and the choices")
     parser.add_argument("--port", type=int, default=8773, help="phonghop's port on 127.0.0.1")
-    parser.add_argument("--quiet-wait", type=float, default=900.0, help="longest wait, seconds")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=900.0,
+        help="longest wait for a quiet machine, seconds (again before measuring, 300 at most)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="overall limit in seconds")
     add_cluster_arguments(parser)
     args = parser.parse_args()
@@ -389,7 +394,7 @@ async def vote_burst(
             f"/api/meetings/{MEETING}/votes", json={"title": "Biểu quyết thử"}, headers=csrf
         )
         vote_id = expect(created, 201, "creating the vote").json()["id"]
-        await quiet_again(min(300.0, deadline.left() / 2))
+        await quiet_again(min(300.0, args.quiet_wait, deadline.left() / 2))
         load = round(os.getloadavg()[0], 2)
         progress(f"measuring; 1-minute load average {load}")
         expect(await chair.post(f"/api/votes/{vote_id}/open", headers=csrf), 200, "opening")
