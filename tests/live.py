@@ -41,7 +41,14 @@ def served(settings, database) -> Iterator[Served]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = create_app(replace(settings, allowed_origins=[url]))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, ws_max_size=1 << 20)
+    config = uvicorn.Config(  # the sockets of `phonghop serve`: no per-message compression
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        ws_max_size=1 << 20,
+        ws_per_message_deflate=False,
+    )
     server = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 
 import pymupdf
@@ -372,7 +373,12 @@ async def test_a_stuck_tablet_is_cut_off_and_the_others_get_everything(served, w
     fast = await tablet(served, "daibieu01", world["meeting"])
     served.app.state.hub.queue_limit = 16  # cut off sooner, so the test sends less
     stuck = await tablet(served, "daibieu02", world["meeting"])
-    stuck.socket.transport.pause_reading()  # the tablet stops reading; only buffers fill
+    # The tablet stops reading; only buffers fill. A small receive window keeps them small
+    # (loopback may grow one to 32 MB), so the server's queue for it must fill.
+    stuck.socket.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16
+    )
+    stuck.socket.transport.pause_reading()
     payload = "x" * 200_000
     total, batch = 300, 20
     received = 0
@@ -388,7 +394,7 @@ async def test_a_stuck_tablet_is_cut_off_and_the_others_get_everything(served, w
     stuck.socket.transport.resume_reading()
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
-            await stuck.receive(within=10)
+            await stuck.receive(within=60)
     assert closed.value.rcvd.code == 4008
     flooded = [m for m in stuck.inbox if m["type"] == "test.flood"]
     assert len(flooded) < total
