@@ -21,6 +21,7 @@ from server.models import (
     Document,
     Meeting,
     MeetingStatus,
+    Member,
     Participant,
     User,
 )
@@ -140,11 +141,30 @@ def seed(session: Session, settings: Settings, passwords: Passwords) -> list[Dem
                     seat=f"{seat:02d}" if meeting_role != "ward_point" else "",
                 )
             )
+        if meeting_role in ("chair", "delegate"):
+            _seat_on_roster(session, body, user, seat)
         logins.append(DemoLogin(account.username, account.role, who))
     session.commit()
     if not _one(session, select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)):
         _seed_agenda(session, settings, meeting, starts_at)
     return logins
+
+
+def _seat_on_roster(session: Session, body: Body, user: User, seat: int) -> None:
+    """The council's roster: the chair and the delegates, in two groups (tổ đại biểu)."""
+    if _one(session, select(Member).where(Member.body_id == body.id, Member.user_id == user.id)):
+        return
+    group = "Tổ đại biểu số 1" if seat <= (len(DELEGATES) + 3) // 2 else "Tổ đại biểu số 2"
+    session.add(
+        Member(
+            body_id=body.id,
+            user_id=user.id,
+            title=user.title,
+            seat=f"{seat:02d}",
+            group=group,
+            position=seat,
+        )
+    )
 
 
 def _seed_agenda(

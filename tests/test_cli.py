@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from server import db
-from server.models import AgendaItem, Document, Participant, User
+from server.models import AgendaItem, Document, Member, Participant, User
 
 
 def phonghop(settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -136,8 +136,11 @@ def test_demo_seed_is_complete_and_idempotent(settings):
         roles = [p.role for p in session.exec(select(Participant)).all()]
         items = session.exec(select(AgendaItem)).all()
         documents = session.exec(select(Document)).all()
+        roster = session.exec(select(Member)).all()
     engine.dispose()
     assert roles.count("delegate") == 20
+    assert len(roster) == 21  # the chair and the delegates, in two groups
+    assert {m.group for m in roster} == {"Tổ đại biểu số 1", "Tổ đại biểu số 2"}
     assert roles.count("ward_point") == 3
     assert roles.count("chair") == 1 and roles.count("secretary") == 1
     top_level = [i for i in items if i.parent_id is None]
