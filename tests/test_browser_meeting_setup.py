@@ -17,10 +17,11 @@ SIZES = {"1280": (1280, 800), "1024": (1024, 768), "800": (800, 1280)}
 
 
 def seed_roster(data_dir) -> int:
-    """The demo council's roster: its twenty delegates in two groups, at seats 01–20; the chair
-    stays off the roster (picked by name). Returns how many are in GROUP."""
+    """The demo council's roster made again: its twenty delegates in two groups, at seats 01–20;
+    the chair stays off the roster (picked by name). Returns how many are in GROUP."""
     with sqlite3.connect(data_dir / "phonghop.db") as db:
         (body_id,) = db.execute("SELECT id FROM body").fetchone()
+        db.execute("DELETE FROM member")
         rows = db.execute(
             "SELECT id, username FROM user WHERE username LIKE 'daibieu%' ORDER BY username"
         ).fetchall()
