@@ -27,6 +27,7 @@ CHROMIUM_FLAGS = [
 ]
 MEDIA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 TABLET = {"width": 1024, "height": 768}
+BUSY_MACHINE_MS = 30_000
 
 
 @dataclass
@@ -52,6 +53,11 @@ def browser(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     flags = CHROMIUM_FLAGS + (MEDIA_FLAGS if request.node.get_closest_marker("media") else [])
+    from playwright.sync_api import expect
+
+    # Ceilings, not waits: on a machine busy with other work (two suites and a busy loop on
+    # 2 cores) a page can take over 10 s to answer a click.
+    expect.set_options(timeout=BUSY_MACHINE_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=flags, headless=True)
         yield chromium
@@ -61,7 +67,7 @@ def browser(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
 def tablet(browser, live_server: LiveServer):  # type: ignore[no-untyped-def]
     """A new tablet-sized browser context (its own cookies) on the live server."""
     context = browser.new_context(viewport=TABLET, base_url=live_server.url, locale="vi-VN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BUSY_MACHINE_MS)
     return context
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in
+from tests.browser import BUSY_MACHINE_MS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def open_as(browser, live_server, size=(1280, 800)):  # type: ignore[no-untyped-
     context = browser.new_context(
         viewport={"width": width, "height": height}, base_url=live_server.url, locale="vi-VN"
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BUSY_MACHINE_MS)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     return context, page

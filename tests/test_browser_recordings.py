@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from server import db
 from server.models import Meeting, Recording
-from tests.browser import sign_in
+from tests.browser import BUSY_MACHINE_MS, sign_in
 from tests.fake_recorder import CHAPTERS, tiny_mp4
 
 SCREEN = {"width": 1280, "height": 800}
@@ -38,7 +38,7 @@ def recorded(data_dir: Path) -> int:
 def test_the_secretary_plays_a_recording_by_its_chapters(browser, live_server, tmp_path):
     meeting_id = recorded(live_server.data_dir)
     context = browser.new_context(viewport=SCREEN, base_url=live_server.url, locale="vi-VN")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BUSY_MACHINE_MS)
     page = context.new_page()
     sign_in(page, "thuky")
 
