@@ -152,6 +152,7 @@ def seed(session: Session, settings: Settings, passwords: Passwords) -> list[Dem
 
 def _seat_on_roster(session: Session, body: Body, user: User, seat: int) -> None:
     """The council's roster: the chair and the delegates, in two groups (tổ đại biểu)."""
+    assert body.id is not None and user.id is not None  # both stored before
     if _one(session, select(Member).where(Member.body_id == body.id, Member.user_id == user.id)):
         return
     group = "Tổ đại biểu số 1" if seat <= (len(DELEGATES) + 3) // 2 else "Tổ đại biểu số 2"

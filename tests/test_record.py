@@ -547,6 +547,8 @@ def test_the_secretary_finishes_the_minutes_on_a_tablet_that_loses_the_wifi(
     page.on("pageerror", lambda error: problems.append(str(error)))
     sign_in(page, "thuky")
     page.click("text=Kỳ họp thứ ba")
+    # the page's script is running (a click before it would be lost on a busy machine)
+    expect(page.locator("html")).to_have_attribute("data-live", "online")
     page.locator("#session-start").click()
     expect(page.locator("#session-state")).to_have_attribute("data-status", "live")
     page.once("dialog", lambda dialog: dialog.accept())
