@@ -50,11 +50,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 @pytest.fixture
 def browser(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     flags = CHROMIUM_FLAGS + (MEDIA_FLAGS if request.node.get_closest_marker("media") else [])
-    from playwright.sync_api import expect
-
     # Ceilings, not waits: on a machine busy with other work (two suites and a busy loop on
     # 2 cores) a page can take over 10 s to answer a click.
     expect.set_options(timeout=BUSY_MACHINE_MS)
