@@ -75,3 +75,10 @@ def sign_in(page, username: str, password: str = "demo2026") -> None:  # type: i
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/meetings")
+
+
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until htmx has swapped and wired what it fetched: typing into a form htmx has just
+    swapped in, before its triggers are bound, is lost (it happened on a busy machine)."""
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")

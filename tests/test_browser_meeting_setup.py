@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.browser import sign_in, tablet
+from tests.browser import settled, sign_in, tablet
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +70,7 @@ def test_secretary_sets_up_a_meeting_from_the_roster_and_copies_it(browser, live
     refusal = page.locator("#add-person .form-error .error")
     refusal.wait_for()
     assert refusal.inner_text() == "Hãy chọn một người trong danh sách."
+    settled(page)
     page.fill("#add-person input[name=q]", "tran van binh")  # the chair, without diacritics
     page.wait_for_selector("#people-found label.person:has-text('Trần Văn Bình')")
     shoot(page, tmp_path, "picker")

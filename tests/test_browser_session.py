@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from agenda import fonts
-from tests.browser import TABLET, sign_in, tablet
+from tests.browser import TABLET, settled, sign_in, tablet
 from tests.test_browser_conference import KEEP_PEERS, expect_frames_growing
 from tests.test_browser_live import draw_stroke, expect_on, expect_online, ink_pages, signed_in
 from tests.test_browser_votes import cast
@@ -83,6 +83,7 @@ def build_agenda(editor, tmp_path: Path) -> int:  # type: ignore[no-untyped-def]
 
     people = editor.locator("#participants")
     for username, role in PEOPLE:
+        settled(editor)
         form = people.locator("form#add-person")
         form.locator("input[name=q]").fill(username)  # the picker finds usernames too
         form.locator(f"label.person:has-text('@{username}') input").check()
