@@ -37,6 +37,7 @@ from server import (
     record,
     recordings,
     speakers,
+    tablet,
     votes,
 )
 from server.admin.routes import ROUTES as ADMIN_ROUTES
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *bodies.ROUTES,
             *recordings.ROUTES,
             *ADMIN_ROUTES,
+            *tablet.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,

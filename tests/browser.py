@@ -62,9 +62,11 @@ def browser(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         chromium.close()
 
 
-def tablet(browser, live_server: LiveServer):  # type: ignore[no-untyped-def]
-    """A new tablet-sized browser context (its own cookies) on the live server."""
-    context = browser.new_context(viewport=TABLET, base_url=live_server.url, locale="vi-VN")
+def tablet(browser, live_server: LiveServer, url: str = "", **options):  # type: ignore[no-untyped-def]
+    """A new tablet-sized browser context (its own cookies) on the live server, or at `url`
+    (the server through tests/wifi.py)."""
+    base = url or live_server.url
+    context = browser.new_context(viewport=TABLET, base_url=base, locale="vi-VN", **options)
     context.set_default_timeout(BUSY_MACHINE_MS)
     return context
 

@@ -201,7 +201,8 @@ def test_confidential_paper_is_read_on_screen_only(browser, live_server, tmp_pat
     editor.goto("/meetings/1/edit")
     attach_paper(editor, paper, "Báo cáo mật về nhân sự", confidential=True)
 
-    delegate = tablet(browser, live_server)
+    # A tablet without the service worker (a LAN on plain http): pages come from the network.
+    delegate = tablet(browser, live_server, service_workers="block")
     reader = delegate.new_page()
     sign_in(reader, "daibieu01")
     open_paper(reader, "Báo cáo mật về nhân sự")

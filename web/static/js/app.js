@@ -2,6 +2,7 @@
 // own error slot; a refusal of a request made outside any form goes to the flash area.
 
 import { el, say } from "./kit.js";
+import { forgetAll } from "./offline.js";
 
 document.addEventListener("DOMContentLoaded", () => {
   if (!window.htmx) return;
@@ -60,4 +61,14 @@ document.addEventListener("htmx:sendError", (event) => {
   const form = formOf(event.detail.requestConfig?.elt || event.detail.elt);
   const slot = form && form.isConnected ? errorSlot(form) : flash();
   slot.replaceChildren(el("p", "error", message));
+});
+
+// Signing out leaves no book and no confidential page on a shared tablet.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (form.getAttribute("action") !== "/logout" || form.dataset.forgotten) return;
+  event.preventDefault();
+  await forgetAll().catch(() => {});
+  form.dataset.forgotten = "1";
+  form.submit();
 });

@@ -23,6 +23,7 @@ const TEXT = {
     reopen: "Mở phiếu",
     dismiss: "Đóng",
     byHand: { hands: "Biểu quyết bằng hình thức giơ tay: không bỏ phiếu trên máy tính bảng.", paper: "Bỏ phiếu kín bằng phiếu giấy: không bỏ phiếu trên máy tính bảng." },
+    needsLink: "Mất kết nối mạng: cần có mạng mới bỏ phiếu được. Phiếu của bạn chưa gửi; hãy chờ kết nối lại.",
   },
   en: {
     chooseUpTo: (n) => plural(n, "Choose {n} option", "Choose up to {n} options"),
@@ -38,6 +39,7 @@ const TEXT = {
     reopen: "Open the ballot",
     dismiss: "Close",
     byHand: { hands: "A show of hands: nothing to cast on the tablet.", paper: "Paper ballots: nothing to cast on the tablet." },
+    needsLink: "No network: voting needs the connection. Your ballot has not been sent; wait until it is back.",
   },
 };
 const t = { ...voteText, ...pickWords(TEXT) };
@@ -68,6 +70,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
   let error = "";
   let minimized = false;
   let eligible = 0;
+  let linked = true; // the meeting socket is up: a ballot can go out
   let stopClock = null;
 
   root.classList.add("ballot");
@@ -211,6 +214,10 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
       card.append(message);
       root.replaceChildren(card);
     }
+    if (!linked && vote.status === "open" && canVote && stage !== "voted" && stage !== "watch") {
+      root.querySelector(".ballot-card, .ballot-bar")?.append(el("p", "ballot-offline", t.needsLink));
+      timeIsUp(); // nothing can be cast until the link is back
+    }
     if (vote.status === "open" && vote.closes_at) {
       stopClock = everyHalfSecond(() => {
         for (const clock of root.querySelectorAll(".ballot-clock")) clock.textContent = voteClock(vote);
@@ -324,6 +331,11 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
       link = meetingLink;
     },
     handlers: {
+      status(name) {
+        if (linked === (name === "online")) return;
+        linked = name === "online";
+        render();
+      },
       snapshot(state) {
         eligible = eligibleIn(state) || eligible;
         if (state.vote) {

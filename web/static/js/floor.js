@@ -26,6 +26,7 @@ const TEXT = {
     end: "Kết thúc lượt",
     up: "Lên",
     down: "Xuống",
+    needsLink: "Cần có mạng để đăng ký phát biểu",
   },
   en: {
     request: "Ask to speak",
@@ -43,6 +44,7 @@ const TEXT = {
     end: "End the turn",
     up: "Up",
     down: "Down",
+    needsLink: "Asking to speak needs the network",
   },
 };
 export const floorText = pickWords(TEXT);
@@ -97,7 +99,9 @@ export function createFloor({ userId, button: request, place, banner, notify, it
     request.classList.toggle("waiting", Boolean(me));
     request.setAttribute("aria-pressed", String(Boolean(me)));
     request.disabled = busy || !link?.ready;
-    place.textContent = me?.place ? t.place(me.place) : "";
+    const cut = link && link.status !== "online" && link.status !== "connecting";
+    request.title = cut ? t.needsLink : "";
+    place.textContent = cut ? t.needsLink : me?.place ? t.place(me.place) : "";
     showBanner(me?.speaking ? queue.speaking : null);
   }
 
