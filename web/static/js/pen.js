@@ -37,10 +37,13 @@ const MIN_STEP_PX = 1.5; // closer points add nothing but weight
 const MAX_POINTS = 5000; // the server's limit for one stroke
 const ERASE_PX = 12;
 const MIN_RECT = 0.004;
+const LINE_HEIGHT = 0.02; // a drag along a line, where there are no words: a band this tall
+const WORDS_WAIT_MS = 1500; // then the dragged rectangle is the highlight
 const DEFAULT_COLORS = { pen: "#d32f2f", highlight: "#ffd400", note: "#ffd400" };
 const RETRY_MS = 5000;
 const MAX_SERVER_FAILURES = 5;
 const narrowScreen = window.matchMedia("(max-width: 700px)");
+const uprightTablet = window.matchMedia("(orientation: portrait) and (min-width: 701px)"); // tools in a row (reader.css)
 
 const round = (value) => Math.round(Math.min(1, Math.max(0, value)) * 10000) / 10000;
 const copy = (mark) => (mark ? structuredClone(mark) : null);
@@ -149,11 +152,14 @@ function distanceToSegment(px, py, [ax, ay], [bx, by]) {
   return Math.hypot(px - (ax + k * dx), py - (ay + k * dy));
 }
 
-// Word boxes under the dragged rectangle, joined into one rectangle per line of text.
+// Word boxes under the dragged rectangle, joined into one rectangle per line of text. A drag
+// along a line is as thin as the hand is steady (a mouse's is 0 high): a word it runs through
+// counts, as does one it covers a third of.
 function wordsUnder(words, [x0, y0, x1, y1]) {
   const hit = words.filter(([wx0, wy0, wx1, wy1]) => {
     const overlapY = Math.min(y1, wy1) - Math.max(y0, wy0);
-    return wx1 > x0 && wx0 < x1 && overlapY > 0.3 * (wy1 - wy0);
+    const inside = y0 >= wy0 && y1 <= wy1;
+    return wx1 > x0 && wx0 < x1 && (inside || overlapY > 0.3 * (wy1 - wy0));
   });
   const lines = [];
   for (const [wx0, wy0, wx1, wy1] of hit) {
@@ -190,6 +196,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     share: false,
     selected: null, // id of the own mark made last on this page: what "share" changes
     stroke: null, // the mark being drawn
+    landing: null, // a highlight just dragged, shown until its words are found
     sawPen: false, // a stylus was used: fingers then pan and page instead of drawing
     flushing: false,
     people: new Map(),
@@ -370,6 +377,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
       shapes.push(node);
     }
     if (state.stroke?.node) shapes.push(state.stroke.node);
+    if (state.landing) shapes.push(state.landing);
     layer.replaceChildren(...shapes);
     const editor = notesLayer.querySelector(".note-editor");
     notesLayer.replaceChildren(...notes, ...(editor ? [editor] : []));
@@ -416,6 +424,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
       state.stroke = { pointerId: event.pointerId, kind: "note", x, y };
     } else if (state.tool === "highlight") {
       const node = element("rect", { class: "drag-rect" });
+      pageWords(state.doc.id, state.page).catch(() => {}); // asked now, ready when the drag ends
       state.stroke = { pointerId: event.pointerId, kind: "highlight", from: [x, y], to: [x, y], node };
       layer.append(node);
       drawDragRect();
@@ -519,7 +528,8 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
 
   function drawDragRect() {
     const [w, h] = viewSize();
-    const [x0, y0, x1, y1] = dragRect(state.stroke);
+    const dragged = dragRect(state.stroke);
+    const [x0, y0, x1, y1] = draggedBand(dragged) || dragged;
     const node = state.stroke.node;
     node.setAttribute("x", x0 * w);
     node.setAttribute("y", y0 * h);
@@ -528,18 +538,33 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     node.setAttribute("fill", state.colors.highlight);
   }
 
+  // Where no word is under the drag, the dragged rectangle is the highlight; a drag along a
+  // line (or down the margin) with hardly any height (width) becomes a band one line thick.
+  // A tap marks nothing.
+  function draggedBand([x0, y0, x1, y1]) {
+    if (x1 - x0 <= MIN_RECT && y1 - y0 <= MIN_RECT) return null;
+    const [w, h] = viewSize();
+    const widen = (a, b, least) => (b - a >= least ? [a, b] : [(a + b - least) / 2, (a + b + least) / 2]);
+    const [left, right] = widen(x0, x1, (LINE_HEIGHT * h) / w);
+    const [top, bottom] = widen(y0, y1, LINE_HEIGHT);
+    return [left, top, right, bottom].map(round);
+  }
+
   async function finishHighlight(stroke) {
     const rect = dragRect(stroke);
     const { doc, page } = state;
+    state.landing = stroke.node; // stays on screen while the words are looked up
     let rects = [];
     try {
-      rects = wordsUnder(await pageWords(doc.id, page), rect);
+      const late = new Promise((resolve) => setTimeout(() => resolve([]), WORDS_WAIT_MS));
+      rects = wordsUnder(await Promise.race([pageWords(doc.id, page), late]), rect);
     } catch {
       // no words (a scan, or no network): the dragged rectangle itself is the highlight
     }
+    if (state.landing === stroke.node) state.landing = null;
     stroke.node.remove();
     if (state.doc !== doc || state.page !== page) return;
-    if (!rects.length && rect[2] - rect[0] > MIN_RECT && rect[3] - rect[1] > MIN_RECT) rects = [rect];
+    if (!rects.length) rects = [draggedBand(rect)].filter(Boolean);
     if (!rects.length) return;
     const mark = newMark("highlight", { rects: rects.slice(0, 200), color: state.colors.highlight });
     state.selected = mark.id;
@@ -723,6 +748,9 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
   layer.addEventListener("pointerup", onPointerUp);
   layer.addEventListener("pointercancel", onPointerUp);
   toolbar.addEventListener("click", onToolbarClick);
+  const orient = () => toolbar.setAttribute("aria-orientation", uprightTablet.matches ? "horizontal" : "vertical");
+  uprightTablet.addEventListener("change", orient);
+  orient();
   document.addEventListener("keydown", onKey);
   for (const entry of outbox.all()) applyEntry(entry); // drawn before a reload, not acked yet
   updateToolbar();
