@@ -2,7 +2,7 @@
 //
 // Marks are drawn in an SVG laid over the page image, in page-normalized coordinates, so
 // they stay sharp and in place at any zoom. Every change is written to an outbox in
-// localStorage before it is sent, and leaves the outbox only when the server has acked it:
+// IndexedDB before it is sent, and leaves the outbox only when the server has acked it:
 // a reload, a dropped connection or a server restart loses nothing, and sending a change
 // twice is harmless (same mark UUID, same effect).
 
@@ -49,37 +49,68 @@ const round = (value) => Math.round(Math.min(1, Math.max(0, value)) * 10000) / 1
 const copy = (mark) => (mark ? structuredClone(mark) : null);
 
 // ---------- the outbox: changes not yet acked, in order
+//
+// Kept in IndexedDB (a stroke can weigh more than localStorage holds, and a tablet may draw
+// offline for a whole session); read once into memory, written through on every change.
+
+const OUTBOX_DB = "phonghop";
+const OUTBOX_STORE = "outbox";
+
+function openOutboxes() {
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open(OUTBOX_DB, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(OUTBOX_STORE, { keyPath: "key" });
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+}
 
 class Outbox {
   constructor(meetingId, userId) {
-    this.key = `phonghop.outbox.${meetingId}.${userId}`;
+    this.owner = `${meetingId}.${userId}`;
+    this.entries = [];
+    this.db = null;
+    this.loaded = this.load().catch(() => {}); // no IndexedDB (private mode): memory only
+  }
+
+  async load() {
+    this.db = await openOutboxes();
+    const all = await this.store("readonly", (store) => store.getAll());
+    const mine = all.filter((entry) => entry.owner === this.owner).sort((a, b) => a.at - b.at);
+    const early = this.entries; // drawn while it opened: after the older ones, and kept now
+    this.entries = [...mine, ...early];
+    for (const entry of early) await this.store("readwrite", (store) => store.put(entry));
+    const legacy = `phonghop.outbox.${this.owner}`; // the outbox of earlier versions
+    for (const entry of JSON.parse(localStorage.getItem(legacy) || "[]")) this.add(entry);
+    localStorage.removeItem(legacy);
+  }
+
+  store(mode, act) {
+    return new Promise((resolve, reject) => {
+      if (!this.db) return resolve(null);
+      const request = act(this.db.transaction(OUTBOX_STORE, mode).objectStore(OUTBOX_STORE));
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
   }
 
   all() {
-    try {
-      return JSON.parse(localStorage.getItem(this.key)) || [];
-    } catch {
-      return [];
-    }
-  }
-
-  save(entries) {
-    if (entries.length) localStorage.setItem(this.key, JSON.stringify(entries));
-    else localStorage.removeItem(this.key);
+    return this.entries;
   }
 
   add(entry) {
-    const entries = this.all();
-    entries.push({ key: newUUID(), ...entry });
-    this.save(entries);
+    const kept = { key: newUUID(), ...entry, owner: this.owner, at: Date.now() + this.entries.length / 1000 };
+    this.entries = [...this.entries, kept];
+    this.store("readwrite", (store) => store.put(kept)).catch(() => {});
   }
 
   remove(key) {
-    this.save(this.all().filter((entry) => entry.key !== key));
+    this.entries = this.entries.filter((entry) => entry.key !== key);
+    this.store("readwrite", (store) => store.delete(key)).catch(() => {});
   }
 
   touches(markId) {
-    return this.all().some((entry) => (entry.annotation?.id ?? entry.annotation_id) === markId);
+    return this.entries.some((entry) => (entry.annotation?.id ?? entry.annotation_id) === markId);
   }
 }
 
@@ -285,6 +316,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     if (state.flushing) return;
     state.flushing = true;
     try {
+      await outbox.loaded; // the oldest changes go first
       for (let entry = outbox.all()[0]; entry && link.ready; entry = outbox.all()[0]) {
         try {
           if (entry.op === "put") await link.send("annotation.put", { annotation: entry.annotation });
@@ -674,7 +706,7 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
     state.tool = tool;
     closeEditor();
     sheet.classList.toggle("drawing", tool !== "read");
-    sheet.dataset.tool = tool;
+    sheet.dataset.penTool = tool;
     updateToolbar();
   }
 
@@ -752,8 +784,13 @@ export function createPen({ sheet, toolbar, link, meetingId, userId, canShare, n
   uprightTablet.addEventListener("change", orient);
   orient();
   document.addEventListener("keydown", onKey);
-  for (const entry of outbox.all()) applyEntry(entry); // drawn before a reload, not acked yet
   updateToolbar();
+  outbox.loaded.then(() => {
+    for (const entry of outbox.all()) applyEntry(entry); // drawn before a reload, not acked yet
+    render();
+    updatePending();
+    flush();
+  });
 
   return {
     show,

@@ -8,6 +8,7 @@ import { connectMeeting, joinHandlers, statusIndicator, text as liveText } from 
 import { createPen } from "./pen.js";
 import { createBallot } from "./ballot.js";
 import { createFloor } from "./floor.js";
+import { forget, installWorker, keepBook, keepShell, tidy, words as offlineWords } from "./offline.js";
 import { documentInfo, pageImageUrl, pageLabel, pageName, pageSize, pageWords, presentedText } from "./presented.js";
 
 const TEXT = {
@@ -203,6 +204,7 @@ async function openDocument(id, page = 1, by = "user", known = null) {
   showDocumentFacts(doc);
   buildThumbs(doc);
   showPage(page, by);
+  if (!keeping.width) keepOffline();
   if (ui.searchInput.value.trim()) runSearch(ui.searchInput.value);
   else clearSearch();
 }
@@ -586,8 +588,11 @@ async function runSearch(text) {
     found = await request("GET", `/api/meetings/${state.meetingId}/search?${params}`, undefined, { signal: searchRequest.signal });
   } catch (error) {
     if (error.name === "AbortError") return;
-    ui.searchStatus.textContent = readFailure(error, t.searchFailed);
-    return;
+    found = error.status === 0 ? await searchHere(state.doc, query) : null; // no network: the tablet's copy
+    if (!found) {
+      ui.searchStatus.textContent = readFailure(error, t.searchFailed);
+      return;
+    }
   }
   state.query = query;
   state.hits = found.results;
@@ -596,6 +601,29 @@ async function runSearch(text) {
   ui.searchResults.replaceChildren(...hitList(state.hits));
   markCurrentHit();
   showMarks();
+}
+
+// The same search over the word boxes of `doc` kept on the tablet, for when the server cannot
+// be reached; null when they are not here.
+async function searchHere(doc, query) {
+  const words = fold(query).split(/\s+/).filter(Boolean);
+  const phrase = new RegExp(words.map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s+"), "g");
+  const results = [];
+  for (let page = 1; page <= doc.page_count && results.length < MAX_HITS; page++) {
+    let boxes;
+    try {
+      boxes = await pageWords(doc.id, page);
+    } catch {
+      return page === 1 ? null : { results };
+    }
+    const text = boxes.map((box) => String(box[4])).join(" ");
+    const found = [...fold(text).matchAll(phrase)];
+    if (!found.length) continue;
+    const { index, 0: match } = found[0];
+    const parts = [text.slice(Math.max(0, index - 40), index), text.slice(index, index + match.length), text.slice(index + match.length, index + match.length + 40)];
+    results.push({ document_id: doc.id, document_title: doc.title, page, label: pageLabel(doc, page), count: found.length, parts });
+  }
+  return { results };
 }
 
 // Hits under a heading per document, and per paper inside the agenda book.
@@ -781,6 +809,7 @@ function onReplaced(event) {
     if (count) count.textContent = count.textContent.replace(/^\d+/, String(event.page_count));
   }
   if (state.doc?.id === event.document_id) moveToVersion(event.replaced_by, t.newVersion(event.version));
+  keepOffline();
 }
 
 function onBookPublished(event) {
@@ -792,10 +821,68 @@ function onBookPublished(event) {
   if (state.doc?.kind === "book" && state.doc.id !== event.document_id) {
     moveToVersion(event.document_id, t.newBook(event.version));
   }
+  keepOffline();
 }
 
 function onDeleted(event) {
   root.querySelector(`.doc-link[data-document="${event.document_id}"]`)?.remove();
+}
+
+// ---------- the book on the tablet (offline.js, sw.js)
+
+const keeping = { width: 0, round: 0 };
+
+// Downloads the book and the confidential papers this person may read, at the width the
+// stage shows a whole page, and says how far it got; a new version replaces the old one.
+async function keepOffline() {
+  if (!("caches" in window)) return;
+  keeping.width ||= bucketFor(fitSize()[0]);
+  const round = ++keeping.round; // a republished book starts a new round; the old one stops
+  if (!(await installWorker())) return;
+  keepShell().catch(() => {}); // a failed file is fetched again on the next load
+  const links = [...root.querySelectorAll(".doc-link[data-keep]")];
+  const keep = new Set(links.map((link) => Number(link.dataset.document)));
+  const ended = root.dataset.ended === "1";
+  await tidy(state.userId, state.meetingId, keep);
+  if (ended) await forget(state.meetingId, { confidentialOnly: true });
+  const docs = [];
+  for (const id of keep) {
+    try {
+      const doc = await documentInfo(id);
+      if (!(doc.confidential && ended)) docs.push(doc);
+    } catch {
+      return; // no network: the next page load or the next book tries again
+    }
+  }
+  const total = docs.reduce((sum, doc) => sum + doc.page_count, 0);
+  let before = 0;
+  let complete = true;
+  for (const doc of docs) {
+    const options = {
+      userId: state.userId,
+      meetingId: state.meetingId,
+      width: keeping.width,
+      wanted: () => round === keeping.round,
+      progress: (done) => showKept(before + done, total),
+    };
+    complete = (await keepBook(doc, options)) && complete;
+    if (round !== keeping.round) return;
+    before += doc.page_count;
+  }
+  showKept(before, total, complete);
+}
+
+function showKept(done, total, complete = false) {
+  const mark = $("offline-mark");
+  mark.hidden = !total;
+  mark.classList.toggle("ready", complete);
+  mark.textContent = complete ? `✓ ${offlineWords.ready()}` : offlineWords.loading(done, total);
+  mark.title = complete ? offlineWords.readyTitle() : "";
+}
+
+function onMeetingEnded() {
+  root.dataset.ended = "1";
+  forget(state.meetingId, { confidentialOnly: true });
 }
 
 // ---------- following the chair
@@ -910,6 +997,7 @@ function connect() {
     "document.replaced": onReplaced,
     "document.deleted": onDeleted,
     "agenda.published": onBookPublished,
+    "meeting.ended": onMeetingEnded,
     "annotation.changed": (event) => pen.changed(event.annotation),
     "meeting.started": () => live.send("attendance.here").catch(() => {}),
     ready() {
@@ -921,7 +1009,10 @@ function connect() {
     status(name) {
       updateFollowBar();
       if (name === "signed-out") showMessage(t.signedOut, { error: true });
-      if (name === "forbidden") showMessage(liveText.forbidden, { error: true });
+      if (name === "forbidden") {
+        forget(state.meetingId); // no longer this person's to read
+        showMessage(liveText.forbidden, { error: true });
+      }
     },
   }, ...views.map((view) => view.handlers)));
   for (const view of views) view.attach(live);
