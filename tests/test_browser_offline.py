@@ -29,6 +29,13 @@ new MutationObserver(() => {
 }).observe(document, { subtree: true, childList: true, characterData: true });
 """
 
+# The page images kept of the confidential paper: each address names its reader.
+CONFIDENTIAL_IMAGES = """async () => {
+  const name = (await caches.keys()).find((n) => n.endsWith("-c"));
+  const requests = await (await caches.open(name)).keys();
+  return requests.map((r) => r.url).filter((url) => /\\/pages\\/\\d+\\?/.test(url));
+}"""
+
 
 def publish_book(browser, live_server, tmp_path, confidential: str = "") -> None:  # type: ignore[no-untyped-def]
     """The secretary publishes meeting 1's agenda book (with a confidential paper beside it)."""
@@ -179,6 +186,8 @@ def test_confidential_pages_leave_the_tablet_when_the_meeting_ends(browser, live
         return delegate.evaluate("caches.keys()")
 
     assert any(re.search(r"-m1-d\d+-w\d+-c$", name) for name in kept()), kept()
+    images = delegate.evaluate(CONFIDENTIAL_IMAGES)
+    assert images and all(re.search(r"\?w=\d+&v=u\d+$", url) for url in images), images
     secretary_context = tablet(browser, live_server)
     secretary = secretary_context.new_page()
     sign_in(secretary, "thuky")
@@ -192,6 +201,40 @@ def test_confidential_pages_leave_the_tablet_when_the_meeting_ends(browser, live
 
     delegate.wait_for_function("async () => !(await caches.keys()).some(n => n.endsWith('-c'))")
     assert any(re.search(r"-m1-d\d+-w\d+$", name) for name in kept())  # the book stays
+    for c in (context, secretary_context):
+        c.close()
+    wifi.close()
+
+
+def test_a_new_book_replaces_the_old_and_a_removed_delegate_keeps_nothing(
+    browser, live_server, tmp_path
+):
+    publish_book(browser, live_server, tmp_path)
+    wifi = Wifi(live_server.url)
+    context, delegate = on_the_tablet(browser, live_server, wifi, "daibieu04")
+    old = book_of(delegate)["id"]
+
+    publish_book(browser, live_server, tmp_path)  # version 2: every tablet is told live
+    expect(delegate.locator(".doc-link.book .muted")).to_have_text("Phiên bản 2")
+    new = book_of(delegate)["id"]
+    assert new != old
+    delegate.wait_for_function(
+        f"""async () => {{
+          const names = (await caches.keys()).join(" ");
+          return names.includes("-d{new}-") && !names.includes("-d{old}-");
+        }}"""
+    )
+    expect(delegate.locator("#offline-mark")).to_have_text("✓ Sẵn sàng ngoại tuyến")
+
+    secretary_context = tablet(browser, live_server)
+    secretary = secretary_context.new_page()
+    sign_in(secretary, "thuky")
+    secretary.goto("/meetings/1/edit")
+    row = secretary.locator("#participants tbody tr", has_text="@daibieu04")
+    row.locator("button").click()
+    expect(row).to_have_count(0)
+    expect(delegate.locator("#stage-message")).to_contain_text("không có quyền")
+    delegate.wait_for_function("async () => !(await caches.keys()).some(n => n.includes('-m1-'))")
     for c in (context, secretary_context):
         c.close()
     wifi.close()

@@ -61,7 +61,7 @@ def expect_page(page, number: int) -> None:  # type: ignore[no-untyped-def]
     """The indicator, the image address and the loaded image all show page `number`."""
     expect(page.locator("#page-input")).to_have_value(str(number))
     image = page.locator("#page-image")
-    expect(image).to_have_attribute("src", re.compile(rf"/pages/{number}\?w=\d+$"))
+    expect(image).to_have_attribute("src", re.compile(rf"/pages/{number}\?w=\d+(&v=u\d+)?$"))
     expect(image).to_have_attribute("alt", f"Trang {number}")
     expect(page.locator("#sheet")).not_to_have_class(re.compile("loading"))
 

@@ -146,6 +146,7 @@ async def document_info(request: Request, db: AsyncSession, document_id: int) ->
         "printed_page_count": rules.printed_page_count(labels),
         "widths": list(WIDTHS),
         "downloadable": not document.confidential,
+        "viewer": f"u{request.user.id}" if document.confidential else "",
         "page_keys": await rules.page_keys(db, document),
         "replaced_at": document.replaced_at,
         "versions": await versions.version_history(db, document, house_of(request).settings.tz),
@@ -162,7 +163,9 @@ def _page_number(document: Document, page: int) -> int:
 async def page_image(
     request: Request, db: AsyncSession, state: House, document_id: int, page: int, w: int = 1280
 ) -> Response[bytes]:
-    """The page as WebP at the width bucket at or above `w`; watermarked when confidential."""
+    """The page as WebP at the width bucket at or above `w`; watermarked when confidential
+    (the reader then adds `v`, the `viewer` of the document's facts, so each person's copy
+    has its own address in the browser's caches)."""
     access: MeetingAccess = request.state.access
     document = await rules.readable_document(
         db, access, document_id, getattr(request.state, "document", None)

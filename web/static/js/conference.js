@@ -249,7 +249,7 @@ async function present(event) {
   }
   if (mine !== presentedTicket) return;
   showPresentedFacts(event, doc);
-  const url = pageImageUrl(doc.id, event.page, presentedWidth());
+  const url = pageImageUrl(doc, event.page, presentedWidth());
   if (!(await decoded(url, () => mine === presentedTicket))) return;
   ui.presentedImage.src = url;
   ui.presentedImage.alt = `${ui.presentedDoc.textContent} — ${ui.presentedPage.textContent}`;

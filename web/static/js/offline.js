@@ -5,6 +5,7 @@
 // person may no longer read, or another person's papers, can be found and removed.
 
 import { say } from "./kit.js";
+import { pageImageUrl } from "./presented.js";
 
 const PREFIX = "phonghop-book";
 const AT_ONCE = 3; // requests in flight while downloading: the hall's Wi-Fi is shared
@@ -80,7 +81,7 @@ export async function forgetAll() {
 export async function keepBook(doc, { userId, meetingId, width, progress, wanted }) {
   const cache = await caches.open(cacheName({ userId, meetingId, documentId: doc.id, width, confidential: doc.confidential }));
   const facts = `/api/documents/${doc.id}`;
-  const files = (page) => [`/api/documents/${doc.id}/pages/${page}?w=${width}`, `/api/documents/${doc.id}/pages/${page}/words`];
+  const files = (page) => [pageImageUrl(doc, page, width), `/api/documents/${doc.id}/pages/${page}/words`];
   const missing = [];
   let done = 0;
   for (let page = 1; page <= doc.page_count; page++) {

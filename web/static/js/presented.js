@@ -62,8 +62,11 @@ export function pageSize(doc, page) {
   return sizes[page - 1] || sizes[0] || A4;
 }
 
-export function pageImageUrl(documentId, page, width) {
-  return `/api/documents/${documentId}/pages/${page}?w=${width}`;
+// A confidential page is watermarked for its reader: its address names them (`viewer`), so no
+// cache on a shared tablet hands one person's copy to the next.
+export function pageImageUrl(doc, page, width) {
+  const viewer = doc.viewer ? `&v=${doc.viewer}` : "";
+  return `/api/documents/${doc.id}/pages/${page}?w=${width}${viewer}`;
 }
 
 // Resolves true once `url` is decoded, trying again every few seconds while `wanted()`;

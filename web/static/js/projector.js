@@ -74,7 +74,7 @@ async function present(event) {
   showFacts(event, doc);
   const [w, h] = pageSize(doc, event.page);
   document.body.classList.toggle("wide-page", w > h);
-  await showImage(pageImageUrl(doc.id, event.page, imageWidth()), mine);
+  await showImage(pageImageUrl(doc, event.page, imageWidth()), mine);
 }
 
 // Loads the page off screen, then swaps it in: the hall never sees a blank screen.

@@ -257,7 +257,7 @@ function bucketFor(cssWidth) {
 }
 
 function imageUrl(page, width) {
-  return pageImageUrl(state.doc.id, page, width);
+  return pageImageUrl(state.doc, page, width);
 }
 
 function showPage(n, by = "user") {
@@ -523,7 +523,7 @@ function buildThumbs(doc) {
   for (let n = 1; n <= doc.page_count; n += 1) {
     const [w, h] = pageSize(doc, n);
     const name = pageName({ page: n }, doc);
-    const img = el("img", { alt: "", loading: "lazy", dataset: { src: pageImageUrl(doc.id, n, 320) } });
+    const img = el("img", { alt: "", loading: "lazy", dataset: { src: pageImageUrl(doc, n, 320) } });
     const frame = el("span", "thumb-page", img);
     frame.style.aspectRatio = `${w} / ${h}`;
     const button = el("button", { type: "button", title: `${name} (${t.sheet(n, doc.page_count)})`, dataset: { page: n } });
