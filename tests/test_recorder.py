@@ -73,16 +73,24 @@ async def test_ten_seconds_of_program_with_a_switch(served, meeting, database, s
     task = asyncio.ensure_future(record(settings, meeting, stop, served.url, minutes=1))
     await asyncio.sleep(5.5)
     assert (await chair.request("rtc.pick", point=user_id(database, "phuong1")))["type"] == "ack"
+    picked = datetime.now(UTC)
     await asyncio.sleep(5)
+    stopped = datetime.now(UTC)
     stop.set()
     recording = await asyncio.wait_for(task, 30)
     assert recording.status == "done", recording.message
     joined = settings.data_dir / recording.path / files.JOINED
     got = lengths(joined)
-    assert abs(got["video"] - 10) <= 0.5 and abs(got["audio"] - 10) <= 0.5, got
-    assert abs(recording.duration_s - 10) <= 0.5
-    assert near(colour_at(joined, 3.5), RED), colour_at(joined, 3.5)
-    assert near(colour_at(joined, 8.5), GREEN), colour_at(joined, 8.5)
+    # On a busy machine the first frame and the pick come late: the file holds what happened
+    # from its first frame to the stop, with the switch where it happened.
+    window = (stopped - recording.started_at).total_seconds()
+    switch = (picked - recording.started_at).total_seconds()
+    assert 9.5 <= window and switch >= 1, (window, switch)
+    assert abs(got["video"] - window) <= 0.5 and abs(got["audio"] - window) <= 0.5, (got, window)
+    assert abs(recording.duration_s - window) <= 0.5
+    red_at = max(switch - 1.5, switch / 2)
+    assert near(colour_at(joined, red_at), RED), colour_at(joined, red_at)
+    assert near(colour_at(joined, switch + 2.5), GREEN), colour_at(joined, switch + 2.5)
     playlist = (settings.data_dir / recording.path / files.PLAYLIST).read_text()
     assert playlist.count(".ts") == 3 and "#EXT-X-ENDLIST" in playlist
     await asyncio.gather(hall.leave(), ward.leave())
