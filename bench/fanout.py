@@ -72,11 +72,12 @@ import httpx
 import psycopg
 from cluster import add_cluster_arguments, shared_environment
 from hall import (
-    ANSWERS,
     CONNECT_CONCURRENCY,
     MEETING,
+    Chair,
     Hall,
     TabletSpec,
+    acked_seq,
     close_all,
     dumps,
     open_socket,
@@ -85,7 +86,6 @@ from hall import (
 )
 from harness import (
     HOST,
-    BenchFailed,
     Children,
     Deadline,
     Server,
@@ -419,46 +419,6 @@ async def tablets_running(specs: list[TabletSpec]) -> AsyncIterator[Tablets]:
 # --- the chair (this process) ---------------------------------------------------------------
 
 
-class Chair:
-    """The chair's socket: sends page.present and matches each answer to its message id."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for text in self.connection:
-                if isinstance(text, str) and text.startswith(ANSWERS):
-                    answer = json.loads(text)
-                    future = self._answers.pop(str(answer.get("id")), None)
-                    if future is not None and not future.done():
-                        future.set_result(answer)
-        except ConnectionClosed:
-            pass
-        for future in self._answers.values():
-            if not future.done():
-                future.set_exception(BenchFailed("the chair's socket closed"))
-
-    async def present(
-        self, number: int, document_id: int, page: int
-    ) -> tuple[float, asyncio.Future[dict[str, Any]]]:
-        """Sends one turn; returns the time it was sent and the future of its answer."""
-        message_id = f"t{number}"
-        future = asyncio.get_running_loop().create_future()
-        self._answers[message_id] = future
-        message = {"type": "page.present", "id": message_id, "document_id": document_id}
-        text = json.dumps({**message, "page": page})
-        sent = time.monotonic()
-        await self.connection.send(text)
-        return sent, future
-
-    async def close(self) -> None:
-        await self.connection.close()
-        self._reader.cancel()
-
-
 @contextlib.asynccontextmanager
 async def chair_of(hall: Hall) -> AsyncIterator[Chair]:
     chair = Chair(await open_socket(hall.ws_url, hall.origin, hall.chair_cookie))
@@ -467,12 +427,6 @@ async def chair_of(hall: Hall) -> AsyncIterator[Chair]:
         yield chair
     finally:
         await chair.close()
-
-
-def acked_seq(answer: dict[str, Any]) -> int:
-    if answer.get("type") != "ack":
-        raise BenchFailed(f"page.present was refused: {answer}")
-    return int(answer["seq"])
 
 
 def note_acked(shared: Any, future: asyncio.Future[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from harness import BenchFailed, Deadline, Server, phonghop_command, progress, server_env
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 MEETING = 1
 CHAIR = "chutoa"
@@ -221,3 +222,49 @@ async def close_all(sockets: list[ClientConnection]) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(20):
             await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+
+
+class Chair:
+    """The chair's socket: sends page.present and matches each answer to its message id."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.connection:
+                if isinstance(text, str) and text.startswith(ANSWERS):
+                    answer = json.loads(text)
+                    future = self._answers.pop(str(answer.get("id")), None)
+                    if future is not None and not future.done():
+                        future.set_result(answer)
+        except ConnectionClosed:
+            pass
+        for future in self._answers.values():
+            if not future.done():
+                future.set_exception(BenchFailed("the chair's socket closed"))
+
+    async def present(
+        self, number: int, document_id: int, page: int
+    ) -> tuple[float, asyncio.Future[dict[str, Any]]]:
+        """Sends one turn; returns the time it was sent and the future of its answer."""
+        message_id = f"t{number}"
+        future = asyncio.get_running_loop().create_future()
+        self._answers[message_id] = future
+        message = {"type": "page.present", "id": message_id, "document_id": document_id}
+        text = json.dumps({**message, "page": page})
+        sent = time.monotonic()
+        await self.connection.send(text)
+        return sent, future
+
+    async def close(self) -> None:
+        await self.connection.close()
+        self._reader.cancel()
+
+
+def acked_seq(answer: dict[str, Any]) -> int:
+    if answer.get("type") != "ack":
+        raise BenchFailed(f"page.present was refused: {answer}")
+    return int(answer["seq"])

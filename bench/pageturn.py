@@ -59,11 +59,12 @@ from typing import Any
 import httpcore
 import httpx
 from hall import (
-    ANSWERS,
     CONNECT_CONCURRENCY,
     DEMO_PASSWORD,
     MEETING,
     SECRETARY,
+    Chair,
+    acked_seq,
     expect,
     prepare_data_dir,
     prepare_phonghop,
@@ -438,43 +439,6 @@ def tablets_process(spec: TabletSpec, pipe: Pipe) -> None:
 # --- the chair and the server (this process) -----------------------------------------------
 
 
-class Chair:
-    """The chair's socket: sends page.present, reads the answers to its own ids."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-        self.answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self.reader = asyncio.create_task(self.read())
-
-    async def read(self) -> None:
-        try:
-            async for text in self.connection:
-                if isinstance(text, str) and text.startswith(ANSWERS):
-                    answer = json.loads(text)
-                    future = self.answers.pop(str(answer.get("id")), None)
-                    if future is not None and not future.done():
-                        future.set_result(answer)
-        except ConnectionClosed:
-            pass
-
-    async def present(self, document_id: int, page: int) -> tuple[float, int]:
-        """Presents `page`; when the command was sent and the seq of its event."""
-        message_id = f"p{page}-{time.monotonic_ns()}"
-        future = asyncio.get_running_loop().create_future()
-        self.answers[message_id] = future
-        message = {"type": "page.present", "id": message_id, "document_id": document_id}
-        sent = time.monotonic()
-        await self.connection.send(json.dumps({**message, "page": page}))
-        answer = await asyncio.wait_for(future, 60)
-        if answer.get("type") != "ack":
-            raise BenchFailed(f"page.present was refused: {answer}")
-        return sent, int(answer["seq"])
-
-    async def close(self) -> None:
-        await self.connection.close()
-        self.reader.cancel()
-
-
 def written_bytes(pid: int) -> int:
     """The server's bytes written so far (/proc/PID/io wchar: sockets and files alike)."""
     for line in Path(f"/proc/{pid}/io").read_text().splitlines():
@@ -571,7 +535,8 @@ async def one_turn(
     """The chair presents `page`; what the tablets read and how long their page took."""
     await tablets.ask({"type": "mark"}, within=60)
     written, cpu = written_bytes(server_pid), cpu_seconds(server_pid)
-    sent, seq = await chair.present(book.document_id, page)
+    sent, answer = await chair.present(page, book.document_id, page)
+    seq = acked_seq(await asyncio.wait_for(answer, 60))
     order = {"type": "collect", "seq": seq, "sent": sent, "within": TURN_WITHIN_S}
     result = merged_turn(await tablets.ask(order, within=TURN_WITHIN_S + 30))
     result["server_wchar_bytes"] = written_bytes(server_pid) - written
