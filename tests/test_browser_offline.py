@@ -159,18 +159,29 @@ def test_a_tablet_away_for_five_turns_lands_on_the_chairs_page(browser, live_ser
     chair.locator("#present-page").click()
     expect_drawn(follower, 2)
 
-    cut(wifi, context)
-    expect(follower.locator("html")).not_to_have_attribute("data-live", "online")
-    for number in range(3, 8):
+    def turn(number: int) -> None:
         chair.locator("[data-action=next]").click()
         expect(chair.locator("#page-image")).to_have_attribute("src", re.compile(rf"/{number}\?"))
         chair.locator("#present-page").click()
         expect(chair.locator("#presented")).to_have_class(re.compile(r"\bhere\b"))
-    expect_drawn(follower, 2)
+
+    # A followed turn costs the air no image: the page comes from the tablet's copy.
+    before = wifi.to_tablets
+    turn(3)
+    expect_drawn(follower, 3)
+    image = follower.request.get(f"/api/documents/{book['id']}/pages/3?w=640").body()
+    sent = wifi.to_tablets - before - len(image)  # less what this check itself fetched
+    assert sent < 4_000 < len(image), (sent, len(image))
+
+    cut(wifi, context)
+    expect(follower.locator("html")).not_to_have_attribute("data-live", "online")
+    for number in range(4, 9):
+        turn(number)
+    expect_drawn(follower, 3)
 
     restore(wifi, context)
     expect_online(follower)
-    expect_drawn(follower, 7)
+    expect_drawn(follower, 8)
     expect(follower.locator("#follow-toggle")).to_have_attribute("aria-pressed", "true")
     for c in (context, chair_context):
         c.close()

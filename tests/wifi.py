@@ -21,6 +21,7 @@ class Wifi:
         self.url = f"http://127.0.0.1:{self.port}"
         self.lock = threading.Lock()
         self.open: set[socket.socket] = set()
+        self.to_tablets = 0  # bytes the server sent through the air
         self.listener: socket.socket | None = None
         self.up()
 
@@ -71,12 +72,15 @@ class Wifi:
                     return
                 self.open |= {tablet, server}
             for a, b in ((tablet, server), (server, tablet)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pump, args=(a, b, b is tablet), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, down: bool) -> None:
         try:
             while chunk := source.recv(65536):
                 sink.sendall(chunk)
+                if down:
+                    with self.lock:
+                        self.to_tablets += len(chunk)
         except OSError:
             pass
         finally:
