@@ -69,6 +69,12 @@ def test_chair_runs_a_vote_and_the_projector_shows_the_result(browser, live_serv
         ["Tán thành", "Không tán thành", "Không biểu quyết"]
     )
     first.screenshot(path=tmp_path / "ballot.png")
+    first_context.set_offline(True)  # the hall's Wi-Fi drops: the ballot says it needs it
+    expect(ballot.locator(".ballot-offline")).to_contain_text("cần có mạng mới bỏ phiếu được")
+    expect(ballot.locator(".ballot-option.yes")).to_be_disabled()
+    first.screenshot(path=tmp_path / "ballot-offline.png")
+    first_context.set_offline(False)
+    expect(ballot.locator(".ballot-offline")).to_have_count(0)
     ballot.locator(".ballot-option.yes").click()
     expect(ballot.locator(".ballot-question")).to_have_text("Xác nhận: Tán thành?")
     first.screenshot(path=tmp_path / "confirm.png")
