@@ -38,6 +38,7 @@ from server import (
     recordings,
     speakers,
     tablet,
+    verification,
     votes,
 )
 from server.admin.routes import ROUTES as ADMIN_ROUTES
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *recordings.ROUTES,
             *ADMIN_ROUTES,
             *tablet.ROUTES,
+            *verification.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,
@@ -235,7 +237,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_secure=settings.secure_cookies,
-            exclude=["/api/recorder/"],  # bearer-token routes of the recorder; no cookies
+            # bearer-token routes of the recorder (no cookies); /api/verify changes nothing
+            # and answers anyone, so a script may post a PDF to it without a session
+            exclude=["/api/recorder/", "^/api/verify$"],
         ),
         template_config=TemplateConfig(
             directory=web.TEMPLATES,

@@ -70,6 +70,10 @@ class Settings:
     record_automatically: bool = False  # start recording when a meeting goes live
     recording_retention_days: int = 0  # `recordings prune` removes older ones; 0 keeps all
     recording_expected_minutes: int = 240  # disk space asked for before recording starts
+    # Verification (server/verification.py, /verify): PEM files of the root certificates a
+    # signature must chain to (the government CA's and the commercial CAs' roots).
+    trusted_roots: list[str] = field(default_factory=list)
+    crls: list[str] = field(default_factory=list)  # CRL files (DER or PEM) that revoke
 
     def ice_servers(self, user_id: int) -> list[dict[str, object]]:
         """The STUN and TURN servers as a browser's RTCPeerConnection takes them."""
@@ -142,6 +146,8 @@ class Settings:
             in ("1", "true", "yes"),
             recording_retention_days=_env_int("RECORDING_RETENTION_DAYS", 0),
             recording_expected_minutes=_env_int("RECORDING_EXPECTED_MINUTES", 240),
+            trusted_roots=_env_list("TRUSTED_ROOTS", ""),
+            crls=_env_list("CRLS", ""),
         )
 
 
