@@ -73,6 +73,7 @@ from server.passwords import Passwords
 from server.recent import Recent
 from server.recordings.state import recover
 from server.settings import Settings
+from server.signing import api as signing_api
 
 log = logging.getLogger("phonghop")
 
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *recordings.ROUTES,
             *ADMIN_ROUTES,
             *tablet.ROUTES,
+            *signing_api.ROUTES,
             *verification.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],

@@ -420,3 +420,21 @@ class RecordVersion(SQLModel, table=True):
     journal_seq: int = 0  # the journal's last event when it was frozen
     frozen_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     frozen_at: datetime = _when()
+
+
+class Signature(SQLModel, table=True):
+    """A digital signature on a frozen version's PDF (server/signing): who signed in which
+    role, with which certificate, and the PDF as it was right after (a blob); `code` is the
+    random token of the QR code printed in the signature's block (/verify/{code})."""
+
+    __table_args__ = (sa.UniqueConstraint("record_version_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_version_id: int = Field(foreign_key="recordversion.id", index=True, ondelete="CASCADE")
+    role: str = Field(max_length=16)  # chair | secretary | seal
+    signer_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    subject: str = Field(default="", max_length=500)  # the certificate's subject, as RFC 4514
+    signed_at: datetime = _when()
+    pdf_sha256: str = Field(max_length=64)  # the signed PDF, a blob
+    code: str = Field(max_length=64, unique=True, index=True)
+    timestamped: bool = False  # an RFC 3161 timestamp is in the signature (PAdES B-T)

@@ -73,6 +73,15 @@ class Settings:
     # Verification (server/verification.py, /verify): PEM files of the root certificates a
     # signature must chain to (the government CA's and the commercial CAs' roots).
     trusted_roots: list[str] = field(default_factory=list)
+    # Digital signatures (server/signing, docs/SIGNING.md). The seal's key is a PKCS#12 file
+    # whose password is read from PHONGHOP_SEAL_PASSWORD when it signs, never kept here;
+    # people's keys live on PKCS#11 tokens: signing_tokens maps a username to the token's
+    # label and the key's (and its certificate's) label; the PIN is typed at signing time.
+    seal_p12: str = ""
+    seal_image: str = ""  # a PNG of the seal, drawn in the seal's signature block
+    pkcs11_module: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so
+    signing_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
+    tsa_url: str = ""  # an RFC 3161 timestamp server: signatures become PAdES B-T
     crls: list[str] = field(default_factory=list)  # CRL files (DER or PEM) that revoke
 
     def ice_servers(self, user_id: int) -> list[dict[str, object]]:
@@ -147,6 +156,11 @@ class Settings:
             recording_retention_days=_env_int("RECORDING_RETENTION_DAYS", 0),
             recording_expected_minutes=_env_int("RECORDING_EXPECTED_MINUTES", 240),
             trusted_roots=_env_list("TRUSTED_ROOTS", ""),
+            seal_p12=_env("SEAL_P12", ""),
+            seal_image=_env("SEAL_IMAGE", ""),
+            pkcs11_module=_env("PKCS11_MODULE", ""),
+            signing_tokens=_signing_tokens(_env_list("SIGNING_TOKENS", "")),
+            tsa_url=_env("TSA_URL", ""),
             crls=_env_list("CRLS", ""),
         )
 
@@ -155,6 +169,19 @@ def _bridge_encoding(value: str) -> str:
     if value not in ("shared", "naive"):
         raise SystemExit(f"PHONGHOP_BRIDGE_ENCODING must be shared or naive, got {value!r}")
     return value
+
+
+def _signing_tokens(entries: list[str]) -> dict[str, tuple[str, str]]:
+    """ "chutoa:Token of Binh:chutoa-key,thuky:Token 2:thuky-key" -> {username: (token, key)}."""
+    found = {}
+    for entry in entries:
+        parts = [part.strip() for part in entry.split(":")]
+        if len(parts) != 3 or not all(parts):
+            raise SystemExit(
+                f"PHONGHOP_SIGNING_TOKENS: write username:token label:key label, got {entry!r}"
+            )
+        found[parts[0].lower()] = (parts[1], parts[2])
+    return found
 
 
 def _kept_secret(data_dir: Path, name: str) -> str:

@@ -22,6 +22,20 @@ const TEXT = {
     },
     frozen: (n) => `Đã chốt phiên bản ${n}.`,
     leave: "Còn nội dung chưa lưu lên máy chủ.",
+    roles: { chair: "Chủ tọa", secretary: "Thư ký", seal: "Con dấu" },
+    signatures: "Chữ ký số",
+    unsigned: "Chưa có chữ ký số.",
+    waiting: (who) => `Đến lượt ký: ${who}.`,
+    allSigned: "Đã ký đủ.",
+    timestamped: "có dấu thời gian",
+    signedPdf: "Tải bản đã ký (PDF)",
+    check: "Kiểm tra",
+    sign: "Ký số",
+    signAs: (who) => `Ký số với vai trò ${who}`,
+    pin: "Mã PIN của token",
+    signing: "Đang ký…",
+    noKey: "Tài khoản của bạn chưa được gắn khóa ký số: hãy liên hệ quản trị viên.",
+    signed: (who) => `${who} đã ký.`,
   },
   en: {
     idle: "Changes are saved as you type.",
@@ -39,6 +53,20 @@ const TEXT = {
     },
     frozen: (n) => `Version ${n} frozen.`,
     leave: "Some text is not saved on the server yet.",
+    roles: { chair: "Chair", secretary: "Secretary", seal: "Seal" },
+    signatures: "Digital signatures",
+    unsigned: "Not signed yet.",
+    waiting: (who) => `Next to sign: ${who}.`,
+    allSigned: "Fully signed.",
+    timestamped: "timestamped",
+    signedPdf: "Download the signed PDF",
+    check: "Check",
+    sign: "Sign",
+    signAs: (who) => `Sign as ${who}`,
+    pin: "Token PIN",
+    signing: "Signing…",
+    noKey: "No signing key is set up for your account: ask the administrator.",
+    signed: (who) => `${who} has signed.`,
   },
 };
 const t = pickWords(TEXT);
@@ -166,7 +194,7 @@ async function freeze(button) {
     error.textContent = t.unsaved;
     return;
   }
-  const next = section.querySelectorAll("tbody tr").length + 1;
+  const next = section.querySelectorAll("tbody tr:not(.signing)").length + 1;
   if (!window.confirm(t.confirm[kind](next))) return;
   button.disabled = true;
   try {
@@ -174,6 +202,7 @@ async function freeze(button) {
     const table = section.querySelector("table.versions");
     table.tBodies[0].append(row(version));
     table.hidden = false;
+    showAllSignatures(section);
     error.textContent = "";
     show("saved", clock(new Date()));
     stateLine.textContent = t.frozen(version.version);
@@ -182,6 +211,76 @@ async function freeze(button) {
   } finally {
     button.disabled = false;
   }
+}
+
+// ---------- signing (Ký số): whose turn it is, a PIN for a key on a token
+
+async function showSignatures(section, tr) {
+  const kind = section.dataset.kind;
+  const version = tr.dataset.version;
+  let box = tr.nextElementSibling;
+  if (!box || !box.classList.contains("signing")) {
+    box = el("tr", { className: "signing", dataset: { version } });
+    tr.after(box);
+  }
+  const cell = el("td", { colSpan: 5 });
+  box.replaceChildren(cell);
+  let view;
+  try {
+    view = await request("GET", `${api}/signatures/${kind}/${version}`);
+  } catch (problem) {
+    cell.append(el("p", { className: "error", textContent: problem.message || failedText }));
+    return;
+  }
+  const newest = tr === [...section.querySelectorAll("tbody tr[data-version]:not(.signing)")].at(-1);
+  cell.append(el("h3", { textContent: t.signatures }));
+  const list = el("ul", "signature-list");
+  for (const sig of view.signatures) {
+    const line = `${t.roles[sig.role]}: ${sig.signer} · ${sig.signed_at_local}` + (sig.timestamped ? ` · ${t.timestamped}` : "");
+    list.append(el("li", { dataset: { role: sig.role } }, el("span", "sig-ok", "✓ "), line, " ", el("a", { href: sig.verify, textContent: t.check })));
+  }
+  if (!view.signatures.length) list.append(el("li", { className: "muted", textContent: t.unsigned }));
+  cell.append(list);
+  if (view.links.pdf) cell.append(el("p", "", el("a", { className: "button", href: view.links.pdf, download: "", textContent: t.signedPdf })));
+  if (!view.turn) {
+    cell.append(el("p", { className: "muted", textContent: t.allSigned }));
+    return;
+  }
+  if (!newest) return;
+  cell.append(el("p", { className: "muted turn", textContent: t.waiting(t.roles[view.turn]) }));
+  if (!view.my_turn) return;
+  if (!view.has_key) {
+    cell.append(el("p", { className: "muted", textContent: t.noKey }));
+    return;
+  }
+  const form = el("form", { className: "sign-form", dataset: { role: view.turn } });
+  const error = el("p", { className: "error", role: "alert" });
+  const pin = el("input", { type: "password", name: "pin", autocomplete: "off", inputMode: "numeric", required: true });
+  if (view.needs_pin) form.append(el("label", "", el("span", { textContent: t.pin }), pin));
+  const button = el("button", { type: "submit", className: "primary", textContent: t.sign, title: t.signAs(t.roles[view.turn]) });
+  form.append(button, error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    button.textContent = t.signing;
+    error.textContent = "";
+    try {
+      await request("POST", `${api}/signatures/${kind}/${version}`, { role: view.turn, pin: pin.value });
+      pin.value = "";
+      stateLine.textContent = t.signed(t.roles[view.turn]);
+      await showSignatures(section, tr);
+    } catch (problem) {
+      pin.value = "";
+      error.textContent = problem.message || failedText;
+      button.disabled = false;
+      button.textContent = t.sign;
+    }
+  });
+  cell.append(form);
+}
+
+function showAllSignatures(section) {
+  for (const tr of section.querySelectorAll("tbody tr[data-version]:not(.signing)")) showSignatures(section, tr);
 }
 
 // ---------- start
@@ -210,6 +309,7 @@ document.getElementById("save-now").addEventListener("click", flush);
 for (const button of root.querySelectorAll("button.freeze")) {
   button.addEventListener("click", () => freeze(button));
 }
+for (const section of root.querySelectorAll("section[data-kind]")) showAllSignatures(section);
 window.addEventListener("online", () => pending.size && schedule(0));
 window.addEventListener("beforeunload", (event) => {
   if (!pending.size) return;

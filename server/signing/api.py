@@ -1,0 +1,468 @@
+"""Signing a frozen version in the order its form asks, keeping each signed PDF, and the
+page the QR code of a signature opens.
+
+Order: the minutes are signed by the chair (chủ tọa), then the secretary (thư ký), then the
+council's seal when the server holds one; the conclusion notice by the chair, then the seal.
+Each signature adds an incremental update to the PDF the one before left, so nothing signed
+earlier changes. A signature is kept (its row, its PDF as a blob) only once the new PDF
+holds every earlier signature intact; a refusal at any step keeps nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.response import Template
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.access import meeting_permission
+from server.blobs import BlobStore
+from server.errors import AppError, forbidden, not_found
+from server.house import House, house_of
+from server.i18n import N_, language_of, translate, translations
+from server.models import (
+    Meeting,
+    MeetingRole,
+    Participant,
+    RecordVersion,
+    Signature,
+    User,
+)
+from server.settings import Settings
+from server.signing import keys
+from server.signing.sign import Block, Place, find_place, seal_place, sign_pdf, signatures_of
+
+log = logging.getLogger("phonghop")
+
+PRESIDE = {"permission": "preside"}
+VIEW = {"permission": "view"}
+ORDER = {"minutes": ("chair", "secretary", "seal"), "notice": ("chair", "seal")}
+ROLE_NAMES = {
+    "chair": N_("the chair"),
+    "secretary": N_("the secretary"),
+    "seal": N_("the council's seal"),
+}
+HEADINGS = {"chair": "CHỦ TỌA", "secretary": "THƯ KÝ", "seal": "CON DẤU"}
+FILENAMES = {"minutes": "bien-ban-ky-hop", "notice": "thong-bao-ket-luan"}
+
+
+class SignRequest(msgspec.Struct, forbid_unknown_fields=True):
+    role: str
+    pin: str = ""  # typed by the signer for this signature; never stored nor logged
+
+    def __repr__(self) -> str:  # the PIN stays out of any log line or traceback
+        return f"SignRequest(role={self.role!r}, pin=***)"
+
+
+def order(kind: str, settings: Settings) -> tuple[str, ...]:
+    roles = ORDER[kind]
+    return roles if keys.has_seal(settings) else tuple(r for r in roles if r != "seal")
+
+
+def _role_name(request: Request, role: str) -> str:
+    return translate(request, ROLE_NAMES[role])
+
+
+async def _version(db: AsyncSession, meeting_id: int, kind: str, version: str) -> RecordVersion:
+    if kind not in ORDER:
+        raise not_found("document")
+    if not version.isdigit():
+        raise AppError(
+            409, "not_frozen", "Only a frozen version can be signed: freeze the document first."
+        )
+    row = (
+        await db.exec(
+            select(RecordVersion).where(
+                RecordVersion.meeting_id == meeting_id,
+                RecordVersion.kind == kind,
+                RecordVersion.version == int(version),
+            )
+        )
+    ).first()
+    if row is None:
+        raise not_found("version")
+    return row
+
+
+async def _signatures(db: AsyncSession, version_id: int) -> list[tuple[Signature, str]]:
+    rows = await db.exec(
+        select(Signature, User.full_name)
+        .outerjoin(User, col(User.id) == Signature.signer_id)
+        .where(Signature.record_version_id == version_id)
+        .order_by(col(Signature.id))
+    )
+    return [(sig, name or "") for sig, name in rows.all()]
+
+
+async def _chair_id(db: AsyncSession, meeting_id: int) -> int | None:
+    return (
+        await db.exec(
+            select(Participant.user_id)
+            .where(Participant.meeting_id == meeting_id, Participant.role == MeetingRole.chair)
+            .order_by(col(Participant.id))
+            .limit(1)
+        )
+    ).first()
+
+
+def _may_sign(request: Request, role: str, chair_id: int | None) -> bool:
+    """The chair signs as chair; the meeting's secretary (or whoever runs the body's
+    meetings) as secretary; the body's own accounts apply the seal."""
+    access = request.state.access
+    if role == "chair":
+        return request.user.id == chair_id
+    if role == "secretary":
+        return request.user.id != chair_id and MeetingRole.secretary in access.roles()
+    return bool(access.runs_body)
+
+
+def _anchor(row: RecordVersion, role: str) -> tuple[str, str, str]:
+    """The name and heading the form prints for `role`, and the signer's office."""
+    content = row.content
+    if row.kind == "notice":
+        titles = list(content.get("signer_titles") or ["CHỦ TỌA"])
+        return content.get("signer", ""), titles[-1], " ".join(titles[1:]) or titles[-1]
+    if role == "secretary":
+        return content.get("secretary", ""), "THƯ KÝ", content.get("secretary_title", "")
+    return content.get("chair", ""), "CHỦ TỌA", content.get("chair_title", "")
+
+
+def signature_json(sig: Signature, signer: str, tz: Any) -> dict[str, Any]:
+    return {
+        "role": sig.role,
+        "signer": signer,
+        "subject": sig.subject,
+        "signed_at": sig.signed_at.isoformat(),
+        "signed_at_local": sig.signed_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
+        "timestamped": sig.timestamped,
+        "pdf_sha256": sig.pdf_sha256,
+        "verify": f"/verify/{sig.code}",
+    }
+
+
+@dataclass
+class Signed:
+    pdf: bytes
+    subject: str
+    timestamped: bool
+
+
+def _sign_now(
+    settings: Settings,
+    source: bytes,
+    row: RecordVersion,
+    role: str,
+    user: User,
+    pin: str,
+    url: str,
+    now: datetime,
+) -> Signed:
+    """In a worker thread: opens the key, checks its certificate, signs, and checks that
+    every signature of the new PDF is intact."""
+    name, heading, office = _anchor(row, role)
+    chair_name, chair_heading, _ = _anchor(row, "chair")
+    try:
+        place: Place = find_place(source, chair_name if role == "seal" else name, heading)
+        if role == "seal":
+            place = seal_place(find_place(source, chair_name, chair_heading))
+    except Exception as exc:  # noqa: BLE001
+        raise AppError(
+            409, "no_signature_place", "The document has no place for this signature."
+        ) from exc
+    local = now.astimezone(settings.tz)
+    signer_ctx: AbstractContextManager[Any]
+    if role == "seal":
+        signer_ctx = _seal(settings)
+    else:
+        token = keys.token_of(settings, user.username)
+        if token is None:
+            raise AppError(
+                409,
+                "no_key",
+                "No signing key is set up for your account: ask the administrator.",
+            )
+        signer_ctx = keys.token_signer(settings, token, pin)
+    with signer_ctx as signer:
+        cert = keys.check_certificate(settings, signer.signing_cert, now)
+        organization = next(
+            (a.value for a in cert.subject if a.oid.dotted_string == "2.5.4.10"), ""
+        )
+        block = Block(
+            heading=HEADINGS[role],
+            title=office if role != "seal" else "",
+            name=str(organization) if role == "seal" else (user.full_name or name),
+            signed_at=local,
+            url=url,
+            seal_image=settings.seal_image if role == "seal" else "",
+        )
+        try:
+            pdf = sign_pdf(source, signer, f"phonghop-{role}", place, block, settings.tsa_url)
+        except AppError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (a token, a timestamp server, pyHanko)
+            log.warning("signing as %s failed", role, exc_info=exc)
+            raise AppError(
+                502, "signing_failed", "The signature could not be made: nothing was signed."
+            ) from exc
+    found = signatures_of(pdf)
+    if not found or not all(s["intact"] and s["valid"] and s["docmdp_ok"] for s in found):
+        raise AppError(
+            500, "signing_failed", "The signature could not be made: nothing was signed."
+        )
+    return Signed(pdf, cert.subject.rfc4514_string(), bool(settings.tsa_url))
+
+
+class _seal:
+    """The seal's signer as a context, like a token's."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> Any:
+        return keys.seal_signer(self.settings)
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+async def sign_version(
+    request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
+) -> tuple[Signature, str]:
+    async with state.db_read() as db:
+        row = await _version(db, meeting_id, kind, version)
+        newest = (
+            await db.exec(
+                select(RecordVersion.version)
+                .where(RecordVersion.meeting_id == meeting_id, RecordVersion.kind == kind)
+                .order_by(col(RecordVersion.version).desc())
+                .limit(1)
+            )
+        ).first()
+        done = await _signatures(db, row.id)  # type: ignore[arg-type]
+        chair_id = await _chair_id(db, meeting_id)
+    roles = order(kind, state.settings)
+    if data.role not in roles:
+        raise AppError(400, "bad_role", "This document is not signed in that role.")
+    if newest != row.version:
+        raise AppError(
+            409, "superseded", "Version {newest} replaces this one: sign that.", newest=newest
+        )
+    signed = [sig.role for sig, _ in done]
+    if data.role in signed:
+        raise AppError(
+            409,
+            "already_signed",
+            "{role} has already signed this version.",
+            role=_role_name(request, data.role).capitalize(),
+        )
+    turn = next(r for r in roles if r not in signed)
+    if data.role != turn:
+        raise AppError(
+            409,
+            "out_of_order",
+            "Not yet: {turn} signs before {role}.",
+            turn=_role_name(request, turn),
+            role=_role_name(request, data.role),
+        )
+    if not _may_sign(request, data.role, chair_id):
+        raise forbidden()
+    blobs = BlobStore(state.settings.blobs_dir)
+    source = blobs.get(done[-1][0].pdf_sha256 if done else row.pdf_sha256)
+    code = secrets.token_urlsafe(18)
+    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
+    now = datetime.now(UTC)
+    made = await asyncio.to_thread(
+        _sign_now, state.settings, source, row, data.role, request.user, data.pin, url, now
+    )
+    blob = blobs.path(hashlib.sha256(made.pdf).hexdigest())
+    new_blob = not blob.exists()
+    sig = Signature(
+        record_version_id=row.id,  # type: ignore[arg-type]
+        role=data.role,
+        signer_id=request.user.id,
+        subject=made.subject[:500],
+        signed_at=now,
+        pdf_sha256=blobs.put(made.pdf),
+        code=code,
+        timestamped=made.timestamped,
+    )
+    async with state.db() as db:
+        latest = await _signatures(db, row.id)  # type: ignore[arg-type]
+        if len(latest) != len(done):  # someone signed while this one was being made
+            if new_blob:
+                blob.unlink(missing_ok=True)
+            raise AppError(409, "busy", "Someone else signed meanwhile; reload and try again.")
+        db.add(sig)
+        try:
+            await db.commit()
+        except IntegrityError as exc:
+            if new_blob:
+                blob.unlink(missing_ok=True)
+            raise AppError(
+                409, "busy", "Someone else signed meanwhile; reload and try again."
+            ) from exc
+    return sig, request.user.full_name
+
+
+async def signatures_view(
+    request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
+) -> dict[str, Any]:
+    row = await _version(db, meeting_id, kind, version)
+    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    roles = order(kind, state.settings)
+    signed = {sig.role for sig, _ in done}
+    turn = next((r for r in roles if r not in signed), None)
+    base = f"/api/meetings/{meeting_id}/signatures/{kind}/{row.version}"
+    mine = turn is not None and _may_sign(request, turn, await _chair_id(db, meeting_id))
+    return {
+        "kind": kind,
+        "version": row.version,
+        "order": list(roles),
+        "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
+        "turn": turn,
+        "turn_name": _role_name(request, turn) if turn else "",
+        "my_turn": mine,
+        "needs_pin": bool(mine and turn != "seal"),
+        "has_key": bool(
+            mine and (turn == "seal" or keys.token_of(state.settings, request.user.username))
+        ),
+        "links": {"sign": base, "pdf": f"{base}/pdf" if done else ""},
+    }
+
+
+# ---------------------------------------------------------------------------
+# Routes
+
+
+@get(
+    "/api/meetings/{meeting_id:int}/signatures/{kind:str}/{version:str}",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+)
+async def get_signatures(
+    request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
+) -> dict[str, Any]:
+    """A frozen version's signatures, whose turn it is, and whether it is the caller's."""
+    return await signatures_view(request, db, state, meeting_id, kind, version)
+
+
+@post(
+    "/api/meetings/{meeting_id:int}/signatures/{kind:str}/{version:str}",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    status_code=HTTP_201_CREATED,
+)
+async def add_signature(
+    request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
+) -> dict[str, Any]:
+    """Ký số: `{role, pin}`; the PIN only for a key on a token."""
+    sig, name = await sign_version(request, state, meeting_id, kind, version, data)
+    return signature_json(sig, name, state.settings.tz)
+
+
+@get(
+    "/api/meetings/{meeting_id:int}/signatures/{kind:str}/{version:str}/pdf",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+)
+async def signed_pdf(
+    db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
+) -> Response[bytes]:
+    """The newest signed PDF of the version (the one with every signature so far)."""
+    row = await _version(db, meeting_id, kind, version)
+    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    if not done:
+        raise not_found("signed PDF")
+    return _pdf(
+        state, done[-1][0].pdf_sha256, f"{FILENAMES[kind]}-{meeting_id}-v{row.version}-da-ky.pdf"
+    )
+
+
+def _pdf(state: House, sha256: str, filename: str, inline: bool = False) -> Response[bytes]:
+    how = "inline" if inline else "attachment"
+    return Response(
+        BlobStore(state.settings.blobs_dir).get(sha256),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{how}; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _by_code(db: AsyncSession, code: str) -> tuple[Signature, RecordVersion, Meeting]:
+    sig = (await db.exec(select(Signature).where(Signature.code == code[:64]))).first()
+    if sig is None:
+        raise not_found("signed document")
+    row = await db.get_one(RecordVersion, sig.record_version_id)
+    meeting = await db.get_one(Meeting, row.meeting_id)
+    return sig, row, meeting
+
+
+@get("/verify/{code:str}")
+async def verify_code(request: Request, db: AsyncSession, code: str) -> Template:
+    """Where a signature's QR code leads, for anyone: the document, who signed it when (from
+    phonghop's records), the signed PDF, and the verification of that PDF's bytes."""
+    state = house_of(request)
+    sig, row, meeting = await _by_code(db, code)
+    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    newest = done[-1][0]
+    report = None
+    try:
+        from server import verification
+    except ImportError:  # pragma: no cover
+        verification = None  # type: ignore[assignment]
+    check = getattr(verification, "check_pdf", None)
+    if check is not None:
+        pdf = BlobStore(state.settings.blobs_dir).get(newest.pdf_sha256)
+        report = await asyncio.to_thread(check, pdf, state.settings)
+    extra: dict[str, Any] = {}
+    if verification is not None:
+        extra = {
+            "problems": getattr(verification, "PROBLEMS", {}),
+            "changes": getattr(verification, "CHANGES", {}),
+        }
+        explain = getattr(verification, "problem_text", None)
+        if explain is not None:  # with this request's catalog: Jinja's `_` needs its context
+            gettext = translations(language_of(request)).gettext
+            extra["problem_text"] = lambda check, _gettext: explain(check, gettext)
+    return Template(
+        "signed.html",
+        context={
+            "meeting": {"id": meeting.id, "title": meeting.title},
+            "kind": row.kind,
+            "version": row.version,
+            "code": code,
+            "scanned": sig.role,
+            "role_names": ROLE_NAMES,
+            "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
+            "report": report,
+            "tz": state.settings.tz,
+            "max_upload_mb": state.settings.max_upload_mb,
+            **extra,
+        },
+    )
+
+
+@get("/verify/{code:str}/pdf")
+async def verify_code_pdf(request: Request, db: AsyncSession, code: str) -> Response[bytes]:
+    """The signed PDF with every signature so far, for anyone holding the QR code."""
+    sig, row, meeting = await _by_code(db, code)
+    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    name = f"{FILENAMES[row.kind]}-{meeting.id}-v{row.version}-da-ky.pdf"
+    return _pdf(house_of(request), done[-1][0].pdf_sha256, name, inline=True)
+
+
+ROUTES = [get_signatures, add_signature, signed_pdf, verify_code, verify_code_pdf]

@@ -1,0 +1,218 @@
+"""Putting one signature on a PDF: where its block goes on the page, what the block shows,
+and the incremental PAdES signature itself (pyHanko). Nothing here touches the database.
+
+The block lands over the space the form leaves for the signature: the signer's name is
+found on the last page (PyMuPDF's text search) and the block fills the 80 points above it,
+where the printed form leaves room for a hand signature. The seal's block sits over the
+left third of the chair's, as a seal is stamped by Decree 30.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pymupdf
+import segno
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
+
+from agenda.fonts import SANS
+
+GAP = 80.0  # the room the forms leave above a signer's name (p.signer's top margin)
+BLOCK_WIDTH = 200.0
+SEAL_SIZE = 76.0
+QR_SIZE = 40.0
+INK = (0.75, 0.05, 0.05)  # signature blocks are drawn in red, as Vietnamese signed PDFs are
+SEAL_HEADING = "CON DẤU"
+_LINE = f"font-family: {SANS.css_family}; font-size: 7.5pt; color: #bf0d0d; margin: 0 0 2pt 0;"
+
+
+class PlacementError(Exception):
+    """The signer's place is not on the document's last pages."""
+
+
+@dataclass(frozen=True)
+class Place:
+    page: int  # 0-based
+    box: tuple[float, float, float, float]  # PyMuPDF coordinates: x0, top, x1, bottom
+
+    def pdf_box(self, height: float) -> tuple[int, int, int, int]:
+        """The same box in PDF user space (origin at the bottom left), as pyHanko takes it."""
+        x0, top, x1, bottom = self.box
+        return (round(x0), round(height - bottom), round(x1), round(height - top))
+
+
+@dataclass(frozen=True)
+class Block:
+    """What a signature's block shows."""
+
+    heading: str  # the role as the form names it: CHỦ TỌA, THƯ KÝ, CON DẤU
+    title: str  # the signer's office
+    name: str
+    signed_at: datetime  # on the council's clock
+    url: str  # /verify/{code}, the QR code's target
+    seal_image: str = ""  # a PNG; for the seal's block
+
+
+def _hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
+    return list(page.search_for(text)) if text.strip() else []
+
+
+def find_place(pdf: bytes, name: str, heading: str) -> Place:
+    """The signature space of the signer named `name` under `heading`: the name's last
+    appearance on the last page that has it (searching back from the end), and the room
+    above it."""
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        for index in range(doc.page_count - 1, max(-1, doc.page_count - 3), -1):
+            page = doc[index]
+            names = _hits(page, name)
+            if names:
+                anchor = max(names, key=lambda r: r.y0)
+                top = anchor.y0 - GAP + 2
+            else:
+                headings = _hits(page, heading)
+                if not headings:
+                    continue
+                anchor = max(headings, key=lambda r: r.y1)
+                top = anchor.y1 + 4
+            middle = (anchor.x0 + anchor.x1) / 2
+            x0 = max(10.0, middle - BLOCK_WIDTH / 2)
+            x1 = min(page.rect.width - 10, x0 + BLOCK_WIDTH)
+            return Place(index, (x0, top, x1, top + GAP - 6))
+    raise PlacementError(f"no {heading!r} / {name!r} on the last pages")
+
+
+def seal_place(chair: Place) -> Place:
+    """Over the left third of the chair's block, with the QR code to its left."""
+    x0, top, _, bottom = chair.box
+    middle = (top + bottom) / 2
+    image_x0 = x0 - SEAL_SIZE * 2 / 3 + 20
+    return Place(
+        chair.page,
+        (
+            image_x0 - QR_SIZE - 4,
+            middle - SEAL_SIZE / 2,
+            image_x0 + SEAL_SIZE,
+            middle + SEAL_SIZE / 2,
+        ),
+    )
+
+
+def _qr_png(url: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=4, border=1)
+    return out.getvalue()
+
+
+def block_pdf(block: Block, width: float, height: float) -> bytes:
+    """The block as a one-page PDF the size of its box: QR code at the left, then the seal
+    image or the signer's lines."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=width, height=height)
+    qr = min(QR_SIZE if block.heading == SEAL_HEADING else 58.0, height - 4)
+    page.insert_image(
+        pymupdf.Rect(2, (height - qr) / 2, 2 + qr, (height + qr) / 2), stream=_qr_png(block.url)
+    )
+    right = pymupdf.Rect(qr + 6, 2, width - 2, height - 2)
+    if block.heading == SEAL_HEADING:
+        square = pymupdf.Rect(width - height, 0, width, height)
+        if block.seal_image and Path(block.seal_image).is_file():
+            page.insert_image(square, filename=block.seal_image, keep_proportion=True)
+        else:
+            centre = pymupdf.Point((square.x0 + square.x1) / 2, (square.y0 + square.y1) / 2)
+            page.draw_circle(centre, height / 2 - 2, color=INK, width=2)
+            page.insert_htmlbox(
+                square + (8, 22, -8, -22),
+                f'<p style="{_LINE} text-align: center">{_esc(block.name)}</p>',
+                css=SANS.css(),
+                archive=SANS.archive(),
+            )
+    else:
+        page.draw_rect(pymupdf.Rect(0.5, 0.5, width - 0.5, height - 0.5), color=INK, width=0.8)
+        when = block.signed_at.strftime("%H:%M %d/%m/%Y")
+        lines = [
+            ("Ký số bởi:", block.name),
+            ("Chức vụ:", block.title or block.heading.capitalize()),
+            ("Thời gian:", when),
+        ]
+        html = "".join(f"<p><b>{_esc(label)}</b> {_esc(value)}</p>" for label, value in lines)
+        css = SANS.css() + f" p {{{_LINE}}}"
+        page.insert_htmlbox(right, html, css=css, archive=SANS.archive())
+    data = doc.tobytes(garbage=3, deflate=True)
+    doc.close()
+    return data
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sign_pdf(
+    pdf: bytes,
+    signer: Signer,
+    field_name: str,
+    place: Place,
+    block: Block,
+    tsa_url: str = "",
+) -> bytes:
+    """`pdf` with one more signature, added as an incremental update (what was signed
+    before stays byte for byte)."""
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        page_height = doc[place.page].rect.height
+    x0, top, x1, bottom = place.box
+    appearance = block_pdf(block, x1 - x0, bottom - top)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as stamp:
+        stamp.write(appearance)
+        stamp.flush()
+        style = StaticStampStyle.from_pdf_file(stamp.name, border_width=0)
+        meta = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            use_pades_lta=False,
+        )
+        pdf_signer = signers.PdfSigner(
+            meta,
+            signer=signer,
+            timestamper=timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None,
+            stamp_style=style,
+            new_field_spec=fields.SigFieldSpec(
+                field_name, on_page=place.page, box=place.pdf_box(page_height)
+            ),
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        out = pdf_signer.sign_pdf(writer)
+    return bytes(out.getvalue())
+
+
+def signatures_of(pdf: bytes, trust_roots: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Each embedded signature: its field, whether the bytes it covers are intact and its
+    signature valid, and how the document changed after it."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    found = []
+    for embedded in reader.embedded_signatures:
+        context = ValidationContext(trust_roots=trust_roots or [], allow_fetching=False)
+        status = validate_pdf_signature(embedded, context)
+        found.append(
+            {
+                "field": embedded.field_name,
+                "intact": status.intact,
+                "valid": status.valid,
+                "trusted": status.trusted,
+                "modification": status.modification_level.name if status.modification_level else "",
+                "docmdp_ok": status.docmdp_ok,
+                "timestamped": status.timestamp_validity is not None,
+                "bottom_line": status.bottom_line,
+            }
+        )
+    return found
