@@ -441,16 +441,20 @@ async def verify_api(request: Request) -> Response[dict[str, Any]]:
     return Response(report.to_json(language_of(request), settings.max_upload_mb))
 
 
-def _page(request: Request, report: Report | None, fragment: bool = False) -> Template:
-    settings = house_of(request).settings
-    context = {
+def report_context(settings: Settings, report: Report | None) -> dict[str, Any]:
+    """What fragments/verify_report.html needs, for any page that shows a report:
+    `{% include "fragments/verify_report.html" %}` with this in the template's context."""
+    return {
         "report": report,
         "max_upload_mb": settings.max_upload_mb,
-        "problems": PROBLEMS,
         "changes": CHANGES,
         "problem_text": problem_text,
         "tz": settings.tz,
     }
+
+
+def _page(request: Request, report: Report | None, fragment: bool = False) -> Template:
+    context = report_context(house_of(request).settings, report)
     name = "fragments/verify_report.html" if fragment else "verify.html"
     return Template(name, context=context)
 

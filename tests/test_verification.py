@@ -16,17 +16,20 @@ import pymupdf
 import pytest
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from bench.harness import free_port, running_server, server_env
 from server.settings import Settings
 from server.verification import check_pdf
 from tests.browser import BUSY_MACHINE_MS, LiveServer
-from tests.pki import Authority, Issued
+from tests.pki import Authority, Issued, new_key
 
 TITLE = "Bien ban ky hop thu 12"
 
@@ -55,12 +58,44 @@ def simple_signer(ca: Authority, issued: Issued) -> signers.SimpleSigner:
     )
 
 
-def sign(pdf: bytes, ca: Authority, issued: Issued, field: str) -> bytes:
+def sign(
+    pdf: bytes, ca: Authority, issued: Issued, field: str, timestamper: object = None
+) -> bytes:
     """One more signature, as an incremental update: what came before stays byte for byte."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(field_name=field)
-    signed = signers.sign_pdf(writer, meta, signer=simple_signer(ca, issued))
+    signer = simple_signer(ca, issued)
+    signed = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
     return bytes(signed.getvalue())
+
+
+def time_stamper(ca: Authority, at: datetime) -> DummyTimeStamper:
+    """A timestamp authority under `ca` (RFC 3161) whose clock says `at`."""
+    key = new_key()
+    now = datetime.now(UTC)
+    cert = (
+        cx509.CertificateBuilder()
+        .subject_name(
+            cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Máy chủ dấu thời gian")])
+        )
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(cx509.random_serial_number())
+        .not_valid_before(now - timedelta(days=500))
+        .not_valid_after(now + timedelta(days=500))
+        .add_extension(cx509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(ca.key, hashes.SHA256())
+    )
+    der_key = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(der_key),
+        fixed_dt=at,
+    )
 
 
 def draw_on_first_page(pdf: bytes) -> bytes:
@@ -188,6 +223,23 @@ def test_an_expired_certificate_is_refused(settings, ca):
     assert not only.expired_since
 
 
+def test_a_timestamp_gives_the_time_and_proves_a_signature_older_than_an_expiry(settings, ca):
+    at = datetime.now(UTC) - timedelta(seconds=30)
+    chair = ca.issue("Có Dấu Thời Gian")
+    report = check_pdf(sign(unsigned_pdf(), ca, chair, "S", time_stamper(ca, at)), settings)
+    (stamped,) = report.signatures
+    assert stamped.ok and stamped.timestamp_trusted
+    assert stamped.timestamp_at is not None
+    assert abs((stamped.timestamp_at - at).total_seconds()) < 1
+
+    # signed while the certificate was valid, as the timestamp proves; expired since
+    expired = ca.expired("Đã Hết Hạn Sau Khi Ký")
+    when = datetime.now(UTC) - timedelta(days=60)
+    report = check_pdf(sign(unsigned_pdf(), ca, expired, "S", time_stamper(ca, when)), settings)
+    (old,) = report.signatures
+    assert old.timestamp_trusted and old.trusted and old.expired_since and old.ok
+
+
 def test_a_certificate_not_yet_valid_is_refused(settings, ca):
     report = check_pdf(sign(unsigned_pdf(), ca, ca.not_yet_valid("Chưa Tới"), "S"), settings)
     assert report.signatures[0].problem == "not_yet_valid"
@@ -273,6 +325,8 @@ async def test_an_upload_over_the_limit_is_refused_plainly(app, client):
 
 
 async def test_the_page_is_vietnamese_first_and_english_on_request(client, minutes):
+    login = await client.get("/login")
+    assert '<a href="/verify">Kiểm tra tài liệu đã ký số</a>' in login.text  # found signed out
     page = await client.get("/verify")
     assert page.status_code == 200
     assert "Kiểm tra tài liệu đã ký số" in page.text and 'name="file"' in page.text
