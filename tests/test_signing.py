@@ -44,6 +44,7 @@ class Keys:
     root: Path
     crl: Path
     seal: Path
+    seal_image: Path
     chair: dict[str, Issued]  # by key label on the chair's token
 
 
@@ -73,7 +74,19 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
     seal_cert = ca.issue("HĐND phường Thử Nghiệm", organization="HĐND phường Thử Nghiệm")
     seal = root / "seal.p12"
     seal.write_bytes(ca.pkcs12(seal_cert, SEAL_PASSWORD.encode()))
-    yield Keys(ca, ca.write_root(root / "root.pem"), crl, seal, chair)
+    yield Keys(ca, ca.write_root(root / "root.pem"), crl, seal, seal_png(root), chair)
+
+
+def seal_png(root: Path) -> Path:
+    """A round red seal with the council's name, as a PNG on a transparent ground."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=120, height=120)
+    page.draw_circle((60, 60), 56, color=(0.8, 0.1, 0.1), width=4)
+    page.draw_circle((60, 60), 44, color=(0.8, 0.1, 0.1), width=1.5)
+    page.insert_text((37, 64), "HDND", fontsize=14, color=(0.8, 0.1, 0.1))
+    path = root / "seal.png"
+    page.get_pixmap(dpi=200, alpha=True).save(str(path))
+    return path
 
 
 @pytest.fixture
@@ -96,6 +109,7 @@ def settings(settings, keys: Keys, chair_key: str, monkeypatch: pytest.MonkeyPat
             "thuky": ("Token Nguyen Thi Hong", "hong"),
         },
         seal_p12=str(keys.seal),
+        seal_image=str(keys.seal_image),
         crls=[str(keys.crl)],
     )
 

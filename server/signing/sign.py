@@ -4,7 +4,7 @@ and the incremental PAdES signature itself (pyHanko). Nothing here touches the d
 The block lands over the space the form leaves for the signature: the signer's name is
 found on the last page (PyMuPDF's text search) and the block fills the 80 points above it,
 where the printed form leaves room for a hand signature. The seal's block sits over the
-left third of the chair's, as a seal is stamped by Decree 30.
+left edge of the chair's, as a seal overlaps the signature (Decree 30).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pyhanko_certvalidator import ValidationContext
 from agenda.fonts import SANS
 
 GAP = 80.0  # the room the forms leave above a signer's name (p.signer's top margin)
-BLOCK_WIDTH = 200.0
+BLOCK_WIDTH = 180.0
 SEAL_SIZE = 76.0
-QR_SIZE = 40.0
+SEAL_OVERLAP = 22.0  # how far the seal reaches into the chair's block
 INK = (0.75, 0.05, 0.05)  # signature blocks are drawn in red, as Vietnamese signed PDFs are
 SEAL_HEADING = "CON DẤU"
 _LINE = f"font-family: {SANS.css_family}; font-size: 7.5pt; color: #bf0d0d; margin: 0 0 2pt 0;"
@@ -93,18 +93,15 @@ def find_place(pdf: bytes, name: str, heading: str) -> Place:
 
 
 def seal_place(chair: Place) -> Place:
-    """Over the left third of the chair's block, with the QR code to its left."""
+    """Over the left edge of the chair's block (the margin its lines leave free), as a seal
+    overlaps the signature at its left. The seal has no QR code of its own: the chair's and
+    the secretary's lead to the same document."""
     x0, top, _, bottom = chair.box
     middle = (top + bottom) / 2
-    image_x0 = x0 - SEAL_SIZE * 2 / 3 + 20
+    image_x0 = x0 - SEAL_SIZE + SEAL_OVERLAP
     return Place(
         chair.page,
-        (
-            image_x0 - QR_SIZE - 4,
-            middle - SEAL_SIZE / 2,
-            image_x0 + SEAL_SIZE,
-            middle + SEAL_SIZE / 2,
-        ),
+        (image_x0, middle - SEAL_SIZE / 2, image_x0 + SEAL_SIZE, middle + SEAL_SIZE / 2),
     )
 
 
@@ -115,15 +112,11 @@ def _qr_png(url: str) -> bytes:
 
 
 def block_pdf(block: Block, width: float, height: float) -> bytes:
-    """The block as a one-page PDF the size of its box: QR code at the left, then the seal
-    image or the signer's lines."""
+    """The block as a one-page PDF the size of its box. A person's: their lines at the left
+    (after a margin the seal may cover), the QR code at the right. The seal's: the seal
+    image, or a drawn ring with the council's name."""
     doc = pymupdf.open()
     page = doc.new_page(width=width, height=height)
-    qr = min(QR_SIZE if block.heading == SEAL_HEADING else 58.0, height - 4)
-    page.insert_image(
-        pymupdf.Rect(2, (height - qr) / 2, 2 + qr, (height + qr) / 2), stream=_qr_png(block.url)
-    )
-    right = pymupdf.Rect(qr + 6, 2, width - 2, height - 2)
     if block.heading == SEAL_HEADING:
         square = pymupdf.Rect(width - height, 0, width, height)
         if block.seal_image and Path(block.seal_image).is_file():
@@ -138,7 +131,12 @@ def block_pdf(block: Block, width: float, height: float) -> bytes:
                 archive=SANS.archive(),
             )
     else:
+        qr = min(58.0, height - 4)
         page.draw_rect(pymupdf.Rect(0.5, 0.5, width - 0.5, height - 0.5), color=INK, width=0.8)
+        page.insert_image(
+            pymupdf.Rect(width - qr - 3, (height - qr) / 2, width - 3, (height + qr) / 2),
+            stream=_qr_png(block.url),
+        )
         when = block.signed_at.strftime("%H:%M %d/%m/%Y")
         lines = [
             ("Ký số bởi:", block.name),
@@ -147,7 +145,8 @@ def block_pdf(block: Block, width: float, height: float) -> bytes:
         ]
         html = "".join(f"<p><b>{_esc(label)}</b> {_esc(value)}</p>" for label, value in lines)
         css = SANS.css() + f" p {{{_LINE}}}"
-        page.insert_htmlbox(right, html, css=css, archive=SANS.archive())
+        text = pymupdf.Rect(SEAL_OVERLAP + 4, 6, width - qr - 6, height - 2)
+        page.insert_htmlbox(text, html, css=css, archive=SANS.archive())
     data = doc.tobytes(garbage=3, deflate=True)
     doc.close()
     return data
