@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import io
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -334,3 +335,98 @@ async def test_with_a_timestamp_server_the_signature_carries_its_timestamp(counc
     (status,) = await validate(pdf, keys.root)
     assert status.intact and status.valid and status.trusted
     assert status.timestamp_validity is not None and status.timestamp_validity.intact
+
+
+# ---------------------------------------------------------------------------
+# The minutes page: "Ký số" for whoever's turn it is, the PIN typed there
+
+
+@pytest.fixture
+def signing_server(keys: Keys, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The demo council served by a real process, with the test's tokens and seal."""
+    from bench.harness import free_port, running_server, server_env
+    from tests.browser import LiveServer
+
+    env = server_env(tmp_path / "data")
+    env.update(
+        PHONGHOP_PKCS11_MODULE=MODULE,
+        PHONGHOP_SIGNING_TOKENS="chutoa:Token Tran Van Binh:binh,thuky:Token Nguyen Thi Hong:hong",
+        PHONGHOP_SEAL_P12=str(keys.seal),
+        PHONGHOP_SEAL_PASSWORD=SEAL_PASSWORD,
+        PHONGHOP_SEAL_IMAGE=str(keys.seal_image),
+        PHONGHOP_CRLS=str(keys.crl),
+        SOFTHSM2_CONF=os.environ["SOFTHSM2_CONF"],
+    )
+    with running_server(free_port(), env, tmp_path / "server.log", command="demo") as server:
+        server.wait_healthy()
+        yield LiveServer(server.url, tmp_path / "data", server.process)
+
+
+def _post(page, path: str) -> dict:  # type: ignore[no-untyped-def]
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.post(path, headers={"X-CSRFToken": token})
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+@pytest.mark.browser
+def test_the_chair_signs_on_the_minutes_page_with_the_token_s_pin(
+    browser, signing_server, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.browser import sign_in, tablet
+
+    secretary = tablet(browser, signing_server).new_page()
+    sign_in(secretary, "thuky")
+    meetings = secretary.request.get("/api/meetings").json()
+    mid = meetings[0]["id"] if isinstance(meetings, list) else meetings["meetings"][0]["id"]
+    _post(secretary, f"/api/meetings/{mid}/session/start")
+    _post(secretary, f"/api/meetings/{mid}/session/end")
+    _post(secretary, f"/api/meetings/{mid}/minutes/versions")
+
+    context = tablet(browser, signing_server)
+    chair = context.new_page()
+    sign_in(chair, "chutoa")
+    chair.goto(f"/meetings/{mid}/minutes")
+    signing = chair.locator("#minutes-versions tr.signing")
+    expect(signing).to_contain_text("Đến lượt ký: Chủ tọa.")
+    pin = signing.locator("input[name=pin]")
+    signing.scroll_into_view_if_needed()
+    chair.screenshot(path=str(tmp_path / "chair-turn-1024.png"))
+    pin.fill("000000")
+    signing.get_by_role("button", name="Ký số").click()
+    expect(signing.locator(".error")).to_have_text("Sai mã PIN: văn bản chưa được ký.")
+    expect(pin).to_have_value("")
+    chair.set_viewport_size({"width": 800, "height": 1280})
+    signing.scroll_into_view_if_needed()
+    chair.screenshot(path=str(tmp_path / "chair-wrong-pin-800.png"))
+    pin.fill(CHAIR_PIN)
+    signing.get_by_role("button", name="Ký số").click()
+    expect(signing.locator(".signature-list li[data-role=chair]")).to_contain_text(
+        "Chủ tọa: Trần Văn Bình"
+    )
+    expect(signing).to_contain_text("Đến lượt ký: Thư ký.")
+    expect(signing.locator("input[name=pin]")).to_have_count(0)  # not the chair's turn now
+    chair.screenshot(path=str(tmp_path / "chair-1024.png"), full_page=False)
+
+    secretary.goto(f"/meetings/{mid}/minutes")
+    row = secretary.locator("#minutes-versions tr.signing")
+    row.locator("input[name=pin]").fill(SECRETARY_PIN)
+    row.get_by_role("button", name="Ký số").click()
+    expect(row).to_contain_text("Đến lượt ký: Con dấu.")
+    expect(row.locator("input[name=pin]")).to_have_count(0)  # the seal needs no PIN
+    row.get_by_role("button", name="Ký số").click()
+    expect(row).to_contain_text("Đã ký đủ.")
+    expect(row.locator(".signature-list li")).to_have_count(3)
+    row.scroll_into_view_if_needed()
+    secretary.screenshot(path=str(tmp_path / "secretary-1024.png"))
+    secretary.set_viewport_size({"width": 800, "height": 1280})
+    row.scroll_into_view_if_needed()
+    secretary.screenshot(path=str(tmp_path / "secretary-800.png"))
+    with secretary.expect_download() as download:
+        row.get_by_role("link", name="Tải bản đã ký (PDF)").click()
+    signed = Path(download.value.path()).read_bytes()
+    (tmp_path / "signed.pdf").write_bytes(signed)
+    assert signed.count(b"/ByteRange") == 3
+    context.close()
