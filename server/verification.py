@@ -447,8 +447,8 @@ def report_context(settings: Settings, report: Report | None) -> dict[str, Any]:
     return {
         "report": report,
         "max_upload_mb": settings.max_upload_mb,
+        "problems": PROBLEMS,
         "changes": CHANGES,
-        "problem_text": problem_text,
         "tz": settings.tz,
     }
 

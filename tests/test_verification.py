@@ -136,10 +136,23 @@ def minutes(ca: Authority, chair: Issued, secretary: Issued) -> bytes:
     return sign(sign(unsigned_pdf(), ca, chair, "ChuTich"), ca, secretary, "ThuKy")
 
 
+@pytest.fixture(scope="module")
+def revoked_member(ca: Authority) -> Issued:
+    """A delegate whose certificate the CA has revoked (the key was lost)."""
+    member = ca.issue("Mất Khóa", title="Đại biểu")
+    ca.revoke(member)
+    return member
+
+
 @pytest.fixture
-def settings(settings: Settings, ca: Authority, tmp_path: Path) -> Settings:
-    """The app and `check_pdf` trust the tests' root, as a council trusts the government CA."""
-    return replace(settings, trusted_roots=[str(ca.write_root(tmp_path / "roots.pem"))])
+def settings(settings: Settings, ca: Authority, revoked_member: Issued, tmp_path: Path) -> Settings:
+    """The app and `check_pdf` trust the tests' root, as a council trusts the government CA,
+    and read its revocation list."""
+    crl = tmp_path / "ca.crl"
+    crl.write_bytes(ca.crl_der())
+    return replace(
+        settings, trusted_roots=[str(ca.write_root(tmp_path / "roots.pem"))], crls=[str(crl)]
+    )
 
 
 # ------------------------------------------------------------------ what the report says
@@ -343,6 +356,25 @@ async def test_the_page_is_vietnamese_first_and_english_on_request(client, minut
     assert "Verify a signed document" in page.text and "Kiểm tra tài liệu" not in page.text
     whole = await client.post("/verify", files=files)  # without script: the whole page
     assert "<html" in whole.text and "The document is intact, 2 valid signatures." in whole.text
+
+
+@pytest.fixture
+def two_bad_signatures(ca: Authority, revoked_member: Issued) -> bytes:
+    """Signed by a stranger, then by the delegate whose certificate was revoked."""
+    stranger_ca = Authority("CA lạ")
+    stranger = stranger_ca.issue("Người Lạ")
+    return sign(sign(unsigned_pdf(), stranger_ca, stranger, "A"), ca, revoked_member, "B")
+
+
+async def test_the_page_says_why_a_signature_is_not_trusted(client, two_bad_signatures):
+    pdf = two_bad_signatures
+    files = {"file": ("bien-ban.pdf", pdf, "application/pdf")}
+    fragment = await client.post("/verify", files=files, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200, fragment.text
+    assert "Tài liệu còn nguyên vẹn, nhưng 2/2 chữ ký không hợp lệ." in fragment.text
+    assert "Chứng thư số không thuộc chuỗi của tổ chức chứng thực gốc tin cậy." in fragment.text
+    assert re.search(r"Chứng thư số đã bị thu hồi ngày \d\d:\d\d \d\d/\d\d/\d{4}\.", fragment.text)
+    assert fragment.text.count('class="card signature-card bad"') == 2
 
 
 async def test_a_signed_in_person_verifies_the_same_way(client, accounts, minutes):
