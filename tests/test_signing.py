@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from sqlmodel import select
@@ -201,6 +202,7 @@ async def test_chair_secretary_then_seal_sign_and_every_signature_stays_intact(
     for status in statuses:
         assert status.intact and status.valid and status.trusted, status.pretty_print_details()
         assert status.docmdp_ok and status.bottom_line
+        assert status.modification_level in (ModificationLevel.NONE, ModificationLevel.FORM_FILLING)
     (tmp_path / "signed.pdf").write_bytes(pdf)
 
     # each block sits over the form's signature space on the last page, with its QR code
@@ -225,6 +227,24 @@ async def test_chair_secretary_then_seal_sign_and_every_signature_stays_intact(
     assert "Trần Văn Bình" in page.text and "Nguyễn Thị Hồng" in page.text
     assert (await anyone.get(f"{code}/pdf")).content == pdf
     assert (await anyone.get("/verify/no-such-code")).status_code == 404
+
+
+async def test_the_notice_is_signed_by_the_chair_then_the_seal(council, database, settings, keys):
+    mid, secretary, chair = council["id"], council["secretary"], council["chair"]
+    assert (await freeze(secretary, mid, "notice")).status_code == 201
+    notice = f"/api/meetings/{mid}/signatures/notice/1"
+    assert (await secretary.get(notice)).json()["order"] == ["chair", "seal"]
+    no_secretary = await secretary.post(notice, json={"role": "secretary", "pin": SECRETARY_PIN})
+    assert no_secretary.json()["code"] == "bad_role"
+    assert (await chair.post(notice, json={"role": "chair", "pin": CHAIR_PIN})).status_code == 201
+    assert (await secretary.post(notice, json={"role": "seal"})).status_code == 201
+    pdf = (await secretary.get(f"{notice}/pdf")).content
+    statuses = await validate(pdf, keys.root)
+    assert len(statuses) == 2 and all(s.bottom_line for s in statuses)
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        signer = max(doc[-1].search_for("Trần Văn Bình"), key=lambda r: r.y0)
+        box = next(w.rect for w in doc[-1].widgets() if w.field_name == "phonghop-chair")
+    assert box.y1 <= signer.y0 + 1 and box.x0 < (signer.x0 + signer.x1) / 2 < box.x1
 
 
 async def test_a_draft_is_not_signed(council, database, settings):
