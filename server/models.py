@@ -324,6 +324,14 @@ class Ballot(SQLModel, table=True):
     voter_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
 
 
+class BallotCount(SQLModel, table=True):
+    """How many ballots a secret vote's box holds, counted apart from who cast them (no
+    voter, no time, no order): at the close it must equal the BallotCast rows."""
+
+    vote_id: int = Field(foreign_key="vote.id", primary_key=True, ondelete="CASCADE")
+    ballots: int = 0
+
+
 class SpeakerRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
@@ -362,6 +370,8 @@ class JournalEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     private_to: int | None = None  # only this user's devices may see it (no foreign key: kept)
     at: datetime = _when()
+    # SHA-256 of the previous event's hash and this event's fields (server/chain.py)
+    hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class Recording(SQLModel, table=True):
@@ -418,6 +428,9 @@ class RecordVersion(SQLModel, table=True):
     sha256: str = Field(max_length=64)  # of the canonical JSON of `content`
     pdf_sha256: str = Field(default="", max_length=64)  # the PDF made from it, a blob
     journal_seq: int = 0  # the journal's last event when it was frozen
+    journal_hash: str = Field(  # that event's chain hash
+        default="", max_length=64, sa_column_kwargs={"server_default": ""}
+    )
     frozen_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     frozen_at: datetime = _when()
 
