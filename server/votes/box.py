@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import AppError, not_found
-from server.models import Ballot, BallotCast, Participant, Vote, VoteOption
+from server.models import Ballot, BallotCast, BallotCount, Participant, Vote, VoteOption
 from server.votes.rules import VOTERS, chosen_options
 from server.votes.store import locked_vote, options_of
 
@@ -278,7 +278,13 @@ async def _record(
     if new:
         rows = [{"vote_id": vote.id, "voter_id": v, "weight": final[v][1]} for v in new]
         await connection.execute(sa.insert(BallotCast), rows)
-    if vote.secret:  # only the running totals grow; no row names a voter or an order
+    if vote.secret:  # only the counts grow; no row names a voter, a time or an order
+        if new:  # the box's count of ballots, apart from who cast them (first: one lock order)
+            await db.exec(  # type: ignore[call-overload]
+                sa.update(BallotCount)
+                .where(col(BallotCount.vote_id) == vote.id)
+                .values(ballots=BallotCount.ballots + len(new))
+            )
         totals: Counter[int] = Counter()
         for chosen, weight in final.values():
             for option in chosen:

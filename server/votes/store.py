@@ -16,6 +16,7 @@ from server.models import (
     AgendaItem,
     Ballot,
     BallotCast,
+    BallotCount,
     JournalEvent,
     Participant,
     User,
@@ -155,6 +156,7 @@ async def open_vote(db: AsyncSession, vote_id: int, user: User) -> tuple[Vote, J
     options = await options_of(db, vote.id)
     if vote.secret:  # running totals, made now so a ballot only ever adds to them
         db.add_all(Ballot(vote_id=vote.id, option_id=o.id, weight=0) for o in options)
+        db.add(BallotCount(vote_id=vote_id, ballots=0))
     shown = {**vote_json(vote, options), "requirement": await requirement(db, vote)}
     opened = {"vote": shown, **(await vote_counts(db, vote))}
     event = await journal.append(db, vote.meeting_id, "vote.opened", opened, user.id)
@@ -214,9 +216,52 @@ async def _result(db: AsyncSession, vote: Vote) -> dict[str, Any]:
         "base": base,
         **decided,
     }
-    if not vote.secret:
+    if vote.secret and vote.id is not None:
+        result["ballots"] = await ballots_in_box(db, vote.id)
+    else:
         result["named"] = await _named(db, vote, options)
     return result
+
+
+async def ballots_in_box(db: AsyncSession, vote_id: int) -> int | None:
+    """How many ballots a secret vote's box holds, counted apart from who cast them (None
+    for a vote opened before the box counted)."""
+    found = await db.exec(select(BallotCount.ballots).where(BallotCount.vote_id == vote_id))
+    return found.first()
+
+
+async def secret_counts(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+    """Per closed secret vote on the tablets: the ballots in the box, the voters who cast
+    (BallotCast rows) and what the kept result says; `holds` when all agree."""
+    votes = await db.exec(
+        select(Vote)
+        .where(
+            Vote.meeting_id == meeting_id,
+            col(Vote.secret).is_(True),
+            Vote.status == "closed",
+            Vote.method == "electronic",
+        )
+        .order_by(col(Vote.id))
+    )
+    checks = []
+    for vote in votes.all():
+        assert vote.id is not None
+        ballots = await ballots_in_box(db, vote.id)
+        if ballots is None:  # opened before the box counted its ballots
+            continue
+        voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote.id))).one()
+        kept = vote.result or {}
+        holds = ballots == voters == kept.get("voters") and kept.get("ballots") == ballots
+        checks.append(
+            {
+                "vote_id": vote.id,
+                "title": vote.title,
+                "ballots": ballots,
+                "voters": voters,
+                "holds": holds,
+            }
+        )
+    return checks
 
 
 async def _base(db: AsyncSession, vote: Vote, cast_weight: int) -> int:

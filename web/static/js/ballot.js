@@ -60,7 +60,7 @@ function rememberChoice(vote, choices) {
 // `root` is an empty element; `overlay` puts the panel over the page (the reader) rather
 // than in the flow of the page (meeting page); without `showResult` the panel goes away at
 // the close (the chair's console shows the result instead).
-export function createBallot(root, { canVote, overlay = false, showResult = true }) {
+export function createBallot(root, { canVote, overlay = false, showResult = true, userId = null }) {
   let link = null;
   let vote = null; // the open or just-closed vote
   let stage = "idle"; // choose | confirm | sending | voted | watch | result
@@ -173,7 +173,7 @@ export function createBallot(root, { canVote, overlay = false, showResult = true
   function body() {
     if (stage === "result") {
       const box = el("div", "ballot-result");
-      box.append(resultView(vote));
+      box.append(resultView(vote, { me: userId }));
       return box;
     }
     if (stage === "watch") return el("p", "ballot-watch muted", t.watching);

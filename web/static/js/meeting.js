@@ -236,7 +236,7 @@ function otherPanels() {
   const panels = [];
   if ($("ballot")) {
     const showResult = !$("vote-console"); // the console shows it to the chair
-    panels.push(createBallot($("ballot"), { canVote: root.dataset.vote === "1", showResult }));
+    panels.push(createBallot($("ballot"), { canVote: root.dataset.vote === "1", showResult, userId: me.userId }));
   }
   if ($("vote-console")) panels.push(createVoteConsole($("vote-console"), { meetingId: me.meetingId }));
   if ($("floor-console")) panels.push(createSpeakerConsole($("floor-console"), { itemLabel }));

@@ -967,7 +967,7 @@ function tell(message) {
 // Votes and the floor come with the reader: the ballot over the page, the request button
 // in the live bar, and a banner while this person has the floor.
 function votesAndFloor() {
-  const ballot = createBallot($("ballot"), { canVote: root.dataset.canVote === "1", overlay: true });
+  const ballot = createBallot($("ballot"), { canVote: root.dataset.canVote === "1", overlay: true, userId: state.userId });
   const views = [ballot];
   if ($("floor-request")) {
     views.push(createFloor({

@@ -30,6 +30,9 @@ const TEXT = {
     whoVoted: (n) => `Danh sách biểu quyết (${n} đại biểu)`,
     nobodyChose: "Không ai",
     countedBy: (name, method) => `${method === "paper" ? "Kiểm phiếu thủ công" : "Đếm biểu quyết giơ tay"}: ${name}`,
+    yourChoice: (words) => `Biểu quyết của bạn đã được ghi: ${words}`,
+    ballotsMatch: (ballots, voters) => `${ballots} phiếu = ${voters} người đã bỏ phiếu`,
+    ballotsDiffer: (ballots, voters) => `Cảnh báo: ${ballots} phiếu ≠ ${voters} người đã bỏ phiếu`,
   },
   en: {
     yes: "In favour",
@@ -57,6 +60,9 @@ const TEXT = {
     whoVoted: (n) => `Who voted what (${n})`,
     nobodyChose: "Nobody",
     countedBy: (name, method) => `${method === "paper" ? "Counted by hand" : "Hands counted"}: ${name}`,
+    yourChoice: (words) => `Your vote was recorded: ${words}`,
+    ballotsMatch: (ballots, voters) => `${ballots} ballots = ${voters} people voted`,
+    ballotsDiffer: (ballots, voters) => `Warning: ${ballots} ballots ≠ ${voters} people voted`,
   },
 };
 export const voteText = pickWords(TEXT);
@@ -145,8 +151,9 @@ function namedList(vote) {
   return details;
 }
 
-// The whole result of a closed vote; `names: false` leaves out who voted what (projector).
-export function resultView(vote, { names = true } = {}) {
+// The whole result of a closed vote; `names: false` leaves out who voted what (projector);
+// `me`, the viewer's user id: in a named vote, their own recorded choice is said first.
+export function resultView(vote, { names = true, me = null } = {}) {
   const r = vote.result;
   const box = el("div", `vote-result ${r.passed ? "passed" : "failed"}`);
   const verdict = el("p", "vote-verdict", verdictText(vote));
@@ -159,6 +166,18 @@ export function resultView(vote, { names = true } = {}) {
     : t.turnout(r.voters);
   box.append(el("p", `vote-turnout${r.quorum_met ? "" : " not-met"}`, turnout));
   if (r.counted_by) box.append(el("p", "vote-counted-by", t.countedBy(r.counted_by.name, r.method)));
+  if (vote.secret && r.ballots != null) {
+    const same = r.ballots === r.voters;
+    const words = (same ? t.ballotsMatch : t.ballotsDiffer)(r.ballots, r.voters);
+    box.append(el("p", `vote-ballots${same ? "" : " not-met"}`, words));
+  }
+  const mine = me != null && (r.named || []).find((person) => person.user_id === me);
+  if (mine) {
+    const words = mine.choices.map((key) => optionLabel(vote, key)).join(", ");
+    const own = el("p", "vote-mine", t.yourChoice(words));
+    own.dataset.choices = mine.choices.join(" ");
+    box.append(own);
+  }
   if (names && r.named) box.append(namedList(vote));
   return box;
 }
