@@ -33,6 +33,7 @@ from agenda.letterhead import (
 from agenda.wording import (
     LEADERS,
     item_key,
+    journal_head,
     locality,
     paragraphs,
     percent,
@@ -158,6 +159,10 @@ class MinutesData:
     chair_title: str = ""
     """The chair's office (chức vụ), e.g. "Chủ tịch HĐND phường"."""
     secretary_title: str = ""
+    journal_seq: int = 0
+    """A frozen version: the journal's last event it was made from (0 for a draft)."""
+    journal_hash: str = ""
+    """That event's chain hash (SHA-256 hex), printed shortened at the end."""
 
     def to_dict(self) -> dict:
         """Plain JSON-able data, as a frozen version keeps it."""
@@ -247,8 +252,14 @@ def _closing_html(data: MinutesData) -> str:
             _para("Biên bản được lập từ nhật ký kỳ họp trên hệ thống phòng họp không giấy./."),
             _signatures_html(data),
             _recipients_html(data),
+            _journal_html(data),
         ]
     )
+
+
+def _journal_html(data: MinutesData) -> str:
+    line = journal_head(data.journal_seq, data.journal_hash)
+    return _para(line, "journal") if line else ""
 
 
 def closing_sentence(data: MinutesData) -> str:
@@ -530,6 +541,8 @@ p.signer {{font-size: 14pt; margin: 80pt 0 0 0;}}
 p.recipients-head {{text-indent: 0; text-align: left; font-weight: bold; font-style: italic;
                    font-size: 12pt; margin: 24pt 0 0 0;}}
 p.recipient {{text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.15;}}
+p.journal {{text-indent: 0; text-align: left; font-size: 9pt; font-style: italic;
+           margin: 12pt 0 0 0;}}
 """
 
 

@@ -24,7 +24,7 @@ from agenda.letterhead import (
     letterhead,
     official_pdf,
 )
-from agenda.wording import recipient_lines
+from agenda.wording import journal_head, recipient_lines
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,10 @@ class NoticeData:
     """Not a frozen version: every page says DỰ THẢO."""
     version: int = 0
     """The frozen version's number, 0 for a draft."""
+    journal_seq: int = 0
+    """A frozen version: the journal's last event it was made from (0 for a draft)."""
+    journal_hash: str = ""
+    """That event's chain hash (SHA-256 hex), printed shortened at the end."""
 
     def to_dict(self) -> dict:
         """Plain JSON-able data, as a frozen version keeps it."""
@@ -161,6 +165,8 @@ p.signer {font-size: 14pt; margin: 80pt 0 0 0;}
 p.recipients-head {text-indent: 0; font-weight: bold; font-style: italic; font-size: 12pt;
          margin: 0;}
 p.recipient {text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.2;}
+p.journal {text-indent: 0; text-align: left; font-size: 9pt; font-style: italic;
+           margin: 12pt 0 0 0;}
 """
 
 
@@ -180,6 +186,9 @@ def _html(data: NoticeData) -> str:
         parts += [f"<p>{_esc(line)}</p>" for line in paragraphs(conclusion.text)]
     parts.append(f"<p>{_esc(closing(data))}</p>")
     parts.append(_signature(data))
+    head = journal_head(data.journal_seq, data.journal_hash)
+    if head:
+        parts.append(f'<p class="journal">{_esc(head)}</p>')
     return "".join(parts)
 
 

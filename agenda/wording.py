@@ -55,3 +55,12 @@ def item_key(item: str) -> str:
     """How turns and votes name an agenda item: by number ("3.1", "3.1."), by title, or by
     both as printed ("3.1. Dự toán ..."); spacing and a final full stop do not matter."""
     return " ".join(item.split()).rstrip(".").strip()
+
+
+def journal_head(seq: int, digest: str) -> str:
+    """The small line at the end of a frozen document: the journal's head it was made from,
+    so the signed paper and the stored session can be checked against each other; "" when
+    there is none (a draft)."""
+    if seq <= 0 or not digest:
+        return ""
+    return f"Lập từ nhật ký phiên họp: sự kiện #{seq}, mã {digest[:16]}"

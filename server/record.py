@@ -377,9 +377,12 @@ async def freeze(state: House, user: User, meeting_id: int, kind: Kind) -> Recor
                 )
             version = await _next_version(db, meeting_id, kind.name)
             data = await kind.make(db, meeting_id, state.settings.tz)
-        content = replace(data, draft=False, version=version).to_dict()
+            head = await journal.hash_at(db, meeting_id, seq)
+        # the document prints the journal's head it was made from
+        made = replace(data, draft=False, version=version, journal_seq=seq, journal_hash=head)
+        content = made.to_dict()
         pdf = await state.renderer.run(kind.pdf, kind.load(content))
-        row = await _keep(state, user, meeting_id, kind, version, content, pdf, seq)
+        row = await _keep(state, user, meeting_id, kind, version, content, pdf, seq, head)
         if row is not None:
             return row
     raise AppError(409, "busy", "Someone else is freezing this record; try again.")
@@ -394,6 +397,7 @@ async def _keep(
     content: dict[str, Any],
     pdf: bytes,
     seq: int,
+    head: str,
 ) -> RecordVersion | None:
     """Writes the version, or None when another freeze took its number first."""
     digest = content_sha256(content)
@@ -413,6 +417,7 @@ async def _keep(
             sha256=digest,
             pdf_sha256=blobs.put(pdf),
             journal_seq=seq,
+            journal_hash=head,
             frozen_by=user.id,
             frozen_at=utcnow(),
         )
@@ -448,6 +453,7 @@ def version_json(version: RecordVersion, frozen_by: str, tz: Any) -> dict[str, A
         "sha256": version.sha256,
         "pdf_sha256": version.pdf_sha256,
         "journal_seq": version.journal_seq,
+        "journal_hash": version.journal_hash,
         "frozen_at": version.frozen_at.isoformat(),
         "frozen_at_local": version.frozen_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
         "frozen_by": frozen_by,
