@@ -1,5 +1,5 @@
 """The `phonghop` command: serve, demo, bridge, recorder, create-user, import-users,
-db upgrade, recordings prune, backup, restore."""
+db upgrade, recordings prune, journal verify, backup, restore."""
 
 from __future__ import annotations
 
@@ -247,6 +247,18 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_journal_verify(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from server.journal_check import verify_all
+
+    db.upgrade(settings.database_url)
+    lines, holds = asyncio.run(verify_all(settings.database_url, args.meeting, args.record))
+    for line in lines:
+        print(line)
+    return 0 if holds else 1
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="phonghop", description="Paperless meeting room server")
     commands = top.add_subparsers(dest="command", required=True)
@@ -301,6 +313,21 @@ def parser() -> argparse.ArgumentParser:
     prune_p = rec_commands.add_parser("prune", help="remove recordings past the retention")
     prune_p.add_argument("--dry-run", action="store_true", help="only say what would go")
     prune_p.set_defaults(run=cmd_recordings_prune)
+
+    journal_p = commands.add_parser("journal", help="the meetings' tamper-evident journal")
+    journal_commands = journal_p.add_subparsers(dest="journal_command", required=True)
+    verify_p = journal_commands.add_parser(
+        "verify",
+        help="check each meeting's hash chain (or one), its secret votes' counts and, with "
+        "--record, that a frozen document's journal head still matches; exit 1 if anything fails",
+    )
+    verify_p.add_argument("meeting", nargs="?", type=int, help="the meeting's id (default: all)")
+    verify_p.add_argument(
+        "--record",
+        metavar="KIND:VERSION",
+        help="a frozen version of the meeting, e.g. minutes:1 or notice:2",
+    )
+    verify_p.set_defaults(run=cmd_journal_verify)
 
     backup_p = commands.add_parser(
         "backup", help="write the database, documents, recordings and keys to one archive"
