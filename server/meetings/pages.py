@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server import bodies, council
+from server import bodies, council, journal
 from server.access import founds_first_council, may_copy, meeting_permission, runs_body, signed_in
 from server.errors import AppError, form_of, not_found
 from server.house import House, house_of
@@ -89,7 +89,10 @@ async def meeting_page(
         "tz": state.settings.tz,
         "majority_default": default,
         "can_copy": may_copy(request.state.access, request.user),
+        "chain": None,
     }
+    if request.state.access.can("preside"):  # secretary, chair, admin: does the journal hold?
+        context["chain"] = await journal.verify_meeting(db, meeting_id)
     return Template("meeting.html", context=context)
 
 
