@@ -409,7 +409,7 @@ def test_the_chair_signs_on_the_minutes_page_with_the_token_s_pin(
     chair = context.new_page()
     sign_in(chair, "chutoa")
     chair.goto(f"/meetings/{mid}/minutes")
-    signing = chair.locator("#minutes-versions tr.signing")
+    signing = chair.locator("#minutes-versions .signing")
     expect(signing).to_contain_text("Đến lượt ký: Chủ tọa.")
     pin = signing.locator("input[name=pin]")
     signing.scroll_into_view_if_needed()
@@ -431,7 +431,7 @@ def test_the_chair_signs_on_the_minutes_page_with_the_token_s_pin(
     chair.screenshot(path=str(tmp_path / "chair-1024.png"), full_page=False)
 
     secretary.goto(f"/meetings/{mid}/minutes")
-    row = secretary.locator("#minutes-versions tr.signing")
+    row = secretary.locator("#minutes-versions .signing")
     row.locator("input[name=pin]").fill(SECRETARY_PIN)
     row.get_by_role("button", name="Ký số").click()
     expect(row).to_contain_text("Đến lượt ký: Con dấu.")

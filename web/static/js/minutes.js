@@ -23,7 +23,7 @@ const TEXT = {
     frozen: (n) => `Đã chốt phiên bản ${n}.`,
     leave: "Còn nội dung chưa lưu lên máy chủ.",
     roles: { chair: "Chủ tọa", secretary: "Thư ký", seal: "Con dấu" },
-    signatures: "Chữ ký số",
+    signatures: (n) => `Chữ ký số — phiên bản ${n}`,
     unsigned: "Chưa có chữ ký số.",
     waiting: (who) => `Đến lượt ký: ${who}.`,
     allSigned: "Đã ký đủ.",
@@ -54,7 +54,7 @@ const TEXT = {
     frozen: (n) => `Version ${n} frozen.`,
     leave: "Some text is not saved on the server yet.",
     roles: { chair: "Chair", secretary: "Secretary", seal: "Seal" },
-    signatures: "Digital signatures",
+    signatures: (n) => `Digital signatures — version ${n}`,
     unsigned: "Not signed yet.",
     waiting: (who) => `Next to sign: ${who}.`,
     allSigned: "Fully signed.",
@@ -194,7 +194,7 @@ async function freeze(button) {
     error.textContent = t.unsaved;
     return;
   }
-  const next = section.querySelectorAll("tbody tr:not(.signing)").length + 1;
+  const next = section.querySelectorAll("tbody tr").length + 1;
   if (!window.confirm(t.confirm[kind](next))) return;
   button.disabled = true;
   try {
@@ -218,13 +218,17 @@ async function freeze(button) {
 async function showSignatures(section, tr) {
   const kind = section.dataset.kind;
   const version = tr.dataset.version;
-  let box = tr.nextElementSibling;
-  if (!box || !box.classList.contains("signing")) {
-    box = el("tr", { className: "signing", dataset: { version } });
-    tr.after(box);
+  let area = section.querySelector(".signing-area");
+  if (!area) {
+    area = el("div", "signing-area");
+    section.querySelector("table.versions").after(area);
   }
-  const cell = el("td", { colSpan: 5 });
-  box.replaceChildren(cell);
+  let cell = area.querySelector(`.signing[data-version="${version}"]`);
+  if (!cell) {
+    cell = el("div", { className: "signing", dataset: { version } });
+    area.prepend(cell); // the newest version first
+  }
+  cell.replaceChildren();
   let view;
   try {
     view = await request("GET", `${api}/signatures/${kind}/${version}`);
@@ -232,8 +236,8 @@ async function showSignatures(section, tr) {
     cell.append(el("p", { className: "error", textContent: problem.message || failedText }));
     return;
   }
-  const newest = tr === [...section.querySelectorAll("tbody tr[data-version]:not(.signing)")].at(-1);
-  cell.append(el("h3", { textContent: t.signatures }));
+  const newest = tr === [...section.querySelectorAll("tbody tr[data-version]")].at(-1);
+  cell.append(el("h3", { textContent: t.signatures(version) }));
   const list = el("ul", "signature-list");
   for (const sig of view.signatures) {
     const line = `${t.roles[sig.role]}: ${sig.signer} · ${sig.signed_at_local}` + (sig.timestamped ? ` · ${t.timestamped}` : "");
@@ -280,7 +284,7 @@ async function showSignatures(section, tr) {
 }
 
 function showAllSignatures(section) {
-  for (const tr of section.querySelectorAll("tbody tr[data-version]:not(.signing)")) showSignatures(section, tr);
+  for (const tr of section.querySelectorAll("tbody tr[data-version]")) showSignatures(section, tr);
 }
 
 // ---------- start
