@@ -375,6 +375,7 @@ def signing_server(keys: Keys, tmp_path: Path):  # type: ignore[no-untyped-def]
         PHONGHOP_SEAL_PASSWORD=SEAL_PASSWORD,
         PHONGHOP_SEAL_IMAGE=str(keys.seal_image),
         PHONGHOP_CRLS=str(keys.crl),
+        PHONGHOP_TRUSTED_ROOTS=str(keys.root),
         SOFTHSM2_CONF=os.environ["SOFTHSM2_CONF"],
     )
     with running_server(free_port(), env, tmp_path / "server.log", command="demo") as server:
@@ -449,4 +450,12 @@ def test_the_chair_signs_on_the_minutes_page_with_the_token_s_pin(
     signed = Path(download.value.path()).read_bytes()
     (tmp_path / "signed.pdf").write_bytes(signed)
     assert signed.count(b"/ByteRange") == 3
+
+    # the QR code's page, as someone who is not signed in opens it
+    check = row.locator(".signature-list li[data-role=chair] a").get_attribute("href")
+    visitor = tablet(browser, signing_server).new_page()
+    visitor.goto(check)
+    expect(visitor.locator("#signed-by li[data-role=seal]")).to_be_visible()
+    expect(visitor.locator("#signed-by")).to_contain_text("Trần Văn Bình")
+    visitor.screenshot(path=str(tmp_path / "verify-1024.png"), full_page=True)
     context.close()
