@@ -122,53 +122,32 @@ def verify(meeting_id: int, rows: Iterable[Row], last_seq: int | None = None) ->
     - fewer events than the meeting's `last_seq` says: the tail was cut ("missing").
     """
     previous = GENESIS
-    expected_seq = 1
-    count = 0
-    head_seq, head_hash = 0, GENESIS
+    count, head_seq, head_hash = 0, 0, GENESIS
     listed = list(rows)
+
+    def verdict(broken: Break | None) -> Verdict:
+        return Verdict(meeting_id, count, head_seq, head_hash, last_seq, broken)
+
     for row in listed:
-        if row.seq != expected_seq:
-            if row.seq > expected_seq:
-                return _verdict(
-                    meeting_id,
-                    count,
-                    head_seq,
-                    head_hash,
-                    last_seq,
-                    Break(expected_seq, "missing", f"event #{expected_seq} is missing"),
-                )
-            return _verdict(  # a repeated number cannot be stored (unique), but say so
-                meeting_id,
-                count,
-                head_seq,
-                head_hash,
-                last_seq,
-                Break(row.seq, "reordered", f"event #{row.seq} comes twice"),
-            )
+        expected_seq = head_seq + 1
+        if row.seq > expected_seq:
+            return verdict(Break(expected_seq, "missing", f"event #{expected_seq} is missing"))
+        if row.seq < expected_seq:  # a repeated number cannot be stored (unique), but say so
+            return verdict(Break(row.seq, "reordered", f"event #{row.seq} comes twice"))
         want = row.expected(previous)
         if row.hash != want:
-            problem, detail = "changed", f"event #{row.seq} does not match its hash"
             moved = _moved(row, previous, listed)
-            if moved is not None:
-                problem = "reordered"
-                detail = f"event #{row.seq} holds what was event #{moved}"
-            return _verdict(
-                meeting_id, count, head_seq, head_hash, last_seq, Break(row.seq, problem, detail)
+            if moved is None:
+                return verdict(Break(row.seq, "changed", f"event #{row.seq} does not match"))
+            return verdict(
+                Break(row.seq, "reordered", f"event #{row.seq} holds what was event #{moved}")
             )
         previous = want
         count += 1
         head_seq, head_hash = row.seq, row.hash
-        expected_seq += 1
     if last_seq is not None and last_seq > head_seq:
-        return _verdict(
-            meeting_id,
-            count,
-            head_seq,
-            head_hash,
-            last_seq,
-            Break(head_seq + 1, "missing", f"event #{head_seq + 1} is missing"),
-        )
-    return _verdict(meeting_id, count, head_seq, head_hash, last_seq, None)
+        return verdict(Break(head_seq + 1, "missing", f"event #{head_seq + 1} is missing"))
+    return verdict(None)
 
 
 def _moved(row: Row, previous: str, listed: list[Row]) -> int | None:
@@ -200,14 +179,3 @@ def _moved(row: Row, previous: str, listed: list[Row]) -> int | None:
             if candidate == row.hash:
                 return other.seq
     return None
-
-
-def _verdict(
-    meeting_id: int,
-    count: int,
-    head_seq: int,
-    head_hash: str,
-    last_seq: int | None,
-    broken: Break | None,
-) -> Verdict:
-    return Verdict(meeting_id, count, head_seq, head_hash, last_seq, broken)
