@@ -74,6 +74,7 @@ from server.recent import Recent
 from server.recordings.state import recover
 from server.settings import Settings
 from server.signing import api as signing_api
+from server.signing import pages as signing_pages
 
 log = logging.getLogger("phonghop")
 
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ADMIN_ROUTES,
             *tablet.ROUTES,
             *signing_api.ROUTES,
+            *signing_pages.ROUTES,
             *verification.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],

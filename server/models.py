@@ -212,7 +212,8 @@ class Document(SQLModel, table=True):
     # the version this one replaces, and when a newer version replaced this one
     previous_id: int | None = Field(default=None, foreign_key="document.id", ondelete="SET NULL")
     replaced_at: datetime | None = _maybe_when()
-    # "paper", or "book" for a published agenda book
+    # "paper", "book" for a published agenda book, or "resolution" for the final text of a
+    # resolution the council adopted on the item (signed through server/signing)
     kind: str = Field(default="paper", max_length=16, sa_column_kwargs={"server_default": "paper"})
     uploaded_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _when()
@@ -440,10 +441,23 @@ class Signature(SQLModel, table=True):
     role, with which certificate, and the PDF as it was right after (a blob); `code` is the
     random token of the QR code printed in the signature's block (/verify/{code})."""
 
-    __table_args__ = (sa.UniqueConstraint("record_version_id", "role"),)
+    __table_args__ = (
+        sa.UniqueConstraint("record_version_id", "role"),
+        sa.UniqueConstraint("document_id", "role"),
+        sa.CheckConstraint(
+            "(record_version_id IS NULL) <> (document_id IS NULL)", name="signature_one_target"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    record_version_id: int = Field(foreign_key="recordversion.id", index=True, ondelete="CASCADE")
+    # what was signed: a frozen record version (minutes, notice) or a document (an adopted
+    # resolution, kind "resolution"); exactly one of the two
+    record_version_id: int | None = Field(
+        default=None, foreign_key="recordversion.id", index=True, ondelete="CASCADE"
+    )
+    document_id: int | None = Field(
+        default=None, foreign_key="document.id", index=True, ondelete="CASCADE"
+    )
     role: str = Field(max_length=16)  # chair | secretary | seal
     signer_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     subject: str = Field(default="", max_length=500)  # the certificate's subject, as RFC 4514

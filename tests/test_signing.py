@@ -50,13 +50,21 @@ class Keys:
     chair: dict[str, Issued]  # by key label on the chair's token
 
 
+_MADE: list[Keys] = []  # the session's keys, once made
+
+
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
     """One SoftHSM2 directory for the session (the module reads SOFTHSM2_CONF once per
     process): the chair's token with a good key and three bad ones, the secretary's token,
-    the seal as PKCS#12, the root and a CRL revoking one of the chair's keys."""
+    the seal as PKCS#12, the root and a CRL revoking one of the chair's keys. Made once per
+    process: another test module that imports this fixture (tests/test_signing_resolutions.py)
+    gets the same keys, since a second SoftHSM2 directory would not be seen."""
     if not softhsm_present():
         need(False, "SoftHSM2 is not installed (apt-get install softhsm2)")
+    if _MADE:
+        yield _MADE[0]
+        return
     root = tmp_path_factory.mktemp("signing")
     init_softhsm(root)
     ca = Authority()
@@ -76,7 +84,8 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
     seal_cert = ca.issue("HĐND phường Thử Nghiệm", organization="HĐND phường Thử Nghiệm")
     seal = root / "seal.p12"
     seal.write_bytes(ca.pkcs12(seal_cert, SEAL_PASSWORD.encode()))
-    yield Keys(ca, ca.write_root(root / "root.pem"), crl, seal, seal_png(root), chair)
+    _MADE.append(Keys(ca, ca.write_root(root / "root.pem"), crl, seal, seal_png(root), chair))
+    yield _MADE[0]
 
 
 def seal_png(root: Path) -> Path:

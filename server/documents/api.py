@@ -26,8 +26,12 @@ MANAGE = {"permission": "manage"}
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
+UPLOAD_KINDS = ("paper", "resolution")
+
+
 async def read_upload(request: Request) -> Upload:
-    """The multipart form of an upload: `file`, and optional `title` and `confidential`."""
+    """The multipart form of an upload: `file`, and optional `title`, `confidential` and
+    `kind` ("paper", or "resolution" for the final text of a resolution adopted on the item)."""
     form = await form_of(request)
     file = form.get("file")
     if not isinstance(file, UploadFile):
@@ -36,7 +40,11 @@ async def read_upload(request: Request) -> Upload:
     if not data:
         raise AppError(422, "empty", "The file is empty.")
     flag = str(form.get("confidential", "")).lower()
+    kind = str(form.get("kind", "") or "paper")
+    if kind not in UPLOAD_KINDS:
+        raise AppError(400, "bad_kind", "A document is a paper or a resolution.")
     return Upload(
+        kind=kind,
         filename=file.filename or "tai-lieu.pdf",
         data=data,
         title=str(form.get("title", "")),

@@ -39,6 +39,7 @@ class Upload:
     data: bytes
     title: str = ""
     confidential: bool = False
+    kind: str = "paper"  # or "resolution": the adopted resolution's final text
 
 
 def everyone_reads(document: Document) -> bool:
@@ -85,6 +86,7 @@ async def add_document(
         size_bytes=len(taken.pdf),
         page_count=len(taken.facts),
         confidential=upload.confidential,
+        kind=upload.kind,
         uploaded_by=uploader.id,
     )
     db.add(document)
@@ -433,4 +435,5 @@ def document_json(document: Document) -> dict[str, Any]:
         "page_count": document.page_count,
         "confidential": document.confidential,
         "version": document.version,
+        "kind": document.kind,
     }

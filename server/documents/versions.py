@@ -17,7 +17,15 @@ from server.blobs import BlobStore
 from server.documents.rules import TakenIn, Upload, content_key, one_line, page_rows, take_in
 from server.errors import AppError
 from server.house import House
-from server.models import AgendaBook, Document, DocumentPage, RecordVersion, User, utcnow
+from server.models import (
+    AgendaBook,
+    Document,
+    DocumentPage,
+    RecordVersion,
+    Signature,
+    User,
+    utcnow,
+)
 
 
 async def in_published_book(db: AsyncSession, document: Document) -> bool:
@@ -33,15 +41,18 @@ async def in_published_book(db: AsyncSession, document: Document) -> bool:
     return False
 
 
-def _changeable(document: Document) -> None:
-    if document.kind != "paper":
+async def _changeable(db: AsyncSession, document: Document) -> None:
+    if document.kind not in ("paper", "resolution"):
         raise AppError(400, "not_a_paper", "A published agenda book cannot be changed.")
+    signed = await db.exec(select(Signature.id).where(Signature.document_id == document.id))
+    if signed.first() is not None:
+        raise AppError(409, "signed", "A signed resolution cannot be changed or deleted.")
 
 
 async def delete_document(state: House, db: AsyncSession, document: Document, actor: User) -> None:
     """Removes a paper, with its older versions, when no published book holds any of them;
     a file goes when nothing else uses it."""
-    _changeable(document)
+    await _changeable(db, document)
     versions = await _with_older(db, document)
     for version in versions:
         if await in_published_book(db, version):
@@ -105,7 +116,7 @@ async def replace_document(
     """Keeps `upload` as the next version of `old`. Pages whose text did not change keep their
     content key, so marks follow them; the old version stays readable. Of two people replacing
     the same version at once, one wins and the other is told."""
-    _changeable(old)
+    await _changeable(db, old)
     _current(old, expected_version)
     taken = await take_in(state, upload)
     old_pages = list(
@@ -179,6 +190,7 @@ def _next_version(
         confidential=old.confidential or upload.confidential,
         version=old.version + 1,
         previous_id=old.id,
+        kind=old.kind,
         uploaded_by=actor.id,
     )
 

@@ -2,7 +2,9 @@
 page the QR code of a signature opens.
 
 Order: the minutes are signed by the chair (chủ tọa), then the secretary (thư ký), then the
-council's seal when the server holds one; the conclusion notice by the chair, then the seal.
+council's seal when the server holds one; the conclusion notice by the chair, then the seal;
+an adopted resolution (a document of kind "resolution" on an item a closed vote passed) by
+the chair (TM. Hội đồng nhân dân / Chủ tịch), then the seal.
 Each signature adds an incremental update to the PDF the one before left, so nothing signed
 earlier changes. A signature is kept (its row, its PDF as a blob) only once the new PDF
 holds every earlier signature intact; a refusal at any step keeps nothing.
@@ -29,33 +31,58 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import meeting_permission
 from server.blobs import BlobStore
+from server.documents.rules import reads_confidential
 from server.errors import AppError, forbidden, not_found
 from server.house import House, house_of
 from server.i18n import N_, language_of, translate, translations
 from server.models import (
+    Document,
     Meeting,
     MeetingRole,
     Participant,
     RecordVersion,
     Signature,
     User,
+    Vote,
 )
 from server.settings import Settings
 from server.signing import keys
-from server.signing.sign import Block, Place, find_place, seal_place, sign_pdf, signatures_of
+from server.signing.sign import (
+    Block,
+    Place,
+    PlacementError,
+    bottom_right_place,
+    find_place,
+    seal_place,
+    sign_pdf,
+    signatures_of,
+    signed_place,
+)
 
 log = logging.getLogger("phonghop")
 
 PRESIDE = {"permission": "preside"}
 VIEW = {"permission": "view"}
-ORDER = {"minutes": ("chair", "secretary", "seal"), "notice": ("chair", "seal")}
+ORDER = {
+    "minutes": ("chair", "secretary", "seal"),
+    "notice": ("chair", "seal"),
+    "resolution": ("chair", "seal"),
+}
 ROLE_NAMES = {
     "chair": N_("the chair"),
     "secretary": N_("the secretary"),
     "seal": N_("the council's seal"),
 }
 HEADINGS = {"chair": "CHỦ TỌA", "secretary": "THƯ KÝ", "seal": "CON DẤU"}
-FILENAMES = {"minutes": "bien-ban-ky-hop", "notice": "thong-bao-ket-luan"}
+FILENAMES = {
+    "minutes": "bien-ban-ky-hop",
+    "notice": "thong-bao-ket-luan",
+    "resolution": "nghi-quyet",
+}
+# Decree 30: a council's resolution is signed "TM. HỘI ĐỒNG NHÂN DÂN / CHỦ TỊCH"
+RESOLUTION_HEADING = "CHỦ TỊCH"
+RESOLUTION_OFFICE = "TM. Hội đồng nhân dân - Chủ tịch"
+Anchor = tuple[str, str, str]  # the name and heading the form prints, and the signer's office
 
 
 class SignRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,7 +103,7 @@ def _role_name(request: Request, role: str) -> str:
 
 
 async def _version(db: AsyncSession, meeting_id: int, kind: str, version: str) -> RecordVersion:
-    if kind not in ORDER:
+    if kind not in ORDER or kind == "resolution":
         raise not_found("document")
     if not version.isdigit():
         raise AppError(
@@ -96,11 +123,19 @@ async def _version(db: AsyncSession, meeting_id: int, kind: str, version: str) -
     return row
 
 
-async def _signatures(db: AsyncSession, version_id: int) -> list[tuple[Signature, str]]:
+async def _signatures(
+    db: AsyncSession, version_id: int | None, document_id: int | None = None
+) -> list[tuple[Signature, str]]:
+    """The signatures of a record version, or (`version_id` None) of a document, in order."""
+    target = (
+        Signature.record_version_id == version_id
+        if version_id is not None
+        else Signature.document_id == document_id
+    )
     rows = await db.exec(
         select(Signature, User.full_name)
         .outerjoin(User, col(User.id) == Signature.signer_id)
-        .where(Signature.record_version_id == version_id)
+        .where(target)
         .order_by(col(Signature.id))
     )
     return [(sig, name or "") for sig, name in rows.all()]
@@ -128,7 +163,7 @@ def _may_sign(request: Request, role: str, chair_id: int | None) -> bool:
     return bool(access.runs_body)
 
 
-def _anchor(row: RecordVersion, role: str) -> tuple[str, str, str]:
+def _anchor(row: RecordVersion, role: str) -> Anchor:
     """The name and heading the form prints for `role`, and the signer's office."""
     content = row.content
     if row.kind == "notice":
@@ -162,21 +197,32 @@ class Signed:
 def _sign_now(
     settings: Settings,
     source: bytes,
-    row: RecordVersion,
+    anchors: dict[str, Anchor],
     role: str,
     user: User,
     pin: str,
     url: str,
     now: datetime,
+    fallback: bool = False,
 ) -> Signed:
     """In a worker thread: opens the key, checks its certificate, signs, and checks that
-    every signature of the new PDF is intact."""
-    name, heading, office = _anchor(row, role)
-    chair_name, chair_heading, _ = _anchor(row, "chair")
+    every signature of the new PDF is intact. `anchors` holds the form's name, heading and
+    office for `role` and for the chair; with `fallback`, a document whose last pages print
+    neither gets the chair's block at the bottom right of its last page."""
+    name, heading, office = anchors[role]
+    chair_name, chair_heading, _ = anchors["chair"]
     try:
-        place: Place = find_place(source, chair_name if role == "seal" else name, heading)
-        if role == "seal":
-            place = seal_place(find_place(source, chair_name, chair_heading))
+        if fallback and role == "seal":  # over the chair's block, wherever it went
+            place: Place = seal_place(signed_place(source, "phonghop-chair"))
+        elif fallback:
+            try:
+                place = find_place(source, name, heading)
+            except PlacementError:
+                place = bottom_right_place(source)
+        else:
+            place = find_place(source, chair_name if role == "seal" else name, heading)
+            if role == "seal":
+                place = seal_place(find_place(source, chair_name, chair_heading))
     except Exception as exc:  # noqa: BLE001
         raise AppError(
             409, "no_signature_place", "The document has no place for this signature."
@@ -237,69 +283,43 @@ class _seal:
         return None
 
 
-async def sign_version(
-    request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
-) -> tuple[Signature, str]:
-    async with state.db_read() as db:
-        row = await _version(db, meeting_id, kind, version)
-        newest = (
-            await db.exec(
-                select(RecordVersion.version)
-                .where(RecordVersion.meeting_id == meeting_id, RecordVersion.kind == kind)
-                .order_by(col(RecordVersion.version).desc())
-                .limit(1)
-            )
-        ).first()
-        done = await _signatures(db, row.id)  # type: ignore[arg-type]
-        chair_id = await _chair_id(db, meeting_id)
-    roles = order(kind, state.settings)
-    if data.role not in roles:
-        raise AppError(400, "bad_role", "This document is not signed in that role.")
-    if newest != row.version:
-        raise AppError(
-            409, "superseded", "Version {newest} replaces this one: sign that.", newest=newest
-        )
+def _check_turn(
+    request: Request,
+    roles: tuple[str, ...],
+    done: list[tuple[Signature, str]],
+    role: str,
+    chair_id: int | None,
+    what: str = "version",
+) -> None:
+    """Refuses a second signature in a role, one out of order, and one by the wrong person."""
     signed = [sig.role for sig, _ in done]
-    if data.role in signed:
-        raise AppError(
-            409,
-            "already_signed",
-            "{role} has already signed this version.",
-            role=_role_name(request, data.role).capitalize(),
+    if role in signed:
+        message = (
+            "{role} has already signed this resolution."
+            if what == "resolution"
+            else "{role} has already signed this version."
         )
+        raise AppError(409, "already_signed", message, role=_role_name(request, role).capitalize())
     turn = next(r for r in roles if r not in signed)
-    if data.role != turn:
+    if role != turn:
         raise AppError(
             409,
             "out_of_order",
             "Not yet: {turn} signs before {role}.",
             turn=_role_name(request, turn),
-            role=_role_name(request, data.role),
+            role=_role_name(request, role),
         )
-    if not _may_sign(request, data.role, chair_id):
+    if not _may_sign(request, role, chair_id):
         raise forbidden()
-    blobs = BlobStore(state.settings.blobs_dir)
-    source = blobs.get(done[-1][0].pdf_sha256 if done else row.pdf_sha256)
-    code = secrets.token_urlsafe(18)
-    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
-    now = datetime.now(UTC)
-    made = await asyncio.to_thread(
-        _sign_now, state.settings, source, row, data.role, request.user, data.pin, url, now
-    )
-    blob = blobs.path(hashlib.sha256(made.pdf).hexdigest())
-    new_blob = not blob.exists()
-    sig = Signature(
-        record_version_id=row.id,  # type: ignore[arg-type]
-        role=data.role,
-        signer_id=request.user.id,
-        subject=made.subject[:500],
-        signed_at=now,
-        pdf_sha256=blobs.put(made.pdf),
-        code=code,
-        timestamped=made.timestamped,
-    )
+
+
+async def _keep(
+    state: House, sig: Signature, done: list[tuple[Signature, str]], new_blob: bool
+) -> None:
+    """Keeps the signature unless someone signed the same thing while it was being made."""
+    blob = BlobStore(state.settings.blobs_dir).path(sig.pdf_sha256)
     async with state.db() as db:
-        latest = await _signatures(db, row.id)  # type: ignore[arg-type]
+        latest = await _signatures(db, sig.record_version_id, sig.document_id)
         if len(latest) != len(done):  # someone signed while this one was being made
             if new_blob:
                 blob.unlink(missing_ok=True)
@@ -313,6 +333,53 @@ async def sign_version(
             raise AppError(
                 409, "busy", "Someone else signed meanwhile; reload and try again."
             ) from exc
+
+
+async def sign_version(
+    request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
+) -> tuple[Signature, str]:
+    async with state.db_read() as db:
+        row = await _version(db, meeting_id, kind, version)
+        newest = (
+            await db.exec(
+                select(RecordVersion.version)
+                .where(RecordVersion.meeting_id == meeting_id, RecordVersion.kind == kind)
+                .order_by(col(RecordVersion.version).desc())
+                .limit(1)
+            )
+        ).first()
+        done = await _signatures(db, row.id)
+        chair_id = await _chair_id(db, meeting_id)
+    roles = order(kind, state.settings)
+    if data.role not in roles:
+        raise AppError(400, "bad_role", "This document is not signed in that role.")
+    if newest != row.version:
+        raise AppError(
+            409, "superseded", "Version {newest} replaces this one: sign that.", newest=newest
+        )
+    _check_turn(request, roles, done, data.role, chair_id)
+    blobs = BlobStore(state.settings.blobs_dir)
+    source = blobs.get(done[-1][0].pdf_sha256 if done else row.pdf_sha256)
+    code = secrets.token_urlsafe(18)
+    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
+    now = datetime.now(UTC)
+    anchors = {r: _anchor(row, r) for r in roles}
+    made = await asyncio.to_thread(
+        _sign_now, state.settings, source, anchors, data.role, request.user, data.pin, url, now
+    )
+    blob = blobs.path(hashlib.sha256(made.pdf).hexdigest())
+    new_blob = not blob.exists()
+    sig = Signature(
+        record_version_id=row.id,  # type: ignore[arg-type]
+        role=data.role,
+        signer_id=request.user.id,
+        subject=made.subject[:500],
+        signed_at=now,
+        pdf_sha256=blobs.put(made.pdf),
+        code=code,
+        timestamped=made.timestamped,
+    )
+    await _keep(state, sig, done, new_blob)
     return sig, request.user.full_name
 
 
@@ -320,7 +387,7 @@ async def signatures_view(
     request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
 ) -> dict[str, Any]:
     row = await _version(db, meeting_id, kind, version)
-    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    done = await _signatures(db, row.id)
     roles = order(kind, state.settings)
     signed = {sig.role for sig, _ in done}
     turn = next((r for r in roles if r not in signed), None)
@@ -340,6 +407,134 @@ async def signatures_view(
         ),
         "links": {"sign": base, "pdf": f"{base}/pdf" if done else ""},
     }
+
+
+# ---------------------------------------------------------------------------
+# Adopted resolutions: a document of kind "resolution" on an item a closed vote passed
+
+
+async def _resolution(db: AsyncSession, document_id: int) -> Document:
+    document = await db.get(Document, document_id)
+    if document is None:
+        raise not_found("document")
+    if document.kind != "resolution":
+        raise AppError(
+            409,
+            "not_a_resolution",
+            "Only a resolution is signed here: upload its final text as a resolution.",
+        )
+    return document
+
+
+async def adopted(db: AsyncSession, item_id: int | None) -> bool:
+    """Whether a closed vote on the item passed it."""
+    if item_id is None:
+        return False
+    results = await db.exec(
+        select(Vote.result).where(Vote.item_id == item_id, Vote.status == "closed")
+    )
+    return any(bool(result and result.get("passed")) for result in results.all())
+
+
+async def _chair_anchor(db: AsyncSession, chair_id: int | None) -> Anchor:
+    chair = await db.get(User, chair_id) if chair_id is not None else None
+    return (chair.full_name if chair else "", RESOLUTION_HEADING, RESOLUTION_OFFICE)
+
+
+async def sign_resolution(
+    request: Request, state: House, document_id: int, data: SignRequest
+) -> tuple[Signature, str]:
+    async with state.db_read() as db:
+        document = await _resolution(db, document_id)
+        passed = await adopted(db, document.item_id)
+        done = await _signatures(db, None, document.id)
+        chair_id = await _chair_id(db, document.meeting_id)
+        chair = await _chair_anchor(db, chair_id)
+    if not passed:
+        raise AppError(
+            409,
+            "not_adopted",
+            "The council has not adopted this item: a resolution is signed only after a vote "
+            "on its item passed.",
+        )
+    if document.replaced_at is not None:
+        raise AppError(409, "superseded", "A newer version replaces this document: sign that.")
+    roles = order("resolution", state.settings)
+    if data.role not in roles:
+        raise AppError(400, "bad_role", "This document is not signed in that role.")
+    _check_turn(request, roles, done, data.role, chair_id, "resolution")
+    blobs = BlobStore(state.settings.blobs_dir)
+    source = blobs.get(done[-1][0].pdf_sha256 if done else document.sha256)
+    code = secrets.token_urlsafe(18)
+    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
+    now = datetime.now(UTC)
+    anchors = {"chair": chair, "seal": chair}
+    made = await asyncio.to_thread(
+        _sign_now,
+        state.settings,
+        source,
+        anchors,
+        data.role,
+        request.user,
+        data.pin,
+        url,
+        now,
+        True,
+    )
+    new_blob = not blobs.path(hashlib.sha256(made.pdf).hexdigest()).exists()
+    sig = Signature(
+        document_id=document.id,
+        role=data.role,
+        signer_id=request.user.id,
+        subject=made.subject[:500],
+        signed_at=now,
+        pdf_sha256=blobs.put(made.pdf),
+        code=code,
+        timestamped=made.timestamped,
+    )
+    await _keep(state, sig, done, new_blob)
+    return sig, request.user.full_name
+
+
+async def resolution_view(
+    request: Request, db: AsyncSession, state: House, document: Document
+) -> dict[str, Any]:
+    """A resolution's signatures, whose turn it is and whether it is the caller's."""
+    done = await _signatures(db, None, document.id)
+    roles = order("resolution", state.settings)
+    signed = {sig.role for sig, _ in done}
+    turn = next((r for r in roles if r not in signed), None)
+    passed = await adopted(db, document.item_id)
+    mine = bool(
+        passed
+        and turn is not None
+        and request.state.access.can("preside")
+        and _may_sign(request, turn, await _chair_id(db, document.meeting_id))
+    )
+    base = f"/api/documents/{document.id}/signatures"
+    return {
+        "kind": "resolution",
+        "document_id": document.id,
+        "version": document.version,
+        "adopted": passed,
+        "order": list(roles),
+        "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
+        "turn": turn,
+        "turn_name": _role_name(request, turn) if turn else "",
+        "my_turn": mine,
+        "needs_pin": bool(mine and turn != "seal"),
+        "has_key": bool(
+            mine and (turn == "seal" or keys.token_of(state.settings, request.user.username))
+        ),
+        "links": {"sign": base, "pdf": f"{base}/pdf" if done else ""},
+    }
+
+
+async def resolution_signatures(
+    db: AsyncSession, state: House, document_id: int, tz: Any
+) -> list[dict[str, Any]]:
+    """For a page: a resolution's signatures, oldest first."""
+    return [signature_json(s, n, tz) for s, n in await _signatures(db, None, document_id)]
 
 
 # ---------------------------------------------------------------------------
@@ -382,12 +577,56 @@ async def signed_pdf(
 ) -> Response[bytes]:
     """The newest signed PDF of the version (the one with every signature so far)."""
     row = await _version(db, meeting_id, kind, version)
-    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    done = await _signatures(db, row.id)
     if not done:
         raise not_found("signed PDF")
     return _pdf(
         state, done[-1][0].pdf_sha256, f"{FILENAMES[kind]}-{meeting_id}-v{row.version}-da-ky.pdf"
     )
+
+
+@get("/api/documents/{document_id:int}/signatures", guards=[meeting_permission], opt=VIEW)
+async def get_resolution_signatures(
+    request: Request, db: AsyncSession, state: House, document_id: int
+) -> dict[str, Any]:
+    """An adopted resolution's signatures, whose turn it is, and whether it is the caller's."""
+    document = await _resolution(db, document_id)
+    if document.confidential and not _reads_confidential(request):
+        raise not_found("document")
+    return await resolution_view(request, db, state, document)
+
+
+@post(
+    "/api/documents/{document_id:int}/signatures",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    status_code=HTTP_201_CREATED,
+)
+async def add_resolution_signature(
+    request: Request, state: House, document_id: int, data: SignRequest
+) -> dict[str, Any]:
+    """Ký số nghị quyết: `{role, pin}`; the chair first, then the council's seal."""
+    sig, name = await sign_resolution(request, state, document_id, data)
+    return signature_json(sig, name, state.settings.tz)
+
+
+@get("/api/documents/{document_id:int}/signatures/pdf", guards=[meeting_permission], opt=VIEW)
+async def signed_resolution_pdf(
+    request: Request, db: AsyncSession, state: House, document_id: int
+) -> Response[bytes]:
+    """The resolution with every signature so far."""
+    document = await _resolution(db, document_id)
+    if document.confidential and not _reads_confidential(request):
+        raise not_found("document")
+    done = await _signatures(db, None, document.id)
+    if not done:
+        raise not_found("signed PDF")
+    name = f"{FILENAMES['resolution']}-{document.meeting_id}-{document.id}-da-ky.pdf"
+    return _pdf(state, done[-1][0].pdf_sha256, name)
+
+
+def _reads_confidential(request: Request) -> bool:
+    return reads_confidential(request.state.access)
 
 
 def _pdf(state: House, sha256: str, filename: str, inline: bool = False) -> Response[bytes]:
@@ -402,13 +641,36 @@ def _pdf(state: House, sha256: str, filename: str, inline: bool = False) -> Resp
     )
 
 
-async def _by_code(db: AsyncSession, code: str) -> tuple[Signature, RecordVersion, Meeting]:
+@dataclass
+class Found:
+    """What a QR code's signature is on: a record version's or a resolution's facts."""
+
+    kind: str
+    version: int
+    meeting: Meeting
+    version_id: int | None
+    document_id: int | None
+    title: str = ""
+
+    def filename(self) -> str:
+        if self.document_id is not None:
+            return f"{FILENAMES[self.kind]}-{self.meeting.id}-{self.document_id}-da-ky.pdf"
+        return f"{FILENAMES[self.kind]}-{self.meeting.id}-v{self.version}-da-ky.pdf"
+
+
+async def _by_code(db: AsyncSession, code: str) -> tuple[Signature, Found]:
     sig = (await db.exec(select(Signature).where(Signature.code == code[:64]))).first()
     if sig is None:
         raise not_found("signed document")
-    row = await db.get_one(RecordVersion, sig.record_version_id)
-    meeting = await db.get_one(Meeting, row.meeting_id)
-    return sig, row, meeting
+    if sig.document_id is not None:
+        document = await db.get_one(Document, sig.document_id)
+        meeting = await db.get_one(Meeting, document.meeting_id)
+        found = Found("resolution", document.version, meeting, None, document.id, document.title)
+    else:
+        row = await db.get_one(RecordVersion, sig.record_version_id)
+        meeting = await db.get_one(Meeting, row.meeting_id)
+        found = Found(row.kind, row.version, meeting, row.id, None)
+    return sig, found
 
 
 @get("/verify/{code:str}")
@@ -416,8 +678,9 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
     """Where a signature's QR code leads, for anyone: the document, who signed it when (from
     phonghop's records), the signed PDF, and the verification of that PDF's bytes."""
     state = house_of(request)
-    sig, row, meeting = await _by_code(db, code)
-    done = await _signatures(db, row.id)  # type: ignore[arg-type]
+    sig, found = await _by_code(db, code)
+    meeting = found.meeting
+    done = await _signatures(db, found.version_id, found.document_id)
     newest = done[-1][0]
     report = None
     try:
@@ -442,8 +705,9 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
         "signed.html",
         context={
             "meeting": {"id": meeting.id, "title": meeting.title},
-            "kind": row.kind,
-            "version": row.version,
+            "kind": found.kind,
+            "version": found.version,
+            "title": found.title,
             "code": code,
             "scanned": sig.role,
             "role_names": ROLE_NAMES,
@@ -459,10 +723,18 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
 @get("/verify/{code:str}/pdf")
 async def verify_code_pdf(request: Request, db: AsyncSession, code: str) -> Response[bytes]:
     """The signed PDF with every signature so far, for anyone holding the QR code."""
-    sig, row, meeting = await _by_code(db, code)
-    done = await _signatures(db, row.id)  # type: ignore[arg-type]
-    name = f"{FILENAMES[row.kind]}-{meeting.id}-v{row.version}-da-ky.pdf"
-    return _pdf(house_of(request), done[-1][0].pdf_sha256, name, inline=True)
+    sig, found = await _by_code(db, code)
+    done = await _signatures(db, found.version_id, found.document_id)
+    return _pdf(house_of(request), done[-1][0].pdf_sha256, found.filename(), inline=True)
 
 
-ROUTES = [get_signatures, add_signature, signed_pdf, verify_code, verify_code_pdf]
+ROUTES = [
+    get_signatures,
+    add_signature,
+    signed_pdf,
+    get_resolution_signatures,
+    add_resolution_signature,
+    signed_resolution_pdf,
+    verify_code,
+    verify_code_pdf,
+]

@@ -92,6 +92,29 @@ def find_place(pdf: bytes, name: str, heading: str) -> Place:
     raise PlacementError(f"no {heading!r} / {name!r} on the last pages")
 
 
+def bottom_right_place(pdf: bytes, margin: float = 56.0) -> Place:
+    """Where Decree 30 puts the signature when the form's name is not found: the bottom
+    right of the last page, over the right-hand column the signer's block takes."""
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        index = doc.page_count - 1
+        rect = doc[index].rect
+    x1 = rect.width - margin
+    bottom = rect.height - margin
+    return Place(index, (x1 - BLOCK_WIDTH, bottom - GAP + 6, x1, bottom))
+
+
+def signed_place(pdf: bytes, field_name: str) -> Place:
+    """Where an earlier signature's block is: the seal goes over the chair's block wherever
+    it went, even where it went because the form's name was not found."""
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        for index in range(doc.page_count - 1, -1, -1):
+            for widget in doc[index].widgets() or []:
+                if widget.field_name == field_name:
+                    r = widget.rect
+                    return Place(index, (r.x0, r.y0, r.x1, r.y1))
+    raise PlacementError(f"no signature {field_name!r}")
+
+
 def seal_place(chair: Place) -> Place:
     """Over the left edge of the chair's block (the margin its lines leave free), as a seal
     overlaps the signature at its left. The seal has no QR code of its own: the chair's and
