@@ -281,3 +281,99 @@ def render_last_page(pdf: bytes, name: str) -> Path:
     out = SHOTS / f"{name}.png"
     assert out.stat().st_size > 10_000
     return out
+
+
+signing_server = signing.signing_server
+
+
+def _post_json(page, path: str, body: dict | None = None) -> dict:  # type: ignore[no-untyped-def]
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.post(path, data=body or {}, headers={"X-CSRFToken": token})
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+@pytest.mark.browser
+def test_the_secretary_uploads_the_resolution_and_the_chair_signs_it_on_the_meeting_page(
+    browser, signing_server, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.browser import sign_in, tablet
+
+    secretary = tablet(browser, signing_server).new_page()
+    sign_in(secretary, "thuky")
+    meetings = secretary.request.get("/api/meetings").json()
+    mid = meetings[0]["id"] if isinstance(meetings, list) else meetings["meetings"][0]["id"]
+    item = secretary.request.get(f"/api/meetings/{mid}").json()["items"][0]["id"]
+    vote = _post_json(
+        secretary,
+        f"/api/meetings/{mid}/votes",
+        {"title": "Thông qua Nghị quyết về dự toán", "method": "hands", "item_id": item},
+    )
+    _post_json(secretary, f"/api/votes/{vote['id']}/open")
+    counted = _post_json(
+        secretary, f"/api/votes/{vote['id']}/count", {"counts": {"yes": 15, "no": 1, "abstain": 0}}
+    )
+    assert counted["result"]["passed"], counted
+
+    # the secretary attaches the final text as the resolution, in the editor
+    source = tmp_path / "nghi-quyet.pdf"
+    source.write_bytes(resolution_pdf())
+    secretary.goto(f"/meetings/{mid}/edit")
+    row = secretary.locator(f"li[data-item-id='{item}']")
+    row.locator("details.attach > summary").click()
+    form = row.locator("details.attach form")
+    form.locator("input[type=file]").set_input_files(str(source))
+    form.locator("select[name=kind]").select_option("resolution")
+    form.get_by_role("button", name="Tải lên").click()
+    signing_area = secretary.locator(f"li[data-item-id='{item}'] .resolution-signing")
+    expect(signing_area).to_contain_text("Người ký tiếp theo: chủ tọa.")
+    expect(secretary.locator(f"li[data-item-id='{item}'] .resolution-badge")).to_have_text(
+        "Nghị quyết"
+    )
+
+    # the chair signs on the meeting page with the token's PIN
+    context = tablet(browser, signing_server)
+    chair = context.new_page()
+    sign_in(chair, "chutoa")
+    chair.goto(f"/meetings/{mid}")
+    area = chair.locator(f"li[data-item-id='{item}'] .resolution-signing")
+    pin = area.locator("input[name=pin]")
+    expect(pin).to_be_visible()
+    area.scroll_into_view_if_needed()
+    chair.screenshot(path=str(SHOTS / "chair-turn-1024.png"))
+    pin.fill("000000")
+    area.get_by_role("button", name="Ký số với vai trò chủ tọa").click()
+    expect(area.locator(".form-error")).to_have_text("Sai mã PIN: văn bản chưa được ký.")
+    chair.set_viewport_size({"width": 800, "height": 1280})
+    area.scroll_into_view_if_needed()
+    chair.screenshot(path=str(SHOTS / "chair-wrong-pin-800.png"))
+    area.locator("input[name=pin]").fill(CHAIR_PIN)
+    area.get_by_role("button", name="Ký số với vai trò chủ tọa").click()
+    area = chair.locator(f"li[data-item-id='{item}'] .resolution-signing")
+    expect(area.locator(".signature-list li[data-role=chair]")).to_contain_text(
+        "Chủ tọa: Trần Văn Bình"
+    )
+    expect(area.locator("input[name=pin]")).to_have_count(0)
+    area.scroll_into_view_if_needed()
+    chair.screenshot(path=str(SHOTS / "chair-signed-800.png"))
+    chair.set_viewport_size({"width": 1024, "height": 768})
+    area.scroll_into_view_if_needed()
+    chair.screenshot(path=str(SHOTS / "chair-signed-1024.png"))
+
+    # the seal, from the secretary's meeting page; then the signed PDF
+    secretary.goto(f"/meetings/{mid}")
+    mine = secretary.locator(f"li[data-item-id='{item}'] .resolution-signing")
+    mine.get_by_role("button", name="Ký số với vai trò con dấu của cơ quan").click()
+    mine = secretary.locator(f"li[data-item-id='{item}'] .resolution-signing")
+    expect(mine).to_contain_text("Đã ký đủ.")
+    expect(mine.locator(".signature-list li")).to_have_count(2)
+    mine.scroll_into_view_if_needed()
+    secretary.screenshot(path=str(SHOTS / "secretary-signed-1024.png"))
+    with secretary.expect_download() as download:
+        mine.get_by_role("link", name="Tải nghị quyết đã ký (PDF)").click()
+    signed = Path(download.value.path()).read_bytes()
+    assert signed.count(b"/ByteRange") == 2
+    render_last_page(signed, "browser-signed")
+    context.close()
