@@ -15,6 +15,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 from pyhanko.sign.diff_analysis import ModificationLevel
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from agenda.fonts import SANS
@@ -251,6 +252,30 @@ async def test_a_paper_is_not_signed_as_a_resolution(council, database, settings
     odd = await upload(council["secretary"], item, resolution_pdf(), kind="book")
     assert odd.status_code == 400 and odd.json()["code"] == "bad_kind"
     assert fresh(database, select(Signature)) == []
+
+
+@pytest.mark.parametrize(
+    ("chair_key", "code"),
+    [("binh-expired", "cert_expired"), ("binh-revoked", "cert_revoked")],
+)
+async def test_an_expired_or_revoked_key_does_not_sign_a_resolution(
+    council, database, settings, code
+):
+    mid, item, chair = council["id"], council["items"][0], council["chair"]
+    adopt(database, mid, item)
+    doc = (await upload(council["secretary"], item, resolution_pdf())).json()
+    refused = await chair.post(sign_url(doc["id"]), json={"role": "chair", "pin": CHAIR_PIN})
+    assert refused.status_code == 409 and refused.json()["code"] == code, refused.text
+    assert fresh(database, select(Signature)) == []
+
+
+def test_a_signature_is_on_a_record_version_or_a_document_never_both_nor_neither(council, database):
+    """The database's own check (migration 0010), whatever the code above it does."""
+    for target in ({}, {"record_version_id": 1, "document_id": 1}):
+        database.add(Signature(role="chair", pdf_sha256="0" * 64, code=f"x{len(target)}", **target))
+        with pytest.raises(IntegrityError):
+            database.commit()
+        database.rollback()
 
 
 def render_last_page(pdf: bytes, name: str) -> Path:
