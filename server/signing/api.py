@@ -335,6 +335,42 @@ async def _keep(
             ) from exc
 
 
+async def _sign_and_keep(
+    request: Request,
+    state: House,
+    data: SignRequest,
+    done: list[tuple[Signature, str]],
+    unsigned: str,
+    anchors: dict[str, Anchor],
+    fallback: bool = False,
+    **target: Any,
+) -> tuple[Signature, str]:
+    """Signs the newest signed copy (or the `unsigned` blob) in a worker and keeps it; `target`
+    names what is signed (record_version_id or document_id)."""
+    blobs = BlobStore(state.settings.blobs_dir)
+    source = blobs.get(done[-1][0].pdf_sha256 if done else unsigned)
+    code = secrets.token_urlsafe(18)
+    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
+    now = datetime.now(UTC)
+    settings, user = state.settings, request.user
+    made = await asyncio.to_thread(
+        _sign_now, settings, source, anchors, data.role, user, data.pin, url, now, fallback
+    )
+    new_blob = not blobs.path(hashlib.sha256(made.pdf).hexdigest()).exists()
+    sig = Signature(
+        **target,
+        role=data.role,
+        signer_id=user.id,
+        subject=made.subject[:500],
+        signed_at=now,
+        pdf_sha256=blobs.put(made.pdf),
+        code=code,
+        timestamped=made.timestamped,
+    )
+    await _keep(state, sig, done, new_blob)
+    return sig, user.full_name
+
+
 async def sign_version(
     request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
 ) -> tuple[Signature, str]:
@@ -358,29 +394,10 @@ async def sign_version(
             409, "superseded", "Version {newest} replaces this one: sign that.", newest=newest
         )
     _check_turn(request, roles, done, data.role, chair_id)
-    blobs = BlobStore(state.settings.blobs_dir)
-    source = blobs.get(done[-1][0].pdf_sha256 if done else row.pdf_sha256)
-    code = secrets.token_urlsafe(18)
-    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
-    now = datetime.now(UTC)
     anchors = {r: _anchor(row, r) for r in roles}
-    made = await asyncio.to_thread(
-        _sign_now, state.settings, source, anchors, data.role, request.user, data.pin, url, now
+    return await _sign_and_keep(
+        request, state, data, done, row.pdf_sha256, anchors, record_version_id=row.id
     )
-    blob = blobs.path(hashlib.sha256(made.pdf).hexdigest())
-    new_blob = not blob.exists()
-    sig = Signature(
-        record_version_id=row.id,  # type: ignore[arg-type]
-        role=data.role,
-        signer_id=request.user.id,
-        subject=made.subject[:500],
-        signed_at=now,
-        pdf_sha256=blobs.put(made.pdf),
-        code=code,
-        timestamped=made.timestamped,
-    )
-    await _keep(state, sig, done, new_blob)
-    return sig, request.user.full_name
 
 
 async def signatures_view(
@@ -463,37 +480,10 @@ async def sign_resolution(
     if data.role not in roles:
         raise AppError(400, "bad_role", "This document is not signed in that role.")
     _check_turn(request, roles, done, data.role, chair_id, "resolution")
-    blobs = BlobStore(state.settings.blobs_dir)
-    source = blobs.get(done[-1][0].pdf_sha256 if done else document.sha256)
-    code = secrets.token_urlsafe(18)
-    url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
-    now = datetime.now(UTC)
     anchors = {"chair": chair, "seal": chair}
-    made = await asyncio.to_thread(
-        _sign_now,
-        state.settings,
-        source,
-        anchors,
-        data.role,
-        request.user,
-        data.pin,
-        url,
-        now,
-        True,
+    return await _sign_and_keep(
+        request, state, data, done, document.sha256, anchors, document_id=document.id, fallback=True
     )
-    new_blob = not blobs.path(hashlib.sha256(made.pdf).hexdigest()).exists()
-    sig = Signature(
-        document_id=document.id,
-        role=data.role,
-        signer_id=request.user.id,
-        subject=made.subject[:500],
-        signed_at=now,
-        pdf_sha256=blobs.put(made.pdf),
-        code=code,
-        timestamped=made.timestamped,
-    )
-    await _keep(state, sig, done, new_blob)
-    return sig, request.user.full_name
 
 
 async def resolution_view(
