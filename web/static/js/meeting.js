@@ -66,7 +66,10 @@ let live = null;
 
 // ---------- showing
 
+let sessionShown = 0; // how many times the session's status was shown: a later answer wins
+
 function showSession(status) {
+  sessionShown++;
   root.dataset.status = status;
   showMine();
   ui.state.dataset.status = status;
@@ -269,8 +272,10 @@ function start() {
 
 // The snapshot has no session status; after a reconnect it may have changed unseen.
 async function refreshSession() {
+  const asked = sessionShown;
   try {
-    showSession((await request("GET", `/api/meetings/${me.meetingId}`)).status);
+    const { status } = await request("GET", `/api/meetings/${me.meetingId}`);
+    if (sessionShown === asked) showSession(status); // else a start or end came after we asked
   } catch {
     // the next event or reconnect tells
   }
