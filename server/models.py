@@ -167,6 +167,8 @@ class Meeting(SQLModel, table=True):
     secretary_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _when()
     updated_at: datetime = _when()
+    # bumped when the time, place or title changes: calendar apps update the event (SEQUENCE)
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Participant(SQLModel, table=True):
@@ -465,3 +467,17 @@ class Signature(SQLModel, table=True):
     pdf_sha256: str = Field(max_length=64)  # the signed PDF, a blob
     code: str = Field(max_length=64, unique=True, index=True)
     timestamped: bool = False  # an RFC 3161 timestamp is in the signature (PAdES B-T)
+
+
+class CalendarLink(SQLModel, table=True):
+    """A secret-token iCalendar feed (server/calendar_links.py): a person's meetings (kind
+    "person", user_id) or a council's (kind "council", body_id); a revoked one answers 410."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(max_length=16)  # person | council
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="CASCADE")
+    body_id: int | None = Field(default=None, foreign_key="body.id", index=True, ondelete="CASCADE")
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+    revoked_at: datetime | None = _maybe_when()

@@ -75,10 +75,15 @@ async def create_meeting(
 
 
 async def update_meeting(db: AsyncSession, meeting: Meeting, changes: dict[str, Any]) -> Meeting:
+    moved = False  # a calendar app updates the event when its sequence grows
     for field in ("title", "place", "description", "starts_at"):
         if field in changes and changes[field] is not None:
             value = changes[field]
-            setattr(meeting, field, required(value, field) if field == "title" else value)
+            value = required(value, field) if field == "title" else value
+            moved = moved or (field != "description" and getattr(meeting, field) != value)
+            setattr(meeting, field, value)
+    if moved:
+        meeting.sequence += 1
     if "secretary_id" in changes:
         meeting.secretary_id = await check_secretary(db, meeting, changes["secretary_id"])
     meeting.updated_at = utcnow()
