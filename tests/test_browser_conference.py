@@ -98,7 +98,7 @@ def test_a_ward_point_follows_the_meeting_on_video(browser, live_server, tmp_pat
     chair.goto("/meetings/1")
     tile = point_tile(chair)
     expect(tile).to_have_class(re.compile(r"\bon-program\b"))
-    expect(tile.locator("img")).to_be_visible(timeout=10_000)
+    expect(tile.locator("img")).to_be_visible()
     expect(chair.locator("#points-program")).to_contain_text(POINT_NAME)
     chair.locator("#points-console").scroll_into_view_if_needed()
     chair.screenshot(path=tmp_path / "chair-console.png")

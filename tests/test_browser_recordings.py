@@ -52,9 +52,7 @@ def test_the_secretary_plays_a_recording_by_its_chapters(browser, live_server, t
     page.wait_for_url(f"**/meetings/{meeting_id}/recordings")
     assert page.locator("#recordings-table tbody tr").count() == 1
     assert "Đã xong" in page.locator("#recordings-table").inner_text()
-    page.wait_for_function(
-        "() => document.getElementById('recording-video').readyState >= 1", timeout=15_000
-    )
+    page.wait_for_function("() => document.getElementById('recording-video').readyState >= 1")
     loaded = page.evaluate(
         "() => { const v = document.getElementById('recording-video');"
         " return {duration: v.duration, error: v.error && v.error.code}; }"
@@ -65,9 +63,7 @@ def test_the_secretary_plays_a_recording_by_its_chapters(browser, live_server, t
     assert chapters.count() == 2
     assert "Phát biểu: Nguyễn Văn An" in chapters.nth(1).inner_text()
     chapters.nth(1).click()
-    page.wait_for_function(
-        "() => document.getElementById('recording-video').currentTime >= 1", timeout=10_000
-    )
+    page.wait_for_function("() => document.getElementById('recording-video').currentTime >= 1")
     assert chapters.nth(1).get_attribute("aria-current") == "true"
     page.screenshot(path=str(tmp_path / "recordings.png"))
     context.close()

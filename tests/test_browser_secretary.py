@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import sign_in, tablet
 
@@ -35,8 +36,8 @@ def test_secretary_creates_a_meeting_with_an_item(browser, live_server, tmp_path
     page.screenshot(path=tmp_path / "meetings-after.png", full_page=True)
 
     page.click("text=Kỳ họp thứ ba")  # the demo session, with its agenda and papers
+    expect(page.locator(".agenda")).to_contain_text("Tờ trình")  # the page has come
     assert page.locator(".agenda li").count() >= 6
-    assert "Tờ trình" in page.locator(".agenda").inner_text()
     page.screenshot(path=tmp_path / "demo-meeting.png", full_page=True)
     context.close()
 
