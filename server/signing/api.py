@@ -400,19 +400,22 @@ async def sign_version(
     )
 
 
-async def signatures_view(
-    request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
-) -> dict[str, Any]:
-    row = await _version(db, meeting_id, kind, version)
-    done = await _signatures(db, row.id)
-    roles = order(kind, state.settings)
+def _next_turn(roles: tuple[str, ...], done: list[tuple[Signature, str]]) -> str | None:
     signed = {sig.role for sig, _ in done}
-    turn = next((r for r in roles if r not in signed), None)
-    base = f"/api/meetings/{meeting_id}/signatures/{kind}/{row.version}"
-    mine = turn is not None and _may_sign(request, turn, await _chair_id(db, meeting_id))
+    return next((r for r in roles if r not in signed), None)
+
+
+def _turns(
+    request: Request,
+    state: House,
+    roles: tuple[str, ...],
+    done: list[tuple[Signature, str]],
+    turn: str | None,
+    mine: bool,
+    base: str,
+) -> dict[str, Any]:
+    """The signatures so far, whose turn it is and what the caller needs to sign now."""
     return {
-        "kind": kind,
-        "version": row.version,
         "order": list(roles),
         "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
         "turn": turn,
@@ -423,6 +426,22 @@ async def signatures_view(
             mine and (turn == "seal" or keys.token_of(state.settings, request.user.username))
         ),
         "links": {"sign": base, "pdf": f"{base}/pdf" if done else ""},
+    }
+
+
+async def signatures_view(
+    request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
+) -> dict[str, Any]:
+    row = await _version(db, meeting_id, kind, version)
+    done = await _signatures(db, row.id)
+    roles = order(kind, state.settings)
+    turn = _next_turn(roles, done)
+    base = f"/api/meetings/{meeting_id}/signatures/{kind}/{row.version}"
+    mine = turn is not None and _may_sign(request, turn, await _chair_id(db, meeting_id))
+    return {
+        "kind": kind,
+        "version": row.version,
+        **_turns(request, state, roles, done, turn, mine, base),
     }
 
 
@@ -492,8 +511,7 @@ async def resolution_view(
     """A resolution's signatures, whose turn it is and whether it is the caller's."""
     done = await _signatures(db, None, document.id)
     roles = order("resolution", state.settings)
-    signed = {sig.role for sig, _ in done}
-    turn = next((r for r in roles if r not in signed), None)
+    turn = _next_turn(roles, done)
     passed = await adopted(db, document.item_id)
     mine = bool(
         passed
@@ -507,16 +525,7 @@ async def resolution_view(
         "document_id": document.id,
         "version": document.version,
         "adopted": passed,
-        "order": list(roles),
-        "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
-        "turn": turn,
-        "turn_name": _role_name(request, turn) if turn else "",
-        "my_turn": mine,
-        "needs_pin": bool(mine and turn != "seal"),
-        "has_key": bool(
-            mine and (turn == "seal" or keys.token_of(state.settings, request.user.username))
-        ),
-        "links": {"sign": base, "pdf": f"{base}/pdf" if done else ""},
+        **_turns(request, state, roles, done, turn, mine, base),
     }
 
 
