@@ -80,6 +80,7 @@ from hall import (
     acked_seq,
     close_all,
     dumps,
+    in_hall,
     open_socket,
     prepare_data_dir,
     prepare_phonghop,
@@ -102,9 +103,7 @@ from harness import (
     run_benchmark,
     run_child,
     run_loop,
-    running_server,
     running_servers,
-    server_env,
     stop_on_sigterm,
 )
 from machine import CLOCK_TICKS, NOISE_CORES, CpuMark, family, wait_for_quiet
@@ -651,12 +650,13 @@ def accounts_needed(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
-    usernames = prepare_data_dir(data_dir, accounts_needed(args), deadline)
-    log_path = data_dir / "server.log"
-    with running_server(args.port, server_env(data_dir), log_path) as server:
-        report = measure_within(prepare_and_measure(args, [server], usernames), deadline)
-    report["server_log_errors"] = logged_errors(log_path)
-    return report
+    return in_hall(
+        data_dir,
+        accounts_needed(args),
+        args.port,
+        deadline,
+        lambda server, names: prepare_and_measure(args, [server], names),
+    )
 
 
 def run_two(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:

@@ -10,13 +10,23 @@ import csv
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import BenchFailed, Deadline, Server, phonghop_command, progress, server_env
+from harness import (
+    BenchFailed,
+    Deadline,
+    Server,
+    logged_errors,
+    measure_within,
+    phonghop_command,
+    progress,
+    running_server,
+    server_env,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -268,3 +278,20 @@ def acked_seq(answer: dict[str, Any]) -> int:
     if answer.get("type") != "ack":
         raise BenchFailed(f"page.present was refused: {answer}")
     return int(answer["seq"])
+
+
+def in_hall(
+    data_dir: Path,
+    accounts: int,
+    port: int,
+    deadline: Deadline,
+    measure: Callable[[Server, list[str]], Coroutine[Any, Any, dict[str, Any]]],
+) -> dict[str, Any]:
+    """The hall seeded with `accounts` delegates, one server on `port`, `measure` run within the
+    deadline; the report says which errors the server logged meanwhile."""
+    usernames = prepare_data_dir(data_dir, accounts, deadline)
+    log_path = data_dir / "server.log"
+    with running_server(port, server_env(data_dir), log_path) as server:
+        report = measure_within(measure(server, usernames), deadline)
+    report["server_log_errors"] = logged_errors(log_path)
+    return report

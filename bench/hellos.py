@@ -66,8 +66,8 @@ from hall import (
     documents_of,
     dumps,
     expect,
+    in_hall,
     open_socket,
-    prepare_data_dir,
     prepare_phonghop,
     sign_in,
 )
@@ -80,9 +80,7 @@ from harness import (
     Server,
     child_serving,
     children_running,
-    logged_errors,
     loop_name,
-    measure_within,
     merged,
     percentile_ms,
     progress,
@@ -91,8 +89,6 @@ from harness import (
     run_benchmark,
     run_child,
     run_loop,
-    running_server,
-    server_env,
     stop_on_sigterm,
 )
 from machine import CpuMark, family, wait_for_quiet
@@ -486,12 +482,13 @@ async def measure(args: argparse.Namespace, server: Server, usernames: list[str]
 
 
 def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
-    usernames = prepare_data_dir(data_dir, args.tablets, deadline)
-    log_path = data_dir / "server.log"
-    with running_server(args.port, server_env(data_dir), log_path) as server:
-        report = measure_within(measure(args, server, usernames), deadline)
-    report["server_log_errors"] = logged_errors(log_path)
-    return report
+    return in_hall(
+        data_dir,
+        args.tablets,
+        args.port,
+        deadline,
+        lambda server, names: measure(args, server, names),
+    )
 
 
 def main() -> int:

@@ -66,7 +66,7 @@ from hall import (
     Chair,
     acked_seq,
     expect,
-    prepare_data_dir,
+    in_hall,
     prepare_phonghop,
     say_hello,
     sign_in,
@@ -77,17 +77,13 @@ from harness import (
     Deadline,
     Server,
     children_running,
-    logged_errors,
     loop_name,
-    measure_within,
     percentile_ms,
     progress,
     raise_fd_limit,
     receive,
     run_benchmark,
     run_child,
-    running_server,
-    server_env,
     stop_on_sigterm,
 )
 from websockets.asyncio.client import ClientConnection, connect
@@ -661,12 +657,13 @@ async def measure(args: argparse.Namespace, server: Server, usernames: list[str]
 
 
 def run(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
-    usernames = prepare_data_dir(data_dir, args.tablets, deadline)
-    log_path = data_dir / "server.log"
-    with running_server(args.port, server_env(data_dir), log_path) as server:
-        report = measure_within(measure(args, server, usernames), deadline)
-    report["server_log_errors"] = logged_errors(log_path)
-    return report
+    return in_hall(
+        data_dir,
+        args.tablets,
+        args.port,
+        deadline,
+        lambda server, names: measure(args, server, names),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
