@@ -565,6 +565,9 @@ def test_the_secretary_finishes_the_minutes_on_a_tablet_that_loses_the_wifi(
 
     # The Wi-Fi drops mid-typing: the text stays on the tablet, and nothing says it is saved.
     context.set_offline(True)
+    # and nothing typed now reaches the server, not even a request already on its way
+    cut = "**/minutes/text"
+    context.route(cut, lambda route: route.abort("internetdisconnected"))
     summary = page.locator("textarea[name$=':summary']").first
     summary.fill(SUMMARY)
     expect(page.locator("#save-state")).to_contain_text("Mất kết nối")
@@ -572,6 +575,7 @@ def test_the_secretary_finishes_the_minutes_on_a_tablet_that_loses_the_wifi(
     assert len(kept) == 1 and kept[0].endswith(summary.get_attribute("name") or "")
     page.close()  # the tablet is switched off before the network comes back
 
+    context.unroute(cut)
     context.set_offline(False)
     page = context.new_page()
     page.on("pageerror", lambda error: problems.append(str(error)))
