@@ -1,0 +1,27 @@
+"""invitations: a giấy mời per invitee with a QR token, and replies (server/invitations.py)
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07 02:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel
+from alembic import op  # noqa: F401
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+text = sqlmodel.sql.sqltypes.AutoString
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,27 @@
+"""written-opinion votes between sessions (server/written_votes.py)
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-07 02:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel
+from alembic import op  # noqa: F401
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+text = sqlmodel.sql.sqltypes.AutoString
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
