@@ -111,6 +111,9 @@ class User(SQLModel, table=True):
     active: bool = True
     # set by an admin's reset or a new account: the next sign-in must choose a password first
     must_change_password: bool = False
+    email: str = Field(default="", max_length=254, sa_column_kwargs={"server_default": ""})
+    # notifications also by e-mail (invitations are always sent when there is an address)
+    email_notifications: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _when()
 
 
