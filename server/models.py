@@ -172,6 +172,8 @@ class Meeting(SQLModel, table=True):
     updated_at: datetime = _when()
     # bumped when the time, place or title changes: calendar apps update the event (SEQUENCE)
     sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # invitees reply until then (server/invitations.py); None means until the meeting starts
+    reply_by: datetime | None = _maybe_when()
 
 
 class Participant(SQLModel, table=True):
@@ -484,3 +486,25 @@ class CalendarLink(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _when()
     revoked_at: datetime | None = _maybe_when()
+
+
+class Invitation(SQLModel, table=True):
+    """A giấy mời to one person for one meeting (server/invitations.py): its QR code holds
+    `{base}/invitations/{token}`, which opens the reply page and is read at the door
+    (check-in sets `checked_in_at`); `reply` is "" until the invitee answers."""
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token: str = Field(max_length=64, unique=True, index=True)
+    number: str = Field(default="", max_length=64)  # số và ký hiệu, e.g. "15/GM-HĐND"
+    sent_at: datetime | None = _maybe_when()  # last sent (shown in the app, e-mailed if any)
+    emailed_to: str = Field(default="", max_length=254)  # the address it last went to
+    email_error: str = Field(default="", max_length=500)  # why the last e-mail failed
+    reply: str = Field(default="", max_length=16)  # "" | in_person | online | absent
+    reason: str = Field(default="", max_length=300)  # why absent
+    replied_at: datetime | None = _maybe_when()
+    checked_in_at: datetime | None = _maybe_when()
+    created_at: datetime = _when()
