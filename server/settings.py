@@ -83,6 +83,16 @@ class Settings:
     signing_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
     tsa_url: str = ""  # an RFC 3161 timestamp server: signatures become PAdES B-T
     crls: list[str] = field(default_factory=list)  # CRL files (DER or PEM) that revoke
+    # E-mail (server/mail.py): no host means no e-mail at all, and the pages say so. The
+    # password is read from PHONGHOP_SMTP_PASSWORD when a message goes out, never kept here.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_from: str = ""  # e.g. "HĐND phường Bến Thành <hdnd@benthanh.gov.vn>"
+    smtp_starttls: bool = False
+    smtp_timeout_s: int = 30
+    # SMS and Zalo (server/messengers.py): "log" writes what would be sent to the log
+    messenger: str = "log"
 
     def ice_servers(self, user_id: int) -> list[dict[str, object]]:
         """The STUN and TURN servers as a browser's RTCPeerConnection takes them."""
@@ -162,12 +172,25 @@ class Settings:
             signing_tokens=_signing_tokens(_env_list("SIGNING_TOKENS", "")),
             tsa_url=_env("TSA_URL", ""),
             crls=_env_list("CRLS", ""),
+            smtp_host=_env("SMTP_HOST", ""),
+            smtp_port=_env_int("SMTP_PORT", 25),
+            smtp_user=_env("SMTP_USER", ""),
+            smtp_from=_env("SMTP_FROM", ""),
+            smtp_starttls=_env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+            smtp_timeout_s=_env_int("SMTP_TIMEOUT_S", 30),
+            messenger=_messenger(_env("MESSENGER", "log")),
         )
 
 
 def _bridge_encoding(value: str) -> str:
     if value not in ("shared", "naive"):
         raise SystemExit(f"PHONGHOP_BRIDGE_ENCODING must be shared or naive, got {value!r}")
+    return value
+
+
+def _messenger(value: str) -> str:
+    if value not in ("log",):
+        raise SystemExit(f"PHONGHOP_MESSENGER must be log (see docs/INVITATIONS.md), got {value!r}")
     return value
 
 

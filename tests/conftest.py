@@ -25,7 +25,7 @@ from server.models import Body, Participant, User
 from server.passwords import Passwords
 from server.settings import Settings
 
-pytest_plugins = ["tests.browser", "tests.live"]
+pytest_plugins = ["tests.browser", "tests.live", "tests.mailbox"]
 
 PASSWORD = "mat-khau-thu-nghiem"
 IN_CI = os.environ.get("CI") == "true"
