@@ -508,3 +508,44 @@ class Invitation(SQLModel, table=True):
     replied_at: datetime | None = _maybe_when()
     checked_in_at: datetime | None = _maybe_when()
     created_at: datetime = _when()
+
+
+class Notification(SQLModel, table=True):
+    """Something one person should know (server/notifications.py). The sentence is made from
+    `kind` and `params` in the reader's language when shown, never stored as text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=32)  # e.g. "book.published"
+    meeting_id: int | None = Field(
+        default=None, foreign_key="meeting.id", index=True, ondelete="CASCADE"
+    )
+    params: dict[str, Any] = _json(default_factory=dict)
+    link: str = Field(default="", max_length=500)  # a path on this server, e.g. /meetings/3
+    created_at: datetime = _when(index=True)
+    read_at: datetime | None = _maybe_when()
+    # by e-mail: due when the person wanted it then; tried at most a few times, not before
+    # `mail_after` (a claim by one server process, or the wait before a retry)
+    mail_due: bool = Field(default=False, index=True)
+    mail_tries: int = 0
+    mail_after: datetime | None = _maybe_when()
+    emailed_at: datetime | None = _maybe_when()
+
+
+class Reminder(SQLModel, table=True):
+    """A notification to make later (a deadline near): `key` names what it is about, so
+    scheduling the same deadline again replaces it; it fires once (`sent_at`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)  # e.g. "opinion:12:due"
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    user_ids: list[int] = _json(default_factory=list)
+    kind: str = Field(max_length=32)
+    meeting_id: int | None = Field(
+        default=None, foreign_key="meeting.id", index=True, ondelete="CASCADE"
+    )
+    params: dict[str, Any] = _json(default_factory=dict)
+    link: str = Field(default="", max_length=500)
+    created_at: datetime = _when()
+    sent_at: datetime | None = _maybe_when()
+

@@ -1,0 +1,349 @@
+"""Notifications: what each person should know (a new invitation, a book published or a paper
+replaced, a deadline near, a written vote opened), in an in-app list and by e-mail for those
+who want it.
+
+Other capabilities call `notify` inside their own transaction (it only adds rows) and
+`remind` / `cancel` for a notification due later. The sentence is made when it is shown, in the
+reader's language, from the kind and its params (`KINDS`); params whose name ends in `_at` are
+ISO times, shown on the council's clock. A background `Postman` in each server process turns
+due reminders into notifications and sends the e-mails; rows are claimed by a conditional
+UPDATE, so with several processes each reminder fires once and each e-mail goes once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.i18n import DEFAULT_LANGUAGE, N_, translations
+from server.models import Notification, Reminder, User, utcnow
+
+log = logging.getLogger("phonghop.notifications")
+
+# kinds, and the params each one's sentence uses
+INVITATION = "invitation"  # meeting, starts_at
+BOOK_PUBLISHED = "book.published"  # meeting, version
+BOOK_REPLACED = "document.replaced"  # meeting, document, version
+DEADLINE_NEAR = "deadline.near"  # task (a key of TASKS), title, due_at
+WRITTEN_VOTE_OPENED = "written_vote.opened"  # title, due_at
+
+KINDS: dict[str, str] = {
+    INVITATION: N_("Invitation to “{meeting}”, {starts_at}."),
+    BOOK_PUBLISHED: N_("The documents of “{meeting}” were published (version {version})."),
+    BOOK_REPLACED: N_("“{document}” of “{meeting}” was replaced by version {version}."),
+    DEADLINE_NEAR: N_("Deadline near: {task} “{title}”, due {due_at}."),
+    WRITTEN_VOTE_OPENED: N_("A written vote is open: “{title}”, until {due_at}."),
+}
+# what a deadline is for (DEADLINE_NEAR's `task`)
+TASKS: dict[str, str] = {
+    "opinion": N_("opinions on the draft"),
+    "written_vote": N_("written vote"),
+}
+SUBJECT = N_("Paperless meeting room: {text}")
+
+EVERY_S = 10.0  # how often each server looks for due reminders and e-mails
+MAIL_TRIES = 5  # an e-mail that failed this often is given up (logged as an error)
+MAIL_CLAIM = timedelta(minutes=5)  # a server that claimed an e-mail and died: others retry after
+MAIL_RETRY = timedelta(minutes=2)  # the wait after a failure, doubled each time
+BATCH = 100  # rows taken per look
+TIME_FORMAT = "%H:%M %d/%m/%Y"
+
+SendMail = Callable[[str, str, str], Awaitable[None]]  # to, subject, text
+
+
+def _check(kind: str, link: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if not link.startswith("/") or link.startswith("//"):
+        raise ValueError("a notification links to a path on this server")
+
+
+async def notify(
+    db: AsyncSession,
+    user_ids: Iterable[int],
+    kind: str,
+    *,
+    params: dict[str, Any],
+    link: str,
+    meeting_id: int | None = None,
+) -> None:
+    """Adds a notification for each active account among `user_ids`, in the caller's
+    transaction; the e-mails go later, from the Postman, to those who want them."""
+    _check(kind, link)
+    wanted = set(user_ids)
+    if not wanted:
+        return
+    rows = await db.exec(
+        select(User.id, User.email, User.email_notifications).where(
+            col(User.id).in_(wanted), col(User.active).is_(True)
+        )
+    )
+    for user_id, email, by_mail in rows.all():
+        db.add(
+            Notification(
+                user_id=user_id,
+                kind=kind,
+                meeting_id=meeting_id,
+                params=dict(params),
+                link=link,
+                mail_due=bool(by_mail and email),
+            )
+        )
+
+
+async def remind(
+    db: AsyncSession,
+    key: str,
+    due_at: datetime,
+    user_ids: Iterable[int],
+    kind: str,
+    *,
+    params: dict[str, Any],
+    link: str,
+    meeting_id: int | None = None,
+) -> None:
+    """Schedules a notification for `due_at` (at once when past), in the caller's transaction;
+    a reminder with the same `key` is replaced (and fires again, even if it had)."""
+    _check(kind, link)
+    if due_at.tzinfo is None:
+        raise ValueError("naive datetime: give a timezone")
+    reminder = (await db.exec(select(Reminder).where(Reminder.key == key))).first()
+    reminder = reminder or Reminder(key=key, due_at=due_at, kind=kind)
+    reminder.due_at, reminder.kind, reminder.link = due_at, kind, link
+    reminder.user_ids = sorted(set(user_ids))
+    reminder.params, reminder.meeting_id, reminder.sent_at = dict(params), meeting_id, None
+    db.add(reminder)
+
+
+async def cancel(db: AsyncSession, key: str) -> None:
+    """Forgets the reminder with `key`, if any (the deadline was withdrawn or met)."""
+    await db.exec(delete(Reminder).where(col(Reminder.key) == key))
+
+
+# --- what people read ----------------------------------------------------------------------
+
+
+def sentence(kind: str, params: dict[str, Any], gettext: Callable[[str], str], tz: tzinfo) -> str:
+    """The notification in the reader's language; a missing param shows as empty."""
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        if name.endswith("_at") and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value).astimezone(tz).strftime(TIME_FORMAT)
+        values[name] = value
+    if "task" in values:
+        values["task"] = gettext(TASKS.get(str(values["task"]), str(values["task"])))
+    template = gettext(KINDS.get(kind, N_("You have a new notification.")))
+    return template.format_map(_Blank(values))
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+async def unread_count(db: AsyncSession, user_id: int) -> int:
+    found = await db.exec(
+        select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+    )
+    return int(found.one())
+
+
+# --- the background work -------------------------------------------------------------------
+
+
+async def fire_due_reminders(db_maker: async_sessionmaker[AsyncSession]) -> int:
+    """Turns the reminders that are due into notifications; each fires once, whichever server
+    claims it first (the claim and the notifications are one transaction). Returns how many."""
+    async with db_maker() as db:
+        due = await db.exec(
+            select(Reminder.id)
+            .where(col(Reminder.sent_at).is_(None), col(Reminder.due_at) <= utcnow())
+            .order_by(col(Reminder.due_at))
+            .limit(BATCH)
+        )
+        ids = list(due.all())
+    fired = 0
+    for reminder_id in ids:
+        async with db_maker() as db:
+            claimed = await db.exec(  # type: ignore[call-overload]
+                sa.update(Reminder)
+                .where(col(Reminder.id) == reminder_id, col(Reminder.sent_at).is_(None))
+                .values(sent_at=utcnow())
+            )
+            if claimed.rowcount != 1:
+                continue  # another server fired it, or it was re-scheduled meanwhile
+            reminder = await db.get_one(Reminder, reminder_id)
+            await notify(
+                db,
+                reminder.user_ids,
+                reminder.kind,
+                params=reminder.params,
+                link=reminder.link,
+                meeting_id=reminder.meeting_id,
+            )
+            await db.commit()
+            fired += 1
+    return fired
+
+
+@dataclass(frozen=True)
+class Letter:
+    to: str
+    subject: str
+    text: str
+    tries: int  # with this one
+
+
+async def send_due_mail(
+    db_maker: async_sessionmaker[AsyncSession], send: SendMail, tz: tzinfo, base_url: str = ""
+) -> int:
+    """Sends the e-mails that are due, each claimed first so no other server sends it too; a
+    failure is logged and retried later, at most MAIL_TRIES times. Returns how many went."""
+    async with db_maker() as db:
+        due = await db.exec(
+            select(Notification.id)
+            .where(col(Notification.mail_due).is_(True), _not_waiting(utcnow()))
+            .order_by(col(Notification.id))
+            .limit(BATCH)
+        )
+        ids = list(due.all())
+    sent = 0
+    for notification_id in ids:
+        letter = await _claim_letter(db_maker, notification_id, tz, base_url)
+        if letter is None:
+            continue
+        try:
+            await send(letter.to, letter.subject, letter.text)
+        except Exception as failure:  # any mail error: logged, retried later
+            await _mail_failed(db_maker, notification_id, letter, failure)
+            continue
+        await _set(db_maker, notification_id, mail_due=False, emailed_at=utcnow())
+        sent += 1
+    return sent
+
+
+def _not_waiting(now: datetime) -> Any:
+    return sa.or_(col(Notification.mail_after).is_(None), col(Notification.mail_after) <= now)
+
+
+async def _claim_letter(
+    db_maker: async_sessionmaker[AsyncSession], notification_id: int, tz: tzinfo, base_url: str
+) -> Letter | None:
+    """The e-mail of one notification, claimed by this server for MAIL_CLAIM; None when another
+    server has it, it went meanwhile, or the person no longer wants e-mail."""
+    now = utcnow()
+    async with db_maker() as db:
+        claimed = await db.exec(  # type: ignore[call-overload]
+            sa.update(Notification)
+            .where(
+                col(Notification.id) == notification_id,
+                col(Notification.mail_due).is_(True),
+                _not_waiting(now),
+            )
+            .values(mail_after=now + MAIL_CLAIM, mail_tries=Notification.mail_tries + 1)
+        )
+        if claimed.rowcount != 1:
+            return None
+        notification = await db.get_one(Notification, notification_id)
+        user = await db.get(User, notification.user_id)
+        if user is None or not (user.active and user.email and user.email_notifications):
+            notification.mail_due = False  # they changed their mind since
+            db.add(notification)
+            await db.commit()
+            return None
+        await db.commit()
+    gettext = translations(DEFAULT_LANGUAGE).gettext
+    text = sentence(notification.kind, notification.params, gettext, tz)
+    subject = gettext(SUBJECT).format(text=text)
+    body = f"{text}\n\n{base_url}{notification.link}\n"
+    return Letter(user.email, subject, body, notification.mail_tries)
+
+
+async def _mail_failed(
+    db_maker: async_sessionmaker[AsyncSession],
+    notification_id: int,
+    letter: Letter,
+    failure: Exception,
+) -> None:
+    if letter.tries >= MAIL_TRIES:
+        log.error(
+            "e-mail of notification %s to %s failed %s times, given up: %r",
+            notification_id,
+            letter.to,
+            letter.tries,
+            failure,
+        )
+        await _set(db_maker, notification_id, mail_due=False, mail_after=None)
+        return
+    log.warning(
+        "e-mail of notification %s to %s failed (try %s of %s), retried later: %r",
+        notification_id,
+        letter.to,
+        letter.tries,
+        MAIL_TRIES,
+        failure,
+    )
+    wait = MAIL_RETRY * 2 ** (letter.tries - 1)
+    await _set(db_maker, notification_id, mail_after=utcnow() + wait)
+
+
+async def _set(
+    db_maker: async_sessionmaker[AsyncSession], notification_id: int, **values: Any
+) -> None:
+    async with db_maker() as db:
+        await db.exec(  # type: ignore[call-overload]
+            sa.update(Notification).where(col(Notification.id) == notification_id).values(**values)
+        )
+        await db.commit()
+
+
+class Postman:
+    """This server's loop over due reminders and e-mails; never blocked by a slow mail server
+    for longer than one e-mail's send (which `send` keeps off the event loop)."""
+
+    def __init__(
+        self,
+        db_maker: async_sessionmaker[AsyncSession],
+        send: SendMail | None,
+        tz: tzinfo,
+        base_url: str = "",
+        every_s: float = EVERY_S,
+    ) -> None:
+        self._db, self._send, self._tz = db_maker, send, tz
+        self._base_url, self._every_s = base_url, every_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._rounds())
+
+    async def _rounds(self) -> None:
+        while True:
+            try:
+                await self.round()
+            except Exception:  # the database away for a moment: try again next round
+                log.exception("notifications: a round failed")
+            await asyncio.sleep(self._every_s)
+
+    async def round(self) -> None:
+        await fire_due_reminders(self._db)
+        if self._send is not None:
+            await send_due_mail(self._db, self._send, self._tz, self._base_url)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
