@@ -1,6 +1,7 @@
 """Builds the Litestar app from settings, in one place; nothing configures itself on import."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from server import (
     i18n,
     journal,
     minutes,
+    notifications,
     presenting,
     record,
     recordings,
@@ -65,6 +67,7 @@ from server.live.rights import Rights
 from server.live.snapshot import Snapshots
 from server.live.socket import meeting_socket
 from server.looplag import LoopLag
+from server.mail import mail_enabled, send_mail
 from server.meetings import api as meetings_api
 from server.meetings import pages as meetings_pages
 from server.meetings import publish
@@ -164,6 +167,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state.snapshots = Snapshots(state.protocol)
     state.renderer = PageRenderer(settings.data_dir / "cache", settings.render_workers or None)
     state.conferences = Bridges(settings) if settings.bridge_urls else Conferences(state)
+    state.postman = notifications.Postman(
+        state.db,
+        functools.partial(send_mail, settings) if mail_enabled(settings) else None,
+        settings.tz,
+        base_url=settings.allowed_origins[0] if settings.allowed_origins else "",
+    )
     state.presence = Presence(state.hub, redis, settings.redis_prefix)
     state.rights = Rights(
         state.hub,
@@ -180,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state.loop_lag.start()
         state.votes.start()
         state.presence.start()
+        state.postman.start()
         await state.rights.start()
         await asyncio.to_thread(recover_recordings, settings)
         try:
@@ -187,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await state.loop_lag.stop()
             await state.presence.stop()
+            await state.postman.stop()
             await state.rights.stop()
             await state.hub.close()
             await state.recorders.stop_all()
@@ -227,6 +238,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *signing_pages.ROUTES,
             *verification.ROUTES,
             *calendar_links.ROUTES,
+            *notifications.ROUTES,
             *checkin.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],

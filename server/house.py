@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from server.live.snapshot import Snapshots
     from server.looplag import LoopLag
     from server.meetings.publish import Publisher
+    from server.notifications import Postman
     from server.passwords import Passwords
     from server.recent import Recent
     from server.recordings.recorders import Recorders
@@ -54,6 +55,7 @@ class House(State):
     conferences: Conferences | Bridges
     presence: Presence
     rights: Rights
+    postman: Postman  # due reminders and e-mails (server/notifications.py)
 
 
 def house_of(connection: ASGIConnection[Any, Any, Any, Any]) -> House:

@@ -21,12 +21,28 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.i18n import DEFAULT_LANGUAGE, N_, translations
-from server.models import Notification, Reminder, User, utcnow
+from server.access import signed_in
+from server.errors import form_of, not_found
+from server.house import House
+from server.i18n import DEFAULT_LANGUAGE, N_, language_of, translate, translations
+from server.mail import mail_enabled, valid_address
+from server.models import (
+    Document,
+    Meeting,
+    MeetingRole,
+    MeetingStatus,
+    Notification,
+    Participant,
+    Reminder,
+    User,
+    utcnow,
+)
 
 log = logging.getLogger("phonghop.notifications")
 
@@ -128,6 +144,49 @@ async def remind(
 async def cancel(db: AsyncSession, key: str) -> None:
     """Forgets the reminder with `key`, if any (the deadline was withdrawn or met)."""
     await db.exec(delete(Reminder).where(col(Reminder.key) == key))
+
+
+# --- what the meetings say -----------------------------------------------------------------
+
+
+async def participants_of(
+    db: AsyncSession, meeting_id: int, *, but: int | None = None, observers: bool = True
+) -> list[int]:
+    """The meeting's participants (all but `but`, who did it), observers too unless not."""
+    query = select(Participant.user_id).where(Participant.meeting_id == meeting_id)
+    if not observers:
+        query = query.where(Participant.role != MeetingRole.observer)
+    return [user_id for user_id in (await db.exec(query)).all() if user_id != but]
+
+
+async def book_published(db: AsyncSession, meeting: Meeting, version: int, by: int) -> None:
+    """Tells the participants that a version of the agenda book is out (its reader opens it)."""
+    assert meeting.id is not None
+    await notify(
+        db,
+        await participants_of(db, meeting.id, but=by),
+        BOOK_PUBLISHED,
+        params={"meeting": meeting.title, "version": version},
+        link=f"/meetings/{meeting.id}/read",
+        meeting_id=meeting.id,
+    )
+
+
+async def paper_replaced(db: AsyncSession, new: Document, by: int) -> None:
+    """Tells those who may read it that a paper has a new version, once its meeting's book is
+    out (before that, the secretaries are still making the papers)."""
+    meeting = await db.get_one(Meeting, new.meeting_id)
+    if meeting.status == MeetingStatus.draft or new.kind != "paper":
+        return
+    readers = await participants_of(db, new.meeting_id, but=by, observers=not new.confidential)
+    await notify(
+        db,
+        readers,
+        BOOK_REPLACED,
+        params={"meeting": meeting.title, "document": new.title, "version": new.version},
+        link=f"/meetings/{new.meeting_id}/read?document={new.id}",
+        meeting_id=new.meeting_id,
+    )
 
 
 # --- what people read ----------------------------------------------------------------------
@@ -347,3 +406,131 @@ class Postman:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+LIST_LENGTH = 100  # the newest this many are listed
+
+
+def _views(request: Request, rows: list[Notification], tz: tzinfo) -> list[dict[str, Any]]:
+    gettext = translations(language_of(request)).gettext
+    return [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "text": sentence(n.kind, n.params, gettext, tz),
+            "link": n.link,
+            "meeting_id": n.meeting_id,
+            "created_at": n.created_at,
+            "read": n.read_at is not None,
+        }
+        for n in rows
+    ]
+
+
+async def _newest(db: AsyncSession, user_id: int) -> list[Notification]:
+    rows = await db.exec(
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(col(Notification.id).desc())
+        .limit(LIST_LENGTH)
+    )
+    return list(rows.all())
+
+
+async def _page(
+    request: Request, db: AsyncSession, state: House, error: str = "", status: int = 200
+) -> Template:
+    user = await db.get_one(User, request.user.id)  # as saved just now, not as remembered
+    assert user.id is not None
+    return Template(
+        "notifications.html",
+        context={
+            "notifications": _views(request, await _newest(db, user.id), state.settings.tz),
+            "unread": await unread_count(db, user.id),
+            "email": user.email,
+            "by_mail": user.email_notifications,
+            "mail_on": mail_enabled(state.settings),
+            "error": error,
+            "tz": state.settings.tz,
+        },
+        status_code=status,
+    )
+
+
+@get("/notifications", guards=[signed_in])
+async def notifications_page(request: Request, db: AsyncSession, state: House) -> Template:
+    return await _page(request, db, state)
+
+
+@get("/notifications/bell", guards=[signed_in])
+async def bell(request: Request, db: AsyncSession) -> Template:
+    """The header's bell with the unread count; the page asks again every minute (htmx)."""
+    count = await unread_count(db, request.user.id)
+    return Template("fragments/bell.html", context={"unread": count})
+
+
+@get("/api/notifications", guards=[signed_in])
+async def notifications_json(request: Request, db: AsyncSession, state: House) -> dict[str, Any]:
+    """The caller's newest notifications, their sentence in the caller's language."""
+    user_id = request.user.id
+    views = _views(request, await _newest(db, user_id), state.settings.tz)
+    for view in views:
+        view["created_at"] = view["created_at"].isoformat()
+    return {"unread": await unread_count(db, user_id), "notifications": views}
+
+
+@get("/notifications/{notification_id:int}/open", guards=[signed_in])
+async def open_notification(request: Request, state: House, notification_id: int) -> Redirect:
+    """Marks one of the caller's notifications read and goes where it points."""
+    async with state.db() as db:  # a GET, but it writes: the writers' session
+        notification = await db.get(Notification, notification_id)
+        if notification is None or notification.user_id != request.user.id:
+            raise not_found("notification")  # another's is not revealed
+        if notification.read_at is None:
+            notification.read_at = utcnow()
+            db.add(notification)
+            await db.commit()
+        return Redirect(notification.link, status_code=303)
+
+
+@post("/notifications/read", guards=[signed_in])
+async def mark_all_read(request: Request, db: AsyncSession) -> Redirect:
+    await db.exec(  # type: ignore[call-overload]
+        sa.update(Notification)
+        .where(col(Notification.user_id) == request.user.id, col(Notification.read_at).is_(None))
+        .values(read_at=utcnow())
+    )
+    await db.commit()
+    return Redirect("/notifications", status_code=303)
+
+
+@post("/notifications/settings", guards=[signed_in])
+async def save_settings(request: Request, db: AsyncSession, state: House) -> Response:
+    """The person's own e-mail address and whether notifications also go there."""
+    form = await form_of(request)
+    email = str(form.get("email") or "").strip()
+    by_mail = form.get("email_notifications") in ("on", "1", "true")
+    error = ""
+    if email and not valid_address(email):
+        error = N_("The e-mail address is not valid.")
+    elif by_mail and not email:
+        error = N_("Enter an e-mail address to receive notifications by e-mail.")
+    if error:
+        return await _page(request, db, state, translate(request, error), status=400)
+    user = await db.get_one(User, request.user.id)
+    user.email, user.email_notifications = email, by_mail
+    db.add(user)
+    await db.commit()
+    return Redirect("/notifications?saved=1#settings", status_code=303)
+
+
+ROUTES = [
+    notifications_page,
+    bell,
+    notifications_json,
+    open_notification,
+    mark_all_read,
+    save_settings,
+]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server import journal
+from server import journal, notifications
 from server.annotations import follow_new_version
 from server.blobs import BlobStore
 from server.documents.rules import TakenIn, Upload, content_key, one_line, page_rows, take_in
@@ -153,6 +153,7 @@ async def replace_document(
         "page_count": new.page_count,
     }
     replaced = await journal.append(db, old.meeting_id, "document.replaced", payload, actor.id)
+    await notifications.paper_replaced(db, new, actor.id)
     await db.commit()
     for event in [*moved, replaced]:
         state.hub.publish_event(event)

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agenda import render
 from agenda.book import BookCover, BookDocument, BookError, BookItem, build_book_in_worker
 from agenda.isolation import WorkerFailed, run_isolated
-from server import journal
+from server import journal, notifications
 from server.access import meeting_permission
 from server.annotations import follow_new_book
 from server.blobs import BlobStore
@@ -315,6 +315,7 @@ async def _keep_book(
             meeting.status = MeetingStatus.published
             db.add(meeting)
         moved = await follow_new_book(db, meeting_id, document.id, keys, user_id)
+        await notifications.book_published(db, meeting, version, user_id)
         payload = {"version": version, "document_id": document.id, "page_count": len(facts)}
         published = await journal.append(db, meeting_id, "agenda.published", payload, user_id)
         await db.commit()
