@@ -11,6 +11,7 @@ import { createVoteConsole } from "./vote-console.js";
 import { createSpeakerConsole } from "./floor.js";
 import { createConferenceConsole } from "./conference-console.js";
 import { createRecordingConsole } from "./recording-console.js";
+import { createCheckin } from "./checkin.js";
 
 const TEXT = {
   vi: {
@@ -245,6 +246,7 @@ function otherPanels() {
   if ($("floor-console")) panels.push(createSpeakerConsole($("floor-console"), { itemLabel }));
   if ($("points-console")) panels.push(createConferenceConsole($("points-console"), { meetingId: me.meetingId }));
   if ($("recording-console")) panels.push(createRecordingConsole($("recording-console"), { meetingId: me.meetingId }));
+  if ($("checkin")) panels.push(createCheckin($("checkin"), { meetingId: me.meetingId }));
   if (panels.length) syncClock();
   return panels;
 }
