@@ -202,7 +202,7 @@ def minutes_pdf(data: MinutesData) -> bytes:
     The text is searchable and drawn in the embedded Liberation Serif.
     """
     header = _letterhead(data)
-    doc = pymupdf.open("pdf", _layout(_body_html(data), _closing_html(data), header.bottom))
+    doc = pymupdf.open("pdf", layout(_body_html(data), _closing_html(data), header.bottom))
     header.draw(doc[0])
     return official_pdf(
         doc,
@@ -348,7 +348,7 @@ def _attendance(data: MinutesData) -> str:
 
 def _people_table(people: Sequence[Person], third: str, note: Callable[[Person], str]) -> str:
     rows = [(str(n), person.name, note(person)) for n, person in enumerate(people, 1)]
-    return _table(("STT", "Họ và tên", third), rows, shares=(0.09, 0.41, 0.50))
+    return table_html(("STT", "Họ và tên", third), rows, shares=(0.09, 0.41, 0.50))
 
 
 def by_item(
@@ -402,13 +402,13 @@ def _item_record(record: ItemRecord, turns: Sequence[Turn], votes: Sequence[Vote
             _para(f"- Lúc {turn.started}, {turn.name} phát biểu; thời lượng {turn.spoke}.", "turn")
             for turn in turns
         ]
-    parts += [_vote(vote) for vote in votes]
+    parts += [vote_html(vote) for vote in votes]
     if conclusion:
         parts.append(_lead("Kết luận:", conclusion))
     return "".join(parts)
 
 
-def _vote(vote: VoteOutcome) -> str:
+def vote_html(vote: VoteOutcome) -> str:
     rows = [(label, str(count), percent(count, vote.base)) for label, count in vote.tally]
     result = "Thông qua" if vote.passed else "Không thông qua"
     parts = [
@@ -416,7 +416,7 @@ def _vote(vote: VoteOutcome) -> str:
         f'<p class="detail"><b>Nguyên tắc thông qua:</b> {_esc(vote.rule.rstrip("."))}.</p>',
         f'<p class="detail"><b>Số đại biểu tham gia biểu quyết:</b> {vote.voters}/{vote.base}; '
         f"số phiếu tán thành cần đạt: {vote.needed}.</p>",
-        _table(
+        table_html(
             ("Lựa chọn", "Số phiếu", f"Tỷ lệ so với {vote.base} đại biểu (%)"),
             rows,
             shares=(0.45, 0.17, 0.38),
@@ -446,7 +446,7 @@ def _named_table(named: Sequence[tuple[str, str]]) -> str:
     for left in range(0, len(cells), 2):
         pair = cells[left : left + 2]
         rows.append(pair[0] + (pair[1] if len(pair) == 2 else ("", "", "")))
-    return _table(
+    return table_html(
         ("STT", "Họ và tên", "Lựa chọn") * 2,
         rows,
         shares=shares * 2,
@@ -455,7 +455,7 @@ def _named_table(named: Sequence[tuple[str, str]]) -> str:
     )
 
 
-def _table(
+def table_html(
     headings: Sequence[str],
     rows: Iterable[Sequence[str]],
     shares: Sequence[float],
@@ -567,7 +567,7 @@ def _height(html_text: str) -> float:
     return pymupdf.Rect(filled).y1
 
 
-def _layout(body: str, closing: str, top: float) -> bytes:
+def layout(body: str, closing: str, top: float) -> bytes:
     """Flow ``body`` over as many pages as needed, starting at ``top`` on the first page,
     then ``closing``, kept together on one page when it fits on one."""
     buffer = io.BytesIO()

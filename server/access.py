@@ -25,6 +25,7 @@ from server.models import (
     Vote,
 )
 
+COUNCIL_LEADERS = ("chủ tịch", "phó chủ tịch")
 # What each meeting role may do. Accounts that run the body's meetings count as secretary.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view": frozenset(MeetingRole),
@@ -94,6 +95,27 @@ def may_chair(user: User, meeting_role: str | None) -> bool:
         and meeting_role in (MeetingRole.chair, MeetingRole.delegate)
         and user.role not in (Role.ward, Role.observer)
     )
+
+
+@dataclass(frozen=True)
+class CouncilStanding:
+    """The caller's standing in a council between sessions (written votes)."""
+
+    member: bool  # on its roster with an active person's account: is asked and answers
+    drafts: bool  # may draft a written vote: its secretary, an admin, or one who leads it
+    leads: bool  # may send one and close it: a Chủ tịch or Phó Chủ tịch on its roster
+
+
+async def council_standing(db: AsyncSession, user: User, body_id: int) -> CouncilStanding:
+    """Read from the roster every time: who leads is the roster's title (else the account's),
+    e.g. "Chủ tịch HĐND phường" — the standing committee that puts questions in writing."""
+    seat = (
+        await db.exec(select(Member).where(Member.body_id == body_id, Member.user_id == user.id))
+    ).first()
+    member = seat is not None and user.active and user.role not in (Role.ward, Role.observer)
+    title = ((seat.title if seat else "") or user.title).strip().lower()
+    leads = member and title.startswith(COUNCIL_LEADERS)
+    return CouncilStanding(member, leads or runs_body(user, body_id), leads)
 
 
 async def meeting_access(db: AsyncSession, user: User, meeting_id: int) -> MeetingAccess:

@@ -44,6 +44,7 @@ from server import (
     tablet,
     verification,
     votes,
+    written_votes,
 )
 from server.admin.routes import ROUTES as ADMIN_ROUTES
 from server.auth import LoginThrottle, SessionAuthMiddleware, Sessions, password_first
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state.recorders = recordings.Recorders()
     state.hub = Hub(channels, journal.Reader(engine), prefix=settings.redis_prefix)
     state.votes = votes.Votes(state.db, state.db_read, state.hub)
+    state.written_votes = written_votes.WrittenVotes(state.db, state.db_read, settings)
     state.protocol = Protocol(LIVE)
     state.snapshots = Snapshots(state.protocol)
     state.renderer = PageRenderer(settings.data_dir / "cache", settings.render_workers or None)
@@ -188,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await asyncio.to_thread(isolation.warm_up)
         state.loop_lag.start()
         state.votes.start()
+        state.written_votes.start()
         state.presence.start()
         state.postman.start()
         await state.rights.start()
@@ -203,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await state.recorders.stop_all()
             await state.conferences.stop()
             await state.votes.stop()
+            await state.written_votes.stop()
             await state.publisher.wait()
             state.passwords.close()
             state.renderer.close()
@@ -238,6 +242,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *signing_pages.ROUTES,
             *verification.ROUTES,
             *calendar_links.ROUTES,
+            *written_votes.ROUTES,
             *notifications.ROUTES,
             *checkin.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from server.recordings.recorders import Recorders
     from server.settings import Settings
     from server.votes.desk import Votes
+    from server.written_votes import WrittenVotes
 
 
 class House(State):
@@ -47,6 +48,7 @@ class House(State):
     recent_users: Recent
     publisher: Publisher
     votes: Votes
+    written_votes: WrittenVotes  # closes written votes at their deadline
     recorders: Recorders
     hub: Hub
     protocol: Protocol

@@ -549,3 +549,42 @@ class Reminder(SQLModel, table=True):
     created_at: datetime = _when()
     sent_at: datetime | None = _maybe_when()
 
+
+class WrittenVote(SQLModel, table=True):
+    """A question put in writing to a council's delegates between sessions (lấy ý kiến bằng
+    phiếu), with its papers and a deadline (server/written_votes.py); decided by the rules
+    of a vote in session (server/votes/rules.py). `voters` are the roster's delegates it was
+    sent to, fixed when sent; `record` is the frozen content of the tally's minutes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    body_id: int = Field(foreign_key="body.id", index=True, ondelete="CASCADE")
+    title: str = Field(max_length=500)
+    question: str = Field(default="", max_length=5000)
+    majority_base: str = Field(default="members", max_length=16)
+    threshold: str = Field(default="half", max_length=24)
+    status: str = Field(default="draft", max_length=16)  # draft | open | closed
+    deadline: datetime | None = _maybe_when()
+    # [{"title", "filename", "sha256", "pages", "size"}]: PDFs taken in like a meeting's papers
+    papers: list[dict[str, Any]] = _json(default_factory=list)
+    voters: list[int] = _json(default_factory=list)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+    opened_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    opened_at: datetime | None = _maybe_when()
+    closed_at: datetime | None = _maybe_when()
+    result: dict[str, Any] | None = _json(default=None)
+    record: dict[str, Any] | None = _json(default=None)
+    record_sha256: str = Field(default="", max_length=64)  # of the canonical JSON of `record`
+    record_pdf_sha256: str = Field(default="", max_length=64)  # the PDF made from it, a blob
+
+
+class WrittenBallot(SQLModel, table=True):
+    """One delegate's written answer: one per delegate and question, enforced by the database."""
+
+    __table_args__ = (sa.UniqueConstraint("vote_id", "voter_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="writtenvote.id", index=True, ondelete="CASCADE")
+    voter_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    choice: str = Field(max_length=16)  # yes | no | abstain
+    cast_at: datetime = _when()
