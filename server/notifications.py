@@ -440,22 +440,27 @@ async def _newest(db: AsyncSession, user_id: int) -> list[Notification]:
 
 
 async def _page(
-    request: Request, db: AsyncSession, state: House, error: str = "", status: int = 200
+    request: Request,
+    db: AsyncSession,
+    state: House,
+    error: str = "",
+    typed: tuple[str, bool] | None = None,  # what a refused form held, shown again
 ) -> Template:
     user = await db.get_one(User, request.user.id)  # as saved just now, not as remembered
     assert user.id is not None
+    email, by_mail = typed or (user.email, user.email_notifications)
     return Template(
         "notifications.html",
         context={
             "notifications": _views(request, await _newest(db, user.id), state.settings.tz),
             "unread": await unread_count(db, user.id),
-            "email": user.email,
-            "by_mail": user.email_notifications,
+            "email": email,
+            "by_mail": by_mail,
             "mail_on": mail_enabled(state.settings),
             "error": error,
             "tz": state.settings.tz,
         },
-        status_code=status,
+        status_code=400 if error else 200,
     )
 
 
@@ -518,7 +523,7 @@ async def save_settings(request: Request, db: AsyncSession, state: House) -> Res
     elif by_mail and not email:
         error = N_("Enter an e-mail address to receive notifications by e-mail.")
     if error:
-        return await _page(request, db, state, translate(request, error), status=400)
+        return await _page(request, db, state, translate(request, error), (email, by_mail))
     user = await db.get_one(User, request.user.id)
     user.email, user.email_notifications = email, by_mail
     db.add(user)

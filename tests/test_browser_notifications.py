@@ -1,0 +1,73 @@
+"""In a real browser, a delegate sees the bell's count once the secretary has published the
+agenda book, opens the list, follows the notification to the reader, and asks for them by
+e-mail too. Screenshots at 1024x768 and 800x1280."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import settled, sign_in, tablet
+from tests.test_browser_offline import publish_book
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_delegate_sees_the_bell_after_publishing_and_follows_the_notification(
+    browser, live_server, tmp_path
+):
+    from playwright.sync_api import expect
+
+    context = tablet(browser, live_server)
+    page = context.new_page()
+    sign_in(page, "daibieu01")
+    settled(page)
+    expect(page.locator("#bell")).to_be_visible()
+    expect(page.locator("#bell .bell-count")).to_have_count(0)
+
+    publish_book(browser, live_server, tmp_path)
+
+    page.reload()  # the count is asked for when a page loads, and every minute after
+    expect(page.locator("#bell .bell-count")).to_have_text("1")
+    expect(page.locator("#bell")).to_have_attribute("aria-label", "Thông báo: 1 chưa đọc")
+    for width, height in ((1024, 768), (800, 1280)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=tmp_path / f"bell-{width}.png")
+    page.set_viewport_size({"width": 1024, "height": 768})
+
+    page.click("#bell")
+    expect(page.locator("h1")).to_contain_text("Thông báo")
+    unread = page.locator(".notification.unread")
+    expect(unread).to_have_count(1)
+    expect(unread).to_contain_text("đã được phát hành (phiên bản 1).")
+    for width, height in ((1024, 768), (800, 1280)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=tmp_path / f"notifications-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1024, "height": 768})
+
+    unread.locator("a").click()
+    page.wait_for_url("**/meetings/1/read")
+    settled(page)
+    expect(page.locator("#bell .bell-count")).to_have_count(0)
+    page.goto("/notifications")
+    expect(page.locator(".notification")).to_have_count(1)
+    expect(page.locator(".notification.unread")).to_have_count(0)
+    expect(page.locator("#mark-all-read")).to_have_count(0)
+
+    settings = page.locator("#notification-settings")
+    settings.locator("input[name=email]").fill("")
+    settings.locator("input[name=email_notifications]").check()
+    settings.get_by_role("button", name="Lưu").click()
+    expect(page.locator("#settings-error")).to_have_text(
+        "Hãy nhập địa chỉ e-mail để nhận thông báo qua e-mail."
+    )
+    page.set_viewport_size({"width": 800, "height": 1280})
+    page.screenshot(path=tmp_path / "notifications-settings-error-800.png", full_page=True)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    settings = page.locator("#notification-settings")
+    expect(settings.locator("input[name=email_notifications]")).to_be_checked()  # kept
+    settings.locator("input[name=email]").fill("daibieu01@phuong.gov.vn")
+    settings.get_by_role("button", name="Lưu").click()
+    expect(page.locator("#settings .ok")).to_have_text("Đã lưu.")
+    expect(settings.locator("input[name=email]")).to_have_value("daibieu01@phuong.gov.vn")
+    expect(settings.locator("input[name=email_notifications]")).to_be_checked()
+    context.close()
