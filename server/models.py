@@ -550,6 +550,35 @@ class Reminder(SQLModel, table=True):
     sent_at: datetime | None = _maybe_when()
 
 
+class Consultation(SQLModel, table=True):
+    """A paper opened for opinions (lấy ý kiến góp ý dự thảo) until a deadline
+    (server/opinions.py); closing early moves the deadline to now, reopening sets a new one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", unique=True, ondelete="CASCADE")
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    note: str = Field(default="", max_length=1000)  # what the drafting body asks about
+    opened_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    opened_at: datetime = _when()
+
+
+class Opinion(SQLModel, table=True):
+    """A participant's opinion on a passage of one page of a paper under consultation;
+    `position` is where the passage is on the page: rectangles normalized 0..1."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True, ondelete="CASCADE")
+    author_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    page: int  # of the paper, 1-based
+    passage: str = Field(default="", max_length=1000)
+    position: list[list[float]] = _json(default_factory=list)
+    text: str = Field(max_length=5000)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    withdrawn: bool = False
+
+
 class WrittenVote(SQLModel, table=True):
     """A question put in writing to a council's delegates between sessions (lấy ý kiến bằng
     phiếu), with its papers and a deadline (server/written_votes.py); decided by the rules

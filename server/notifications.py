@@ -105,6 +105,7 @@ async def notify(
         )
     )
     for user_id, email, by_mail in rows.all():
+        assert user_id is not None  # read from the table
         db.add(
             Notification(
                 user_id=user_id,
@@ -278,7 +279,7 @@ async def send_due_mail(
             .order_by(col(Notification.id))
             .limit(BATCH)
         )
-        ids = list(due.all())
+        ids = [notification_id for notification_id in due.all() if notification_id is not None]
     sent = 0
     for notification_id in ids:
         letter = await _claim_letter(db_maker, notification_id, tz, base_url)
