@@ -18,6 +18,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlmodel import Session, create_engine, select
 
+from server.demo import MEETING_TITLE
 from server.models import Invitation, Meeting, User
 from tests.browser import (
     BUSY_MACHINE_MS,
@@ -69,16 +70,22 @@ class Invited:
 
 
 def invite(live_server: LiveServer, username: str) -> Invited:
-    """A giấy mời for `username` to the demo meeting, written in the served database."""
+    """A giấy mời for `username` to the demo meeting (made, or the demo's renewed), written in
+    the served database."""
     engine = create_engine(f"sqlite:///{live_server.data_dir / 'phonghop.db'}")
     with Session(engine) as db:
-        meeting = db.exec(select(Meeting)).first()
+        meeting = db.exec(select(Meeting).where(Meeting.title == MEETING_TITLE)).first()
         user = db.exec(select(User).where(User.username == username)).one()
         assert meeting is not None and meeting.id is not None and user.id is not None
-        token = secrets.token_urlsafe(24)
-        db.add(Invitation(meeting_id=meeting.id, user_id=user.id, token=token))
+        invitation = db.exec(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id, Invitation.user_id == user.id
+            )
+        ).first() or Invitation(meeting_id=meeting.id, user_id=user.id, token="")
+        invitation.token, invitation.checked_in_at = secrets.token_urlsafe(18), None
+        db.add(invitation)
         db.commit()
-        invited = Invited(meeting.id, user.id, user.full_name, token)
+        invited = Invited(meeting.id, user.id, user.full_name, invitation.token)
     engine.dispose()
     return invited
 
