@@ -11,6 +11,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Request, get, post
 from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -123,8 +124,17 @@ async def _arrive(
 ) -> dict[str, Any]:
     """Marks `user` present (journaled), commits and tells every console."""
     assert user.id is not None
-    event = await attendance.mark(db, meeting_id, user.id, "present", "", request.user.id)
-    await db.commit()
+    try:
+        event = await attendance.mark(db, meeting_id, user.id, "present", "", request.user.id)
+        await db.commit()
+    except IntegrityError as exc:  # their tablet checked them in at this very moment
+        await db.rollback()
+        raise AppError(
+            409,
+            "try_again",
+            "{name} was marked at this very moment; try once more.",
+            name=_name(user),
+        ) from exc
     if event is not None:
         house_of(request).hub.publish_event(event)
     time = _clock(request, at)

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from zoneinfo import ZoneInfo
 
@@ -153,6 +154,19 @@ async def test_reused_qr_says_when_it_was_used_and_changes_nothing(served, door,
     assert [e.seq for e in after[1]] == [e.seq for e in before[1]]
     assert [i.checked_in_at for i in after[2]] == [i.checked_in_at for i in before[2]]
     await secretary.close()
+
+
+async def test_one_code_read_by_two_scanners_at_once_checks_in_once(served, door, database):
+    first, second = await signed_in(served, "thuky"), await signed_in(served, "thuky")
+    answers = await asyncio.gather(
+        scan(first, door["meeting"], door["an_token"]),
+        scan(second, door["meeting"], door["an_token"]),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    rows, events, used = kept(database, door["meeting"])
+    assert [e.type for e in events] == ["attendance.changed"]
+    assert len(used) == 1
+    await close_all(first, second)
 
 
 async def test_delegate_or_chair_cannot_check_anyone_in(served, door, database):
