@@ -256,3 +256,19 @@ async def test_no_check_in_after_the_session_has_ended(served, door, database):
     assert response.status_code == 409 and response.json()["code"] == "session_ended"
     assert kept(database, door["meeting"]) == ([], [], [])
     await secretary.close()
+
+
+async def test_the_door_panel_is_on_the_secretarys_page_only_until_the_session_ends(
+    served, door, database
+):
+    secretary, chair = await signed_in(served, "thuky"), await signed_in(served, "chutoa")
+    page = f"/meetings/{door['meeting']}"
+    assert 'id="checkin"' in (await secretary.http.get(page)).text
+    assert "Điểm danh tại cửa" in (await secretary.http.get(page)).text
+    assert 'id="checkin"' not in (await chair.http.get(page)).text
+    meeting = database.get(Meeting, door["meeting"])
+    meeting.status = "closed"
+    database.add(meeting)
+    database.commit()
+    assert 'id="checkin"' not in (await secretary.http.get(page)).text
+    await close_all(secretary, chair)
