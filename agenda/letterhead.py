@@ -10,6 +10,8 @@ decree's sizes, numbers in the top margin from page 2) for the minutes.
 
 from __future__ import annotations
 
+import html
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -81,14 +83,68 @@ table.grid th {{font-weight: bold; text-align: center; vertical-align: middle;}}
 td.center {{text-align: center;}}
 p.sign {{text-indent: 0; text-align: center; font-weight: bold; margin: 0;}}
 p.signer {{text-indent: 0; text-align: center; font-weight: bold; margin: 58pt 0 0 0;}}
+table.sign {{width: 100%; margin-top: 12pt;}}
+table.sign td {{vertical-align: top;}}
+p.recipients-head {{text-indent: 0; font-weight: bold; font-style: italic; font-size: 12pt;
+         margin: 0;}}
+p.recipient {{text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.2;}}
 """
 
 
-def body_story(html: str, css: str, form: Form = PLAIN) -> pymupdf.Story:
+def signature_html(
+    recipients: Iterable[str], titles: Iterable[str], signer: str, under_recipients: str = ""
+) -> str:
+    """The foot of a letter: "Nơi nhận:" and its lines (already written as the decree has
+    them) at the left, over ``under_recipients`` (HTML); the signer's titles and name at the
+    right (CSS classes sign and signer)."""
+    lines = "".join(f'<p class="recipient">{_esc(line)}</p>' for line in recipients)
+    heads = "".join(f'<p class="sign">{_esc(line)}</p>' for line in titles)
+    return (
+        '<table class="sign"><tr>'
+        f'<td style="width: 45%"><p class="recipients-head">Nơi nhận:</p>{lines}'
+        f"{under_recipients}</td>"
+        f'<td style="width: 55%">{heads}<p class="signer">{_esc(signer)}</p></td>'
+        "</tr></table>"
+    )
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def body_story(
+    html: str, css: str, form: Form = PLAIN, files: dict[str, bytes] | None = None
+) -> pymupdf.Story:
     """A story of ``html`` in the form's embedded typeface, styled by the shared CSS, then
-    ``css``."""
+    ``css``; ``files`` (name: bytes) are what its ``<img src=...>`` name."""
     user_css = form.face.css() + _shared_css(form.face) + css
-    return pymupdf.Story(html=html, user_css=user_css, archive=form.face.archive())
+    archive = form.face.archive()
+    for name, data in (files or {}).items():
+        archive.add(data, name)
+    return pymupdf.Story(html=html, user_css=user_css, archive=archive)
+
+
+MAX_PAGES = 200
+"""A guard against content that never finishes flowing."""
+
+
+def flow(story: pymupdf.Story, top: float) -> bytes:
+    """A PDF of ``story`` flowed over as many A4 pages as it needs, the first from ``top``
+    (below its letterhead), the others over the whole text area."""
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
+    more, pages = True, 0
+    while more:
+        if pages == MAX_PAGES:
+            raise ValueError(f"the document does not fit in {MAX_PAGES} pages")
+        device = writer.begin_page(PAGE)
+        more, _ = story.place(area)
+        story.draw(device)
+        writer.end_page()
+        area, pages = BODY, pages + 1
+    writer.close()
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

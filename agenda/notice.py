@@ -10,19 +10,18 @@ paragraph per conclusion, the signer's title and name, and "Nơi nhận".
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import pymupdf
 
 from agenda.letterhead import (
-    BODY,
     DECREE_30,
-    PAGE,
     body_story,
+    flow,
     letterhead,
     official_pdf,
+    signature_html,
 )
 from agenda.wording import journal_head, recipient_lines
 
@@ -95,7 +94,8 @@ def notice_pdf(data: NoticeData) -> bytes:
         f"{data.place}, ngày {data.date}",
         form=DECREE_30,
     )
-    doc = pymupdf.open("pdf", _layout(_html(data), header.bottom + 6))
+    story = body_story(_html(data), _CSS, DECREE_30)
+    doc = pymupdf.open("pdf", flow(story, header.bottom + 6))
     header.draw(doc[0])
     return official_pdf(
         doc,
@@ -149,8 +149,6 @@ def _lower_first(text: str) -> str:
 # ---------------------------------------------------------------------------
 # Layout
 
-_MAX_PAGES = 200  # a guard against content that never finishes flowing
-
 _CSS = """
 body {font-size: 14pt; margin: 0;}
 p {margin: 0 0 6pt 0; text-align: justify; text-indent: 36pt; line-height: 1.2;}
@@ -158,13 +156,8 @@ p.kind {text-align: center; text-indent: 0; font-weight: bold; margin: 10pt 0 0 
 p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 2pt 0;}
 div.rule {border-top: 0.6pt solid black; margin: 3pt 35% 12pt 35%; height: 1pt;}
 p.item {font-weight: bold; margin-top: 4pt;}
-table.sign {width: 100%; margin-top: 12pt;}
-table.sign td {vertical-align: top;}
 p.sign {font-size: 14pt;}
 p.signer {font-size: 14pt; margin: 80pt 0 0 0;}
-p.recipients-head {text-indent: 0; font-weight: bold; font-style: italic; font-size: 12pt;
-         margin: 0;}
-p.recipient {text-indent: 0; text-align: left; font-size: 11pt; margin: 0; line-height: 1.2;}
 p.journal {text-indent: 0; text-align: left; font-size: 9pt; font-style: italic;
            margin: 12pt 0 0 0;}
 """
@@ -193,31 +186,4 @@ def _html(data: NoticeData) -> str:
 
 
 def _signature(data: NoticeData) -> str:
-    lines = recipient_lines(data.recipients)
-    recipients = "".join(f'<p class="recipient">{_esc(line)}</p>' for line in lines)
-    titles = "".join(f'<p class="sign">{_esc(line)}</p>' for line in data.signer_titles)
-    return (
-        '<table class="sign"><tr>'
-        f'<td style="width: 45%"><p class="recipients-head">Nơi nhận:</p>{recipients}</td>'
-        f'<td style="width: 55%">{titles}<p class="signer">{_esc(data.signer)}</p></td>'
-        "</tr></table>"
-    )
-
-
-def _layout(body: str, top: float) -> bytes:
-    """Flow ``body`` over as many pages as it needs; the first starts at ``top``."""
-    story = body_story(body, _CSS, DECREE_30)
-    buffer = io.BytesIO()
-    writer = pymupdf.DocumentWriter(buffer)
-    area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
-    more, pages = True, 0
-    while more:
-        if pages == _MAX_PAGES:
-            raise ValueError(f"the notice does not fit in {_MAX_PAGES} pages")
-        device = writer.begin_page(PAGE)
-        more, _ = story.place(area)
-        story.draw(device)
-        writer.end_page()
-        area, pages = BODY, pages + 1
-    writer.close()
-    return buffer.getvalue()
+    return signature_html(recipient_lines(data.recipients), data.signer_titles, data.signer)

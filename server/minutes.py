@@ -23,6 +23,7 @@ from server.models import (
     Attendance,
     Body,
     BodyKind,
+    Invitation,
     JournalEvent,
     Meeting,
     MeetingRole,
@@ -78,12 +79,12 @@ def _clock(value: datetime | None, tz: Any) -> str:
     return value.astimezone(tz).strftime("%H:%M") if value else "—"
 
 
-def _time(value: datetime) -> str:
+def clock_words(value: datetime) -> str:
     """ "08 giờ 05 phút", as minutes write the time of day."""
     return f"{value.hour:02d} giờ {value.minute:02d} phút"
 
 
-def _day(value: datetime) -> str:
+def day_words(value: datetime) -> str:
     """ "05 tháng 02 năm 2026", "20 tháng 12 năm 2026": Decree 30 writes days below 10 and
     the months January and February with a leading zero."""
     month = f"{value.month:02d}" if value.month < 3 else str(value.month)
@@ -121,10 +122,10 @@ async def minutes_data(db: AsyncSession, meeting_id: int, tz: Any) -> MinutesDat
         meeting=meeting.title,
         number=(written.number.strip() if written else "") or _number(meeting.id, body),
         place=meeting.place or body.place,
-        date=_day(opened),
-        opened=_time(opened),
-        closed=_time(closed) if closed else "",
-        closed_on=_day(closed) if closed and closed.date() != opened.date() else "",
+        date=day_words(opened),
+        opened=clock_words(opened),
+        closed=clock_words(closed) if closed else "",
+        closed_on=day_words(closed) if closed and closed.date() != opened.date() else "",
         locality=date_place(body),
         issuer=issuer_lines(body),
         chair=", ".join(p["name"] for p in chairs) or "—",
@@ -237,12 +238,19 @@ async def _people(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
             User.title,
             Attendance.status,
             Attendance.reason,
+            Invitation.reply,
+            Invitation.reason,
         )
         .join(User, col(User.id) == Participant.user_id)
         .outerjoin(
             Attendance,
             (col(Attendance.user_id) == Participant.user_id)
             & (col(Attendance.meeting_id) == Participant.meeting_id),
+        )
+        .outerjoin(
+            Invitation,
+            (col(Invitation.user_id) == Participant.user_id)
+            & (col(Invitation.meeting_id) == Participant.meeting_id),
         )
         .where(Participant.meeting_id == meeting_id)
         .order_by(Participant.role, User.full_name)
@@ -254,9 +262,10 @@ async def _people(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
             "name": name,
             "title": title,
             "status": status or "absent",
-            "reason": reason or "",
+            # an absence without a reason in the hall takes the one given in reply to the invitation
+            "reason": reason or (replied_reason if reply == "absent" else "") or "",
         }
-        for role, user_id, name, title, status, reason in rows.all()
+        for role, user_id, name, title, status, reason, reply, replied_reason in rows.all()
     ]
 
 
