@@ -71,6 +71,8 @@ EVERY_S = 10.0  # how often each server looks for due reminders and e-mails
 MAIL_TRIES = 5  # an e-mail that failed this often is given up (logged as an error)
 MAIL_CLAIM = timedelta(minutes=5)  # a server that claimed an e-mail and died: others retry after
 MAIL_RETRY = timedelta(minutes=2)  # the wait after a failure, doubled each time
+# older than this (e-mail was off, or the servers stopped): news no longer, not sent
+MAIL_STALE = timedelta(days=2)
 BATCH = 100  # rows taken per look
 TIME_FORMAT = "%H:%M %d/%m/%Y"
 
@@ -272,6 +274,7 @@ async def send_due_mail(
 ) -> int:
     """Sends the e-mails that are due, each claimed first so no other server sends it too; a
     failure is logged and retried later, at most MAIL_TRIES times. Returns how many went."""
+    await _drop_stale_mail(db_maker)
     async with db_maker() as db:
         due = await db.exec(
             select(Notification.id)
@@ -293,6 +296,23 @@ async def send_due_mail(
         await _set(db_maker, notification_id, mail_due=False, emailed_at=utcnow())
         sent += 1
     return sent
+
+
+async def _drop_stale_mail(db_maker: async_sessionmaker[AsyncSession]) -> None:
+    async with db_maker() as db:
+        dropped = await db.exec(  # type: ignore[call-overload]
+            sa.update(Notification)
+            .where(
+                col(Notification.mail_due).is_(True),
+                col(Notification.created_at) < utcnow() - MAIL_STALE,
+            )
+            .values(mail_due=False)
+        )
+        await db.commit()
+    if dropped.rowcount:
+        log.warning(
+            "%s notifications older than %s not sent by e-mail", dropped.rowcount, MAIL_STALE
+        )
 
 
 def _not_waiting(now: datetime) -> Any:

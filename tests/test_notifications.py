@@ -361,3 +361,16 @@ async def test_publishing_and_a_new_version_tell_the_participants_only(
         f"Tài liệu “{papers()[0].title}” của kỳ họp “Kỳ họp thứ ba” đã được thay bằng phiên bản 2."
     )
     assert fresh(database).get(Meeting, meeting["id"]) is not None
+
+
+async def test_news_too_old_for_email_is_not_sent(accounts, makers, database, mailbox, settings):
+    person = accounts.user("daibieu01", email="daibieu01@phuong.gov.vn", email_notifications=True)
+    await tell(makers[0], [person])
+    [row] = mine(database, person)
+    row.created_at = utcnow() - notifications.MAIL_STALE - timedelta(minutes=1)
+    database.add(row)
+    database.commit()
+    send = functools.partial(send_mail, mailbox.settings(settings))
+    assert await notifications.send_due_mail(makers[0], send, settings.tz) == 0
+    [row] = mine(database, person)
+    assert (row.mail_due, row.emailed_at, mailbox.messages) == (False, None, [])
