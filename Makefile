@@ -4,14 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test serve bench lint messages clean
+# Every dependency and theirs, pinned with their hashes (`make lock` writes both files):
+# requirements-test.lock for `make test` and CI, requirements.lock (the same versions, without
+# the test tools) for the Docker image.
+LOCK := requirements-test.lock
+UV_VERSION := 0.13.9
+LOCK_TOOLS := build/lock-tools
+UV_COMPILE = $(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --no-config --index-url https://pypi.org/simple \
+	--custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+
+.PHONY: demo test serve bench lint lock messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[test]"
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,6 +41,14 @@ bench: $(STAMP)
 		echo "== $$script"; \
 		$(BIN)/python $$script | tee bench/results/$$(basename $$script .py).json || exit 1; \
 	done
+
+# After a change to the dependencies in pyproject.toml: keeps every pin it can.
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions allowed.
+lock:
+	$(LOCK_TOOLS)/bin/uv --version 2>/dev/null | grep -qF $(UV_VERSION) || { $(PYTHON) -m venv $(LOCK_TOOLS) \
+		&& $(LOCK_TOOLS)/bin/pip install -q uv==$(UV_VERSION); }
+	$(UV_COMPILE) --extra test -o requirements-test.lock
+	$(UV_COMPILE) -c requirements-test.lock -o requirements.lock
 
 # Pull new strings from code and templates into the catalogs; translate them in the .po files.
 messages: $(STAMP)
