@@ -34,6 +34,7 @@ import numpy as np
 import websockets
 from aiortc import (
     RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
@@ -130,6 +131,7 @@ class Point:
         moving: bool = False,
         decode: bool = True,
         connect_within: float = CONNECT_S,
+        server_ice: bool = False,
     ) -> None:
         self.url = url
         self.username = username
@@ -137,6 +139,7 @@ class Point:
         self.password = password
         self.decode = decode
         self.connect_within = connect_within
+        self.server_ice = server_ice  # the STUN/TURN servers the server hands out, else none
         self.video = ColourVideo(colour, moving=moving)
         self.audio = ToneAudio(tone_hz)
         self.events: list[dict[str, Any]] = []
@@ -196,7 +199,8 @@ class Point:
             raise PointError(f"hello refused: {hello}")
 
     async def _connect_media(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: all local
+        ice = await self._ice_servers() if self.server_ice else []  # by default all local
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice))
         connected = asyncio.Event()
         self.pc.on("connectionstatechange", connected.set)
         self.pc.on("track", self._take_track)
@@ -206,6 +210,16 @@ class Point:
         answer = await self._post_offer(self.pc.localDescription)
         await self.pc.setRemoteDescription(answer)
         await self._until_connected(connected)
+
+    async def _ice_servers(self) -> list[RTCIceServer]:
+        assert self.http is not None
+        response = await self.http.get(f"/api/meetings/{self.meeting_id}/rtc/config")
+        if not response.is_success:
+            raise PointError(f"no conference set-up: HTTP {response.status_code}")
+        return [
+            RTCIceServer(server["urls"], server.get("username"), server.get("credential"))
+            for server in response.json()["ice_servers"]
+        ]
 
     async def _post_offer(self, offer: RTCSessionDescription) -> RTCSessionDescription:
         assert self.http is not None

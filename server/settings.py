@@ -31,6 +31,14 @@ def _env_list(name: str, default: str) -> list[str]:
     return [part.strip() for part in _env(name, default).split(",") if part.strip()]
 
 
+def turn_credentials(secret: str, user_id: int, expires: int) -> tuple[str, str]:
+    """coturn's use-auth-secret (the TURN REST API): a username that names its expiry, and
+    a password only whoever holds the secret can make; refused after `expires`."""
+    username = f"{expires}:{user_id}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1)
+    return username, base64.b64encode(digest.digest()).decode()
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -61,6 +69,7 @@ class Settings:
     turn_username: str = ""
     turn_password: str = ""
     turn_secret: str = ""  # coturn's static-auth-secret: short-lived credentials per user
+    turn_ttl_s: int = 12 * 3600  # how long those credentials hold (a long session's day)
     bridge_encoding: str = "shared"  # "naive": an encoder per point, the benchmark's anchor
     conference_max_points: int = 60
     # `phonghop bridge` processes; empty: this process runs the conferences itself.
@@ -101,10 +110,9 @@ class Settings:
             servers.append({"urls": self.stun_urls})
         if self.turn_urls:
             username, credential = self.turn_username, self.turn_password
-            if self.turn_secret:  # coturn's use-auth-secret: valid for a day, then refused
-                username = f"{int(time.time()) + 24 * 3600}:{user_id}"
-                digest = hmac.new(self.turn_secret.encode(), username.encode(), hashlib.sha1)
-                credential = base64.b64encode(digest.digest()).decode()
+            if self.turn_secret:
+                expires = int(time.time()) + self.turn_ttl_s
+                username, credential = turn_credentials(self.turn_secret, user_id, expires)
             servers.append({"urls": self.turn_urls, "username": username, "credential": credential})
         return servers
 
@@ -157,6 +165,7 @@ class Settings:
             turn_username=_env("TURN_USERNAME", ""),
             turn_password=_env("TURN_PASSWORD", ""),
             turn_secret=_env("TURN_SECRET", ""),
+            turn_ttl_s=_env_int("TURN_TTL_S", 12 * 3600),
             bridge_encoding=_bridge_encoding(_env("BRIDGE_ENCODING", "shared")),
             conference_max_points=_env_int("CONFERENCE_MAX_POINTS", 60),
             bridge_urls=_env_list("BRIDGE_URLS", ""),

@@ -8,6 +8,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -36,14 +37,15 @@ class Served:
         self.loop.call_soon_threadsafe(function, *args)
 
 
-@pytest.fixture
-def served(settings, database) -> Iterator[Served]:
+@contextmanager
+def serving(settings: Any, host: str = "127.0.0.1") -> Iterator[Served]:
+    """The app on `host` and a free port, in a thread of its own, until the block ends."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     app = create_app(replace(settings, allowed_origins=[url]))
     config = uvicorn.Config(  # the sockets of `phonghop serve`: no per-message compression
         app,
-        host="127.0.0.1",
+        host=host,
         port=port,
         log_config=None,
         ws_max_size=1 << 20,
@@ -66,6 +68,12 @@ def served(settings, database) -> Iterator[Served]:
     yield Served(url, app, loops[0])
     server.should_exit = True
     thread.join(timeout=15)
+
+
+@pytest.fixture
+def served(settings, database) -> Iterator[Served]:
+    with serving(settings) as server:
+        yield server
 
 
 class Tablet:
