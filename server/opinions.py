@@ -265,7 +265,10 @@ async def give_opinion(
             "You have given {limit} opinions on this draft, the most one person may.",
             limit=OPINIONS_PER_PERSON,
         )
+    now = utcnow()
     opinion = Opinion(
+        created_at=now,
+        updated_at=now,
         consultation_id=consultation.id,
         author_id=user.id,
         page=given.page,

@@ -8,6 +8,7 @@ import { connectMeeting, joinHandlers, statusIndicator, text as liveText } from 
 import { createPen } from "./pen.js";
 import { createBallot } from "./ballot.js";
 import { createFloor } from "./floor.js";
+import { createOpinions } from "./opinions.js";
 import { forget, installWorker, keepBook, keepShell, tidy, words as offlineWords } from "./offline.js";
 import { documentInfo, pageImageUrl, pageLabel, pageName, pageSize, pageWords, presentedText } from "./presented.js";
 
@@ -127,6 +128,7 @@ const state = {
 };
 let live = null; // the meeting socket (live.js)
 let pen = null;
+let opinions = null; // opinions on drafts (opinions.js)
 
 // ---------- small helpers
 
@@ -188,6 +190,7 @@ async function openDocument(id, page = 1, by = "user", known = null) {
   ui.image.removeAttribute("src");
   clearMarks();
   pen?.show(null, 0);
+  opinions?.show(null, 0);
   markCurrentInAgenda(id);
   let doc;
   try {
@@ -273,6 +276,7 @@ function showPage(n, by = "user") {
   showMarks();
   prefetch(state.page + 1);
   pen?.show(state.doc, state.page, pageSize(state.doc, state.page));
+  opinions?.show(state.doc, state.page);
   afterTurn(by);
 }
 
@@ -680,7 +684,13 @@ function chooseHit(documentId, page) {
   if (narrowScreen.matches) setSearch(false);
 }
 
+function goToPage(documentId, page) {
+  if (state.doc?.id === documentId) showPage(page);
+  else openDocument(documentId, page, "user");
+}
+
 function setSearch(show) {
+  if (show) opinions?.closePanel();
   ui.search.hidden = !show;
   root.querySelector("[data-action=toggle-search]").setAttribute("aria-expanded", String(show));
   if (show) ui.searchInput.focus();
@@ -1140,6 +1150,12 @@ function start() {
     sharpen();
   }).observe(ui.stage);
 
+  opinions = createOpinions({
+    root,
+    meetingId: state.meetingId,
+    goTo: goToPage,
+    beforePanel: () => setSearch(false),
+  });
   syncAgendaToScreen();
   if (localStorage.getItem("phonghop.reader.thumbs") === "1") setThumbs(true);
   connect();
