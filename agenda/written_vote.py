@@ -207,8 +207,8 @@ def _replies(data: WrittenVoteRecord) -> str:
         parts.append('<p class="note">Không có phiếu nào được gửi về.</p>')
     if data.silent:
         parts.append(f'<p class="label">{_esc(data.delegates.capitalize())} không gửi phiếu:</p>')
-        rows = [(str(n), name, "Không gửi phiếu") for n, name in enumerate(data.silent, 1)]
-        parts.append(table_html(("STT", "Họ và tên", "Ghi chú"), rows, shares=(0.09, 0.50, 0.41)))
+        absent = [(str(n), name, "Không gửi phiếu") for n, name in enumerate(data.silent, 1)]
+        parts.append(table_html(("STT", "Họ và tên", "Ghi chú"), absent, shares=(0.09, 0.50, 0.41)))
     return "".join(parts)
 
 

@@ -122,7 +122,7 @@ def due(vote: WrittenVote, now: datetime | None = None) -> bool:
 
 
 def _checked_rule(base: str, threshold: str, kind: str) -> tuple[str, str]:
-    default_base, default_threshold = council.DEFAULT_MAJORITY.get(kind, ("cast", "half"))
+    default_base, default_threshold = council.DEFAULT_MAJORITY.get(BodyKind(kind), ("cast", "half"))
     base, threshold = base or default_base, threshold or default_threshold
     if base not in BASES:
         raise AppError(
@@ -424,12 +424,13 @@ async def _record(
     chair = await db.get(User, vote.opened_by) if vote.opened_by else None
     chair_title = await _roster_title(db, vote.body_id, chair) if chair else ""
     kind, unit = issuer_unit(body)
+    issuer = ISSUERS.get(BodyKind(kind))
     rule = rule_text(as_vote(vote)).split(";")[0] + "; lấy ý kiến bằng phiếu, có ghi tên"
     assert vote.opened_at and vote.deadline and vote.closed_at  # a closed vote was sent
     data = WrittenVoteRecord(
-        body=f"{ISSUERS[kind]} {unit}" if kind in ISSUERS else unit,
+        body=f"{issuer} {unit}" if issuer else unit,
         issuer=issuer_lines(body),
-        number=f"{vote.id}/{SYMBOLS.get(body.kind, 'BB')}",
+        number=f"{vote.id}/{SYMBOLS.get(BodyKind(body.kind), 'BB')}",
         place=date_place(body),
         date=_day(vote.closed_at.astimezone(settings.tz)),
         title=vote.title,

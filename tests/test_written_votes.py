@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pymupdf
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from server import db
+from server.errors import AppError
 from server.models import (
     Body,
     Member,
@@ -24,7 +27,8 @@ from server.models import (
 )
 from server.signing.sign import find_place
 from server.votes.rules import decide
-from server.written_votes import as_vote
+from server.written_votes import as_vote, cast, close, send
+from tests.conftest import Accounts, throwaway_postgres
 
 CHAIR = "Trần Văn Bình"
 SECRETARY = "Nguyễn Thị Hồng"
@@ -348,3 +352,68 @@ async def test_the_delegates_are_told_when_it_opens_and_reminded_before_the_dead
         database.exec(select(Reminder).where(Reminder.key == f"written_vote:{vote_id}")).first()
         is None
     )
+
+
+async def _race_on(url: str, vote_id: int, chair_id: int, voters: list[int], settings) -> list:
+    """On `url`: the chair sends the vote; every voter answers at once, the first twice over;
+    then, past the deadline, two servers close it at once."""
+    engine = db.make_engine(url)
+    sessions = db.session_maker(engine)
+    try:
+        async with sessions() as session:
+            chair = await session.get_one(User, chair_id)
+            await send(session, vote_id, chair, datetime.now(UTC) + timedelta(hours=1))
+
+        async def answer(voter_id: int, choice: str) -> str:
+            async with sessions() as session:
+                user = await session.get_one(User, voter_id)
+                try:
+                    await cast(session, vote_id, user, choice)
+                except AppError as refusal:
+                    return refusal.code
+                return "kept"
+
+        plan = [(voters[0], "no"), (voters[0], "abstain")] + [(v, "yes") for v in voters]
+        answers = await asyncio.gather(*(answer(v, c) for v, c in plan))
+        async with sessions() as session:
+            vote = await session.get_one(WrittenVote, vote_id)
+            vote.deadline = datetime.now(UTC) - timedelta(seconds=1)
+            session.add(vote)
+            await session.commit()
+
+        async def close_it() -> dict:
+            async with sessions() as session:
+                return (await close(session, vote_id, None, settings)).result or {}
+
+        return [answers, *(await asyncio.gather(close_it(), close_it()))]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_answers_and_closes_racing_on_postgres_keep_one_each(settings):
+    with throwaway_postgres("phonghop_written") as url:
+        db.upgrade(url)
+        engine = db.make_sync_engine(url)
+        with Session(engine, expire_on_commit=False) as database:
+            accounts = Accounts(database, replace(settings, database_url=url))
+            body = accounts.body()
+            body.kind, body.members = "hdnd", 12
+            chair = accounts.user("chutich", body=body, title="Chủ tịch HĐND")
+            seat(database, body, chair, 1)
+            people = [accounts.user(f"db{n:02d}", body=body) for n in range(2, 13)]
+            for n, person in enumerate(people, 2):
+                seat(database, body, person, n)
+            vote = WrittenVote(body_id=body.id, title="Câu hỏi", created_by=chair.id)
+            database.add(vote)
+            database.commit()
+            accounts.passwords.close()
+        engine.dispose()
+        answers, first, second = await _race_on(
+            url, vote.id, chair.id, [p.id for p in people], replace(settings, database_url=url)
+        )
+        assert sorted(answers).count("kept") == 11
+        assert sorted(answers).count("already_answered") == 2
+        assert first == second
+        assert first["voters"] == 11 and first["base"] == 12 and first["needed"] == 7
+        assert first["tally"]["yes"] + first["tally"]["no"] + first["tally"]["abstain"] == 11
