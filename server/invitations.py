@@ -62,7 +62,7 @@ REPLIES = ("in_person", "online", "absent")
 REPLY_NAMES = {
     "in_person": N_("Attending in person"),
     "online": N_("Attending online"),
-    "absent": N_("Absent"),
+    "absent": N_("Absent, with a reason"),
     "": N_("No reply yet"),
 }
 COMING = ("in_person", "online")
@@ -436,7 +436,7 @@ async def _panel_context(
         "tz": state.settings.tz,
         "reply_names": REPLY_NAMES,
         "deadline": deadline(meeting),
-        "open": utcnow() < deadline(meeting),
+        "open": utcnow() < deadline(meeting) and meeting.status in OPEN_STATUSES,
         "manages": access.can("manage"),
         "mine": None,
     }
@@ -537,24 +537,26 @@ async def _invitation_of(request: Request, db: AsyncSession, token: str) -> Invi
     return invitation
 
 
+async def _card(
+    db: AsyncSession, state: House, request: Request, invitation: Invitation
+) -> dict[str, Any]:
+    meeting = await db.get_one(Meeting, invitation.meeting_id)
+    return {
+        "invitation": invitation,
+        "meeting": meeting,
+        "invitee": await db.get_one(User, invitation.user_id),
+        "yours": invitation.user_id == request.user.id,
+        "deadline": deadline(meeting),
+        "open": utcnow() < deadline(meeting) and meeting.status in OPEN_STATUSES,
+        "reply_names": REPLY_NAMES,
+        "tz": state.settings.tz,
+    }
+
+
 @get("/invitations/{token:str}", guards=[signed_in])
 async def invitation_page(request: Request, db: AsyncSession, state: House, token: str) -> Template:
     invitation = await _invitation_of(request, db, token)
-    meeting = await db.get_one(Meeting, invitation.meeting_id)
-    invitee = await db.get_one(User, invitation.user_id)
-    return Template(
-        "invitation.html",
-        context={
-            "invitation": invitation,
-            "meeting": meeting,
-            "invitee": invitee,
-            "yours": invitation.user_id == request.user.id,
-            "deadline": deadline(meeting),
-            "open": utcnow() < deadline(meeting),
-            "reply_names": REPLY_NAMES,
-            "tz": state.settings.tz,
-        },
-    )
+    return Template("invitation.html", context=await _card(db, state, request, invitation))
 
 
 @get("/invitations/{token:str}/pdf", guards=[signed_in])
@@ -588,13 +590,17 @@ async def reply_route(request: Request, state: House, token: str) -> Response:
         meeting_id = invitation.meeting_id
     if event is not None:
         house_of(request).hub.publish_event(event)
-    target = str(form.get("back") or "")
-    if request.headers.get("hx-request") and target == "panel":
-        async with state.db_read() as db:
+    back = str(form.get("back") or "")
+    if not request.headers.get("hx-request"):
+        return Redirect(f"/invitations/{token}", status_code=303)
+    async with state.db_read() as db:
+        if back == "panel":
             request.state.access = await meeting_access(db, request.user, meeting_id)
             context = await _panel_context(db, state, request, meeting_id)
-        return Template("fragments/invitations.html", context=context)
-    return Redirect(f"/invitations/{token}", status_code=303)
+            return Template("fragments/invitations.html", context=context)
+        invitation = await _invitation_of(request, db, token)
+        context = await _card(db, state, request, invitation)
+    return Template("fragments/invitation_card.html", context=context)
 
 
 @get("/invitations", guards=[signed_in])
