@@ -48,7 +48,6 @@ from server.models import (
 from server.record import content_sha256
 from server.settings import Settings
 from server.votes.rules import YES_NO_ABSTAIN, decide, needed, parse_threshold
-from server.votes.rules import check_reachable as check_rule_reachable
 
 log = logging.getLogger("phonghop.written_votes")
 
@@ -112,6 +111,31 @@ def requirement(vote: WrittenVote, body: Body, asked: int) -> dict[str, Any]:
         return {"base": None, "needed": None}
     total = membership(body, asked).total
     return {"base": total, "needed": needed(as_vote(vote), total)}
+
+
+def check_reachable(vote: WrittenVote, council_now: council.Membership) -> None:
+    """Refuses to send what the delegates asked could never pass (as a vote in session
+    refuses to open), in the words of a council between sessions."""
+    if council_now.voters > council_now.total:
+        raise AppError(
+            409,
+            "members_exceeded",
+            "The council's roster has {voters} delegates but its total membership is "
+            "{total}: correct the council's total membership first.",
+            voters=council_now.voters,
+            total=council_now.total,
+        )
+    need = needed(as_vote(vote), council_now.total)
+    if vote.majority_base == "members" and need > council_now.voters:
+        raise AppError(
+            400,
+            "rule_unreachable",
+            "This rule needs {needed} delegates in favour out of {total}, but only {voters} "
+            "are on the roster to be asked.",
+            needed=need,
+            total=council_now.total,
+            voters=council_now.voters,
+        )
 
 
 def due(vote: WrittenVote, now: datetime | None = None) -> bool:
@@ -231,7 +255,7 @@ async def send(db: AsyncSession, vote_id: int, user: User, deadline: datetime) -
         raise AppError(
             409, "no_delegates", "The council's roster is empty: add its delegates first."
         )
-    check_rule_reachable(as_vote(vote), membership(body, len(asked)))
+    check_reachable(vote, membership(body, len(asked)))
     vote.voters = [u.id for u in asked if u.id is not None]
     vote.status, vote.deadline = "open", deadline
     vote.opened_by, vote.opened_at = user.id, utcnow()

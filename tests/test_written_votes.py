@@ -83,7 +83,7 @@ async def delegate(new_client, username: str):
 
 
 def ballots(database, vote_id: int) -> list[WrittenBallot]:
-    database.expire_all()
+    database.rollback()  # a fresh snapshot: the server wrote since the last read
     return list(database.exec(select(WrittenBallot).where(WrittenBallot.vote_id == vote_id)))
 
 
@@ -108,6 +108,9 @@ async def test_a_delegate_answers_once_and_a_second_answer_is_refused(
     device = await delegate(new_client, "db02")
     page = await device.get(f"/written-votes/{vote_id}")
     assert "Cần ít nhất 16/30 đại biểu tán thành (tổng số đại biểu của Hội đồng)" in page.text
+    unknown = await device.post(f"/written-votes/{vote_id}/ballot", data={"choice": "maybe"})
+    assert unknown.status_code == 400 and unknown.json()["code"] == "bad_choice"
+    assert ballots(database, vote_id) == []
     first = await device.post(f"/written-votes/{vote_id}/ballot", data={"choice": "yes"})
     assert first.status_code == 201, first.text
     again = await device.post(f"/written-votes/{vote_id}/ballot", data={"choice": "no"})
@@ -417,3 +420,27 @@ async def test_answers_and_closes_racing_on_postgres_keep_one_each(settings):
         assert first == second
         assert first["voters"] == 11 and first["base"] == 12 and first["needed"] == 7
         assert first["tally"]["yes"] + first["tally"]["no"] + first["tally"]["abstain"] == 11
+
+
+@pytest.mark.parametrize(
+    ("members", "threshold", "code", "words"),
+    [
+        (10, "half", "members_exceeded", "Danh sách đại biểu của Hội đồng có 30 đại biểu"),
+        (100, "two_thirds", "rule_unreachable", "cần 67/100 đại biểu tán thành"),
+    ],
+)
+async def test_a_rule_the_roster_cannot_meet_is_not_sent(
+    client, new_client, council, database, members, threshold, code, words
+):
+    vote_id = await draft(client, council.id, threshold=threshold)
+    council.members = members
+    database.add(council)
+    database.commit()
+    chair = await delegate(new_client, "chutich")
+    response = await chair.post(f"/written-votes/{vote_id}/send", data={"deadline": in_an_hour()})
+    assert response.json()["code"] == code
+    assert words in response.json()["message"]
+    database.expire_all()
+    vote = database.get(WrittenVote, vote_id)
+    assert (vote.status, vote.voters) == ("draft", [])
+    assert list(database.exec(select(Notification))) == []
