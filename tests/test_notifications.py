@@ -374,3 +374,39 @@ async def test_news_too_old_for_email_is_not_sent(accounts, makers, database, ma
     assert await notifications.send_due_mail(makers[0], send, settings.tz) == 0
     [row] = mine(database, person)
     assert (row.mail_due, row.emailed_at, mailbox.messages) == (False, None, [])
+
+
+async def test_the_running_server_emails_a_published_book_to_who_wants_it(
+    settings, database, accounts, mailbox
+):
+    from dataclasses import replace as changed
+
+    from litestar.testing import AsyncTestClient
+
+    from server.app import create_app
+    from tests.conftest import Client
+    from tests.test_documents import papers, upload
+
+    mailing = changed(mailbox.settings(settings), allowed_origins=["https://hop.phuong.gov.vn"])
+    wants = accounts.user("daibieu01", email="daibieu01@phuong.gov.vn", email_notifications=True)
+    declines = accounts.user("daibieu02", email="daibieu02@phuong.gov.vn")
+    accounts.user("thuky", "secretary", accounts.body())
+    async with AsyncTestClient(app=create_app(mailing), base_url="http://testserver.local") as raw:
+        client = Client(raw)
+        await client.login("thuky")
+        created = await client.post(
+            "/api/meetings",
+            json={"title": "Kỳ họp thứ tư", "starts_at": "2026-12-20T08:00:00+07:00"},
+        )
+        mid = created.json()["id"]
+        accounts.join(wants, mid)
+        accounts.join(declines, mid)
+        item = await client.post(f"/api/meetings/{mid}/items", json={"title": "Ngân sách"})
+        assert (await upload(client, item.json()["id"], papers()[0].pdf)).status_code == 201
+        assert (await publish(client, mid))["state"] == "done"
+        # the server's own Postman sends it, within its round (EVERY_S) on a busy machine
+        [message] = await asyncio.to_thread(mailbox.wait, 1)
+    assert message["To"] == "daibieu01@phuong.gov.vn"
+    assert "Kỳ họp thứ tư" in message["Subject"]
+    assert f"https://hop.phuong.gov.vn/meetings/{mid}/read" in message.get_content()
+    assert len(mailbox.messages) == 1
