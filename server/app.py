@@ -36,6 +36,8 @@ from server import (
     i18n,
     invitations,
     journal,
+    logs,
+    metrics,
     minutes,
     notifications,
     opinions,
@@ -79,7 +81,7 @@ from server.meetings.rules import flatten
 from server.origins import OriginCheck
 from server.passwords import Passwords
 from server.recent import Recent
-from server.recordings.state import recover
+from server.recordings.state import live_meetings, recover
 from server.settings import Settings
 from server.signing import api as signing_api
 from server.signing import pages as signing_pages
@@ -178,6 +180,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         base_url=settings.allowed_origins[0] if settings.allowed_origins else "",
     )
     state.presence = Presence(state.hub, redis, settings.redis_prefix)
+    state.metrics = metrics.Metrics(
+        [
+            *metrics.PROCESS,
+            metrics.sockets(state.hub),
+            metrics.loop_lag_max(state.loop_lag),
+            metrics.recordings(functools.partial(live_meetings, state)),
+            *(metrics.bridge(state.conferences) if not settings.bridge_urls else []),
+        ],
+        settings.metrics_token,
+        settings.metrics_allow,
+    )
+    logs.carry_context()
     state.rights = Rights(
         state.hub,
         channels,
@@ -221,6 +235,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *auth.ROUTES,
             health.healthz,
+            metrics.metrics,
             i18n.choose_language,
             meetings_api.router,
             documents_api.router,
@@ -258,6 +273,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"db": Provide(provide_db)},
         middleware=[
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/"]),
+            logs.LogContext,
             IdsInRange,
             OriginCheck,
         ],

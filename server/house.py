@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from server.live.snapshot import Snapshots
     from server.looplag import LoopLag
     from server.meetings.publish import Publisher
+    from server.metrics import Metrics
     from server.notifications import Postman
     from server.passwords import Passwords
     from server.recent import Recent
@@ -58,6 +59,7 @@ class House(State):
     presence: Presence
     rights: Rights
     postman: Postman  # due reminders and e-mails (server/notifications.py)
+    metrics: Metrics  # what GET /metrics shows, and to whom
 
 
 def house_of(connection: ASGIConnection[Any, Any, Any, Any]) -> House:

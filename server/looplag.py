@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections import deque
 
+from server.metrics import LOOP_LAG
+
 _TICK_S = 0.01
 
 
@@ -28,7 +30,9 @@ class LoopLag:
             before = time.perf_counter()
             await asyncio.sleep(_TICK_S)
             woke = time.perf_counter()
-            self._samples.append((woke, woke - before - _TICK_S))
+            lag = woke - before - _TICK_S
+            self._samples.append((woke, lag))
+            LOOP_LAG.observe(lag)
 
     def summary(self, window_s: float = 60.0) -> dict[str, float]:
         """Lag percentiles in milliseconds over the last `window_s` seconds."""

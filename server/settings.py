@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import time
@@ -102,6 +103,9 @@ class Settings:
     smtp_timeout_s: int = 30
     # SMS and Zalo (server/messengers.py): "log" writes what would be sent to the log
     messenger: str = "log"
+    # GET /metrics (server/metrics.py): with a bearer token, or from these addresses/networks
+    metrics_token: str = ""
+    metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     def ice_servers(self, user_id: int) -> list[dict[str, object]]:
         """The STUN and TURN servers as a browser's RTCPeerConnection takes them."""
@@ -188,6 +192,8 @@ class Settings:
             smtp_starttls=_env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
             smtp_timeout_s=_env_int("SMTP_TIMEOUT_S", 30),
             messenger=_messenger(_env("MESSENGER", "log")),
+            metrics_token=_env("METRICS_TOKEN", ""),
+            metrics_allow=_networks(_env_list("METRICS_ALLOW", "127.0.0.1,::1")),
         )
 
 
@@ -195,6 +201,18 @@ def _bridge_encoding(value: str) -> str:
     if value not in ("shared", "naive"):
         raise SystemExit(f"PHONGHOP_BRIDGE_ENCODING must be shared or naive, got {value!r}")
     return value
+
+
+def _networks(entries: list[str]) -> list[str]:
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise SystemExit(
+                "PHONGHOP_METRICS_ALLOW: write addresses or networks such as 10.0.0.0/8, "
+                f"got {entry!r}"
+            ) from exc
+    return entries
 
 
 def _messenger(value: str) -> str:

@@ -30,7 +30,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 from av.video.frame import VideoFrame
 
-from server import journal
+from server import journal, logs
 from server.conference import receiving
 from server.conference.mixer import AudioMixer
 from server.conference.program import FPS, HEIGHT, WIDTH, ProgramVideo
@@ -414,12 +414,16 @@ class Conferences:
     def get(self, meeting_id: int) -> Conference | None:
         return self._rooms.get(meeting_id)
 
+    def all(self) -> list[Conference]:
+        return list(self._rooms.values())
+
     def room(self, meeting_id: int) -> Conference:
         conference = self._rooms.get(meeting_id)
         if conference is None:
             conference = Conference(self.state, meeting_id, on_empty=self._close)
             self._rooms[meeting_id] = conference
-            conference.start()
+            # its tasks are the meeting's, not the first point's request
+            logs.meeting_context(meeting_id).run(conference.start)
         return conference
 
     async def join(self, meeting_id: int, user_id: int, name: str, offer: str) -> str:

@@ -144,3 +144,4 @@ class ProgramVideo:
             self._behind.discard(track)
             for packet in packets:
                 track.put(packet)
+            track.frames_sent += 1

@@ -18,7 +18,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from server import journal
+from server import journal, logs, metrics
 from server.access import servers_only
 from server.cluster import channels_backend, redis_of
 from server.conference.bridge import Conferences, Control
@@ -26,6 +26,7 @@ from server.conference.signaling import OfferIn
 from server.db import make_engine, session_maker
 from server.errors import AppError
 from server.live.hub import Hub
+from server.looplag import LoopLag
 from server.settings import Settings
 
 
@@ -90,12 +91,26 @@ def create_bridge_app(settings: Settings) -> Litestar:
         }
     )
     state.conferences = Conferences(state)
+    state.loop_lag = LoopLag()
+    # Its points and frames exist only here: Prometheus scrapes each bridge as it does a server.
+    state.metrics = metrics.Metrics(
+        [
+            metrics.LOOP_LAG,
+            metrics.loop_lag_max(state.loop_lag),
+            *metrics.bridge(state.conferences),
+        ],
+        settings.metrics_token,
+        settings.metrics_allow,
+    )
+    logs.carry_context()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        state.loop_lag.start()
         try:
             yield
         finally:
+            await state.loop_lag.stop()
             await state.conferences.stop()
             await state.hub.close()
             await engine.dispose()
@@ -108,10 +123,11 @@ def create_bridge_app(settings: Settings) -> Litestar:
         guards=[servers_only],
     )
     return Litestar(
-        route_handlers=[meetings, healthz],
+        route_handlers=[meetings, healthz, metrics.metrics],
         state=state,
         plugins=[channels],
         lifespan=[lifespan],
+        middleware=[logs.LogContext],
         exception_handlers={AppError: untranslated},
         logging_config=None,
         openapi_config=None,

@@ -19,6 +19,7 @@ class QueueTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self._queue: asyncio.Queue[Any] = asyncio.Queue(limit)
+        self.frames_sent = 0  # whole program frames handed to this point's sender
 
     def room(self) -> int:
         return self._queue.maxsize - self._queue.qsize()

@@ -27,6 +27,8 @@ import msgspec
 from litestar import WebSocket
 from litestar.channels import ChannelsPlugin, Subscriber
 
+from server import logs
+from server.metrics import DELIVERIES, EVENTS, TOO_SLOW
 from server.models import JournalEvent
 
 log = logging.getLogger("phonghop.live")
@@ -152,6 +154,7 @@ class Connection:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             self.too_slow = True
+            TOO_SLOW.inc()
             self._end()
 
     async def send_waiting(self, text: str) -> None:
@@ -165,6 +168,7 @@ class Connection:
         except TimeoutError:
             if queue is self._queue:
                 self.too_slow = True
+                TOO_SLOW.inc()
                 self._end()
 
     def _end(self) -> None:
@@ -247,7 +251,10 @@ class Hub:
             await self._channels.unsubscribe(subscriber)
             raise
         self._orders[meeting_id] = _Order(next_seq)
-        task = asyncio.create_task(self._listen(meeting_id, subscriber))
+        # the meeting's, not the context of the tablet that happened to join first
+        task = asyncio.create_task(
+            self._listen(meeting_id, subscriber), context=logs.meeting_context(meeting_id)
+        )
         self._listeners[meeting_id] = (subscriber, task)
 
     async def leave(self, meeting_id: int, connection: Connection) -> None:
@@ -292,6 +299,7 @@ class Hub:
 
     async def _listen(self, meeting_id: int, subscriber: Subscriber) -> None:
         async for raw in subscriber.iter_events():
+            EVENTS.inc()
             header, _, body = raw.partition(b"\n")
             audience = json.loads(header)
             text = body.decode()  # decoded once; the same str goes to every socket
@@ -302,9 +310,12 @@ class Hub:
 
     def _deliver(self, meeting_id: int, text: str, audience: dict[str, Any]) -> None:
         seq = audience.get("seq")
+        delivered = 0
         for connection in list(self._rooms.get(meeting_id, ())):
             if connection.sees(audience):
                 connection.offer(text, seq)
+                delivered += 1
+        DELIVERIES.inc(delivered)
 
     def _arrived(self, meeting_id: int, text: str, audience: dict[str, Any]) -> None:
         """A journaled event: handed on in `seq` order, after the ones before it."""

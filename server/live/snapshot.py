@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.house import House
 from server.live.hub import dumps
 from server.live.protocol import Protocol, Session, SharedReader
+from server.metrics import SNAPSHOT
 
 SHARED_TTL_S = 0.5
 
@@ -32,6 +33,7 @@ class Snapshots:
     async def message(self, db: AsyncSession, session: Session, seq: int) -> str:
         """`{"type":"snapshot","seq":…,"state":{…}}` for `session`, read in the caller's
         (one) transaction so the parts agree with each other."""
+        began = time.perf_counter()
         fields = [f'"type":"snapshot","seq":{seq}']
         for shared in self._protocol.shared_parts:
             text = await self.shared(db, session, seq, shared.name, _serialized(shared.read))
@@ -39,7 +41,9 @@ class Snapshots:
         for part in self._protocol.parts:
             fields.append(f"{dumps(part.name)}:{dumps(await part.read(db, session, seq))}")
         head, *state = fields
-        return "{" + head + ',"state":{' + ",".join(state) + "}}"
+        text = "{" + head + ',"state":{' + ",".join(state) + "}}"
+        SNAPSHOT.observe(time.perf_counter() - began)
+        return text
 
     async def shared(
         self, db: AsyncSession, session: Session, seq: int, name: str, read: SharedReader

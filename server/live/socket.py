@@ -13,6 +13,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from sqlmodel import col, select
 
+from server import logs
 from server.access import MeetingAccess, meeting_access
 from server.auth import SESSION_COOKIE, account, must_choose_password, session_key
 from server.errors import AppError
@@ -20,6 +21,7 @@ from server.house import house_of
 from server.i18n import language_of, translations
 from server.live.hub import CLOSE_FORBIDDEN, Connection, dumps, event_message
 from server.live.protocol import Hook, Refusal, Session
+from server.metrics import HELLO
 from server.models import JournalEvent, Meeting
 from server.origins import allowed_origin
 
@@ -34,6 +36,7 @@ MAX_ID_LENGTH = 64
 # a night offline fit; a script flooding the hall does not.
 MESSAGES_PER_S = (20, 100)
 BYTES_PER_S = (256 * 1024, 1024 * 1024)
+HELLO_SNAPSHOT, HELLO_REPLAY = HELLO.of("snapshot"), HELLO.of("replay")
 _TOO_FAST = Refusal("too_fast", "Too many messages at once; wait a moment and try again.")
 
 
@@ -48,6 +51,7 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
     except _Turned as away:
         await socket.close(code=away.code, reason=away.reason)
         return
+    logs.add_context(user_id=socket.user.id, user=socket.user.username)  # for the socket's life
     connection = Connection(
         socket,
         socket.user.id,
@@ -68,6 +72,7 @@ async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
         await state.hub.leave(meeting_id, connection)
         await _stop(pump)
         await _run_hooks(state.protocol.on_disconnect, session)
+        log.debug("socket closed after %.0f s", time.monotonic() - connection.opened)
 
 
 class _Turned(Exception):
@@ -215,7 +220,7 @@ async def _hello(session: Session, since: Any) -> dict[str, Any]:
     """Catches the tablet up: the events it missed, in order, or a snapshot."""
     connection = session.connection
     connection.hold()
-    last = 0
+    last, began = 0, time.perf_counter()
     try:
         missed, message = None, ""
         async with session.state.db_read() as db:
@@ -227,9 +232,11 @@ async def _hello(session: Session, since: Any) -> dict[str, Any]:
                 message = await session.state.snapshots.message(db, session, last)
         if missed is None:
             connection.send(message)
+            HELLO_SNAPSHOT.observe(time.perf_counter() - began)
             return {"seq": last}
         for event in missed:  # more than a queue's worth: each waits for room
             await connection.send_waiting(event_message(event))
+        HELLO_REPLAY.observe(time.perf_counter() - began)
         return {"seq": last, "replayed": last - since}
     finally:
         connection.release(up_to_seq=last)

@@ -32,6 +32,7 @@ from server.errors import AppError
 from server.house import House
 from server.i18n import N_, translate
 from server.meetings import rules
+from server.metrics import PUBLISH
 from server.models import AgendaBook, Body, Document, DocumentPage, Meeting, MeetingStatus
 
 log = logging.getLogger("phonghop.publish")
@@ -114,6 +115,7 @@ class Publisher:
 
     async def _run(self, state: House, job: PublishJob, user_id: int) -> None:
         saving = asyncio.create_task(self._keep_saving(job))
+        began = time.perf_counter()
         try:
             job.version = await publish(state, job, user_id)
             job.state, job.message = "done", N_("Published version {version}.")
@@ -128,6 +130,7 @@ class Publisher:
             with contextlib.suppress(asyncio.CancelledError):
                 await saving  # so a progress write cannot land after the last one
             await self._save(job)
+            PUBLISH.of(job.state).observe(time.perf_counter() - began)
             self._building.discard(job.meeting_id)
             again = self._again.pop(job.meeting_id, None)
             if again is not None:

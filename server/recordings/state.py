@@ -61,6 +61,13 @@ async def live_rows(state: House, meeting_id: int) -> list[Recording]:
     return [r for r in found if shown_status(state.settings, r) == "live"]
 
 
+async def live_meetings(state: House) -> set[int]:
+    """The meetings being recorded now, by whichever process."""
+    async with state.db_read() as db:
+        rows = (await db.exec(select(Recording).where(Recording.status == "recording"))).all()
+    return {r.meeting_id for r in rows if shown_status(state.settings, r) == "live"}
+
+
 def recover(db: Session, data_dir: Path, meeting_id: int | None = None) -> list[Recording]:
     """Marks recordings left by dead recorders interrupted, and writes their playlist and
     chapters from the finished segments. Returns the rows it changed (committed)."""

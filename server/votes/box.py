@@ -12,6 +12,7 @@ unique row in the database.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -108,7 +109,9 @@ class BallotBox:
 
     def _start_writer(self) -> None:
         if len(self._writers) < self._writers_max and self._waiting:
-            self._writers.add(asyncio.create_task(self._write_all()))
+            # a batch is many voters': not the context of the one who came first
+            writer = asyncio.create_task(self._write_all(), context=contextvars.Context())
+            self._writers.add(writer)
 
     async def idle(self) -> None:
         while self._writers:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import logs
 from server.live.hub import Hub, dumps
 from server.models import Ballot, MeetingRole, Vote, utcnow
 from server.votes.rules import deadline
@@ -83,7 +84,9 @@ class VoteClock:
         pacing = self._progress.setdefault(vote_id, _Progress())
         pacing.dirty = True
         if pacing.task is None:
-            pacing.task = asyncio.create_task(self._tell_progress(meeting_id, vote_id))
+            pacing.task = asyncio.create_task(
+                self._tell_progress(meeting_id, vote_id), context=logs.meeting_context(meeting_id)
+            )
 
     async def _tell_progress(self, meeting_id: int, vote_id: int) -> None:
         pacing = self._progress[vote_id]

@@ -3,6 +3,7 @@ hall, and keeps the clocks. `create_app` makes one and hands it to the routes.""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -10,11 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import not_found
 from server.live.hub import Hub
+from server.metrics import BALLOT
 from server.models import JournalEvent, User, Vote
 from server.votes import store
 from server.votes.box import BallotBoxes
 from server.votes.clock import VoteClock
 from server.votes.rules import CountIn
+
+_STORED, _REFUSED = BALLOT.of("stored"), BALLOT.of("refused")
 
 
 class Votes:
@@ -58,7 +62,14 @@ class Votes:
         self, vote_id: int, voter_id: int, choices: list[str], meeting_id: int | None = None
     ) -> dict[str, Any]:
         """Records one ballot; a second one is refused unless the vote allows changing it."""
-        return await self.boxes.cast(vote_id, voter_id, choices, meeting_id)
+        began = time.perf_counter()
+        try:
+            answer = await self.boxes.cast(vote_id, voter_id, choices, meeting_id)
+        except Exception:
+            _REFUSED.observe(time.perf_counter() - began)
+            raise
+        _STORED.observe(time.perf_counter() - began)
+        return answer
 
     async def view(self, vote_id: int) -> dict[str, Any]:
         async with self._db_read() as db:

@@ -1,0 +1,76 @@
+"""The level each point gets from what its receiver reports: down within two reports of
+trouble, up only by a trial after a calm spell, longer waits after failed trials."""
+
+from __future__ import annotations
+
+from server.conference.downlink import (
+    CALM_S,
+    HD,
+    SD,
+    SLIDES,
+    TRIAL_S,
+    Downlink,
+    Report,
+)
+
+
+def feed(line: Downlink, start: float, seconds: float, **report: float) -> list[tuple[float, str]]:
+    """One report a second; the changes with their times."""
+    changes = []
+    for tick in range(int(seconds)):
+        at = start + tick
+        changed = line.report(Report(at=at, **report))  # type: ignore[arg-type]
+        if changed:
+            changes.append((at, changed))
+    return changes
+
+
+def test_a_good_line_gets_hd_after_a_calm_spell_and_keeps_it():
+    line = Downlink(now=0.0)
+    assert feed(line, 0, CALM_S, lost=0.0, estimate_bps=3_000_000) == []
+    assert feed(line, CALM_S, 60, lost=0.0, estimate_bps=3_000_000) == [(CALM_S, HD)]
+
+
+def test_one_bad_report_moves_nothing_two_step_down():
+    line = Downlink(now=0.0, level=HD)
+    assert line.report(Report(at=1, lost=0.08)) is None
+    assert line.report(Report(at=2, lost=0.0)) is None
+    assert line.report(Report(at=3, lost=0.08)) is None
+    assert line.report(Report(at=4, lost=0.08)) == SD
+
+
+def test_heavy_loss_goes_straight_to_slides_and_a_low_estimate_to_what_fits():
+    line = Downlink(now=0.0, level=HD)
+    assert feed(line, 1, 2, lost=0.2) == [(2, SLIDES)]
+    line = Downlink(now=0.0, level=HD)
+    assert feed(line, 1, 2, lost=0.0, estimate_bps=900_000) == [(2, SD)]
+    line = Downlink(now=0.0, level=HD)
+    assert feed(line, 1, 2, lost=0.0, estimate_bps=300_000) == [(2, SLIDES)]
+    line = Downlink(now=0.0, level=SD)
+    assert feed(line, 1, 2, lost=0.0, rtt_s=1.2) == [(2, SLIDES)]
+
+
+def test_a_trial_that_fails_goes_back_at_once_and_the_next_waits_twice_as_long():
+    line = Downlink(now=0.0, level=SLIDES)
+    assert feed(line, 0, CALM_S + 1, lost=0.0) == [(CALM_S, SD)]
+    assert line.report(Report(at=CALM_S + 2, lost=0.1)) == SLIDES  # the trial failed
+    again = feed(line, CALM_S + 3, 3 * CALM_S, lost=0.0)
+    assert again[0] == (CALM_S + 2 + 2 * CALM_S, SD)
+
+
+def test_a_line_that_recovers_climbs_back_to_hd_one_level_at_a_time():
+    line = Downlink(now=0.0, level=HD)
+    changes = feed(line, 0, 10, lost=0.2)  # the impairment
+    assert changes == [(1, SLIDES)]
+    changes = feed(line, 10, 40, lost=0.0, estimate_bps=None)  # lifted
+    assert [level for _, level in changes] == [SD, HD]
+    (sd_at, _), (hd_at, _) = changes
+    assert sd_at - 10 <= CALM_S and hd_at - sd_at >= TRIAL_S
+
+
+def test_a_point_capped_to_slides_never_climbs_above():
+    line = Downlink(now=0.0, level=HD)
+    assert line.cap(SLIDES) == SLIDES
+    assert feed(line, 0, 60, lost=0.0) == []
+    assert line.cap(HD) is None
+    assert feed(line, 60, CALM_S + 1, lost=0.0) == [(60, SD), (60 + CALM_S, HD)]
