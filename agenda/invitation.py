@@ -144,17 +144,17 @@ def _inside(text: str) -> str:
 # Layout
 
 _CSS = """
-body {font-size: 14pt; margin: 0;}
-p {margin: 0 0 4pt 0; text-align: justify; text-indent: 36pt; line-height: 1.2;}
+body {font-size: 13.5pt; margin: 0;}
+p {margin: 0 0 3pt 0; text-align: justify; text-indent: 36pt; line-height: 1.15;}
 p.kind {text-align: center; text-indent: 0; font-weight: bold; font-size: 15pt;
-        margin: 10pt 0 0 0;}
+        margin: 6pt 0 0 0;}
 p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 2pt 0;}
-div.rule {border-top: 0.6pt solid black; margin: 8pt 40% 12pt 40%; height: 1pt;}
-p.to {text-align: center; text-indent: 0; margin: 0 0 10pt 0;}
-p.item {text-indent: 0; margin-left: 54pt;}
-p.sign {font-size: 14pt;}
-p.signer {font-size: 14pt; margin: 72pt 0 0 0;}
-img.qr {width: 84pt; height: 84pt; margin-top: 8pt;}
+div.rule {border-top: 0.6pt solid black; margin: 6pt 40% 10pt 40%; height: 1pt;}
+p.to {text-align: center; text-indent: 0; margin: 0 0 8pt 0;}
+p.item {text-indent: 0; margin-left: 54pt; margin-bottom: 1pt;}
+p.sign {font-size: 13.5pt;}
+p.signer {font-size: 13.5pt; margin: 60pt 0 0 0;}
+img.qr {width: 76pt; height: 76pt; margin-top: 6pt;}
 p.qr {text-indent: 0; text-align: left; font-size: 9pt; font-style: italic; margin: 0;}
 """
 
