@@ -40,8 +40,10 @@ from server import (
     metrics,
     minutes,
     notifications,
+    oparl,
     opinions,
     presenting,
+    public,
     record,
     recordings,
     speakers,
@@ -264,6 +266,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *opinions.ROUTES,
             *notifications.ROUTES,
             *checkin.ROUTES,
+            oparl.router,
+            *public.ROUTES,
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,
@@ -284,7 +288,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=settings.secure_cookies,
             # bearer-token routes of the recorder (no cookies); /api/verify changes nothing
             # and answers anyone, so a script may post a PDF to it without a session
-            exclude=["/api/recorder/", "^/api/verify$"],
+            # the open data (OParl, /public) is read by anyone without cookies and cached
+            exclude=["/api/recorder/", "^/api/verify$", "^/oparl/", "^/public"],
         ),
         template_config=TemplateConfig(
             directory=web.TEMPLATES,

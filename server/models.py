@@ -174,6 +174,8 @@ class Meeting(SQLModel, table=True):
     sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # invitees reply until then (server/invitations.py); None means until the meeting starts
     reply_by: datetime | None = _maybe_when()
+    # the secretary opens it on the open-data portal (server/public.py decides what is shown)
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Participant(SQLModel, table=True):
