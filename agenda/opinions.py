@@ -64,7 +64,7 @@ class OpinionsData:
 
 
 HEADINGS = ("STT", "Trang", "Đoạn được góp ý", "Nội dung góp ý", "Người góp ý", "Thời gian")
-SHARES = (0.06, 0.08, 0.27, 0.31, 0.16, 0.12)
+SHARES = (0.065, 0.08, 0.245, 0.30, 0.17, 0.14)
 ALIGNS = ("center", "center", "left", "left", "left", "center")  # the Word copy's
 _PDF_ALIGNS = ("center", "center", "", "", "", "center")  # the minutes' table: "" is left
 TITLE = "BẢNG TỔNG HỢP Ý KIẾN GÓP Ý"
@@ -81,10 +81,16 @@ def summary(data: OpinionsData) -> str:
     if not data.opinions:
         return f"Đến {data.deadline}, chưa có ý kiến góp ý nào đối với dự thảo."
     return (
-        f"Tại {data.meeting}, dự thảo được lấy ý kiến góp ý đến {data.deadline}. "
+        f"Tại {_in_sentence(data.meeting)}, dự thảo được lấy ý kiến góp ý đến {data.deadline}. "
         f"Tổng hợp {len(data.opinions)} ý kiến của {people} người góp ý, theo thứ tự trang "
         "của dự thảo:"
     )
+
+
+def _in_sentence(meeting: str) -> str:
+    """ "Kỳ họp thứ ba" -> "kỳ họp thứ ba", as it reads inside a sentence."""
+    meeting = meeting.strip()
+    return meeting[0].lower() + meeting[1:] if meeting[:6].lower() == "kỳ họp" else meeting
 
 
 def table_rows(data: OpinionsData) -> list[tuple[str, ...]]:
@@ -118,7 +124,8 @@ p.kind {text-align: center; text-indent: 0; font-weight: bold; margin: 10pt 0 0 
 p.subject {text-align: center; text-indent: 0; font-weight: bold; margin: 0 0 2pt 0;}
 div.rule {border-top: 0.6pt solid black; margin: 3pt 35% 12pt 35%; height: 1pt;}
 table.grid {border-collapse: collapse; width: 100%; margin: 4pt 0 0 0;}
-table.grid th, table.grid td {font-size: 11pt; text-align: left;}
+table.grid th, table.grid td {font-size: 11pt;}
+table.grid td {text-align: left;}
 table.grid td.center {text-align: center;}
 table.sign {width: 100%; margin-top: 14pt;}
 table.sign td {width: 50%; vertical-align: top;}
@@ -196,5 +203,6 @@ def opinions_docx(data: OpinionsData) -> bytes:
     ]
     if data.opinions:
         body.append(docx.grid(HEADINGS, table_rows(data), SHARES, ALIGNS, size=11))
-    body.append(docx.signatures([(data.compiler_titles, data.compiler)]))
+    # the signer at the right, as the PDF has it: an empty left column
+    body.append(docx.signatures([(data.compiler_titles, data.compiler)], left=[docx.para()]))
     return docx.package(body, f"Tổng hợp ý kiến góp ý: {data.paper}", draft=False, version=0)

@@ -284,7 +284,7 @@ async def give_opinion(
 
 async def _own_opinion(
     db: AsyncSession, state: House, user: User, opinion_id: int
-) -> tuple[Opinion, Consultation]:
+) -> tuple[Opinion, Document]:
     """The caller's own opinion that may still change; 404 when they may not see it."""
     opinion = await db.get(Opinion, opinion_id)
     consultation = await db.get(Consultation, opinion.consultation_id) if opinion else None
@@ -298,7 +298,7 @@ async def _own_opinion(
         raise AppError(403, "not_your_opinion", "Only its author may change an opinion.")
     if not is_open(consultation):
         raise _closed(consultation, state.settings.tz)
-    return opinion, consultation
+    return opinion, document
 
 
 # ---------------------------------------------------------------------------
@@ -406,12 +406,14 @@ async def gathered(
 
 
 async def report_data(
-    db: AsyncSession, state: House, consultation: Consultation, document: Document
+    db: AsyncSession, state: House, consultation: Consultation, document: Document, compiler: User
 ) -> OpinionsData:
+    """The summary's content; signed by the meeting's secretary, else by `compiler`, who
+    makes it."""
     tz = state.settings.tz
     meeting = await db.get(Meeting, document.meeting_id)
     body = await db.get(Body, meeting.body_id)
-    secretary = await db.get(User, meeting.secretary_id or meeting.created_by or 0)
+    secretary = await db.get(User, meeting.secretary_id or meeting.created_by or 0) or compiler
     found = await gathered(db, state, consultation, document)
     today = utcnow().astimezone(tz)
     kind, _ = issuer_unit(body)
@@ -437,7 +439,7 @@ async def report_data(
             for row in rows
         ],
         compiler_titles=("THƯ KÝ KỲ HỌP",),
-        compiler=(secretary.full_name or secretary.username) if secretary else "",
+        compiler=secretary.full_name or secretary.username,
     )
 
 
@@ -551,13 +553,14 @@ async def edit_opinion(
     request: Request, db: AsyncSession, state: House, opinion_id: int, data: OpinionEdit
 ) -> dict[str, Any]:
     """The author changes the words of their opinion, before the deadline."""
-    opinion, _ = await _own_opinion(db, state, request.user, opinion_id)
+    opinion, document = await _own_opinion(db, state, request.user, opinion_id)
     opinion.text = _check_text(data.text)
     opinion.updated_at = utcnow()
     db.add(opinion)
     await db.commit()
     await db.refresh(opinion)
-    return opinion_json(opinion, str(opinion.page), state.settings.tz)
+    labels = await page_labels(state, db, document)
+    return opinion_json(opinion, labels[opinion.page - 1], state.settings.tz)
 
 
 @delete("/api/opinions/{opinion_id:int}", guards=[signed_in])
@@ -597,7 +600,7 @@ async def _report(
     consultation = await _consultation_of(db, document_id)
     if consultation is None:
         raise not_found("consultation")
-    return await report_data(db, state, consultation, document), document
+    return await report_data(db, state, consultation, document, request.user), document
 
 
 def _download(data: bytes, media_type: str, filename: str) -> Response[bytes]:
