@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         functools.partial(send_mail, settings) if mail_enabled(settings) else None,
         settings.tz,
         base_url=settings.allowed_origins[0] if settings.allowed_origins else "",
+        read=state.db_read,
     )
     state.presence = Presence(state.hub, redis, settings.redis_prefix)
     state.metrics = metrics.Metrics(

@@ -226,10 +226,14 @@ async def unread_count(db: AsyncSession, user_id: int) -> int:
 # --- the background work -------------------------------------------------------------------
 
 
-async def fire_due_reminders(db_maker: async_sessionmaker[AsyncSession]) -> int:
+async def fire_due_reminders(
+    db_maker: async_sessionmaker[AsyncSession],
+    read: async_sessionmaker[AsyncSession] | None = None,
+) -> int:
     """Turns the reminders that are due into notifications; each fires once, whichever server
-    claims it first (the claim and the notifications are one transaction). Returns how many."""
-    async with db_maker() as db:
+    claims it first (the claim and the notifications are one transaction). Looks through
+    `read` (on SQLite, no write lock while there is nothing to do). Returns how many."""
+    async with (read or db_maker)() as db:
         due = await db.exec(
             select(Reminder.id)
             .where(col(Reminder.sent_at).is_(None), col(Reminder.due_at) <= utcnow())
@@ -270,21 +274,30 @@ class Letter:
 
 
 async def send_due_mail(
-    db_maker: async_sessionmaker[AsyncSession], send: SendMail, tz: tzinfo, base_url: str = ""
+    db_maker: async_sessionmaker[AsyncSession],
+    send: SendMail,
+    tz: tzinfo,
+    base_url: str = "",
+    read: async_sessionmaker[AsyncSession] | None = None,
 ) -> int:
     """Sends the e-mails that are due, each claimed first so no other server sends it too; a
     failure is logged and retried later, at most MAIL_TRIES times. Returns how many went."""
-    await _drop_stale_mail(db_maker)
-    async with db_maker() as db:
+    async with (read or db_maker)() as db:
         due = await db.exec(
-            select(Notification.id)
+            select(Notification.id, Notification.created_at)
             .where(col(Notification.mail_due).is_(True), _not_waiting(utcnow()))
             .order_by(col(Notification.id))
             .limit(BATCH)
         )
-        ids = [notification_id for notification_id in due.all() if notification_id is not None]
+        rows = list(due.all())
+    cutoff = utcnow() - MAIL_STALE
+    stale = [notification_id for notification_id, made in rows if made < cutoff]
+    if stale:
+        await _drop_stale_mail(db_maker, stale)
     sent = 0
-    for notification_id in ids:
+    for notification_id, made in rows:
+        if made < cutoff or notification_id is None:
+            continue
         letter = await _claim_letter(db_maker, notification_id, tz, base_url)
         if letter is None:
             continue
@@ -298,21 +311,15 @@ async def send_due_mail(
     return sent
 
 
-async def _drop_stale_mail(db_maker: async_sessionmaker[AsyncSession]) -> None:
+async def _drop_stale_mail(
+    db_maker: async_sessionmaker[AsyncSession], stale: list[int | None]
+) -> None:
     async with db_maker() as db:
-        dropped = await db.exec(  # type: ignore[call-overload]
-            sa.update(Notification)
-            .where(
-                col(Notification.mail_due).is_(True),
-                col(Notification.created_at) < utcnow() - MAIL_STALE,
-            )
-            .values(mail_due=False)
+        await db.exec(  # type: ignore[call-overload]
+            sa.update(Notification).where(col(Notification.id).in_(stale)).values(mail_due=False)
         )
         await db.commit()
-    if dropped.rowcount:
-        log.warning(
-            "%s notifications older than %s not sent by e-mail", dropped.rowcount, MAIL_STALE
-        )
+    log.warning("%s notifications older than %s not sent by e-mail", len(stale), MAIL_STALE)
 
 
 def _not_waiting(now: datetime) -> Any:
@@ -401,8 +408,9 @@ class Postman:
         tz: tzinfo,
         base_url: str = "",
         every_s: float = EVERY_S,
+        read: async_sessionmaker[AsyncSession] | None = None,  # looks without the write lock
     ) -> None:
-        self._db, self._send, self._tz = db_maker, send, tz
+        self._db, self._read, self._send, self._tz = db_maker, read, send, tz
         self._base_url, self._every_s = base_url, every_s
         self._task: asyncio.Task[None] | None = None
 
@@ -418,9 +426,9 @@ class Postman:
             await asyncio.sleep(self._every_s)
 
     async def round(self) -> None:
-        await fire_due_reminders(self._db)
+        await fire_due_reminders(self._db, self._read)
         if self._send is not None:
-            await send_due_mail(self._db, self._send, self._tz, self._base_url)
+            await send_due_mail(self._db, self._send, self._tz, self._base_url, self._read)
 
     async def stop(self) -> None:
         if self._task is not None:
