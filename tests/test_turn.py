@@ -11,7 +11,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -125,14 +125,15 @@ async def test_a_point_that_can_reach_only_the_turn_port_joins_through_coturn(
         point = line.python("tests.ns_point", served.url, "phuong1", str(meeting), "server-ice")
         reader = _Lines(point)
         assert await reader.next(within=90) == {"joined": True}
-        fps = 0.0
-        deadline = time.monotonic() + 60
-        while fps < 5 and time.monotonic() < deadline:
-            fps = (await reader.ask("fps"))["fps"]
-        assert fps >= 5, "the program video came through TURN"
-        while line.packets_to("udp", turn_port) < 200 and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        assert line.packets_to("udp", turn_port) >= 200  # its sound and camera go to coturn
+
+        async def program_seen() -> bool:
+            return (await reader.ask("fps"))["fps"] >= 5
+
+        async def sent_to_coturn() -> bool:  # its sound and camera
+            return line.packets_to("udp", turn_port) >= 200
+
+        await until(program_seen, "the program video came through TURN")
+        await until(sent_to_coturn, "the point's media went to coturn")
         assert line.packets_dropped() > 0  # and the bridge's own addresses were tried in vain
         assert await reader.ask("leave") == {"left": True}
 
@@ -159,6 +160,13 @@ async def test_old_credentials_and_private_peers_are_refused(turn_line):
         await relay.channel_bind(0x4001, (line.outside, 5000))  # the bridge's address
     finally:
         await relay.delete()
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {within} s: {what}"
+        await asyncio.sleep(0.25)
 
 
 class _Lines:
