@@ -50,6 +50,7 @@ OPINIONS_PER_PERSON = 200  # on one paper
 LONGEST = timedelta(days=366)  # how far ahead a deadline may be
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SYMBOLS = {"hdnd": "BTH-HĐND", "ubnd": "BTH-UBND"}
+_ROLE_WORDS = {str(role): words for role, words in ROLE_NAMES.items()}
 
 
 class ConsultationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -142,7 +143,7 @@ def deadline_words(when: datetime, tz: Any) -> str:
     return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
 
 
-async def _consultation_of(db: AsyncSession, document_id: int) -> Consultation | None:
+async def _consultation_of(db: AsyncSession, document_id: int | None) -> Consultation | None:
     return (
         await db.exec(select(Consultation).where(Consultation.document_id == document_id))
     ).first()
@@ -183,6 +184,7 @@ async def open_consultation(
             400, "note_too_long", "The note may be at most {limit} characters.", limit=MAX_NOTE
         )
     deadline = parse_deadline(given.deadline, state.settings.tz)
+    assert document.id is not None  # a stored document
     consultation = await _consultation_of(db, document.id) or Consultation(
         document_id=document.id, meeting_id=document.meeting_id, deadline=deadline
     )
@@ -265,6 +267,7 @@ async def give_opinion(
             "You have given {limit} opinions on this draft, the most one person may.",
             limit=OPINIONS_PER_PERSON,
         )
+    assert consultation.id is not None and user.id is not None  # stored rows
     now = utcnow()
     opinion = Opinion(
         created_at=now,
@@ -309,7 +312,7 @@ def consultation_json(
     consultation: Consultation, document: Document, tz: Any, keys: list[str] | None = None
 ) -> dict[str, Any]:
     local = consultation.deadline.astimezone(tz)
-    found = {
+    found: dict[str, Any] = {
         "document_id": document.id,
         "title": document.title,
         "version": document.version,
@@ -353,7 +356,7 @@ async def _consulted(
     return [(c, d) for c, d in rows.all() if can_read(access, d)]
 
 
-async def _keys(db: AsyncSession, document_id: int) -> list[str]:
+async def _keys(db: AsyncSession, document_id: int | None) -> list[str]:
     rows = await db.exec(
         select(DocumentPage.content_key)
         .where(DocumentPage.document_id == document_id)
@@ -398,7 +401,7 @@ async def gathered(
             {
                 **opinion_json(opinion, label, tz),
                 "author": author.full_name or author.username,
-                "author_title": author.title or ROLE_NAMES.get(role or "", ""),
+                "author_title": author.title or _ROLE_WORDS.get(role or "", ""),
             }
         )
     listed = [(labels[n - 1] if n <= len(labels) else str(n), found) for n, found in pages.items()]
@@ -411,8 +414,8 @@ async def report_data(
     """The summary's content; signed by the meeting's secretary, else by `compiler`, who
     makes it."""
     tz = state.settings.tz
-    meeting = await db.get(Meeting, document.meeting_id)
-    body = await db.get(Body, meeting.body_id)
+    meeting = await db.get_one(Meeting, document.meeting_id)
+    body = await db.get_one(Body, meeting.body_id)
     secretary = await db.get(User, meeting.secretary_id or meeting.created_by or 0) or compiler
     found = await gathered(db, state, consultation, document)
     today = utcnow().astimezone(tz)
@@ -657,8 +660,8 @@ async def opinions_page(
         found = await gathered(db, state, consultation, document) if consultation else None
         rows.append((document, consultation, found))
     for consultation in consulted.values():  # an older version consulted before it was replaced
-        document = await db.get(Document, consultation.document_id)
-        rows.append((document, consultation, await gathered(db, state, consultation, document)))
+        older = await db.get_one(Document, consultation.document_id)
+        rows.append((older, consultation, await gathered(db, state, consultation, older)))
     return Template(
         "opinions.html",
         context={
