@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from server.admin import audit
 from server.i18n import N_
+from server.mail import valid_address
 from server.models import Body, Role, User
 from server.passwords import Passwords
 
@@ -56,6 +57,7 @@ class NewUser:
     generated_password: bool = False
     seat: str = ""
     group: str = ""
+    email: str = ""
 
 
 def new_user_problem(username: str, role: str) -> tuple[str, dict[str, object]] | None:
@@ -131,6 +133,7 @@ def create_user(
         full_name=new.full_name or new.username,
         role=new.role,
         title=new.title,
+        email=new.email,
         body_id=body_id or (body.id if body else None),
         password_hash=passwords.hash_now(new.password),
     )
@@ -203,6 +206,7 @@ def _row(row: dict[str, str | None]) -> tuple[NewUser, Problem | None]:
         body=cell("body"),
         seat=cell("seat")[:32],
         group=cell("group")[:200],
+        email=cell("email"),
     )
     if None in row:
         return new, (N_("more cells than columns"), {})
@@ -213,6 +217,8 @@ def _row(row: dict[str, str | None]) -> tuple[NewUser, Problem | None]:
         return new, problem
     if len(new.body) > COUNCIL_NAME_MAX:
         return new, (N_("body is longer than {n} characters"), {"n": COUNCIL_NAME_MAX})
+    if new.email and not valid_address(new.email):
+        return new, (N_("email {email} is not a valid e-mail address"), {"email": repr(new.email)})
     if new.password and len(new.password) < 8:
         return new, (N_("password must have at least 8 characters"), {})
     if not new.password:
@@ -245,6 +251,7 @@ def import_users(session: Session, passwords: Passwords, path: Path) -> list[New
                 full_name=new.full_name,
                 role=new.role,
                 title=new.title,
+                email=new.email,
                 body_id=bodies[new.body].id if new.body else only.id if only else None,
                 password_hash=password_hash,
                 must_change_password=new.generated_password,

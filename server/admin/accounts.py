@@ -19,6 +19,7 @@ from server.access import admin_only
 from server.admin.audit import record, user_target
 from server.errors import AppError, not_found
 from server.house import House
+from server.mail import valid_address
 from server.models import Body, PasswordReset, Role, User
 from server.passwords import Passwords
 from server.users import new_user_problem, one_time_password
@@ -34,12 +35,14 @@ class NewAccount(msgspec.Struct):
     role: str = Role.delegate
     title: Annotated[str, msgspec.Meta(max_length=200)] = ""
     body_id: int | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] = ""
     password: Annotated[str, msgspec.Meta(max_length=1024)] = ""
 
 
 class AccountPatch(msgspec.Struct):
     full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | UnsetType = UNSET
     title: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType = UNSET
+    email: Annotated[str, msgspec.Meta(max_length=254)] | UnsetType = UNSET
     role: str | UnsetType = UNSET
     body_id: int | None | UnsetType = UNSET
     active: bool | UnsetType = UNSET
@@ -51,6 +54,7 @@ def account_json(user: User) -> dict[str, Any]:
         "username": user.username,
         "full_name": user.full_name,
         "title": user.title,
+        "email": user.email,
         "role": user.role,
         "body_id": user.body_id,
         "active": user.active,
@@ -85,6 +89,14 @@ def check_password(password: str, confirm: str | None = None) -> None:
         raise AppError(400, "password_mismatch", "The two passwords are not the same.")
 
 
+def check_email(email: str) -> str:
+    """The address as kept: trimmed; empty is allowed (no e-mail), a bad one is refused."""
+    email = email.strip()
+    if email and not valid_address(email):
+        raise AppError(400, "bad_email", "The e-mail address {email} is not valid.", email=email)
+    return email
+
+
 async def _check_body(db: AsyncSession, body_id: int | None) -> None:
     if body_id is not None and await db.get(Body, body_id) is None:
         raise not_found("council")
@@ -105,6 +117,7 @@ async def create_account(
             409, "username_taken", "The username {username} is taken.", username=username
         )
     await _check_body(db, new.body_id)
+    email = check_email(new.email)
     password = new.password or one_time_password()
     check_password(password)
     user = User(
@@ -112,6 +125,7 @@ async def create_account(
         full_name=new.full_name.strip(),
         role=new.role,
         title=new.title.strip(),
+        email=email,
         body_id=new.body_id,
         password_hash=await passwords.hash(password),
         must_change_password=True,
@@ -145,9 +159,11 @@ async def change_account(db: AsyncSession, actor: User, user: User, data: Accoun
         raise AppError(400, "bad_role", "Unknown role.")
     if data.body_id is not UNSET:
         await _check_body(db, data.body_id)
+    if data.email is not UNSET:
+        data.email = check_email(data.email)
     await _keep_an_admin(db, user, role, active)
     before = account_json(user)
-    for field in ("full_name", "title", "role", "body_id", "active"):
+    for field in ("full_name", "title", "email", "role", "body_id", "active"):
         value = getattr(data, field)
         if value is not UNSET:
             setattr(user, field, value.strip() if isinstance(value, str) else value)

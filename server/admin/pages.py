@@ -71,6 +71,7 @@ async def account_made(request: Request, db: AsyncSession, state: House) -> Temp
         role=_text(form, "role", 16),
         title=_text(form, "title"),
         body_id=_number(form, "body_id"),
+        email=_text(form, "email", 254),
         password=_text(form, "password", 1024),
     )
     user, password = await accounts.create_account(db, state.passwords, request.user, new)
@@ -103,6 +104,7 @@ async def account_saved(request: Request, db: AsyncSession, state: House, user_i
     data = accounts.AccountPatch(
         full_name=_text(form, "full_name"),
         title=_text(form, "title"),
+        email=_text(form, "email", 254),
         role=_text(form, "role", 16),
         body_id=_number(form, "body_id"),
     )
