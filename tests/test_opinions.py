@@ -211,6 +211,7 @@ async def test_the_author_changes_and_withdraws_before_the_deadline(client, draf
     second = (await comment(tablet, draft["paper"], page=2, passage=ON_PAGE_2)).json()
     changed = await tablet.patch(f"/api/opinions/{first['id']}", json={"text": "Bổ sung số liệu"})
     assert changed.status_code == 200 and changed.json()["edited"] is True, changed.text
+    assert changed.json()["label"] == "1" and changed.json()["text"] == "Bổ sung số liệu"
     assert (
         await tablet.patch(f"/api/opinions/{first['id']}", json={"text": ""})
     ).status_code == 400
