@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.invitation import InvitationData, invitation_pdf, invitation_text, salutation
-from server import attendance, council
+from server import attendance, council, notifications
 from server.access import meeting_access, meeting_permission, signed_in
 from server.errors import AppError, form_of
 from server.house import House, house_of
@@ -308,6 +308,7 @@ async def send(
                 raise AppError(404, "not_invited", "That person is not invited to this meeting.")
         found = await _invitations(db, meeting_id)
         now = utcnow()
+        first_time = [u.id for _, u in invitees if u.id not in found or not found[u.id].sent_at]
         for _, user in invitees:
             invitation = found.get(user.id) or Invitation(
                 meeting_id=meeting_id, user_id=user.id, token=new_token()
@@ -319,6 +320,15 @@ async def send(
             found[user.id] = invitation
         db.add(meeting)
         await db.flush()
+        for user_id in first_time:  # a new giấy mời in one's notifications (the bell)
+            await notifications.notify(
+                db,
+                [user_id],
+                notifications.INVITATION,
+                params={"meeting": meeting.title, "starts_at": meeting.starts_at.isoformat()},
+                link=f"/invitations/{found[user_id].token}",
+                meeting_id=meeting_id,
+            )
         for _, user in invitees:
             invitation = found[user.id]
             if user.email and mail_enabled(state.settings):

@@ -15,7 +15,7 @@ import segno
 from sqlmodel import select
 
 from agenda.invitation import InvitationData, invitation_pdf
-from server.models import Attendance, Invitation, Meeting, Member, utcnow
+from server.models import Attendance, Invitation, Meeting, Member, Notification, utcnow
 from tests.mailbox import closed_port
 
 STARTS = "2026-12-15T08:00:00+07:00"
@@ -459,3 +459,19 @@ def test_the_pdf_is_the_same_for_the_same_letter():
     assert first == invitation_pdf(data)
     assert qr_text_is(first, data.url)
     assert URL.pattern  # the pattern is used by the browser test's wording
+
+
+async def test_a_new_invitation_is_in_the_invitees_notifications_once(
+    client, new_client, database, accounts, mailbox
+):
+    meeting_id, people = await _meeting(client, database, accounts)
+    await _send(client, meeting_id)
+    await _send(client, meeting_id)  # sent again: not news twice
+    database.rollback()
+    rows = database.exec(select(Notification).where(Notification.user_id == people["1"].id)).all()
+    token = _invitation(database, meeting_id, people["1"].id).token
+    assert [(n.kind, n.link) for n in rows] == [("invitation", f"/invitations/{token}")]
+    delegate = await new_client()
+    await delegate.login("daibieu1")
+    listed = await delegate.get("/notifications")
+    assert "Giấy mời" in listed.text or "Kỳ họp thứ ba HĐND phường" in listed.text
