@@ -83,6 +83,7 @@ def test_the_chair_sends_a_delegate_answers_and_the_chair_gets_the_record(
     send.locator("input[name=deadline]").fill(too_soon.strftime("%Y-%m-%dT%H:%M"))
     send.get_by_role("button", name="Gửi phiếu lấy ý kiến").click()
     expect(send.locator(".form-error")).to_contain_text("ít nhất 5 phút")
+    shoot(chair, f"{shots}-send-refused")
     settled(chair)
     later = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=2)
     send.locator("input[name=deadline]").fill(later.strftime("%Y-%m-%dT%H:%M"))
