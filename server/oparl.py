@@ -45,6 +45,7 @@ from server.models import (
     MeetingStatus,
     Member,
     User,
+    utcnow,
 )
 
 PREFIX = "/oparl/v1.1"
@@ -114,8 +115,10 @@ class Writer:
     # --- system, body, term ---------------------------------------------------------------
 
     async def system(self) -> dict[str, Any]:
+        """Made when the install's first account was; changed with its public councils."""
+        first = (await self.db.exec(select(sa.func.min(User.created_at)))).one()
+        created = _aware(first) if first else utcnow()
         times = [await self.body_times(b) for b in await public.public_bodies(self.db)]
-        created = min((t[0] for t in times), default=datetime(2026, 1, 1, tzinfo=UTC))
         modified = max((t[1] for t in times), default=created)
         obj = {
             "id": self.url("/system"),
@@ -146,7 +149,7 @@ class Writer:
         ).one()
         firsts = [_aware(t) for t in (audit[0], meetings[0]) if t is not None]
         lasts = [_aware(t) for t in (audit[1], meetings[1]) if t is not None]
-        created = min(firsts, default=datetime(2026, 1, 1, tzinfo=UTC))
+        created = min(firsts, default=utcnow())  # a public council has a meeting
         return created, max(lasts, default=created)
 
     async def body(self, body: Body) -> dict[str, Any]:

@@ -253,7 +253,7 @@ async def public_index(request: Request, db: AsyncSession, state: House, page: i
         "pages": pages,
         "tz": state.settings.tz,
     }
-    return Template("public_meetings.html", context=context, headers=_page_headers())
+    return Template("public_meetings.html", context=context, headers=_page_headers(request))
 
 
 @get("/public/meetings/{meeting_id:int}")
@@ -274,11 +274,15 @@ async def public_meeting_page(
         "outcomes": outcomes,
         "tz": state.settings.tz,
     }
-    return Template("public_meeting.html", context=context, headers=_page_headers())
+    return Template("public_meeting.html", context=context, headers=_page_headers(request))
 
 
-def _page_headers() -> dict[str, str]:
-    return {"Cache-Control": "public, max-age=60"}
+def _page_headers(request: Request) -> dict[str, str]:
+    """A stranger's page may be cached a minute (per language cookie); a signed-in person's
+    page carries their name and bell, so it is theirs alone."""
+    if request.scope.get("user") is not None:
+        return {"Cache-Control": "private, no-store"}
+    return {"Cache-Control": "public, max-age=60", "Vary": "Cookie"}
 
 
 @get("/public/files/{document_id:int}/{name:str}")

@@ -424,6 +424,12 @@ async def test_the_public_page_shows_agenda_papers_and_results_without_signing_i
         "@mat.vn",
     ):
         assert hidden not in text, hidden
+    assert (
+        page.headers["cache-control"] == "public, max-age=60" and page.headers["vary"] == "Cookie"
+    )
+    assert "set-cookie" not in page.headers
+    mine = await client.get(f"/public/meetings/{council['shown']}", headers={"Accept": "text/html"})
+    assert mine.headers["cache-control"] == "private, no-store"  # the secretary's name is on it
     listing = await reader.get("/public", headers={"Accept": "text/html"})
     assert "Kỳ họp thứ ba HĐND phường" in listing.text
     assert "Phiên họp kín" not in listing.text and "còn dự thảo" not in listing.text
