@@ -136,10 +136,26 @@ def test_delegate_comments_on_a_passage_and_the_secretary_gets_it_by_page(
     assert "BẢNG TỔNG HỢP Ý KIẾN GÓP Ý" in text and OPINION in text
     assert text.index(passage[:30]) < text.index(OPINION) < text.index("Nguyễn Văn An")
 
-    # the secretary ends it: the delegate may read what they said, no longer change it
+    # the secretary ends it while the delegate writes about the whole page: refused in the
+    # form, nothing kept; then the delegate may read what they said, no longer change it
+    delegate.reload()
+    delegate.locator("#opinion-give").click()
+    delegate.locator("#opinion-whole").click()
+    expect(panel.locator(".opinion-form blockquote")).to_have_text("(cả trang)")
+    panel.locator("textarea[name=text]").fill("Góp ý gửi muộn.")
     secretary.once("dialog", lambda dialog: dialog.accept())
     paper.locator("[data-action=close-consultation]").click()
     expect(secretary.locator(".paper").first.locator(".state.ended")).to_be_visible()
+    panel.locator("button[type=submit]").click()
+    expect(panel.locator(".opinion-form .form-error")).to_contain_text(
+        "Đã hết hạn góp ý dự thảo này"
+    )
+    expect(delegate.locator("#opinion-mine")).to_have_text("Góp ý của tôi (1)")
+    expect(banner.locator("#opinion-status")).to_contain_text("Đã hết hạn góp ý")
+    expect(panel.locator("textarea[name=text]")).to_have_value("Góp ý gửi muộn.")
+    expect(panel.locator(".opinion-form button[type=submit]")).to_be_disabled()
+    expect(panel.locator("button", has_text="Rút ý kiến")).to_have_count(0)
+    shots(delegate, tmp_path, "reader-refused")
     delegate.reload()
     expect(banner.locator("#opinion-status")).to_contain_text("Đã hết hạn góp ý")
     expect(delegate.locator("#opinion-give")).to_be_hidden()

@@ -339,7 +339,7 @@ export function createOpinions({ root, meetingId, goTo, beforePanel }) {
     );
     const parts = [head];
     if (c.note) parts.push(el("p", "opinion-note", c.note));
-    if (state.choice && isOpen(c)) parts.push(form(c));
+    if (state.choice) parts.push(form(c)); // kept after the deadline, with what was typed
     const own = ownOn(c);
     parts.push(own.length ? el("ol", "opinion-mine", ...own.map((o) => item(c, o))) : el("p", "muted", t.none));
     ui.panel.replaceChildren(...parts);
@@ -350,9 +350,11 @@ export function createOpinions({ root, meetingId, goTo, beforePanel }) {
     const quote = choice.passage ? `“${choice.passage}”` : t.wholePageQuote;
     const error = el("div", "form-error", state.message ? el("p", "error", state.message) : "");
     const text = el("textarea", { name: "text", rows: 4, maxLength: 5000, placeholder: t.placeholder, required: true });
+    text.value = choice.draft || "";
     text.setAttribute("aria-label", t.yourOpinion);
+    text.addEventListener("input", () => (choice.draft = text.value));
     const send = el("button", { type: "submit", className: "primary" }, t.send);
-    send.disabled = choice.passage.length > MAX_PASSAGE;
+    send.disabled = choice.passage.length > MAX_PASSAGE || !isOpen(c);
     const node = el(
       "form",
       "opinion-form",
@@ -378,8 +380,13 @@ export function createOpinions({ root, meetingId, goTo, beforePanel }) {
         state.sent = given.id;
         place();
       } catch (failure) {
+        state.message = failure.message;
         error.replaceChildren(el("p", "error", failure.message));
         send.disabled = false;
+        if (failure.status === 409) {
+          await refresh(); // ended meanwhile: the banner and the list say so
+          renderPanel();
+        }
       }
     });
     return node;
@@ -482,8 +489,9 @@ export function createOpinions({ root, meetingId, goTo, beforePanel }) {
     const open = state.here ? isOpen(state.here.consultation) : null;
     if (open !== wasOpen) { // the deadline passed while reading
       wasOpen = open;
-      if (open === false) state.choice = state.editing = null;
+      if (open === false && state.choice && !state.message) state.message = t.closed(state.here.consultation);
       place();
+      if (!ui.panel.hidden) renderPanel(); // a form being typed stays, with its words, not to be sent
     }
   }, 15_000);
   refresh();
