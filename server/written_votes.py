@@ -38,6 +38,7 @@ from server.models import (
     Body,
     BodyKind,
     Member,
+    Reminder,
     Role,
     User,
     Vote,
@@ -314,11 +315,22 @@ async def cast(db: AsyncSession, vote_id: int, user: User, choice: str) -> Writt
     ballot = WrittenBallot(vote_id=vote_id, voter_id=user.id or 0, choice=choice)
     db.add(ballot)
     try:
+        await db.flush()  # the database keeps one answer per delegate, also under a race
+        await _remind_only_the_silent(db, vote, ballot.voter_id)
         await db.commit()
     except IntegrityError:
         await db.rollback()
         raise _answered() from None
     return ballot
+
+
+async def _remind_only_the_silent(db: AsyncSession, vote: WrittenVote, voter_id: int) -> None:
+    """One who has answered is not reminded of the deadline (until the reminder has fired)."""
+    found = await db.exec(select(Reminder).where(Reminder.key == _reminder_key(vote)))
+    reminder = found.first()
+    if reminder is not None and reminder.sent_at is None:
+        reminder.user_ids = [uid for uid in reminder.user_ids if uid != voter_id]
+        db.add(reminder)
 
 
 def _answered() -> AppError:

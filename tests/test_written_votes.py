@@ -348,6 +348,15 @@ async def test_the_delegates_are_told_when_it_opens_and_reminded_before_the_dead
     assert len(reminder.user_ids) == 30 and reminder.params["task"] == "written_vote"
     vote = database.get(WrittenVote, vote_id)
     assert vote.opened_at < reminder.due_at < vote.deadline
+    device = await delegate(new_client, "db07")
+    answered = await device.post(f"/written-votes/{vote_id}/ballot", data={"choice": "no"})
+    assert answered.status_code == 201
+    database.rollback()
+    reminder = database.exec(
+        select(Reminder).where(Reminder.key == f"written_vote:{vote_id}")
+    ).one()
+    db07 = database.exec(select(User).where(User.username == "db07")).one()
+    assert len(reminder.user_ids) == 29 and db07.id not in reminder.user_ids
     past_deadline(database, vote_id)
     assert (await client.get(f"/api/written-votes/{vote_id}")).json()["status"] == "closed"
     database.expire_all()
