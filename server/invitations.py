@@ -66,7 +66,8 @@ REPLY_NAMES = {
     "": N_("No reply yet"),
 }
 COMING = ("in_person", "online")
-SYMBOLS = {BodyKind.hdnd: "GM-HĐND", BodyKind.ubnd: "GM-UBND"}
+SYMBOLS: dict[str, str] = {BodyKind.hdnd: "GM-HĐND", BodyKind.ubnd: "GM-UBND"}
+ROLE_WORDS: dict[str, str] = {str(role): name for role, name in ROLE_NAMES.items()}
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 MAX_REASON = 300
 OPEN_STATUSES = (MeetingStatus.draft, MeetingStatus.published)  # before the session starts
@@ -141,7 +142,7 @@ async def forecast(db: AsyncSession, meeting_id: int) -> Forecast:
     for participant, user in await _invitees(db, meeting_id):
         if participant.role not in council.VOTERS:
             continue
-        invitation = replies.get(user.id)
+        invitation = replies.get(participant.user_id)
         if invitation is None or not invitation.reply:
             unanswered.append(user.full_name or user.username)
         else:
@@ -169,11 +170,10 @@ def _moment(value: datetime, tz: Any) -> str:
 
 def _inviter(body: Body) -> str:
     kind, unit = issuer_unit(body)
+    issuer = ISSUERS.get(BodyKind(kind))
     if kind == BodyKind.hdnd:
-        return f"Thường trực {ISSUERS[kind]} {unit}"
-    if kind in ISSUERS:
-        return f"{ISSUERS[kind]} {unit}"
-    return body.name
+        return f"Thường trực {issuer} {unit}"
+    return f"{issuer} {unit}" if issuer else body.name
 
 
 async def _signer(db: AsyncSession, meeting: Meeting, body: Body) -> tuple[tuple[str, ...], str]:
@@ -183,10 +183,13 @@ async def _signer(db: AsyncSession, meeting: Meeting, body: Body) -> tuple[tuple
         select(Member.title, User.full_name)
         .join(User, col(User.id) == Member.user_id)
         .where(Member.body_id == body.id, col(User.active))
-        .order_by(Member.position)
+        .order_by(col(Member.position))
     )
     kind, _ = issuer_unit(body)
-    on_behalf = {BodyKind.hdnd: "TM. THƯỜNG TRỰC HĐND", BodyKind.ubnd: "TM. ỦY BAN NHÂN DÂN"}
+    on_behalf: dict[str, str] = {
+        BodyKind.hdnd: "TM. THƯỜNG TRỰC HĐND",
+        BodyKind.ubnd: "TM. ỦY BAN NHÂN DÂN",
+    }
     leaders = [(title.strip().lower(), name) for title, name in rows.all()]
     for title, name in leaders:
         if title.startswith("chủ tịch"):
@@ -210,7 +213,7 @@ async def _office(db: AsyncSession, body_id: int, participant: Participant, user
             select(Member.title).where(Member.body_id == body_id, Member.user_id == user.id)
         )
     ).first()
-    return seat or user.title or ROLE_NAMES.get(participant.role, "")
+    return seat or user.title or ROLE_WORDS.get(participant.role, "")
 
 
 async def letter(
@@ -225,9 +228,9 @@ async def letter(
                 Participant.meeting_id == meeting.id, Participant.user_id == user.id
             )
         )
-    ).first() or Participant(meeting_id=meeting.id, user_id=user.id)
+    ).first() or Participant(meeting_id=invitation.meeting_id, user_id=invitation.user_id)
     items = meeting_rules.flatten(
-        meeting_rules.agenda_tree(await meeting_rules.agenda_items(db, meeting.id))
+        meeting_rules.agenda_tree(await meeting_rules.agenda_items(db, invitation.meeting_id))
     )
     titles, signer = await _signer(db, meeting, body)
     issued = (invitation.sent_at or utcnow()).astimezone(tz)
@@ -239,7 +242,7 @@ async def letter(
         inviter=_inviter(body),
         meeting=meeting.title,
         invitee=user.full_name or user.username,
-        invitee_title=await _office(db, body.id, participant, user),
+        invitee_title=await _office(db, meeting.body_id, participant, user),
         time=_moment(meeting.starts_at, tz),
         venue=meeting.place or body.place,
         items=[(row["number"], row["item"].title) for row in items if "." not in row["number"]],
@@ -303,21 +306,23 @@ async def send(
         number = (number or "").strip()[:64]
         invitees = await _invitees(db, meeting_id)
         if only is not None:
-            invitees = [(p, u) for p, u in invitees if u.id == only]
+            invitees = [(p, u) for p, u in invitees if p.user_id == only]
             if not invitees:
                 raise AppError(404, "not_invited", "That person is not invited to this meeting.")
         found = await _invitations(db, meeting_id)
         now = utcnow()
-        first_time = [u.id for _, u in invitees if u.id not in found or not found[u.id].sent_at]
-        for _, user in invitees:
-            invitation = found.get(user.id) or Invitation(
-                meeting_id=meeting_id, user_id=user.id, token=new_token()
+        first_time = [
+            p.user_id for p, _ in invitees if not getattr(found.get(p.user_id), "sent_at", None)
+        ]
+        for participant, user in invitees:
+            invitation = found.get(participant.user_id) or Invitation(
+                meeting_id=meeting_id, user_id=participant.user_id, token=new_token()
             )
             invitation.number = number or invitation.number or _default_number(meeting, body)
             invitation.sent_at, invitation.email_error = now, ""
             invitation.emailed_to = user.email if mail_enabled(state.settings) else ""
             db.add(invitation)
-            found[user.id] = invitation
+            found[participant.user_id] = invitation
         db.add(meeting)
         await db.flush()
         for user_id in first_time:  # a new giấy mời in one's notifications (the bell)
@@ -329,8 +334,8 @@ async def send(
                 link=f"/invitations/{found[user_id].token}",
                 meeting_id=meeting_id,
             )
-        for _, user in invitees:
-            invitation = found[user.id]
+        for participant, user in invitees:
+            invitation = found[participant.user_id]
             if user.email and mail_enabled(state.settings):
                 data = await letter(db, meeting, invitation, base, tz)
                 outgoing.append(_Outgoing(invitation.id or 0, user.email, data))
@@ -456,7 +461,7 @@ async def _panel_context(
         context["mine"] = mine
     if access.can("manage"):
         context.update(
-            rows=[(p, u, found.get(u.id)) for p, u in await _invitees(db, meeting_id)],
+            rows=[(p, u, found.get(p.user_id)) for p, u in await _invitees(db, meeting_id)],
             forecast=await forecast(db, meeting_id),
             mail_on=mail_enabled(state.settings),
             failures=FAILURES,
