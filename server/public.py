@@ -25,7 +25,7 @@ from server.access import meeting_permission
 from server.admin import audit
 from server.blobs import BlobStore
 from server.byteranges import serve_file
-from server.errors import form_of, not_found
+from server.errors import AppError, form_of, not_found
 from server.house import House
 from server.i18n import gettext_for
 from server.meetings import rules as meeting_rules
@@ -326,7 +326,10 @@ MANAGE = {"permission": "manage"}
 async def set_public(request: Request, db: AsyncSession, meeting_id: int) -> Template:
     """`public` "on" opens the meeting on the open-data portal; anything else closes it."""
     form = await form_of(request)
-    wanted = str(form.get("public", "")) == "on"
+    given = str(form.get("public", ""))
+    if given not in ("", "on"):
+        raise AppError(400, "bad_public", "Tick the box to make the meeting public, or clear it.")
+    wanted = given == "on"
     meeting = await db.get_one(Meeting, meeting_id)
     if meeting.public != wanted:
         meeting.public = wanted

@@ -357,6 +357,13 @@ async def test_lists_are_paged_and_filtered(client, new_client, council):
     assert "created_since=" in earlier["links"]["self"]
     bad = await reader.get(f"/oparl/v1.1/body/{body_id}/meetings?modified_since=yesterday")
     assert bad.status_code == 400 and bad.json()["type"] == TYPE + "Error"
+    for query in ("elementsPerPage=abc", "elementsPerPage=0", "page=-1", "page=x"):
+        refused = await reader.get(f"/oparl/v1.1/body/{body_id}/meetings?{query}")
+        assert refused.status_code == 400, query
+        assert (
+            refused.json()["type"] == TYPE + "Error"
+            and "không phải là số" in refused.json()["message"]
+        )
     past_end = await reader.get(f"/oparl/v1.1/body/{body_id}/meetings?page=2")
     assert past_end.status_code == 404
 
@@ -389,6 +396,10 @@ async def test_only_the_meetings_secretary_opens_or_closes_it(
     database.expire_all()
     assert database.get(Meeting, council["hidden"]).public is False
 
+    odd = await client.post(f"/meetings/{council['shown']}/public", data={"public": "maybe"})
+    assert odd.status_code == 400 and "Đánh dấu" in odd.text
+    database.expire_all()
+    assert database.get(Meeting, council["shown"]).public is True
     closed = await client.post(f"/meetings/{council['shown']}/public", data={})
     assert closed.status_code == 200
     reader = await anonymous(new_client)
