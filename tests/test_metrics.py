@@ -22,6 +22,7 @@ from server.models import Meeting
 from server.settings import Settings
 from tests.browser import BUSY_MACHINE_MS
 from tests.live import Tablet, close_all
+from tests.points import Point, conference_meeting
 
 TOKEN = "bi-mat-giam-sat-0123456789"
 DASHBOARD = Path(__file__).parent.parent / "deploy" / "grafana" / "phonghop.json"
@@ -322,3 +323,36 @@ async def test_a_bridge_process_shows_its_own_figures_to_prometheus(settings, da
     assert kinds["phonghop_bridge_frames_received_total"] == "counter"
     assert kinds["phonghop_loop_lag_seconds"] == "histogram"
     assert "phonghop_sockets" not in kinds  # a server's figure, not the bridge's
+
+
+async def test_the_bridge_figures_count_points_and_their_frames(served, accounts, database):
+    meeting = conference_meeting(accounts, database, ["hall", "phuong1"])
+    hall = await Point(served.url, "hall", meeting, (220, 30, 30), 440.0).join()
+    ward = await Point(served.url, "phuong1", meeting, (30, 200, 40), 700.0).join()
+    await asyncio.gather(hall.wait_for_colour((220, 30, 30)), ward.wait_for_colour((220, 30, 30)))
+    kinds, first = await scrape(served.url)
+    assert value(first, "phonghop_bridge_points", meeting=str(meeting)) == 2
+    ids = {
+        dict(labels)["point"]
+        for name, labels in first
+        if name == "phonghop_bridge_frames_sent_total" and dict(labels)["meeting"] == str(meeting)
+    }
+    assert len(ids) == 2
+
+    def grown(now, name, point):
+        where = {"meeting": str(meeting), "point": point}
+        return value(now, name, **where) - value(first, name, **where)
+
+    async def frames_flow():
+        _, now = await scrape(served.url)
+        return all(
+            grown(now, "phonghop_bridge_frames_sent_total", point) >= 15  # a second of program
+            and grown(now, "phonghop_bridge_frames_received_total", point) > 0  # its camera
+            for point in ids
+        )
+
+    await until(frames_flow)
+    await asyncio.gather(hall.leave(), ward.leave())
+    await until(lambda: served.app.state.conferences.get(meeting) is None)
+    _, after = await scrape(served.url)
+    assert value(after, "phonghop_bridge_points", meeting=str(meeting)) == 0
