@@ -241,14 +241,22 @@ def _papers_by_item(papers: list[Document]) -> dict[int | None, list[Document]]:
 
 @get("/public")
 async def public_index(request: Request, db: AsyncSession, state: House, page: int = 1) -> Template:
-    """The public meetings of every council, newest first."""
-    meetings = await public_meetings(db)
-    pages = max(1, -(-len(meetings) // PAGE_SIZE))
+    """The public meetings of every council, newest first, a page at a time."""
+    total = (
+        await db.exec(select(sa.func.count()).select_from(Meeting).where(public_meeting_clause()))
+    ).one()
+    pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    bodies = {b.id: b for b in await public_bodies(db)}
+    rows = await db.exec(
+        select(Meeting)
+        .where(public_meeting_clause())
+        .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
     context = {
-        "meetings": meetings[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        "bodies": bodies,
+        "meetings": rows.all(),
+        "bodies": {b.id: b for b in await public_bodies(db)},
         "page": page,
         "pages": pages,
         "tz": state.settings.tz,

@@ -490,3 +490,19 @@ async def test_every_object_validates_against_the_oparl_schema(client, new_clien
             jsonschema.Draft7Validator(schema, format_checker=checker).validate(obj)
             validated += 1
     assert validated > 20
+
+
+async def test_the_public_list_is_paged(client, new_client, council, monkeypatch):
+    from server import public
+
+    await client.post(f"/meetings/{council['hidden']}/public", data={"public": "on"})
+    monkeypatch.setattr(public, "PAGE_SIZE", 1)
+    reader = await anonymous(new_client)
+    first = (await reader.get("/public", headers={"Accept": "text/html"})).text
+    second = (await reader.get("/public?page=2", headers={"Accept": "text/html"})).text
+    assert "Trang 1/2" in first and 'href="/public?page=2"' in first
+    titles = ("Kỳ họp thứ ba HĐND phường", "Phiên họp kín về nhân sự")
+    assert [t in first for t in titles].count(True) == 1
+    assert [t in second for t in titles].count(True) == 1
+    assert {t for t in titles if t in first} != {t for t in titles if t in second}
+    assert "còn dự thảo" not in first + second
