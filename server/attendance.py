@@ -18,6 +18,7 @@ from server.house import House, house_of
 from server.live.protocol import Command, Live, Refusal, Session, SharedPart, field_of
 from server.models import (
     Attendance,
+    Invitation,
     Meeting,
     MeetingRole,
     MeetingStatus,
@@ -153,12 +154,17 @@ async def _participant(db: AsyncSession, meeting_id: int, user_id: int) -> Parti
 async def attendance_state(db: AsyncSession, state: House, meeting_id: int) -> dict[str, Any]:
     """Everyone's attendance, who is connected (to any server), and the quorum count."""
     rows = await db.exec(
-        select(Participant, User, Attendance)
+        select(Participant, User, Attendance, Invitation.reply)
         .join(User, col(User.id) == Participant.user_id)
         .outerjoin(
             Attendance,
             (col(Attendance.user_id) == Participant.user_id)
             & (col(Attendance.meeting_id) == Participant.meeting_id),
+        )
+        .outerjoin(
+            Invitation,
+            (col(Invitation.user_id) == Participant.user_id)
+            & (col(Invitation.meeting_id) == Participant.meeting_id),
         )
         .where(Participant.meeting_id == meeting_id)
         .order_by(Participant.role, User.full_name)
@@ -172,8 +178,9 @@ async def attendance_state(db: AsyncSession, state: House, meeting_id: int) -> d
             "status": attendance.status if attendance else "absent",
             "reason": attendance.reason if attendance else "",
             "online": user.id in online,
+            "expected": reply or "",  # the reply to the giấy mời (server/invitations.py)
         }
-        for participant, user, attendance in rows.all()
+        for participant, user, attendance, reply in rows.all()
     ]
     return {"people": people, "quorum": quorum(people, await council.membership(db, meeting_id))}
 

@@ -15,6 +15,7 @@ import segno
 from sqlmodel import select
 
 from agenda.invitation import InvitationData, invitation_pdf
+from server.attendance import attendance_state
 from server.models import Attendance, Invitation, Meeting, Member, Notification, utcnow
 from tests.mailbox import closed_port
 
@@ -475,3 +476,23 @@ async def test_a_new_invitation_is_in_the_invitees_notifications_once(
     await delegate.login("daibieu1")
     listed = await delegate.get("/notifications")
     assert "Giấy mời" in listed.text or "Kỳ họp thứ ba HĐND phường" in listed.text
+
+
+async def test_the_attendance_list_shows_who_replied_online_before_the_session(
+    client, new_client, database, accounts, mailbox, app
+):
+    meeting_id, people = await _meeting(client, database, accounts)
+    await _send(client, meeting_id)
+    token = _invitation(database, meeting_id, people["1"].id).token
+    delegate = await new_client()
+    await delegate.login("daibieu1")
+    await delegate.post(f"/invitations/{token}/reply", data={"reply": "online"})
+    async with app.state.db_read() as db:
+        state = await attendance_state(db, app.state, meeting_id)
+    found = {p["user_id"]: p for p in state["people"]}
+    assert (found[people["1"].id]["status"], found[people["1"].id]["expected"]) == (
+        "absent",
+        "online",
+    )
+    assert found[people["2"].id]["expected"] == ""
+    assert state["quorum"]["present"] == 0  # a reply is not a presence: the quorum waits

@@ -21,6 +21,7 @@ const TEXT = {
     quorum: (q) => `Có mặt ${q.present}/${q.members} đại biểu — cần ít nhất ${q.needed}${q.kind === "hdnd" ? " (2/3 tổng số đại biểu)" : q.kind === "ubnd" ? " (quá nửa tổng số thành viên)" : ""} — ${q.met ? "đủ điều kiện tiến hành" : "chưa đủ điều kiện tiến hành"}`,
     mine: (status) => `Điểm danh của bạn: ${status}`,
     reason: "Lý do",
+    expected: { in_person: "Báo dự trực tiếp", online: "Báo dự trực tuyến" },
     online: "Đang kết nối",
     offlineNow: "Không kết nối",
     loading: "Đang tải…",
@@ -33,6 +34,7 @@ const TEXT = {
     quorum: (q) => `Present ${q.present}/${plural(q.members, "{n} delegate", "{n} delegates")} — at least ${q.needed} needed${q.kind === "hdnd" ? " (2/3 of all delegates)" : q.kind === "ubnd" ? " (more than half of all members)" : ""} — ${q.met ? "quorum met" : "no quorum yet"}`,
     mine: (status) => `Your attendance: ${status}`,
     reason: "Reason",
+    expected: { in_person: "Replied: in person", online: "Replied: online" },
     online: "Connected",
     offlineNow: "Not connected",
     loading: "Loading…",
@@ -103,6 +105,8 @@ function showMine() {
 function row(person) {
   const dot = el("span", { className: `online-dot${person.online ? " on" : ""}`, title: person.online ? t.online : t.offlineNow });
   const who = el("span", "who", `${person.name} `, el("span", "badge role", t.role[person.role] || person.role));
+  // what they answered the giấy mời, until the hall says otherwise
+  if (person.status === "absent" && t.expected[person.expected]) who.append(" ", el("span", `badge expected ${person.expected}`, t.expected[person.expected]));
   const li = el("li", { dataset: { user: person.user_id, status: person.status } }, dot, who);
   if (me.manages) li.append(statusPicker(person), reasonField(person));
   else li.append(statusWord(person));
