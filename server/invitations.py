@@ -78,8 +78,11 @@ def new_token() -> str:
 
 
 def deadline(meeting: Meeting) -> datetime:
-    """Until when replies are taken: the secretary's deadline, else the meeting's start."""
-    return meeting.reply_by or meeting.starts_at
+    """Until when replies are taken: the secretary's deadline, else (or if the meeting was
+    moved earlier than it) the meeting's start."""
+    if meeting.reply_by is None:
+        return meeting.starts_at
+    return min(meeting.reply_by, meeting.starts_at)
 
 
 def invitation_url(base: str, invitation: Invitation) -> str:

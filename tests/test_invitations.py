@@ -496,3 +496,42 @@ async def test_the_attendance_list_shows_who_replied_online_before_the_session(
     )
     assert found[people["2"].id]["expected"] == ""
     assert state["quorum"]["present"] == 0  # a reply is not a presence: the quorum waits
+
+
+async def test_a_bad_reply_is_refused_and_nothing_kept(
+    client, new_client, database, accounts, mailbox
+):
+    meeting_id, people = await _meeting(client, database, accounts)
+    await _send(client, meeting_id)
+    token = _invitation(database, meeting_id, people["1"].id).token
+    delegate = await new_client()
+    await delegate.login("daibieu1")
+    for form, code in (
+        ({"reply": "maybe"}, "bad_reply"),
+        ({}, "bad_reply"),
+        ({"reply": "absent", "reason": "   "}, "reason_needed"),
+        ({"reply": "absent", "reason": "x" * 301}, "reason_too_long"),
+    ):
+        response = await delegate.post(f"/invitations/{token}/reply", data=form)
+        assert response.status_code == 400, form
+        assert response.json()["code"] == code
+    invitation = _invitation(database, meeting_id, people["1"].id)
+    assert (invitation.reply, invitation.replied_at) == ("", None)
+
+
+async def test_a_meeting_moved_before_the_deadline_closes_replies_at_its_start(
+    client, new_client, database, accounts, mailbox
+):
+    meeting_id, people = await _meeting(client, database, accounts)
+    await _send(client, meeting_id, reply_by="2026-12-15T07:00")
+    meeting = database.get(Meeting, meeting_id)
+    assert meeting.reply_by is not None
+    meeting.starts_at = utcnow() - timedelta(minutes=5)  # moved: it has already begun
+    meeting.reply_by = utcnow() + timedelta(days=1)
+    database.add(meeting)
+    database.commit()
+    token = _invitation(database, meeting_id, people["1"].id).token
+    delegate = await new_client()
+    await delegate.login("daibieu1")
+    response = await delegate.post(f"/invitations/{token}/reply", data={"reply": "online"})
+    assert response.status_code == 409 and response.json()["code"] == "reply_closed"
