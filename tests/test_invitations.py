@@ -535,3 +535,15 @@ async def test_a_meeting_moved_before_the_deadline_closes_replies_at_its_start(
     await delegate.login("daibieu1")
     response = await delegate.post(f"/invitations/{token}/reply", data={"reply": "online"})
     assert response.status_code == 409 and response.json()["code"] == "reply_closed"
+
+
+async def test_sending_to_someone_not_taking_part_is_refused(client, database, accounts, mailbox):
+    meeting_id, people = await _meeting(client, database, accounts)
+    outsider = accounts.user("nguoingoai", email="ngoai@example.vn")
+    for user_id in (outsider.id, people["thuky"].id, 999_999):
+        response = await client.post(f"/meetings/{meeting_id}/invitations/{user_id}/send")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_invited"
+    database.rollback()
+    assert database.exec(select(Invitation)).all() == []
+    assert mailbox.messages == []
