@@ -212,3 +212,60 @@ def test_secretary_finds_a_delegate_by_name_and_marks_them_present_with_one_tap(
         "Không tìm thấy ai trong thành phần tham dự."
     )
     assert problems == [] and chair_problems == []
+
+
+# The camera's reader, played by the test: each frame read gives the code first in
+# `window.heldUp`, the last one staying in front of the camera.
+CODES_HELD_UP = """
+window.heldUp = [];
+window.Worker = class {
+  postMessage() {
+    const code = window.heldUp.length > 1 ? window.heldUp.shift() : (window.heldUp[0] ?? null);
+    setTimeout(() => this.onmessage?.({ data: { code } }), 0);
+  }
+  terminate() {}
+};
+"""
+
+
+@pytest.mark.media
+def test_the_next_giay_moi_held_up_while_one_is_sent_is_read_after_it(
+    browser, live_server, tmp_path
+):
+    """A queue at the door: the next delegate holds up their code while the first one's answer
+    is still on its way (a slow Wi-Fi); once it comes, the next code is read and sent."""
+    first, second = invite(live_server, "daibieu04"), invite(live_server, "daibieu05")
+    context = tablet(browser, live_server)
+    context.add_init_script(CODES_HELD_UP)
+    secretary = context.new_page()
+    problems: list[str] = []
+    secretary.on("pageerror", lambda error: problems.append(str(error)))
+    sign_in(secretary, "thuky")
+    secretary.goto(f"/meetings/{first.meeting_id}")
+    expect_online(secretary)
+    on_the_way: list = []  # type: ignore[type-arg]
+    sent: list[str] = []
+
+    def slow_wifi(route) -> None:  # type: ignore[no-untyped-def]
+        sent.append(route.request.post_data_json["code"])
+        if len(sent) == 1:
+            on_the_way.append(route)  # answered when the test says
+        else:
+            route.continue_()
+
+    secretary.route("**/api/meetings/*/checkin", slow_wifi)
+    result = secretary.locator("#checkin-result")
+    secretary.evaluate("code => { window.heldUp = [code]; }", first.token)
+    secretary.click("#checkin-open")
+    expect(result).to_have_attribute("data-kind", "pending")
+    secretary.evaluate("code => { window.heldUp = [code]; }", second.token)
+    frames = int(secretary.locator("#checkin").get_attribute("data-frames") or 0)
+    secretary.wait_for_function(
+        f"document.querySelector('#checkin').dataset.frames > {frames + 10}"
+    )
+    assert sent == [first.token]
+    on_the_way[0].continue_()
+
+    expect(result).to_contain_text(f"{DONE}{second.name} — ")
+    assert sent == [first.token, second.token]
+    assert problems == []

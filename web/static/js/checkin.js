@@ -185,13 +185,14 @@ export function createCheckin(root, { meetingId }) {
     camera.worker.postMessage({ pixels, width, height }, [pixels]);
   }
 
-  // A code held in front of the camera stays quiet while it is there and a while after.
+  // A code held in front of the camera stays quiet while it is there and a while after. One
+  // seen while another is being sent is not taken as seen: it is read again once that is done.
   function seen(code) {
+    if (sending) return;
     const now = Date.now();
     const again = code === last.code && now - last.at < SAME_CODE_MS;
     last = { code, at: now };
-    if (again || sending) return;
-    send(code);
+    if (!again) send(code);
   }
 
   async function send(code) {
@@ -203,6 +204,7 @@ export function createCheckin(root, { meetingId }) {
       showResult("refused", `✗ ${error.message}`);
     } finally {
       sending = false;
+      last = { code, at: Date.now() }; // still held up after a slow answer: quiet on
     }
   }
 
