@@ -15,8 +15,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
@@ -41,6 +39,7 @@ from server import (
     minutes,
     notifications,
     oparl,
+    openapi,
     opinions,
     presenting,
     public,
@@ -272,7 +271,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[web.STATIC], name="static"),
         ],
         state=state,
-        plugins=[channels],
+        plugins=[channels, openapi.ApiContract()],
         lifespan=[lifespan],
         before_request=password_first,  # a reset account chooses its password before anything
         dependencies={"db": Provide(provide_db)},
@@ -297,12 +296,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             engine=JinjaTemplateEngine,
             engine_callback=_template_engine,
         ),
-        openapi_config=OpenAPIConfig(
-            title="phonghop",
-            version="0.1.0",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi.openapi_config(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         logging_config=None,
         request_max_body_size=settings.max_upload_mb * 1024 * 1024,
