@@ -336,6 +336,7 @@ async def send(
                 params={"meeting": meeting.title, "starts_at": meeting.starts_at.isoformat()},
                 link=f"/invitations/{found[user_id].token}",
                 meeting_id=meeting_id,
+                mailed=bool(found[user_id].emailed_to),
             )
         for participant, user in invitees:
             invitation = found[participant.user_id]

@@ -105,9 +105,11 @@ async def notify(
     params: dict[str, Any],
     link: str,
     meeting_id: int | None = None,
+    mailed: bool = False,
 ) -> None:
     """Adds a notification for each active account among `user_ids`, in the caller's
-    transaction; the e-mails go later, from the Postman, to those who want them."""
+    transaction; the e-mails go later, from the Postman, to those who want them, unless the
+    caller sends its own (`mailed`: a giấy mời comes by e-mail with its PDF)."""
     _check(kind, link)
     wanted = set(user_ids)
     if not wanted:
@@ -126,7 +128,7 @@ async def notify(
                 meeting_id=meeting_id,
                 params=dict(params),
                 link=link,
-                mail_due=bool(by_mail and email),
+                mail_due=bool(by_mail and email) and not mailed,
             )
         )
 
@@ -501,6 +503,8 @@ async def _page(
             "tz": state.settings.tz,
         },
         status_code=400 if error else 200,
+        # never shown again from the cache (the back button): what was opened since is read
+        headers={"Cache-Control": "private, no-store"},
     )
 
 

@@ -17,6 +17,7 @@ from sqlmodel import select
 from agenda.invitation import InvitationData, invitation_pdf
 from server.attendance import attendance_state
 from server.models import Attendance, Invitation, Meeting, Member, Notification, utcnow
+from server.notifications import INVITATION
 from tests.mailbox import closed_port
 
 STARTS = "2026-12-15T08:00:00+07:00"
@@ -547,3 +548,22 @@ async def test_sending_to_someone_not_taking_part_is_refused(client, database, a
     database.rollback()
     assert database.exec(select(Invitation)).all() == []
     assert mailbox.messages == []
+
+
+async def test_an_invitee_who_wants_notifications_by_mail_gets_the_giay_moi_once(
+    client, database, accounts, mailbox
+):
+    meeting_id, people = await _meeting(client, database, accounts)
+    wants = people["1"]
+    wants.email_notifications = True
+    database.add(wants)
+    database.commit()
+    response = await client.post(
+        f"/meetings/{meeting_id}/invitations/send",
+        data={"number": "", "reply_by": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text
+    mine = (Notification.user_id == wants.id, Notification.kind == INVITATION)
+    (bell,) = database.exec(select(Notification).where(*mine)).all()
+    assert not bell.mail_due  # the giấy mời's own e-mail is the one they get
