@@ -12,9 +12,9 @@ from jinja2 import pass_context
 from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
@@ -86,6 +86,7 @@ from server.recordings.state import live_meetings, recover
 from server.settings import Settings
 from server.signing import api as signing_api
 from server.signing import pages as signing_pages
+from server.signing import written_votes as signing_written_votes
 
 log = logging.getLogger("phonghop")
 
@@ -259,6 +260,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *tablet.ROUTES,
             *signing_api.ROUTES,
             *signing_pages.ROUTES,
+            *signing_written_votes.ROUTES,
             *verification.ROUTES,
             *calendar_links.ROUTES,
             *invitations.ROUTES,

@@ -453,19 +453,26 @@ class Signature(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("record_version_id", "role"),
         sa.UniqueConstraint("document_id", "role"),
+        sa.UniqueConstraint("written_vote_id", "role"),
         sa.CheckConstraint(
-            "(record_version_id IS NULL) <> (document_id IS NULL)", name="signature_one_target"
+            "(CASE WHEN record_version_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN document_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN written_vote_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="signature_one_target",
         ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    # what was signed: a frozen record version (minutes, notice) or a document (an adopted
-    # resolution, kind "resolution"); exactly one of the two
+    # what was signed, exactly one of: a frozen record version (minutes, notice), a document
+    # (an adopted resolution, kind "resolution"), a written vote's frozen count minutes
     record_version_id: int | None = Field(
         default=None, foreign_key="recordversion.id", index=True, ondelete="CASCADE"
     )
     document_id: int | None = Field(
         default=None, foreign_key="document.id", index=True, ondelete="CASCADE"
+    )
+    written_vote_id: int | None = Field(
+        default=None, foreign_key="writtenvote.id", index=True, ondelete="CASCADE"
     )
     role: str = Field(max_length=16)  # chair | secretary | seal
     signer_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")

@@ -21,13 +21,14 @@ from sqlmodel import select
 from agenda.fonts import SANS
 from server.blobs import BlobStore
 from server.models import Signature, Vote
-from tests import test_signing as signing
+from tests import signing_keys
 from tests.conftest import need
+from tests.signing_keys import CHAIR_PIN, validate
 from tests.test_record import fresh, make_council
-from tests.test_signing import CHAIR_PIN, validate
 
 # the SoftHSM2 keys and the settings that use them, as the minutes' tests have them
-keys, settings, chair_key = signing.keys, signing.settings, signing.chair_key
+keys, settings, chair_key = signing_keys.keys, signing_keys.settings, signing_keys.chair_key
+tsa, signing_server = signing_keys.tsa, signing_keys.signing_server
 
 CHAIR = "Trần Văn Bình"
 SHOTS = Path("/tmp/res_shots")
@@ -306,9 +307,6 @@ def render_last_page(pdf: bytes, name: str) -> Path:
     out = SHOTS / f"{name}.png"
     assert out.stat().st_size > 10_000
     return out
-
-
-signing_server = signing.signing_server
 
 
 def _post_json(page, path: str, body: dict | None = None) -> dict:  # type: ignore[no-untyped-def]

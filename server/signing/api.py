@@ -4,9 +4,11 @@ page the QR code of a signature opens.
 Order: the minutes are signed by the chair (chủ tọa), then the secretary (thư ký), then the
 council's seal when the server holds one; the conclusion notice by the chair, then the seal;
 an adopted resolution (a document of kind "resolution" on an item a closed vote passed) by
-the chair (TM. Hội đồng nhân dân / Chủ tịch), then the seal.
+the chair (TM. Hội đồng nhân dân / Chủ tịch), then the seal; a written vote's count minutes
+(server/signing/written_votes.py) by the council's chair who sent it, the secretary, the seal.
 Each signature adds an incremental update to the PDF the one before left, so nothing signed
-earlier changes. A signature is kept (its row, its PDF as a blob) only once the new PDF
+earlier changes: every signed copy starts with the frozen PDF's bytes, checked against the
+hash kept at freezing. A signature is kept (its row, its PDF as a blob) only once the new PDF
 holds every earlier signature intact; a refusal at any step keeps nothing.
 """
 
@@ -16,9 +18,11 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -36,6 +40,7 @@ from server.errors import AppError, forbidden, not_found
 from server.house import House, house_of
 from server.i18n import N_, language_of, translate, translations
 from server.models import (
+    Body,
     Document,
     Meeting,
     MeetingRole,
@@ -44,6 +49,7 @@ from server.models import (
     Signature,
     User,
     Vote,
+    WrittenVote,
 )
 from server.settings import Settings
 from server.signing import keys
@@ -67,18 +73,23 @@ ORDER = {
     "minutes": ("chair", "secretary", "seal"),
     "notice": ("chair", "seal"),
     "resolution": ("chair", "seal"),
+    "written_vote": ("chair", "secretary", "seal"),
 }
 ROLE_NAMES = {
     "chair": N_("the chair"),
     "secretary": N_("the secretary"),
     "seal": N_("the council's seal"),
 }
+# between sessions there is no chủ tọa: the council's chair who sent the written vote signs
+COUNCIL_ROLE_NAMES = {**ROLE_NAMES, "chair": N_("the council's chair")}
 HEADINGS = {"chair": "CHỦ TỌA", "secretary": "THƯ KÝ", "seal": "CON DẤU"}
 FILENAMES = {
     "minutes": "bien-ban-ky-hop",
     "notice": "thong-bao-ket-luan",
     "resolution": "nghi-quyet",
+    "written_vote": "bien-ban-kiem-phieu",
 }
+TARGETS = ("record_version_id", "document_id", "written_vote_id")  # Signature's, one each
 # Decree 30: a council's resolution is signed "TM. HỘI ĐỒNG NHÂN DÂN / CHỦ TỊCH"
 RESOLUTION_HEADING = "CHỦ TỊCH"
 RESOLUTION_OFFICE = "TM. Hội đồng nhân dân - Chủ tịch"
@@ -98,12 +109,12 @@ def order(kind: str, settings: Settings) -> tuple[str, ...]:
     return roles if keys.has_seal(settings) else tuple(r for r in roles if r != "seal")
 
 
-def _role_name(request: Request, role: str) -> str:
-    return translate(request, ROLE_NAMES[role])
+def _role_name(request: Request, role: str, names: dict[str, str] = ROLE_NAMES) -> str:
+    return translate(request, names[role])
 
 
 async def _version(db: AsyncSession, meeting_id: int, kind: str, version: str) -> RecordVersion:
-    if kind not in ORDER or kind == "resolution":
+    if kind not in ("minutes", "notice"):  # the record versions of a meeting
         raise not_found("document")
     if not version.isdigit():
         raise AppError(
@@ -123,19 +134,19 @@ async def _version(db: AsyncSession, meeting_id: int, kind: str, version: str) -
     return row
 
 
-async def _signatures(
-    db: AsyncSession, version_id: int | None, document_id: int | None = None
-) -> list[tuple[Signature, str]]:
-    """The signatures of a record version, or (`version_id` None) of a document, in order."""
-    target = (
-        Signature.record_version_id == version_id
-        if version_id is not None
-        else Signature.document_id == document_id
-    )
+def target_of(sig: Signature) -> dict[str, int]:
+    """What `sig` is on, as its one column: {"record_version_id": 3}."""
+    return {column: getattr(sig, column) for column in TARGETS if getattr(sig, column) is not None}
+
+
+async def _signatures(db: AsyncSession, **target: int | None) -> list[tuple[Signature, str]]:
+    """The signatures on one target, in order: `record_version_id=`, `document_id=` or
+    `written_vote_id=`."""
+    ((column, target_id),) = target.items()
     rows = await db.exec(
         select(Signature, User.full_name)
         .outerjoin(User, col(User.id) == Signature.signer_id)
-        .where(target)
+        .where(getattr(Signature, column) == target_id)
         .order_by(col(Signature.id))
     )
     return [(sig, name or "") for sig, name in rows.all()]
@@ -283,33 +294,40 @@ class _seal:
         return None
 
 
+ALREADY_SIGNED = {
+    "version": "{role} has already signed this version.",
+    "resolution": "{role} has already signed this resolution.",
+    "written_vote": "{role} has already signed these minutes.",
+}
+
+
 def _check_turn(
     request: Request,
     roles: tuple[str, ...],
     done: list[tuple[Signature, str]],
     role: str,
-    chair_id: int | None,
+    may_sign: Callable[[str], bool],
     what: str = "version",
+    names: dict[str, str] = ROLE_NAMES,
 ) -> None:
-    """Refuses a second signature in a role, one out of order, and one by the wrong person."""
+    """Refuses a role the document has not, a second signature in a role, one out of order,
+    and one by someone `may_sign` does not let sign in that role."""
+    if role not in roles:
+        raise AppError(400, "bad_role", "This document is not signed in that role.")
     signed = [sig.role for sig, _ in done]
     if role in signed:
-        message = (
-            "{role} has already signed this resolution."
-            if what == "resolution"
-            else "{role} has already signed this version."
-        )
-        raise AppError(409, "already_signed", message, role=_role_name(request, role).capitalize())
+        role_name = _role_name(request, role, names).capitalize()
+        raise AppError(409, "already_signed", ALREADY_SIGNED[what], role=role_name)
     turn = next(r for r in roles if r not in signed)
     if role != turn:
         raise AppError(
             409,
             "out_of_order",
             "Not yet: {turn} signs before {role}.",
-            turn=_role_name(request, turn),
-            role=_role_name(request, role),
+            turn=_role_name(request, turn, names),
+            role=_role_name(request, role, names),
         )
-    if not _may_sign(request, role, chair_id):
+    if not may_sign(role):
         raise forbidden()
 
 
@@ -319,7 +337,7 @@ async def _keep(
     """Keeps the signature unless someone signed the same thing while it was being made."""
     blob = BlobStore(state.settings.blobs_dir).path(sig.pdf_sha256)
     async with state.db() as db:
-        latest = await _signatures(db, sig.record_version_id, sig.document_id)
+        latest = await _signatures(db, **target_of(sig))
         if len(latest) != len(done):  # someone signed while this one was being made
             if new_blob:
                 blob.unlink(missing_ok=True)
@@ -345,10 +363,11 @@ async def _sign_and_keep(
     fallback: bool = False,
     **target: Any,
 ) -> tuple[Signature, str]:
-    """Signs the newest signed copy (or the `unsigned` blob) in a worker and keeps it; `target`
-    names what is signed (record_version_id or document_id)."""
+    """Signs the newest signed copy (or the `unsigned` blob, the frozen PDF) in a worker and
+    keeps it; `target` names what is signed (record_version_id, document_id or
+    written_vote_id)."""
     blobs = BlobStore(state.settings.blobs_dir)
-    source = blobs.get(done[-1][0].pdf_sha256 if done else unsigned)
+    source = await asyncio.to_thread(_source, blobs, unsigned, done)
     code = secrets.token_urlsafe(18)
     url = f"{str(request.base_url).rstrip('/')}/verify/{code}"
     now = datetime.now(UTC)
@@ -371,6 +390,28 @@ async def _sign_and_keep(
     return sig, user.full_name
 
 
+def _source(blobs: BlobStore, unsigned: str, done: list[tuple[Signature, str]]) -> bytes:
+    """The PDF the next signature goes on: the frozen PDF, or the newest signed copy, which
+    must start with the frozen PDF's bytes; either must match the hash it was kept under."""
+    altered = AppError(
+        409,
+        "frozen_altered",
+        "The frozen PDF no longer matches the fingerprint kept when it was frozen: "
+        "nothing was signed.",
+    )
+    try:
+        frozen = blobs.get(unsigned)
+        source = blobs.get(done[-1][0].pdf_sha256) if done else frozen
+    except (OSError, ValueError) as exc:
+        raise altered from exc
+    expected = done[-1][0].pdf_sha256 if done else unsigned
+    if hashlib.sha256(frozen).hexdigest() != unsigned or not source.startswith(frozen):
+        raise altered
+    if hashlib.sha256(source).hexdigest() != expected:
+        raise altered
+    return source
+
+
 async def sign_version(
     request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
 ) -> tuple[Signature, str]:
@@ -384,16 +425,14 @@ async def sign_version(
                 .limit(1)
             )
         ).first()
-        done = await _signatures(db, row.id)
+        done = await _signatures(db, record_version_id=row.id)
         chair_id = await _chair_id(db, meeting_id)
     roles = order(kind, state.settings)
-    if data.role not in roles:
-        raise AppError(400, "bad_role", "This document is not signed in that role.")
-    if newest != row.version:
+    if data.role in roles and newest != row.version:
         raise AppError(
             409, "superseded", "Version {newest} replaces this one: sign that.", newest=newest
         )
-    _check_turn(request, roles, done, data.role, chair_id)
+    _check_turn(request, roles, done, data.role, partial(_may_sign, request, chair_id=chair_id))
     anchors = {r: _anchor(row, r) for r in roles}
     return await _sign_and_keep(
         request, state, data, done, row.pdf_sha256, anchors, record_version_id=row.id
@@ -413,13 +452,14 @@ def _turns(
     turn: str | None,
     mine: bool,
     base: str,
+    names: dict[str, str] = ROLE_NAMES,
 ) -> dict[str, Any]:
     """The signatures so far, whose turn it is and what the caller needs to sign now."""
     return {
         "order": list(roles),
         "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
         "turn": turn,
-        "turn_name": _role_name(request, turn) if turn else "",
+        "turn_name": _role_name(request, turn, names) if turn else "",
         "my_turn": mine,
         "needs_pin": bool(mine and turn != "seal"),
         "has_key": bool(
@@ -433,7 +473,7 @@ async def signatures_view(
     request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
 ) -> dict[str, Any]:
     row = await _version(db, meeting_id, kind, version)
-    done = await _signatures(db, row.id)
+    done = await _signatures(db, record_version_id=row.id)
     roles = order(kind, state.settings)
     turn = _next_turn(roles, done)
     base = f"/api/meetings/{meeting_id}/signatures/{kind}/{row.version}"
@@ -483,7 +523,7 @@ async def sign_resolution(
     async with state.db_read() as db:
         document = await _resolution(db, document_id)
         passed = await adopted(db, document.item_id)
-        done = await _signatures(db, None, document.id)
+        done = await _signatures(db, document_id=document.id)
         chair_id = await _chair_id(db, document.meeting_id)
         chair = await _chair_anchor(db, chair_id)
     if not passed:
@@ -496,9 +536,8 @@ async def sign_resolution(
     if document.replaced_at is not None:
         raise AppError(409, "superseded", "A newer version replaces this document: sign that.")
     roles = order("resolution", state.settings)
-    if data.role not in roles:
-        raise AppError(400, "bad_role", "This document is not signed in that role.")
-    _check_turn(request, roles, done, data.role, chair_id, "resolution")
+    may_sign = partial(_may_sign, request, chair_id=chair_id)
+    _check_turn(request, roles, done, data.role, may_sign, "resolution")
     anchors = {"chair": chair, "seal": chair}
     return await _sign_and_keep(
         request, state, data, done, document.sha256, anchors, document_id=document.id, fallback=True
@@ -509,7 +548,7 @@ async def resolution_view(
     request: Request, db: AsyncSession, state: House, document: Document
 ) -> dict[str, Any]:
     """A resolution's signatures, whose turn it is and whether it is the caller's."""
-    done = await _signatures(db, None, document.id)
+    done = await _signatures(db, document_id=document.id)
     roles = order("resolution", state.settings)
     turn = _next_turn(roles, done)
     passed = await adopted(db, document.item_id)
@@ -533,7 +572,7 @@ async def resolution_signatures(
     db: AsyncSession, state: House, document_id: int, tz: Any
 ) -> list[dict[str, Any]]:
     """For a page: a resolution's signatures, oldest first."""
-    return [signature_json(s, n, tz) for s, n in await _signatures(db, None, document_id)]
+    return [signature_json(s, n, tz) for s, n in await _signatures(db, document_id=document_id)]
 
 
 # ---------------------------------------------------------------------------
@@ -576,7 +615,7 @@ async def signed_pdf(
 ) -> Response[bytes]:
     """The newest signed PDF of the version (the one with every signature so far)."""
     row = await _version(db, meeting_id, kind, version)
-    done = await _signatures(db, row.id)
+    done = await _signatures(db, record_version_id=row.id)
     if not done:
         raise not_found("signed PDF")
     return _pdf(
@@ -617,7 +656,7 @@ async def signed_resolution_pdf(
     document = await _resolution(db, document_id)
     if document.confidential and not _reads_confidential(request):
         raise not_found("document")
-    done = await _signatures(db, None, document.id)
+    done = await _signatures(db, document_id=document.id)
     if not done:
         raise not_found("signed PDF")
     name = f"{FILENAMES['resolution']}-{document.meeting_id}-{document.id}-da-ky.pdf"
@@ -642,34 +681,39 @@ def _pdf(state: House, sha256: str, filename: str, inline: bool = False) -> Resp
 
 @dataclass
 class Found:
-    """What a QR code's signature is on: a record version's or a resolution's facts."""
+    """What a QR code's signature is on: a record version, a resolution or a written vote's
+    count minutes, as the page names it."""
 
-    kind: str
+    kind: str  # minutes | notice | resolution | written_vote
     version: int
-    meeting: Meeting
-    version_id: int | None
-    document_id: int | None
-    title: str = ""
-
-    def filename(self) -> str:
-        if self.document_id is not None:
-            return f"{FILENAMES[self.kind]}-{self.meeting.id}-{self.document_id}-da-ky.pdf"
-        return f"{FILENAMES[self.kind]}-{self.meeting.id}-v{self.version}-da-ky.pdf"
+    where: str  # the meeting's title, or the council's name for a written vote
+    filename: str
+    target: dict[str, int]  # the signatures' column, as `target_of`
+    title: str = ""  # the resolution's title, or what the written vote asked
+    question: str = ""  # the written vote's question
 
 
 async def _by_code(db: AsyncSession, code: str) -> tuple[Signature, Found]:
     sig = (await db.exec(select(Signature).where(Signature.code == code[:64]))).first()
     if sig is None:
         raise not_found("signed document")
+    target = target_of(sig)
+    if sig.written_vote_id is not None:
+        vote = await db.get_one(WrittenVote, sig.written_vote_id)
+        body = await db.get_one(Body, vote.body_id)
+        filename = f"{FILENAMES['written_vote']}-{vote.id}-da-ky.pdf"
+        return sig, Found("written_vote", 1, body.name, filename, target, vote.title, vote.question)
     if sig.document_id is not None:
         document = await db.get_one(Document, sig.document_id)
         meeting = await db.get_one(Meeting, document.meeting_id)
-        found = Found("resolution", document.version, meeting, None, document.id, document.title)
-    else:
-        row = await db.get_one(RecordVersion, sig.record_version_id)
-        meeting = await db.get_one(Meeting, row.meeting_id)
-        found = Found(row.kind, row.version, meeting, row.id, None)
-    return sig, found
+        filename = f"{FILENAMES['resolution']}-{meeting.id}-{document.id}-da-ky.pdf"
+        found = Found("resolution", document.version, meeting.title, filename, target)
+        found.title = document.title
+        return sig, found
+    row = await db.get_one(RecordVersion, sig.record_version_id)
+    meeting = await db.get_one(Meeting, row.meeting_id)
+    filename = f"{FILENAMES[row.kind]}-{meeting.id}-v{row.version}-da-ky.pdf"
+    return sig, Found(row.kind, row.version, meeting.title, filename, target)
 
 
 @get("/verify/{code:str}")
@@ -678,8 +722,7 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
     phonghop's records), the signed PDF, and the verification of that PDF's bytes."""
     state = house_of(request)
     sig, found = await _by_code(db, code)
-    meeting = found.meeting
-    done = await _signatures(db, found.version_id, found.document_id)
+    done = await _signatures(db, **found.target)
     newest = done[-1][0]
     report = None
     try:
@@ -703,13 +746,14 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
     return Template(
         "signed.html",
         context={
-            "meeting": {"id": meeting.id, "title": meeting.title},
+            "where": found.where,
             "kind": found.kind,
             "version": found.version,
             "title": found.title,
+            "question": found.question,
             "code": code,
             "scanned": sig.role,
-            "role_names": ROLE_NAMES,
+            "role_names": COUNCIL_ROLE_NAMES if found.kind == "written_vote" else ROLE_NAMES,
             "signatures": [signature_json(s, n, state.settings.tz) for s, n in done],
             "report": report,
             "tz": state.settings.tz,
@@ -723,8 +767,8 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
 async def verify_code_pdf(request: Request, db: AsyncSession, code: str) -> Response[bytes]:
     """The signed PDF with every signature so far, for anyone holding the QR code."""
     sig, found = await _by_code(db, code)
-    done = await _signatures(db, found.version_id, found.document_id)
-    return _pdf(house_of(request), done[-1][0].pdf_sha256, found.filename(), inline=True)
+    done = await _signatures(db, **found.target)
+    return _pdf(house_of(request), done[-1][0].pdf_sha256, found.filename, inline=True)
 
 
 ROUTES = [
