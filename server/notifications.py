@@ -23,6 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, delete, select
@@ -509,19 +511,23 @@ async def _page(
 
 
 @get("/notifications", guards=[signed_in])
-async def notifications_page(request: Request, db: AsyncSession, state: House) -> Template:
+async def notifications_page(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Template:
     return await _page(request, db, state)
 
 
 @get("/notifications/bell", guards=[signed_in])
-async def bell(request: Request, db: AsyncSession) -> Template:
+async def bell(request: Request, db: NamedDependency[AsyncSession]) -> Template:
     """The header's bell with the unread count; the page asks again every minute (htmx)."""
     count = await unread_count(db, request.user.id)
     return Template("fragments/bell.html", context={"unread": count})
 
 
 @get("/api/notifications", guards=[signed_in])
-async def notifications_json(request: Request, db: AsyncSession, state: House) -> dict[str, Any]:
+async def notifications_json(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> dict[str, Any]:
     """The caller's newest notifications, their sentence in the caller's language."""
     user_id = request.user.id
     views = _views(request, await _newest(db, user_id), state.settings.tz)
@@ -531,7 +537,9 @@ async def notifications_json(request: Request, db: AsyncSession, state: House) -
 
 
 @get("/notifications/{notification_id:int}/open", guards=[signed_in])
-async def open_notification(request: Request, state: House, notification_id: int) -> Redirect:
+async def open_notification(
+    request: Request, state: House, notification_id: FromPath[int]
+) -> Redirect:
     """Marks one of the caller's notifications read and goes where it points."""
     async with state.db() as db:  # a GET, but it writes: the writers' session
         notification = await db.get(Notification, notification_id)
@@ -547,7 +555,7 @@ async def open_notification(request: Request, state: House, notification_id: int
 
 
 @post("/notifications/read", guards=[signed_in])
-async def mark_all_read(request: Request, db: AsyncSession) -> Redirect:
+async def mark_all_read(request: Request, db: NamedDependency[AsyncSession]) -> Redirect:
     await db.exec(  # type: ignore[call-overload]
         sa.update(Notification)
         .where(col(Notification.user_id) == request.user.id, col(Notification.read_at).is_(None))
@@ -558,7 +566,9 @@ async def mark_all_read(request: Request, db: AsyncSession) -> Redirect:
 
 
 @post("/notifications/settings", guards=[signed_in])
-async def save_settings(request: Request, db: AsyncSession, state: House) -> Response:
+async def save_settings(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Response:
     """The person's own e-mail address and whether notifications also go there."""
     form = await form_of(request)
     email = str(form.get("email") or "").strip()

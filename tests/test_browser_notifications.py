@@ -71,3 +71,34 @@ def test_a_delegate_sees_the_bell_after_publishing_and_follows_the_notification(
     expect(settings.locator("input[name=email]")).to_have_value("daibieu01@phuong.gov.vn")
     expect(settings.locator("input[name=email_notifications]")).to_be_checked()
     context.close()
+
+
+def test_back_from_a_notification_the_list_shows_it_read(browser, live_server):
+    """The list is not shown again from the browser's cache: the notification just opened
+    (and the count) would still say unread while the bell says nothing is."""
+    from playwright.sync_api import expect
+    from sqlmodel import Session, create_engine, select
+
+    from server.models import Notification, User
+
+    engine = create_engine(f"sqlite:///{live_server.data_dir / 'phonghop.db'}")
+    with Session(engine) as db:
+        user = db.exec(select(User).where(User.username == "daibieu02")).one()
+        params = {"meeting": "Kỳ họp thứ ba", "version": 1}
+        db.add(Notification(user_id=user.id, kind="book.published", params=params, link="/"))
+        db.commit()
+    engine.dispose()
+    page = tablet(browser, live_server).new_page()
+    sign_in(page, "daibieu02")
+    page.goto("/notifications")
+    expect(page.locator(".notification.unread")).to_have_count(1)
+
+    page.locator(".notification a").click()
+    page.wait_for_url(lambda url: not url.endswith("/notifications"))
+    settled(page)
+    page.go_back()
+
+    expect(page.locator(".notification")).to_have_count(1)
+    expect(page.locator(".notification.unread")).to_have_count(0)
+    expect(page.locator("h1")).not_to_contain_text("chưa đọc")
+    page.context.close()
