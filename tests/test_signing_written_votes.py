@@ -34,6 +34,7 @@ CHAIR = "Trần Văn Bình"
 SECRETARY = "Nguyễn Thị Hồng"
 COUNCIL = "Hội đồng nhân dân phường Thử Nghiệm"
 TITLE = "Điều chỉnh kế hoạch đầu tư công năm 2026"
+QUESTION = "Đồng ý thông qua dự thảo Nghị quyết điều chỉnh kế hoạch đầu tư công năm 2026?"
 
 
 @pytest.fixture
@@ -63,7 +64,8 @@ async def people(client, new_client, council):  # type: ignore[no-untyped-def]
     """The secretary, the chair and a delegate, each on their own device, and a written vote
     the secretary drafted and the chair sent."""
     await client.login("thuky")
-    drafted = await client.post("/written-votes", data={"body_id": str(council.id), "title": TITLE})
+    fields = {"body_id": str(council.id), "title": TITLE, "question": QUESTION}
+    drafted = await client.post("/written-votes", data=fields)
     assert drafted.status_code == 201, drafted.text
     vote_id = int(drafted.headers["HX-Redirect"].rsplit("/", 1)[1])
     chair = await signed_in(new_client, "chutoa")
@@ -184,7 +186,7 @@ async def test_the_chair_the_secretary_then_the_seal_sign_the_count_minutes(
     page = await anyone.get(done["signatures"][0]["verify"], headers={"Accept": "text/html"})
     assert page.status_code == 200, page.text
     assert "Biên bản kiểm phiếu lấy ý kiến" in page.text
-    assert TITLE in page.text and COUNCIL in page.text
+    assert TITLE in page.text and COUNCIL in page.text and QUESTION in page.text
     assert CHAIR in page.text and SECRETARY in page.text and "Chủ tịch" in page.text
     assert "Tài liệu còn nguyên vẹn, 3 chữ ký hợp lệ." in page.text
     opened = await anyone.get(done["signatures"][2]["verify"] + "/pdf")
