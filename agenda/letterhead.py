@@ -128,7 +128,7 @@ MAX_PAGES = 200
 """A guard against content that never finishes flowing."""
 
 
-def flow(story: pymupdf.Story, top: float) -> bytes:
+def flow(story: pymupdf.Story, top: float, max_pages: int = MAX_PAGES) -> bytes:
     """A PDF of ``story`` flowed over as many A4 pages as it needs, the first from ``top``
     (below its letterhead), the others over the whole text area."""
     buffer = io.BytesIO()
@@ -136,8 +136,8 @@ def flow(story: pymupdf.Story, top: float) -> bytes:
     area = pymupdf.Rect(BODY.x0, top, BODY.x1, BODY.y1)
     more, pages = True, 0
     while more:
-        if pages == MAX_PAGES:
-            raise ValueError(f"the document does not fit in {MAX_PAGES} pages")
+        if pages == max_pages:
+            raise ValueError(f"the document does not fit in {max_pages} pages")
         device = writer.begin_page(PAGE)
         more, _ = story.place(area)
         story.draw(device)

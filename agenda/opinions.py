@@ -11,14 +11,13 @@ same as a Word file with the pieces of :mod:`agenda.docx`.
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pymupdf
 
 from agenda import docx
-from agenda.letterhead import BODY, DECREE_30, PAGE, body_story, letterhead, official_pdf
+from agenda.letterhead import DECREE_30, body_story, flow, letterhead, official_pdf
 from agenda.minutes import table_html
 from agenda.wording import with_title
 
@@ -162,20 +161,7 @@ def opinions_pdf(data: OpinionsData) -> bytes:
         form=DECREE_30,
     )
     story = body_story(_html(data), _CSS, DECREE_30)
-    buffer = io.BytesIO()
-    writer = pymupdf.DocumentWriter(buffer)
-    area = pymupdf.Rect(BODY.x0, header.bottom + 6, BODY.x1, BODY.y1)
-    more, pages = True, 0
-    while more:
-        if pages == _MAX_PAGES:
-            raise ValueError(f"the report does not fit in {_MAX_PAGES} pages")
-        device = writer.begin_page(PAGE)
-        more, _ = story.place(area)
-        story.draw(device)
-        writer.end_page()
-        area, pages = BODY, pages + 1
-    writer.close()
-    doc = pymupdf.open("pdf", buffer.getvalue())
+    doc = pymupdf.open("pdf", flow(story, header.bottom + 6, max_pages=_MAX_PAGES))
     header.draw(doc[0])
     return official_pdf(
         doc,
