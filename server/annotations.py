@@ -8,11 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.annotations import PageMark, burn_in
-from server import journal
+from server import journal, openapi
 from server.access import meeting_permission
 from server.blobs import BlobStore
 from server.documents.rules import can_read, everyone_reads, readable_document
@@ -319,7 +321,9 @@ async def current_annotations(db: AsyncSession, session: Session, seq: int) -> l
     guards=[meeting_permission],
     opt={"permission": "view"},
 )
-async def shared_annotations(request: Request, db: AsyncSession, document_id: int) -> Response:
+async def shared_annotations(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> Response:
     """The marks shared with the meeting on one document, everyone's, oldest first."""
     document = await readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
@@ -343,9 +347,10 @@ async def shared_annotations(request: Request, db: AsyncSession, document_id: in
     "/api/documents/{document_id:int}/annotated.pdf",
     guards=[meeting_permission],
     opt={"permission": "view"},
+    responses=openapi.PDF,
 )
 async def annotated_pdf(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Response[bytes]:
     """The caller's own annotations burned into the document as real PDF annotations."""
     document = await readable_document(

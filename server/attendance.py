@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -211,7 +212,9 @@ def quorum(people: list[dict[str, Any]], membership: council.Membership) -> dict
     opt={"permission": "preside"},
     status_code=HTTP_200_OK,
 )
-async def open_or_close(request: Request, meeting_id: int, action: str) -> dict[str, Any]:
+async def open_or_close(
+    request: Request, meeting_id: FromPath[int], action: FromPath[str]
+) -> dict[str, Any]:
     """`start` makes the meeting live (devices check in); `end` closes it."""
     if action not in ("start", "end"):
         raise AppError(404, "not_found", "Not found: {what}.", what=action)

@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.stores.base import Store
 from redis.asyncio import Redis
@@ -395,7 +397,7 @@ async def password_first(request: Request) -> Response | None:
 
 
 @get("/login")
-async def login_page(db: AsyncSession, next: str = "/") -> Template:
+async def login_page(db: NamedDependency[AsyncSession], next: FromQuery[str] = "/") -> Template:
     """The sign-in form; on an install without accounts it says how to make the first admin."""
     no_accounts = (await db.exec(select(User.id).limit(1))).first() is None
     context = {"next": _safe_next(next), "error": None, "no_accounts": no_accounts}

@@ -4,11 +4,13 @@ of that council."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET, UnsetType
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,7 +38,18 @@ class BodyPatch(msgspec.Struct):
     term: Annotated[str, msgspec.Meta(max_length=64)] | UnsetType = UNSET
 
 
-def body_json(body: Body) -> dict[str, Any]:
+class BodyOut(TypedDict):
+    """A council as the JSON routes show it."""
+
+    id: int | None
+    name: str
+    place: str
+    kind: str
+    members: int | None
+    term: str
+
+
+def body_json(body: Body) -> BodyOut:
     return {
         "id": body.id,
         "name": body.name,
@@ -97,12 +110,12 @@ async def found_first_council(db: AsyncSession, user: User, name: str, kind: str
 
 
 @get("/api/bodies", guards=[signed_in])
-async def list_bodies(db: AsyncSession) -> list[dict[str, Any]]:
+async def list_bodies(db: NamedDependency[AsyncSession]) -> list[BodyOut]:
     return [body_json(b) for b in (await db.exec(select(Body).order_by(Body.name))).all()]
 
 
 @get("/api/bodies/{body_id:int}", guards=[signed_in])
-async def show_body(db: AsyncSession, body_id: int) -> dict[str, Any]:
+async def show_body(db: NamedDependency[AsyncSession], body_id: FromPath[int]) -> BodyOut:
     body = await db.get(Body, body_id)
     if body is None:
         raise not_found("council")
@@ -111,8 +124,11 @@ async def show_body(db: AsyncSession, body_id: int) -> dict[str, Any]:
 
 @patch("/api/bodies/{body_id:int}", guards=[signed_in])
 async def change_body(
-    request: Request, db: AsyncSession, body_id: int, data: BodyPatch
-) -> dict[str, Any]:
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    body_id: FromPath[int],
+    data: JSONBody[BodyPatch],
+) -> BodyOut:
     body = await db.get(Body, body_id)
     if body is None:
         raise not_found("council")
@@ -138,12 +154,12 @@ async def update_body(db: AsyncSession, actor: User, body: Body, data: BodyPatch
         )
     if data.name is not UNSET and await _name_taken(db, data.name.strip(), body.id):
         raise AppError(409, "council_name_taken", "A council of this name exists already.")
-    before = body_json(body)
+    before: dict[str, Any] = dict(body_json(body))
     for field in ("name", "place", "kind", "members", "term"):
         value = getattr(data, field)
         if value is not UNSET:
             setattr(body, field, value.strip() if isinstance(value, str) else value)
-    after = body_json(body)
+    after: dict[str, Any] = dict(body_json(body))
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changed:
         audit.record(db, actor, "body.edit", f"body:{body.id} {body.name}", changed=changed)

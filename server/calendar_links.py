@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -64,7 +66,9 @@ async def _live_links(db: AsyncSession, kind: str, owner: int | None) -> list[Ca
 
 
 @get("/calendar", guards=[signed_in])
-async def calendar_page(request: Request, db: AsyncSession, state: House) -> Template:
+async def calendar_page(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Template:
     user = request.user
     base = str(request.base_url).rstrip("/")
     councils = [
@@ -84,7 +88,7 @@ async def calendar_page(request: Request, db: AsyncSession, state: House) -> Tem
 
 
 @post("/calendar/links", guards=[signed_in])
-async def make_link(request: Request, db: AsyncSession) -> Response:
+async def make_link(request: Request, db: NamedDependency[AsyncSession]) -> Response:
     form = await form_of(request)
     kind = str(form.get("kind") or PERSON)
     user = request.user
@@ -109,7 +113,9 @@ async def make_link(request: Request, db: AsyncSession) -> Response:
 
 
 @post("/calendar/links/{link_id:int}/revoke", guards=[signed_in])
-async def revoke_link(request: Request, db: AsyncSession, link_id: int) -> Response:
+async def revoke_link(
+    request: Request, db: NamedDependency[AsyncSession], link_id: FromPath[int]
+) -> Response:
     link = await db.get(CalendarLink, link_id)
     user = request.user
     mine = link is not None and (
@@ -168,7 +174,9 @@ def _refused() -> AppError:
 
 
 @get("/calendar/feed/{name:str}")
-async def calendar_feed(request: Request, db: AsyncSession, name: str) -> Response:
+async def calendar_feed(
+    request: Request, db: NamedDependency[AsyncSession], name: FromPath[str]
+) -> Response:
     token = name.removesuffix(".ics")
     link = (await db.exec(select(CalendarLink).where(CalendarLink.token == token))).first()
     if link is None or not name.endswith(".ics"):

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -156,7 +158,10 @@ async def _arrive(
     status_code=HTTP_200_OK,
 )
 async def check_in_by_code(
-    request: Request, db: AsyncSession, meeting_id: int, data: CodeIn
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    data: JSONBody[CodeIn],
 ) -> dict[str, Any]:
     """The QR code of a giấy mời, read at the door: its invitee is present. A code that is no
     invitation (404), another meeting's (409) or one already used (409) keeps nothing."""
@@ -187,7 +192,10 @@ async def check_in_by_code(
     status_code=HTTP_200_OK,
 )
 async def check_in_by_name(
-    request: Request, db: AsyncSession, meeting_id: int, user_id: int
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    user_id: FromPath[int],
 ) -> dict[str, Any]:
     """The secretary found the person by name: present, with their invitation's check-in
     time set when they have one (its QR code then says it was used)."""
@@ -222,7 +230,10 @@ async def check_in_by_name(
     opt={"permission": "manage"},
 )
 async def find_participants(
-    request: Request, db: AsyncSession, meeting_id: int, q: str = ""
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    q: FromQuery[str] = "",
 ) -> list[dict[str, Any]]:
     """Participants whose name (diacritics optional: "nguyen van an" finds "Nguyễn Văn An")
     or username holds every word of `q`, with their attendance now."""

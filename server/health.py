@@ -6,12 +6,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Response, get
+from litestar.params import FromQuery
 
 from server.house import House
 
 
 @get("/healthz")
-async def healthz(state: House, window: float = 60.0) -> Response[dict[str, Any]]:
+async def healthz(state: House, window: FromQuery[float] = 60.0) -> Response[dict[str, Any]]:
     """`{"status": "ok", "db": "ok", "loop_lag": {...}}`; 503 when the database does not answer."""
     try:
         async with state.db_read() as db:

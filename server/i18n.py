@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 from litestar import get
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from web import TRANSLATIONS
@@ -81,7 +82,7 @@ def translate(connection: ASGIConnection, message: str, **params: object) -> str
 
 
 @get("/lang/{code:str}", sync_to_thread=False)
-def choose_language(code: str, next: str = "/") -> Redirect:
+def choose_language(code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
     """Remembers the interface language in a cookie for a year."""
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     if code not in LANGUAGES:

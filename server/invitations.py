@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -476,7 +478,7 @@ async def _panel_context(
 
 @get("/meetings/{meeting_id:int}/invitations", guards=[meeting_permission])
 async def invitations_panel(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     """The meeting page's invitations: the secretary's list and forecast, or one's own."""
     context = await _panel_context(db, state, request, meeting_id)
@@ -488,7 +490,9 @@ async def invitations_panel(
     guards=[meeting_permission],
     opt={"permission": "manage"},
 )
-async def send_all(request: Request, db: AsyncSession, state: House, meeting_id: int) -> Response:
+async def send_all(
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Response:
     form = await form_of(request)
     await send(
         state,
@@ -506,7 +510,11 @@ async def send_all(request: Request, db: AsyncSession, state: House, meeting_id:
     opt={"permission": "manage"},
 )
 async def send_one(
-    request: Request, db: AsyncSession, state: House, meeting_id: int, user_id: int
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    user_id: FromPath[int],
 ) -> Response:
     await send(state, meeting_id, _base(request), only=user_id)
     return await _after(request, db, state, meeting_id)
@@ -573,13 +581,17 @@ async def _card(
 
 
 @get("/invitations/{token:str}", guards=[signed_in])
-async def invitation_page(request: Request, db: AsyncSession, state: House, token: str) -> Template:
+async def invitation_page(
+    request: Request, db: NamedDependency[AsyncSession], state: House, token: FromPath[str]
+) -> Template:
     invitation = await _invitation_of(request, db, token)
     return Template("invitation.html", context=await _card(db, state, request, invitation))
 
 
 @get("/invitations/{token:str}/pdf", guards=[signed_in])
-async def invitation_file(request: Request, db: AsyncSession, state: House, token: str) -> Response:
+async def invitation_file(
+    request: Request, db: NamedDependency[AsyncSession], state: House, token: FromPath[str]
+) -> Response:
     invitation = await _invitation_of(request, db, token)
     meeting = await db.get_one(Meeting, invitation.meeting_id)
     data = await letter(db, meeting, invitation, _base(request), state.settings.tz)
@@ -596,7 +608,7 @@ async def invitation_file(request: Request, db: AsyncSession, state: House, toke
 
 
 @post("/invitations/{token:str}/reply", guards=[signed_in])
-async def reply_route(request: Request, state: House, token: str) -> Response:
+async def reply_route(request: Request, state: House, token: FromPath[str]) -> Response:
     form = await form_of(request)
     async with state.db() as db:
         invitation = await _invitation_of(request, db, token)
@@ -623,7 +635,9 @@ async def reply_route(request: Request, state: House, token: str) -> Response:
 
 
 @get("/invitations", guards=[signed_in])
-async def my_invitations(request: Request, db: AsyncSession, state: House) -> Template:
+async def my_invitations(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Template:
     """The signed-in person's invitations to meetings still to come (on the meetings list)."""
     rows = await db.exec(
         select(Invitation, Meeting)

@@ -9,10 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.minutes import ItemRecord, MinutesData, Person, Turn, VoteOutcome, minutes_pdf
+from server import openapi
 from server.access import meeting_permission
 from server.errors import AppError, not_found
 from server.house import House
@@ -385,8 +388,15 @@ async def _votes(db: AsyncSession, meeting_id: int, titles: dict) -> list[VoteOu
 PRESIDE = {"permission": "preside"}
 
 
-@get("/api/meetings/{meeting_id:int}/minutes.pdf", guards=[meeting_permission], opt=PRESIDE)
-async def minutes(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
+@get(
+    "/api/meetings/{meeting_id:int}/minutes.pdf",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.PDF,
+)
+async def minutes(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Response[bytes]:
     """The minutes, made now from the journal (so they always match it): a draft marked
     DỰ THẢO while the session is open, 409 when it never opened."""
     data = await minutes_data(db, meeting_id, state.settings.tz)
@@ -401,8 +411,15 @@ async def minutes(db: AsyncSession, state: House, meeting_id: int) -> Response[b
     )
 
 
-@get("/api/meetings/{meeting_id:int}/votes.csv", guards=[meeting_permission], opt=PRESIDE)
-async def votes_csv(db: AsyncSession, meeting_id: int) -> Response[bytes]:
+@get(
+    "/api/meetings/{meeting_id:int}/votes.csv",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.CSV,
+)
+async def votes_csv(
+    db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Response[bytes]:
     """Every closed vote, one row per option (and per named voter), for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out)

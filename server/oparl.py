@@ -25,7 +25,9 @@ from urllib.parse import urlencode
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, Router, get
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -538,12 +540,16 @@ def _writer(request: Request, db: AsyncSession, state: House) -> Writer:
 
 
 @get("/system")
-async def system(request: Request, db: AsyncSession, state: House) -> Response[bytes]:
+async def system(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Response[bytes]:
     return answer(request, await _writer(request, db, state).system())
 
 
 @get("/bodies")
-async def bodies(request: Request, db: AsyncSession, state: House) -> Response[bytes]:
+async def bodies(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Response[bytes]:
     out = _writer(request, db, state)
     entries = []
     for body in await public.public_bodies(db):
@@ -557,13 +563,17 @@ def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
 
 
 @get("/body/{body_id:int}")
-async def body(request: Request, db: AsyncSession, state: House, body_id: int) -> Response[bytes]:
+async def body(
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
+) -> Response[bytes]:
     found = await public.public_body(db, body_id)
     return answer(request, await _writer(request, db, state).body(found))
 
 
 @get("/body/{body_id:int}/term")
-async def term(request: Request, db: AsyncSession, state: House, body_id: int) -> Response[bytes]:
+async def term(
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
+) -> Response[bytes]:
     found = await public.public_body(db, body_id)
     if not found.term:
         raise not_found("term")
@@ -572,7 +582,7 @@ async def term(request: Request, db: AsyncSession, state: House, body_id: int) -
 
 @get("/body/{body_id:int}/organizations")
 async def organizations(
-    request: Request, db: AsyncSession, state: House, body_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
 ) -> Response[bytes]:
     found = await public.public_body(db, body_id)
     out = _writer(request, db, state)
@@ -598,12 +608,20 @@ async def _organization(request: Request, db: AsyncSession, state: House, wanted
 
 
 @get("/organization/{body_id:int}")
-async def council(request: Request, db: AsyncSession, state: House, body_id: int) -> Any:
+async def council(
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
+) -> Any:
     return await _organization(request, db, state, f"/organization/{body_id}")
 
 
 @get("/organization/{body_id:int}/group/{key:str}")
-async def group(request: Request, db: AsyncSession, state: House, body_id: int, key: str) -> Any:
+async def group(
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    body_id: FromPath[int],
+    key: FromPath[str],
+) -> Any:
     return await _organization(request, db, state, f"/organization/{body_id}/group/{key}")
 
 
@@ -619,7 +637,9 @@ async def _person_of(db: AsyncSession, member_id: int) -> tuple[Member, User]:
 
 
 @get("/body/{body_id:int}/people")
-async def people(request: Request, db: AsyncSession, state: House, body_id: int) -> Any:
+async def people(
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
+) -> Any:
     await public.public_body(db, body_id)
     out = _writer(request, db, state)
     changed = await out.person_times(body_id)
@@ -634,7 +654,9 @@ async def people(request: Request, db: AsyncSession, state: House, body_id: int)
 
 
 @get("/person/{member_id:int}")
-async def person(request: Request, db: AsyncSession, state: House, member_id: int) -> Any:
+async def person(
+    request: Request, db: NamedDependency[AsyncSession], state: House, member_id: FromPath[int]
+) -> Any:
     member, user = await _person_of(db, member_id)
     out = _writer(request, db, state)
     last = (await out.person_times(member.body_id)).get(user.id or 0)
@@ -642,7 +664,9 @@ async def person(request: Request, db: AsyncSession, state: House, member_id: in
 
 
 @get("/membership/{member_id:int}")
-async def membership(request: Request, db: AsyncSession, state: House, member_id: int) -> Any:
+async def membership(
+    request: Request, db: NamedDependency[AsyncSession], state: House, member_id: FromPath[int]
+) -> Any:
     member, user = await _person_of(db, member_id)
     out = _writer(request, db, state)
     last = (await out.person_times(member.body_id)).get(user.id or 0)
@@ -650,7 +674,9 @@ async def membership(request: Request, db: AsyncSession, state: House, member_id
 
 
 @get("/membership/{member_id:int}/group")
-async def group_membership(request: Request, db: AsyncSession, state: House, member_id: int) -> Any:
+async def group_membership(
+    request: Request, db: NamedDependency[AsyncSession], state: House, member_id: FromPath[int]
+) -> Any:
     member, user = await _person_of(db, member_id)
     if not member.group:
         raise not_found("membership")
@@ -660,7 +686,9 @@ async def group_membership(request: Request, db: AsyncSession, state: House, mem
 
 
 @get("/body/{body_id:int}/meetings")
-async def meetings(request: Request, db: AsyncSession, state: House, body_id: int) -> Any:
+async def meetings(
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
+) -> Any:
     await public.public_body(db, body_id)
     out = _writer(request, db, state)
     entries = []
@@ -673,13 +701,17 @@ async def meetings(request: Request, db: AsyncSession, state: House, body_id: in
 
 
 @get("/meeting/{meeting_id:int}")
-async def meeting(request: Request, db: AsyncSession, state: House, meeting_id: int) -> Any:
+async def meeting(
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Any:
     found = await public.public_meeting(db, meeting_id)
     return answer(request, await _writer(request, db, state).meeting(found))
 
 
 @get("/location/{meeting_id:int}")
-async def location(request: Request, db: AsyncSession, state: House, meeting_id: int) -> Any:
+async def location(
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Any:
     found = await public.public_meeting(db, meeting_id)
     if not found.place:
         raise not_found("location")
@@ -688,7 +720,9 @@ async def location(request: Request, db: AsyncSession, state: House, meeting_id:
 
 
 @get("/agendaitem/{item_id:int}")
-async def agenda_item(request: Request, db: AsyncSession, state: House, item_id: int) -> Any:
+async def agenda_item(
+    request: Request, db: NamedDependency[AsyncSession], state: House, item_id: FromPath[int]
+) -> Any:
     item = await db.get(AgendaItem, item_id)
     if item is None:
         raise not_found("agenda item")
@@ -701,7 +735,9 @@ async def agenda_item(request: Request, db: AsyncSession, state: House, item_id:
 
 
 @get("/body/{body_id:int}/papers")
-async def papers(request: Request, db: AsyncSession, state: House, body_id: int) -> Any:
+async def papers(
+    request: Request, db: NamedDependency[AsyncSession], state: House, body_id: FromPath[int]
+) -> Any:
     await public.public_body(db, body_id)
     out = _writer(request, db, state)
     shown = await public.public_meetings(db, body_id)
@@ -744,17 +780,23 @@ async def _paper_answer(
 
 
 @get("/paper/{document_id:int}")
-async def paper(request: Request, db: AsyncSession, state: House, document_id: int) -> Any:
+async def paper(
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
+) -> Any:
     return await _paper_answer(request, db, state, document_id, "paper")
 
 
 @get("/file/{document_id:int}")
-async def file(request: Request, db: AsyncSession, state: House, document_id: int) -> Any:
+async def file(
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
+) -> Any:
     return await _paper_answer(request, db, state, document_id, "file")
 
 
 @get("/consultation/{document_id:int}")
-async def consultation(request: Request, db: AsyncSession, state: House, document_id: int) -> Any:
+async def consultation(
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
+) -> Any:
     return await _paper_answer(request, db, state, document_id, "consultation")
 
 

@@ -92,3 +92,30 @@ def openapi_config() -> OpenAPIConfig:
         render_plugins=[SwaggerRenderPlugin()],
         components=Components(security_schemes=SECURITY_SCHEMES),
     )
+
+
+def file_answer(media_type: str, description: str) -> dict[int, ResponseSpec]:
+    """The 200 of a route answering with a file's bytes rather than JSON."""
+    return {
+        200: ResponseSpec(
+            data_container=bytes,
+            media_type=media_type,
+            description=description,
+            generate_examples=False,
+        )
+    }
+
+
+PDF = file_answer("application/pdf", "The PDF.")
+DOCX = file_answer(
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "The Word document, to edit before signing.",
+)
+CSV = file_answer("text/csv", "The table, one row a line.")
+WEBP = file_answer("image/webp", "The page as a picture.")
+JPEG = file_answer("image/jpeg", "The picture.")
+MP4 = file_answer("video/mp4", "The video; byte ranges are served.")
+VIDEO_OR_ZIP = file_answer(
+    "video/mp4", "The video, or a ZIP of the segments when the recording was interrupted."
+)
+VTT = file_answer("text/vtt", "The chapters, one an agenda item, as WebVTT.")

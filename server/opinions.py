@@ -17,13 +17,15 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.opinions import OpinionRow, OpinionsData, opinions_docx, opinions_pdf
-from server import notifications
+from server import notifications, openapi
 from server.access import MeetingAccess, meeting_access, meeting_permission, signed_in
 from server.documents.rules import can_read, page_labels, readable_document
 from server.errors import AppError, not_found
@@ -456,7 +458,11 @@ async def report_data(
     opt=MANAGE,
 )
 async def put_consultation(
-    request: Request, db: AsyncSession, state: House, document_id: int, data: ConsultationIn
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    document_id: FromPath[int],
+    data: JSONBody[ConsultationIn],
 ) -> dict[str, Any]:
     """Opens the paper for opinions until `deadline`, or moves the deadline."""
     document = await readable_document(db, request.state.access, document_id)
@@ -470,7 +476,7 @@ async def put_consultation(
     opt=MANAGE,
 )
 async def close_consultation(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> dict[str, Any]:
     """Ends taking opinions now; the opinions given stay."""
     document = await readable_document(db, request.state.access, document_id)
@@ -488,7 +494,7 @@ async def close_consultation(
 
 @get("/api/meetings/{meeting_id:int}/consultations", guards=[meeting_permission], opt=VIEW)
 async def list_consultations(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> list[dict[str, Any]]:
     """The papers open (or once open) for opinions that the caller may read, with each
     page's content key (a reader of the agenda book finds the paper's pages by them)."""
@@ -501,7 +507,7 @@ async def list_consultations(
 
 @get("/api/meetings/{meeting_id:int}/opinions/mine", guards=[meeting_permission], opt=VIEW)
 async def my_opinions(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> list[dict[str, Any]]:
     """The caller's own opinions in this meeting (not those withdrawn), by paper and page."""
     found = []
@@ -535,7 +541,11 @@ async def my_opinions(
     status_code=HTTP_201_CREATED,
 )
 async def post_opinion(
-    request: Request, db: AsyncSession, state: House, document_id: int, data: OpinionIn
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    document_id: FromPath[int],
+    data: JSONBody[OpinionIn],
 ) -> dict[str, Any]:
     """An opinion on a passage of page `page` of the paper, before the deadline."""
     access = request.state.access
@@ -553,7 +563,11 @@ async def post_opinion(
 
 @patch("/api/opinions/{opinion_id:int}", guards=[signed_in])
 async def edit_opinion(
-    request: Request, db: AsyncSession, state: House, opinion_id: int, data: OpinionEdit
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    opinion_id: FromPath[int],
+    data: JSONBody[OpinionEdit],
 ) -> dict[str, Any]:
     """The author changes the words of their opinion, before the deadline."""
     opinion, document = await _own_opinion(db, state, request.user, opinion_id)
@@ -568,7 +582,7 @@ async def edit_opinion(
 
 @delete("/api/opinions/{opinion_id:int}", guards=[signed_in])
 async def withdraw_opinion(
-    request: Request, db: AsyncSession, state: House, opinion_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, opinion_id: FromPath[int]
 ) -> None:
     """The author withdraws their opinion, before the deadline; it is no longer listed."""
     opinion, _ = await _own_opinion(db, state, request.user, opinion_id)
@@ -587,7 +601,7 @@ def _gathered_json(found: Gathered, tz: Any) -> dict[str, Any]:
 
 @get("/api/meetings/{meeting_id:int}/opinions", guards=[meeting_permission], opt=PRESIDE)
 async def gathered_opinions(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> list[dict[str, Any]]:
     """For the drafting body: every consulted paper's opinions, by page in page order."""
     return [
@@ -617,9 +631,14 @@ def _download(data: bytes, media_type: str, filename: str) -> Response[bytes]:
     )
 
 
-@get("/api/documents/{document_id:int}/opinions.pdf", guards=[meeting_permission], opt=PRESIDE)
+@get(
+    "/api/documents/{document_id:int}/opinions.pdf",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.PDF,
+)
 async def report_pdf(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Response[bytes]:
     """Bảng tổng hợp ý kiến góp ý: who said what where, as a PDF."""
     data, document = await _report(request, db, state, document_id)
@@ -627,9 +646,14 @@ async def report_pdf(
     return _download(pdf, "application/pdf", f"gop-y-du-thao-{document.id}.pdf")
 
 
-@get("/api/documents/{document_id:int}/opinions.docx", guards=[meeting_permission], opt=PRESIDE)
+@get(
+    "/api/documents/{document_id:int}/opinions.docx",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.DOCX,
+)
 async def report_docx(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Response[bytes]:
     """The same report as a Word file."""
     data, document = await _report(request, db, state, document_id)
@@ -639,7 +663,7 @@ async def report_docx(
 
 @get("/meetings/{meeting_id:int}/opinions", guards=[meeting_permission], opt=PRESIDE)
 async def opinions_page(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     """The drafting body's page: each paper, open or close it for opinions, and what was
     said, by page."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,7 +77,9 @@ async def presented(db: AsyncSession, state: House, meeting_id: int) -> dict[str
 
 
 @get("/meetings/{meeting_id:int}/projector", guards=[meeting_permission])
-async def projector(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def projector(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     """The hall's big screen: the presented page and its agenda item; no input needed."""
     view = await meeting_rules.meeting_view(db, request.state.access)
     agenda = meeting_rules.item_titles(view["tree"])

@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -240,7 +242,9 @@ def _papers_by_item(papers: list[Document]) -> dict[int | None, list[Document]]:
 
 
 @get("/public")
-async def public_index(request: Request, db: AsyncSession, state: House, page: int = 1) -> Template:
+async def public_index(
+    request: Request, db: NamedDependency[AsyncSession], state: House, page: FromQuery[int] = 1
+) -> Template:
     """The public meetings of every council, newest first, a page at a time."""
     total = (
         await db.exec(select(sa.func.count()).select_from(Meeting).where(public_meeting_clause()))
@@ -266,7 +270,7 @@ async def public_index(request: Request, db: AsyncSession, state: House, page: i
 
 @get("/public/meetings/{meeting_id:int}")
 async def public_meeting_page(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     """A public meeting: its agenda, its public papers to download, the results of its votes."""
     meeting = await public_meeting(db, meeting_id)
@@ -295,7 +299,11 @@ def _page_headers(request: Request) -> dict[str, str]:
 
 @get("/public/files/{document_id:int}/{name:str}")
 async def public_file(
-    request: Request, db: AsyncSession, state: House, document_id: int, name: str
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    document_id: FromPath[int],
+    name: FromPath[str],
 ) -> Response:
     """A public paper's PDF as it was taken in (no reader's stamp: it is public); `?download`
     asks the browser to save it. `name` is only for the saved file's name."""
@@ -331,7 +339,9 @@ MANAGE = {"permission": "manage"}
 
 
 @post("/meetings/{meeting_id:int}/public", guards=[meeting_permission], opt=MANAGE)
-async def set_public(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def set_public(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     """`public` "on" opens the meeting on the open-data portal; anything else closes it."""
     form = await form_of(request)
     given = str(form.get("public", ""))

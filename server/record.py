@@ -22,6 +22,8 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, get, patch, post, route
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
@@ -32,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agenda.docx import minutes_docx, notice_docx
 from agenda.minutes import MinutesData, minutes_pdf
 from agenda.notice import Conclusion, NoticeData, notice_pdf
-from server import journal
+from server import journal, openapi
 from server.access import meeting_permission
 from server.blobs import BlobStore
 from server.errors import AppError, not_found
@@ -551,43 +553,73 @@ async def record_view(db: AsyncSession, state: House, request: Request, meeting:
 
 
 @get("/api/meetings/{meeting_id:int}/minutes", guards=[meeting_permission], opt=PRESIDE)
-async def get_record(request: Request, db: AsyncSession, state: House, meeting_id: int) -> dict:
+async def get_record(
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> dict:
     """The minutes' draft: locked facts, the secretary's text, the frozen versions."""
     return await record_view(db, state, request, request.state.access.meeting)
 
 
 @patch("/api/meetings/{meeting_id:int}/minutes/text", guards=[meeting_permission], opt=PRESIDE)
 async def save_record_text(
-    request: Request, state: House, meeting_id: int, data: RecordText
+    request: Request, state: House, meeting_id: FromPath[int], data: JSONBody[RecordText]
 ) -> dict:
     """Saves the secretary's text (any time: it changes the draft, never a frozen version)."""
     saved_at = await save_text(state, request.user, meeting_id, data)
     return {"saved_at": saved_at.isoformat()}
 
 
-@get("/api/meetings/{meeting_id:int}/minutes/draft.pdf", guards=[meeting_permission], opt=PRESIDE)
-async def minutes_draft_pdf(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
+@get(
+    "/api/meetings/{meeting_id:int}/minutes/draft.pdf",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.PDF,
+)
+async def minutes_draft_pdf(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Response[bytes]:
     """The working draft, marked DỰ THẢO even after the session: only a frozen version is not."""
     data = await minutes_data(db, meeting_id, state.settings.tz)
     pdf = await state.renderer.run(minutes_pdf, replace(data, draft=True, version=0))
     return _download(pdf, "application/pdf", f"bien-ban-ky-hop-{meeting_id}-du-thao.pdf")
 
 
-@get("/api/meetings/{meeting_id:int}/minutes.docx", guards=[meeting_permission], opt=PRESIDE)
-async def minutes_draft_docx(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
+@get(
+    "/api/meetings/{meeting_id:int}/minutes.docx",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.DOCX,
+)
+async def minutes_draft_docx(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Response[bytes]:
     data = await minutes_data(db, meeting_id, state.settings.tz)
     docx = await state.renderer.run(minutes_docx, replace(data, draft=True, version=0))
     return _download(docx, DOCX, f"bien-ban-ky-hop-{meeting_id}-du-thao.docx")
 
 
-@get("/api/meetings/{meeting_id:int}/notice.pdf", guards=[meeting_permission], opt=PRESIDE)
-async def notice_draft_pdf(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
+@get(
+    "/api/meetings/{meeting_id:int}/notice.pdf",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.PDF,
+)
+async def notice_draft_pdf(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Response[bytes]:
     pdf = await state.renderer.run(notice_pdf, await notice_data(db, meeting_id, state.settings.tz))
     return _download(pdf, "application/pdf", f"thong-bao-ket-luan-{meeting_id}-du-thao.pdf")
 
 
-@get("/api/meetings/{meeting_id:int}/notice.docx", guards=[meeting_permission], opt=PRESIDE)
-async def notice_draft_docx(db: AsyncSession, state: House, meeting_id: int) -> Response[bytes]:
+@get(
+    "/api/meetings/{meeting_id:int}/notice.docx",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    responses=openapi.DOCX,
+)
+async def notice_draft_docx(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
+) -> Response[bytes]:
     docx = await state.renderer.run(
         notice_docx, await notice_data(db, meeting_id, state.settings.tz)
     )
@@ -605,7 +637,7 @@ async def _frozen(request: Request, state: House, meeting_id: int, kind: Kind) -
     opt=PRESIDE,
     status_code=HTTP_201_CREATED,
 )
-async def freeze_minutes(request: Request, state: House, meeting_id: int) -> dict:
+async def freeze_minutes(request: Request, state: House, meeting_id: FromPath[int]) -> dict:
     """Chốt biên bản: the minutes as they are now become the next frozen version."""
     return await _frozen(request, state, meeting_id, MINUTES)
 
@@ -616,7 +648,7 @@ async def freeze_minutes(request: Request, state: House, meeting_id: int) -> dic
     opt=PRESIDE,
     status_code=HTTP_201_CREATED,
 )
-async def freeze_notice(request: Request, state: House, meeting_id: int) -> dict:
+async def freeze_notice(request: Request, state: House, meeting_id: FromPath[int]) -> dict:
     """The conclusion notice as it is now becomes its next frozen version."""
     return await _frozen(request, state, meeting_id, NOTICE)
 
@@ -630,7 +662,7 @@ async def freeze_notice(request: Request, state: House, meeting_id: int) -> dict
     opt=PRESIDE,
 )
 async def list_versions(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> list[dict[str, Any]]:
     """The frozen versions of the minutes (or of the notice), oldest first."""
     kind = NOTICE if "/notice/" in request.url.path else MINUTES
@@ -642,7 +674,9 @@ async def list_versions(
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def minutes_version(db: AsyncSession, state: House, meeting_id: int, file: str) -> Any:
+async def minutes_version(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int], file: FromPath[str]
+) -> Any:
     """Version n of the minutes: `n` (JSON with its content), `n.pdf` (the stored bytes),
     `n.docx`."""
     return await _version_file(state, db, meeting_id, MINUTES, file)
@@ -653,7 +687,9 @@ async def minutes_version(db: AsyncSession, state: House, meeting_id: int, file:
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def notice_version(db: AsyncSession, state: House, meeting_id: int, file: str) -> Any:
+async def notice_version(
+    db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int], file: FromPath[str]
+) -> Any:
     return await _version_file(state, db, meeting_id, NOTICE, file)
 
 
@@ -666,7 +702,9 @@ async def notice_version(db: AsyncSession, state: House, meeting_id: int, file: 
     guards=[meeting_permission],
     opt=PRESIDE,
 )
-async def change_version(request: Request, state: House, meeting_id: int, file: str) -> None:
+async def change_version(
+    request: Request, state: House, meeting_id: FromPath[int], file: FromPath[str]
+) -> None:
     """There is no changing a frozen version: a correction is a new version."""
     kind = NOTICE if "/notice/" in request.url.path else MINUTES
     async with state.db_read() as db:
@@ -680,7 +718,7 @@ async def change_version(request: Request, state: House, meeting_id: int, file: 
 
 @get("/meetings/{meeting_id:int}/minutes", guards=[meeting_permission], opt=PRESIDE)
 async def record_page(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     """The secretary's page: the journal's facts locked, a box per item, versions."""
     view = await record_view(db, state, request, request.state.access.meeting)

@@ -18,6 +18,8 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -678,7 +680,7 @@ async def written_votes_page(request: Request, state: House) -> Template:
 
 
 @post("/written-votes", guards=[signed_in])
-async def draft_written_vote(request: Request, db: AsyncSession) -> Response:
+async def draft_written_vote(request: Request, db: NamedDependency[AsyncSession]) -> Response:
     form = await form_of(request)
     try:
         body_id = int(_text(form, "body_id"))
@@ -696,7 +698,7 @@ async def draft_written_vote(request: Request, db: AsyncSession) -> Response:
 
 
 @get("/written-votes/{vote_id:int}", guards=[signed_in])
-async def written_vote_page(request: Request, state: House, vote_id: int) -> Template:
+async def written_vote_page(request: Request, state: House, vote_id: FromPath[int]) -> Template:
     await state.written_votes.close_overdue()
     user = request.user
     async with state.db_read() as db:
@@ -723,7 +725,9 @@ async def written_vote_page(request: Request, state: House, vote_id: int) -> Tem
 
 
 @get("/api/written-votes/{vote_id:int}", guards=[signed_in])
-async def written_vote_info(request: Request, state: House, vote_id: int) -> dict[str, Any]:
+async def written_vote_info(
+    request: Request, state: House, vote_id: FromPath[int]
+) -> dict[str, Any]:
     await state.written_votes.close_overdue()
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)
@@ -732,7 +736,7 @@ async def written_vote_info(request: Request, state: House, vote_id: int) -> dic
 
 @post("/written-votes/{vote_id:int}/papers", guards=[signed_in])
 async def add_written_vote_paper(
-    request: Request, db: AsyncSession, state: House, vote_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, vote_id: FromPath[int]
 ) -> Response:
     vote, standing = await _visible(db, request.user, vote_id)
     if not standing.drafts:
@@ -751,7 +755,7 @@ async def add_written_vote_paper(
 
 @post("/written-votes/{vote_id:int}/send", guards=[signed_in])
 async def send_written_vote(
-    request: Request, db: AsyncSession, state: House, vote_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, vote_id: FromPath[int]
 ) -> Response:
     _, standing = await _visible(db, request.user, vote_id)
     if not standing.leads:
@@ -764,7 +768,7 @@ async def send_written_vote(
 
 @post("/written-votes/{vote_id:int}/ballot", guards=[signed_in])
 async def cast_written_ballot(
-    request: Request, db: AsyncSession, state: House, vote_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, vote_id: FromPath[int]
 ) -> Response:
     await state.written_votes.close_overdue()
     form = await form_of(request)
@@ -774,7 +778,7 @@ async def cast_written_ballot(
 
 @post("/written-votes/{vote_id:int}/close", guards=[signed_in])
 async def close_written_vote(
-    request: Request, db: AsyncSession, state: House, vote_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, vote_id: FromPath[int]
 ) -> Response:
     _, standing = await _visible(db, request.user, vote_id)
     if not standing.leads:
@@ -796,7 +800,9 @@ def _pdf(data: bytes, filename: str, title: str) -> Response[bytes]:
 
 
 @get("/written-votes/{vote_id:int}/papers/{n:int}", guards=[signed_in])
-async def written_vote_paper(request: Request, state: House, vote_id: int, n: int) -> Response:
+async def written_vote_paper(
+    request: Request, state: House, vote_id: FromPath[int], n: FromPath[int]
+) -> Response:
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)
     if not 1 <= n <= len(vote.papers):
@@ -807,7 +813,7 @@ async def written_vote_paper(request: Request, state: House, vote_id: int, n: in
 
 
 @get("/written-votes/{vote_id:int}/record.pdf", guards=[signed_in])
-async def written_vote_record(request: Request, state: House, vote_id: int) -> Response:
+async def written_vote_record(request: Request, state: House, vote_id: FromPath[int]) -> Response:
     await state.written_votes.close_overdue()
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)

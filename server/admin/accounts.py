@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,7 +50,35 @@ class AccountPatch(msgspec.Struct):
     active: bool | UnsetType = UNSET
 
 
-def account_json(user: User) -> dict[str, Any]:
+class AccountOut(TypedDict):
+    id: int | None
+    username: str
+    full_name: str
+    title: str
+    email: str
+    role: str
+    body_id: int | None
+    active: bool
+    must_change_password: bool
+
+
+class NewAccountOut(TypedDict):
+    """The account made and its one-time password, shown once."""
+
+    account: AccountOut
+    password: str
+
+
+class OneTimePassword(TypedDict):
+    password: str
+
+
+class ResetLink(TypedDict):
+    path: str
+    expires_at: str
+
+
+def account_json(user: User) -> AccountOut:
     return {
         "id": user.id,
         "username": user.username,
@@ -162,12 +192,12 @@ async def change_account(db: AsyncSession, actor: User, user: User, data: Accoun
     if data.email is not UNSET:
         data.email = check_email(data.email)
     await _keep_an_admin(db, user, role, active)
-    before = account_json(user)
+    before: dict[str, Any] = dict(account_json(user))
     for field in ("full_name", "title", "email", "role", "body_id", "active"):
         value = getattr(data, field)
         if value is not UNSET:
             setattr(user, field, value.strip() if isinstance(value, str) else value)
-    after = account_json(user)
+    after: dict[str, Any] = dict(account_json(user))
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changed:
         record(db, actor, _verb(changed), user_target(user), changed=changed)
@@ -289,22 +319,28 @@ async def choose_password(
 
 
 @get("/api/admin/accounts", guards=[admin_only])
-async def list_accounts(db: AsyncSession, q: str = "") -> list[dict[str, Any]]:
+async def list_accounts(
+    db: NamedDependency[AsyncSession], q: FromQuery[str] = ""
+) -> list[AccountOut]:
     return [account_json(u) for u in await find_accounts(db, q)]
 
 
 @post("/api/admin/accounts", guards=[admin_only])
 async def add_account(
-    request: Request, db: AsyncSession, state: House, data: NewAccount
-) -> dict[str, Any]:
+    request: Request, db: NamedDependency[AsyncSession], state: House, data: JSONBody[NewAccount]
+) -> NewAccountOut:
     user, password = await create_account(db, state.passwords, request.user, data)
     return {"account": account_json(user), "password": password}
 
 
 @patch("/api/admin/accounts/{user_id:int}", guards=[admin_only])
 async def edit_account(
-    request: Request, db: AsyncSession, state: House, user_id: int, data: AccountPatch
-) -> dict[str, Any]:
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    user_id: FromPath[int],
+    data: JSONBody[AccountPatch],
+) -> AccountOut:
     user = await change_account(db, request.user, await get_account(db, user_id), data)
     state.rights.changed()  # a role or an account that stops: open sockets are checked now
     return account_json(user)
@@ -312,8 +348,8 @@ async def edit_account(
 
 @post("/api/admin/accounts/{user_id:int}/password", guards=[admin_only])
 async def reset_password(
-    request: Request, db: AsyncSession, state: House, user_id: int
-) -> dict[str, Any]:
+    request: Request, db: NamedDependency[AsyncSession], state: House, user_id: FromPath[int]
+) -> OneTimePassword:
     user = await get_account(db, user_id)
     password = await give_one_time_password(db, state.passwords, request.user, user)
     state.rights.changed()
@@ -321,7 +357,9 @@ async def reset_password(
 
 
 @post("/api/admin/accounts/{user_id:int}/reset-link", guards=[admin_only])
-async def reset_link(request: Request, db: AsyncSession, user_id: int) -> dict[str, Any]:
+async def reset_link(
+    request: Request, db: NamedDependency[AsyncSession], user_id: FromPath[int]
+) -> ResetLink:
     path, expires = await make_reset_link(db, request.user, await get_account(db, user_id))
     return {"path": path, "expires_at": expires.isoformat()}
 

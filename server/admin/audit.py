@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,7 +75,23 @@ async def page_of_changes(
     return list(rows.all()), total
 
 
-def change_json(change: AdminChange) -> dict[str, Any]:
+class ChangeOut(TypedDict):
+    id: int | None
+    at: str
+    actor_id: int | None
+    actor_name: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+
+class ChangesPage(TypedDict):
+    changes: list[ChangeOut]
+    page: int
+    total: int
+
+
+def change_json(change: AdminChange) -> ChangeOut:
     return {
         "id": change.id,
         "at": change.at.isoformat(),
@@ -86,7 +104,7 @@ def change_json(change: AdminChange) -> dict[str, Any]:
 
 
 @get("/api/admin/changes", guards=[admin_only])
-async def list_changes(db: AsyncSession, page: int = 1) -> dict[str, Any]:
+async def list_changes(db: NamedDependency[AsyncSession], page: FromQuery[int] = 1) -> ChangesPage:
     """The audit list, newest first, `PER_PAGE` to a page."""
     page = max(1, min(page, 100_000))
     changes, total = await page_of_changes(db, page)

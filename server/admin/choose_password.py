@@ -4,6 +4,8 @@ through a one-time link made by an admin (`/reset/{token}`)."""
 from __future__ import annotations
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,7 +40,9 @@ async def password_page(request: Request) -> Template:
 
 
 @post("/password", guards=[signed_in])
-async def password_chosen(request: Request, db: AsyncSession, state: House) -> Response:
+async def password_chosen(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Response:
     fields = await _fields(request)
     forced = request.user.must_change_password
     try:
@@ -59,7 +63,9 @@ async def password_chosen(request: Request, db: AsyncSession, state: House) -> R
 
 
 @get("/reset/{token:str}")
-async def reset_page(request: Request, db: AsyncSession, token: str) -> Template:
+async def reset_page(
+    request: Request, db: NamedDependency[AsyncSession], token: FromPath[str]
+) -> Template:
     try:
         _, user = await open_reset_link(db, token)
     except AppError as refusal:
@@ -68,7 +74,9 @@ async def reset_page(request: Request, db: AsyncSession, token: str) -> Template
 
 
 @post("/reset/{token:str}")
-async def reset_chosen(request: Request, db: AsyncSession, state: House, token: str) -> Template:
+async def reset_chosen(
+    request: Request, db: NamedDependency[AsyncSession], state: House, token: FromPath[str]
+) -> Template:
     fields = await _fields(request)
     try:
         user = await use_reset_link(

@@ -3,17 +3,19 @@ a change (kind, total membership against meetings' voters) are server/bodies.py'
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server import council
 from server.access import admin_only
 from server.admin.audit import record
-from server.bodies import BodyPatch, body_json, update_body
+from server.bodies import BodyOut, BodyPatch, body_json, update_body
 from server.errors import AppError, not_found
 from server.models import Body, BodyKind, User
 
@@ -66,12 +68,14 @@ async def change_council(db: AsyncSession, actor: User, body: Body, data: BodyPa
 
 
 @get("/api/admin/councils", guards=[admin_only])
-async def list_councils(db: AsyncSession) -> list[dict[str, Any]]:
+async def list_councils(db: NamedDependency[AsyncSession]) -> list[BodyOut]:
     return [body_json(b) for b in await all_councils(db)]
 
 
 @post("/api/admin/councils", guards=[admin_only])
-async def add_council(request: Request, db: AsyncSession, data: NewCouncil) -> dict[str, Any]:
+async def add_council(
+    request: Request, db: NamedDependency[AsyncSession], data: JSONBody[NewCouncil]
+) -> BodyOut:
     return body_json(await create_council(db, request.user, data))
 
 

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -128,7 +130,9 @@ def row_json(new: NewUser) -> dict[str, Any]:
 
 
 @post("/api/admin/import/preview", guards=[admin_only], status_code=200)
-async def preview_api(request: Request, db: AsyncSession, data: ImportRequest) -> Any:
+async def preview_api(
+    request: Request, db: NamedDependency[AsyncSession], data: JSONBody[ImportRequest]
+) -> Any:
     try:
         rows = await read_import(db, data.csv)
     except ImportRefused as refused:
@@ -137,7 +141,9 @@ async def preview_api(request: Request, db: AsyncSession, data: ImportRequest) -
 
 
 @post("/api/admin/import", guards=[admin_only])
-async def import_api(request: Request, db: AsyncSession, state: House, data: ImportRequest) -> Any:
+async def import_api(
+    request: Request, db: NamedDependency[AsyncSession], state: House, data: JSONBody[ImportRequest]
+) -> Any:
     try:
         rows = await commit_import(db, state.passwords, request.user, data.csv, data.body_id)
     except ImportRefused as refused:

@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,7 +52,9 @@ async def admin_home() -> Redirect:
 
 
 @get("/admin/accounts", guards=[admin_only])
-async def accounts_page(request: Request, db: AsyncSession, q: str = "") -> Template:
+async def accounts_page(
+    request: Request, db: NamedDependency[AsyncSession], q: FromQuery[str] = ""
+) -> Template:
     context = {
         "people": await accounts.find_accounts(db, q),
         "q": q,
@@ -63,7 +67,9 @@ async def accounts_page(request: Request, db: AsyncSession, q: str = "") -> Temp
 
 
 @post("/admin/accounts", guards=[admin_only])
-async def account_made(request: Request, db: AsyncSession, state: House) -> Template:
+async def account_made(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Template:
     form = await _form(request)
     new = accounts.NewAccount(
         username=_text(form, "username", 64),
@@ -94,12 +100,14 @@ async def _account_context(db: AsyncSession, user_id: int, **extra: Any) -> dict
 
 
 @get("/admin/accounts/{user_id:int}", guards=[admin_only])
-async def account_page(db: AsyncSession, user_id: int) -> Template:
+async def account_page(db: NamedDependency[AsyncSession], user_id: FromPath[int]) -> Template:
     return Template("admin/account.html", context=await _account_context(db, user_id))
 
 
 @post("/admin/accounts/{user_id:int}", guards=[admin_only])
-async def account_saved(request: Request, db: AsyncSession, state: House, user_id: int) -> Template:
+async def account_saved(
+    request: Request, db: NamedDependency[AsyncSession], state: House, user_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     data = accounts.AccountPatch(
         full_name=_text(form, "full_name"),
@@ -119,7 +127,7 @@ async def account_saved(request: Request, db: AsyncSession, state: House, user_i
 
 @post("/admin/accounts/{user_id:int}/active", guards=[admin_only])
 async def account_active(
-    request: Request, db: AsyncSession, state: House, user_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, user_id: FromPath[int]
 ) -> Template:
     active = _text(await _form(request), "active") == "1"
     person = await accounts.get_account(db, user_id)
@@ -130,7 +138,7 @@ async def account_active(
 
 @post("/admin/accounts/{user_id:int}/password", guards=[admin_only])
 async def account_password(
-    request: Request, db: AsyncSession, state: House, user_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, user_id: FromPath[int]
 ) -> Template:
     person = await accounts.get_account(db, user_id)
     password = await accounts.give_one_time_password(db, state.passwords, request.user, person)
@@ -139,7 +147,9 @@ async def account_password(
 
 
 @post("/admin/accounts/{user_id:int}/reset-link", guards=[admin_only])
-async def account_link(request: Request, db: AsyncSession, user_id: int) -> Template:
+async def account_link(
+    request: Request, db: NamedDependency[AsyncSession], user_id: FromPath[int]
+) -> Template:
     person = await accounts.get_account(db, user_id)
     path, expires = await accounts.make_reset_link(db, request.user, person)
     link = f"{request.base_url}".rstrip("/") + path
@@ -156,7 +166,7 @@ async def account_link(request: Request, db: AsyncSession, user_id: int) -> Temp
 
 
 @get("/admin/councils", guards=[admin_only])
-async def councils_page(db: AsyncSession) -> Template:
+async def councils_page(db: NamedDependency[AsyncSession]) -> Template:
     context = {"councils": await councils.all_councils(db), "kinds": KINDS}
     return Template("admin/councils.html", context=context)
 
@@ -169,7 +179,7 @@ def _members(form: dict[str, Any]) -> int | None:
 
 
 @post("/admin/councils", guards=[admin_only])
-async def council_made(request: Request, db: AsyncSession) -> Response:
+async def council_made(request: Request, db: NamedDependency[AsyncSession]) -> Response:
     form = await _form(request)
     new = councils.NewCouncil(
         name=_text(form, "name"),
@@ -183,14 +193,16 @@ async def council_made(request: Request, db: AsyncSession) -> Response:
 
 
 @get("/admin/councils/{body_id:int}", guards=[admin_only])
-async def council_page(db: AsyncSession, body_id: int) -> Template:
+async def council_page(db: NamedDependency[AsyncSession], body_id: FromPath[int]) -> Template:
     body = await councils.get_council(db, body_id)
     context = {"council": body, "kinds": KINDS, "roster": await roster.roster_of(db, body_id)}
     return Template("admin/council.html", context=context)
 
 
 @post("/admin/councils/{body_id:int}", guards=[admin_only])
-async def council_saved(request: Request, db: AsyncSession, body_id: int) -> Template:
+async def council_saved(
+    request: Request, db: NamedDependency[AsyncSession], body_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     if not _text(form, "name"):
         raise AppError(400, "no_council_name", "Enter the council's name.")
@@ -222,13 +234,15 @@ async def _roster_table(db: AsyncSession, body_id: int) -> Template:
 
 
 @get("/councils/{body_id:int}/roster", guards=[keeps_roster])
-async def roster_page(db: AsyncSession, body_id: int) -> Template:
+async def roster_page(db: NamedDependency[AsyncSession], body_id: FromPath[int]) -> Template:
     table = await _roster_table(db, body_id)
     return Template("admin/roster.html", context=table.context)
 
 
 @post("/councils/{body_id:int}/roster", guards=[keeps_roster])
-async def member_added(request: Request, db: AsyncSession, body_id: int) -> Template:
+async def member_added(
+    request: Request, db: NamedDependency[AsyncSession], body_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     new = roster.NewMember(
         username=_text(form, "username", 64),
@@ -241,7 +255,9 @@ async def member_added(request: Request, db: AsyncSession, body_id: int) -> Temp
 
 
 @post("/members/{member_id:int}", guards=[keeps_roster])
-async def member_saved(request: Request, db: AsyncSession, member_id: int) -> Template:
+async def member_saved(
+    request: Request, db: NamedDependency[AsyncSession], member_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     data = roster.MemberPatch(
         title=_text(form, "title"), seat=_text(form, "seat", 32), group=_text(form, "group")
@@ -251,7 +267,9 @@ async def member_saved(request: Request, db: AsyncSession, member_id: int) -> Te
 
 
 @post("/members/{member_id:int}/delete", guards=[keeps_roster])
-async def member_removed(request: Request, db: AsyncSession, member_id: int) -> Template:
+async def member_removed(
+    request: Request, db: NamedDependency[AsyncSession], member_id: FromPath[int]
+) -> Template:
     body_id = await roster.remove_member(db, request.user, member_id)
     return await _roster_table(db, body_id)
 
@@ -260,7 +278,7 @@ async def member_removed(request: Request, db: AsyncSession, member_id: int) -> 
 
 
 @get("/admin/import", guards=[admin_only])
-async def import_page(db: AsyncSession) -> Template:
+async def import_page(db: NamedDependency[AsyncSession]) -> Template:
     return Template("admin/import.html", context={"councils": await councils.all_councils(db)})
 
 
@@ -283,7 +301,7 @@ def _problems(request: Request, refused: ImportRefused) -> Template:
 
 
 @post("/admin/import/preview", guards=[admin_only])
-async def import_preview(request: Request, db: AsyncSession) -> Template:
+async def import_preview(request: Request, db: NamedDependency[AsyncSession]) -> Template:
     form = await _form(request)
     text = await _csv_of(form)
     body_id = _number(form, "body_id")
@@ -297,7 +315,9 @@ async def import_preview(request: Request, db: AsyncSession) -> Template:
 
 
 @post("/admin/import/commit", guards=[admin_only])
-async def import_commit(request: Request, db: AsyncSession, state: House) -> Template:
+async def import_commit(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Template:
     form = await _form(request)
     body_id = _number(form, "body_id")
     try:
@@ -313,7 +333,9 @@ async def import_commit(request: Request, db: AsyncSession, state: House) -> Tem
 
 
 @get("/admin/changes", guards=[admin_only])
-async def changes_page(db: AsyncSession, state: House, page: int = 1) -> Template:
+async def changes_page(
+    db: NamedDependency[AsyncSession], state: House, page: FromQuery[int] = 1
+) -> Template:
     page = max(1, min(page, 100_000))
     changes, total = await audit.page_of_changes(db, page)
     context = {

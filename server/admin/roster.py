@@ -3,11 +3,13 @@ biểu). An admin or a secretary of that council keeps it (access.keeps_roster).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET, UnsetType
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,7 +36,21 @@ class MemberPatch(msgspec.Struct):
     group: Text | UnsetType = UNSET
 
 
-def member_json(member: Member, user: User) -> dict[str, Any]:
+class MemberOut(TypedDict):
+    id: int | None
+    user_id: int | None
+    username: str
+    full_name: str
+    title: str
+    seat: str
+    group: str
+
+
+class Done(TypedDict):
+    ok: bool
+
+
+def member_json(member: Member, user: User) -> MemberOut:
     return {
         "id": member.id,
         "user_id": user.id,
@@ -128,29 +144,39 @@ async def _council(db: AsyncSession, body_id: int) -> Body:
 
 
 @get("/api/councils/{body_id:int}/members", guards=[keeps_roster])
-async def list_members(db: AsyncSession, body_id: int) -> list[dict[str, Any]]:
+async def list_members(
+    db: NamedDependency[AsyncSession], body_id: FromPath[int]
+) -> list[MemberOut]:
     await _council(db, body_id)
     return [member_json(m, u) for m, u in await roster_of(db, body_id)]
 
 
 @post("/api/councils/{body_id:int}/members", guards=[keeps_roster])
 async def add_member_api(
-    request: Request, db: AsyncSession, body_id: int, data: NewMember
-) -> dict[str, Any]:
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    body_id: FromPath[int],
+    data: JSONBody[NewMember],
+) -> MemberOut:
     member = await add_member(db, request.user, await _council(db, body_id), data)
     return member_json(*await get_member(db, member.id or 0))
 
 
 @patch("/api/members/{member_id:int}", guards=[keeps_roster])
 async def change_member_api(
-    request: Request, db: AsyncSession, member_id: int, data: MemberPatch
-) -> dict[str, Any]:
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    member_id: FromPath[int],
+    data: JSONBody[MemberPatch],
+) -> MemberOut:
     member = await change_member(db, request.user, member_id, data)
     return member_json(*await get_member(db, member.id or 0))
 
 
 @delete("/api/members/{member_id:int}", guards=[keeps_roster], status_code=200)
-async def remove_member_api(request: Request, db: AsyncSession, member_id: int) -> dict[str, Any]:
+async def remove_member_api(
+    request: Request, db: NamedDependency[AsyncSession], member_id: FromPath[int]
+) -> Done:
     await remove_member(db, request.user, member_id)
     return {"ok": True}
 

@@ -4,6 +4,8 @@ program from the bridge, and the page the chair presents."""
 from __future__ import annotations
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +18,9 @@ from server.meetings import rules as meeting_rules
     guards=[meeting_permission],
     opt={"permission": "conference"},
 )
-async def conference(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def conference(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     view = await meeting_rules.meeting_view(db, request.state.access)
     agenda = meeting_rules.item_titles(view["tree"])
     return Template("conference.html", context={**view, "agenda": agenda})

@@ -6,9 +6,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import openapi
 from server.access import meeting_permission, recorder_only
 from server.conference.bridge import Control
 from server.conference.program import FPS, HEIGHT, WIDTH
@@ -32,7 +34,9 @@ class OfferIn(msgspec.Struct):
     opt=CONFERENCE,
     status_code=HTTP_200_OK,
 )
-async def offer(request: Request, state: House, meeting_id: int, data: OfferIn) -> dict[str, str]:
+async def offer(
+    request: Request, state: House, meeting_id: FromPath[int], data: JSONBody[OfferIn]
+) -> dict[str, str]:
     """An SDP offer in, the bridge's SDP answer out (every candidate gathered, no trickle)."""
     user = request.user
     answer = await state.conferences.join(meeting_id, user.id, user.full_name, data.sdp)
@@ -40,7 +44,9 @@ async def offer(request: Request, state: House, meeting_id: int, data: OfferIn) 
 
 
 @post("/recorder/meetings/{meeting_id:int}/listen", guards=[recorder_only], status_code=HTTP_200_OK)
-async def listen(state: House, meeting_id: int, data: OfferIn) -> dict[str, str]:
+async def listen(
+    state: House, meeting_id: FromPath[int], data: JSONBody[OfferIn]
+) -> dict[str, str]:
     """The recorder's receive-only offer in, an answer with the program out."""
     if await _meeting_missing(state, meeting_id):
         raise AppError(404, "not_found", "Not found: {what}.", what="meeting")
@@ -59,12 +65,12 @@ async def _meeting_missing(state: House, meeting_id: int) -> bool:
     opt=CONFERENCE,
     status_code=HTTP_204_NO_CONTENT,
 )
-async def hang_up(request: Request, state: House, meeting_id: int) -> None:
+async def hang_up(request: Request, state: House, meeting_id: FromPath[int]) -> None:
     await state.conferences.leave(meeting_id, request.user.id)
 
 
 @get("/meetings/{meeting_id:int}/rtc/config", guards=[meeting_permission], opt=CONFERENCE)
-async def config(request: Request, state: House, meeting_id: int) -> dict[str, Any]:
+async def config(request: Request, state: House, meeting_id: FromPath[int]) -> dict[str, Any]:
     """What a browser needs before it offers: STUN/TURN servers and the program's size."""
     return {
         "ice_servers": state.settings.ice_servers(request.user.id),
@@ -76,8 +82,11 @@ async def config(request: Request, state: House, meeting_id: int) -> dict[str, A
     "/meetings/{meeting_id:int}/rtc/points/{user_id:int}/thumb.jpg",
     guards=[meeting_permission],
     opt=PRESIDE,
+    responses=openapi.JPEG,
 )
-async def thumbnail(state: House, meeting_id: int, user_id: int) -> Response[bytes]:
+async def thumbnail(
+    state: House, meeting_id: FromPath[int], user_id: FromPath[int]
+) -> Response[bytes]:
     """The point's latest picture, small, for the chair's source picker."""
     jpeg = await state.conferences.thumbnail(meeting_id, user_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

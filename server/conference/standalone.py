@@ -16,6 +16,7 @@ import msgspec
 from litestar import Litestar, Request, Response, Router, delete, get, post
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from server import journal, logs, metrics
@@ -37,34 +38,40 @@ class PointIn(msgspec.Struct):
 
 
 @post("/points", status_code=HTTP_200_OK)
-async def join(state: State, meeting_id: int, data: PointIn) -> dict[str, str]:
+async def join(state: State, meeting_id: FromPath[int], data: JSONBody[PointIn]) -> dict[str, str]:
     answer = await state.conferences.join(meeting_id, data.user_id, data.name, data.sdp)
     return {"sdp": answer, "type": "answer"}
 
 
 @delete("/points/{user_id:int}", status_code=HTTP_204_NO_CONTENT)
-async def leave(state: State, meeting_id: int, user_id: int) -> None:
+async def leave(state: State, meeting_id: FromPath[int], user_id: FromPath[int]) -> None:
     await state.conferences.leave(meeting_id, user_id)
 
 
 @post("/listen", status_code=HTTP_200_OK)
-async def listen(state: State, meeting_id: int, data: OfferIn) -> dict[str, str]:
+async def listen(
+    state: State, meeting_id: FromPath[int], data: JSONBody[OfferIn]
+) -> dict[str, str]:
     return {"sdp": await state.conferences.listen(meeting_id, data.sdp), "type": "answer"}
 
 
 @post("/control", status_code=HTTP_204_NO_CONTENT)
-async def control(state: State, meeting_id: int, data: Control) -> None:
+async def control(state: State, meeting_id: FromPath[int], data: JSONBody[Control]) -> None:
     await state.conferences.control(meeting_id, data)
 
 
 @get("/points/{user_id:int}/thumb.jpg")
-async def thumbnail(state: State, meeting_id: int, user_id: int) -> Response[bytes]:
+async def thumbnail(
+    state: State, meeting_id: FromPath[int], user_id: FromPath[int]
+) -> Response[bytes]:
     jpeg = await state.conferences.thumbnail(meeting_id, user_id)
     return Response(jpeg, media_type="image/jpeg")
 
 
 @get("/view")
-async def view(state: State, meeting_id: int, console: bool) -> dict[str, Any] | None:
+async def view(
+    state: State, meeting_id: FromPath[int], console: FromQuery[bool]
+) -> dict[str, Any] | None:
     return await state.conferences.view(meeting_id, console)
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agenda.render import WIDTHS, width_bucket
+from server import openapi
 from server.access import MeetingAccess, meeting_permission
 from server.blobs import BlobStore
 from server.documents import rules, versions
-from server.documents.rules import Upload, document_json
+from server.documents.rules import DocumentOut, SearchHit, Upload, document_json
+from server.documents.versions import VersionOut
 from server.errors import AppError, form_of, not_found
 from server.house import House, house_of
 from server.models import AgendaBook, AgendaItem, Document
@@ -99,13 +104,35 @@ async def upload_to_item(request: Request, db: AsyncSession, item_id: int) -> Do
     return await rules.add_document(house_of(request), db, item, request.user, upload)
 
 
+class DocumentInfo(DocumentOut):
+    """A paper with what a reader needs to show it."""
+
+    meeting_id: int
+    pages: list[list[float]]
+    page_labels: list[str]
+    printed_page_count: int | None
+    widths: list[int]
+    downloadable: bool
+    viewer: str
+    page_keys: list[str]
+    replaced_at: datetime | None
+    versions: list[VersionOut]
+
+
+class SearchResults(TypedDict):
+    query: str
+    results: list[SearchHit]
+
+
 @post(
     "/items/{item_id:int}/documents",
     guards=[meeting_permission],
     opt=MANAGE,
     status_code=HTTP_201_CREATED,
 )
-async def upload_document(request: Request, db: AsyncSession, item_id: int) -> dict[str, Any]:
+async def upload_document(
+    request: Request, db: NamedDependency[AsyncSession], item_id: FromPath[int]
+) -> DocumentOut:
     """Multipart upload: `file` (PDF, JPEG/PNG scan, or .docx/.odt), `title?`, `confidential?`."""
     return document_json(await upload_to_item(request, db, item_id))
 
@@ -116,7 +143,9 @@ async def upload_document(request: Request, db: AsyncSession, item_id: int) -> d
     opt=MANAGE,
     status_code=HTTP_201_CREATED,
 )
-async def replace_document(request: Request, db: AsyncSession, document_id: int) -> dict[str, Any]:
+async def replace_document(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> DocumentOut:
     """Multipart: `file`, `title?`, `version` (the one being replaced). The new version takes
     the old one's place; a published book is built again and every reader moves to it."""
     return document_json(await replace_from_request(request, db, document_id))
@@ -124,8 +153,8 @@ async def replace_document(request: Request, db: AsyncSession, document_id: int)
 
 @get("/documents/{document_id:int}/versions", guards=[meeting_permission], opt=VIEW)
 async def document_versions(
-    request: Request, db: AsyncSession, document_id: int
-) -> list[dict[str, Any]]:
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> list[VersionOut]:
     """Every version of the document, newest first."""
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
@@ -134,13 +163,17 @@ async def document_versions(
 
 
 @delete("/documents/{document_id:int}", guards=[meeting_permission], opt=MANAGE)
-async def delete_document(request: Request, db: AsyncSession, document_id: int) -> None:
+async def delete_document(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> None:
     """Only before a published agenda book holds it; after, upload a new version instead."""
     await delete_from_request(request, db, document_id)
 
 
 @get("/documents/{document_id:int}", guards=[meeting_permission], opt=VIEW)
-async def document_info(request: Request, db: AsyncSession, document_id: int) -> dict[str, Any]:
+async def document_info(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> DocumentInfo:
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
     )
@@ -167,9 +200,19 @@ def _page_number(document: Document, page: int) -> int:
     return page
 
 
-@get("/documents/{document_id:int}/pages/{page:int}", guards=[meeting_permission], opt=VIEW)
+@get(
+    "/documents/{document_id:int}/pages/{page:int}",
+    guards=[meeting_permission],
+    opt=VIEW,
+    responses=openapi.WEBP,
+)
 async def page_image(
-    request: Request, db: AsyncSession, state: House, document_id: int, page: int, w: int = 1280
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    document_id: FromPath[int],
+    page: FromPath[int],
+    w: FromQuery[int] = 1280,
 ) -> Response[bytes]:
     """The page as WebP at the width bucket at or above `w`; watermarked when confidential
     (the reader then adds `v`, the `viewer` of the document's facts, so each person's copy
@@ -196,7 +239,11 @@ async def page_image(
 
 @get("/documents/{document_id:int}/pages/{page:int}/words", guards=[meeting_permission], opt=VIEW)
 async def page_words(
-    request: Request, db: AsyncSession, state: House, document_id: int, page: int
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    document_id: FromPath[int],
+    page: FromPath[int],
 ) -> Response[bytes]:
     """Word boxes `[x0, y0, x1, y1, text]`, normalized 0..1 to the page, in reading order."""
     document = await rules.readable_document(
@@ -209,8 +256,15 @@ async def page_words(
     return Response(path.read_bytes(), media_type="application/json", headers=headers)
 
 
-@get("/documents/{document_id:int}/download", guards=[meeting_permission], opt=VIEW)
-async def download(request: Request, db: AsyncSession, document_id: int) -> Response[bytes]:
+@get(
+    "/documents/{document_id:int}/download",
+    guards=[meeting_permission],
+    opt=VIEW,
+    responses=openapi.PDF,
+)
+async def download(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> Response[bytes]:
     """The PDF stamped with the reader's name and a copy id kept in the journal."""
     document = await rules.readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)
@@ -230,12 +284,12 @@ async def download(request: Request, db: AsyncSession, document_id: int) -> Resp
 @get("/meetings/{meeting_id:int}/search", guards=[meeting_permission], opt=VIEW)
 async def search(
     request: Request,
-    db: AsyncSession,
-    meeting_id: int,
-    q: str = "",
-    document_id: int | None = None,
-    reading: int | None = None,
-) -> dict[str, Any]:
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    q: FromQuery[str] = "",
+    document_id: FromQuery[int | None] = None,
+    reading: FromQuery[int | None] = None,
+) -> SearchResults:
     """Pages of the agenda book and papers that contain `q`, ignoring case and diacritics,
     each listed once (in the book when `reading` is the book) with its printed `label`;
     `document_id` keeps to one document. At most 200 hits."""

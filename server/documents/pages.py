@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +19,9 @@ from server.models import AgendaBook, Meeting
 
 
 @post("/items/{item_id:int}/documents", guards=[meeting_permission], opt={"permission": "manage"})
-async def upload_from_editor(request: Request, db: AsyncSession, item_id: int) -> Template:
+async def upload_from_editor(
+    request: Request, db: NamedDependency[AsyncSession], item_id: FromPath[int]
+) -> Template:
     await upload_to_item(request, db, item_id)
     return await agenda_fragment(db, request.state.access.meeting)
 
@@ -27,7 +31,9 @@ async def upload_from_editor(request: Request, db: AsyncSession, item_id: int) -
     guards=[meeting_permission],
     opt={"permission": "manage"},
 )
-async def replace_from_editor(request: Request, db: AsyncSession, document_id: int) -> Template:
+async def replace_from_editor(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> Template:
     new = await replace_from_request(request, db, document_id)
     fragment = await agenda_fragment(db, await db.get_one(Meeting, new.meeting_id))
     fragment.headers["HX-Trigger"] = "publishing"  # the editor shows the book being rebuilt
@@ -37,14 +43,16 @@ async def replace_from_editor(request: Request, db: AsyncSession, document_id: i
 @post(
     "/documents/{document_id:int}/delete", guards=[meeting_permission], opt={"permission": "manage"}
 )
-async def delete_from_editor(request: Request, db: AsyncSession, document_id: int) -> Template:
+async def delete_from_editor(
+    request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
+) -> Template:
     meeting_id = await delete_from_request(request, db, document_id)
     return await agenda_fragment(db, await db.get_one(Meeting, meeting_id))
 
 
 @get("/documents/{document_id:int}/versions", guards=[meeting_permission])
 async def versions_fragment(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Template:
     """The editor's list of a document's versions."""
     document = await rules.readable_document(
@@ -61,11 +69,11 @@ async def versions_fragment(
 @get("/meetings/{meeting_id:int}/read", guards=[meeting_permission])
 async def reader(
     request: Request,
-    db: AsyncSession,
+    db: NamedDependency[AsyncSession],
     state: House,
-    meeting_id: int,
-    document: int | None = None,
-    page: int = 1,
+    meeting_id: FromPath[int],
+    document: FromQuery[int | None] = None,
+    page: FromQuery[int] = 1,
 ) -> Template:
     """The agenda beside a page viewer; opens `document` at `page`, else the newest book."""
     access: MeetingAccess = request.state.access

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -299,7 +299,7 @@ async def search(
     query: str,
     document_id: int | None = None,
     reading: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[SearchHit]:
     """Pages whose text holds `query`, ignoring case, diacritics and line breaks, with a
     snippet each, named by their printed label.
 
@@ -351,7 +351,7 @@ async def search(
         statement = statement.where(col(Document.confidential).is_(False))
     rows = (await db.exec(statement)).all()
     phrase = re.compile(r"\s+".join(re.escape(word) for word in words))
-    hits: list[dict[str, Any]] = []
+    hits: list[SearchHit] = []
     listed: set[str] = set()
     for page, document in rows:
         matches = list(phrase.finditer(page.folded)) if can_read(access, document) else []
@@ -369,9 +369,23 @@ def _containing(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+class SearchHit(TypedDict):
+    """A page holding the words looked for."""
+
+    document_id: int | None
+    document_title: str
+    kind: str
+    paper_title: str
+    page: int
+    label: str
+    snippet: str
+    parts: list[str]
+    count: int
+
+
 def _hit(
     page: DocumentPage, document: Document, matches: list[re.Match[str]], names: PageNames
-) -> dict[str, Any]:
+) -> SearchHit:
     at, end = matches[0].span()
     start, stop = max(0, at - 60), min(len(page.text), end + 60)
     before = ("…" if start else "") + _squash(page.text[start:at])
@@ -425,7 +439,21 @@ async def stamped_copy(
     return pdf, copy_id
 
 
-def document_json(document: Document) -> dict[str, Any]:
+class DocumentOut(TypedDict):
+    """A paper as the JSON routes show it."""
+
+    id: int | None
+    item_id: int | None
+    title: str
+    filename: str
+    sha256: str
+    page_count: int
+    confidential: bool
+    version: int
+    kind: str
+
+
+def document_json(document: Document) -> DocumentOut:
     return {
         "id": document.id,
         "item_id": document.item_id,

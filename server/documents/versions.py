@@ -4,8 +4,8 @@ version after, and its history of versions."""
 from __future__ import annotations
 
 import shutil
-from datetime import tzinfo
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -218,7 +218,18 @@ def _likeness(text: str, width: float, height: float) -> tuple[str, int, int]:
     return " ".join(text.split()), round(width), round(height)
 
 
-async def version_history(db: AsyncSession, document: Document, tz: tzinfo) -> list[dict[str, Any]]:
+class VersionOut(TypedDict):
+    id: int | None
+    version: int
+    uploaded_at: datetime
+    when: str
+    uploaded_by: str
+    page_count: int
+    filename: str
+    current: bool
+
+
+async def version_history(db: AsyncSession, document: Document, tz: tzinfo) -> list[VersionOut]:
     """Every version of the document, newest first: number, date (also as the council's
     clock shows it), who uploaded, pages."""
     chain = list(reversed(await _with_older(db, document)))

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
 from sqlmodel import col, select
 
 from server import logs
@@ -42,7 +43,7 @@ _TOO_FAST = Refusal("too_fast", "Too many messages at once; wait a moment and tr
 
 # Signed in here rather than by the middleware: the account and the meeting are read together.
 @websocket("/ws/meetings/{meeting_id:int}", opt={"exclude_from_auth": True})
-async def meeting_socket(socket: WebSocket, meeting_id: int) -> None:
+async def meeting_socket(socket: WebSocket, meeting_id: FromPath[int]) -> None:
     """One tablet in one meeting. See DESIGN.md, "Realtime contract"."""
     state = house_of(socket)
     await socket.accept()

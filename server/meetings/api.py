@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired, TypedDict
 
 import msgspec
 from litestar import Request, Router, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.access import MeetingAccess, account_role, meeting_permission, signed_in
-from server.bodies import body_json
-from server.documents.rules import document_json
+from server.bodies import BodyOut, body_json
+from server.documents.rules import DocumentOut, document_json
 from server.errors import not_found
 from server.house import House
 from server.i18n import translate
@@ -94,8 +96,66 @@ def given(patch: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-def meeting_json(meeting: Meeting, body: Body | None = None) -> dict[str, Any]:
-    data = {
+class MeetingOut(TypedDict):
+    id: int | None
+    title: str
+    place: str
+    starts_at: str
+    description: str
+    status: str
+    body_id: int
+    secretary_id: int | None
+    body: NotRequired[BodyOut]
+
+
+class ItemOut(TypedDict):
+    id: int | None
+    number: str | None
+    title: str
+    parent_id: int | None
+    position: int
+    presenter: str
+    duration_minutes: int | None
+    notes: str
+
+
+class ItemTreeOut(ItemOut):
+    documents: list[DocumentOut]
+    children: list[ItemTreeOut]
+
+
+class ParticipantOut(TypedDict):
+    user_id: int | None
+    username: str
+    full_name: str
+    title: str
+    role: str
+    seat: str
+    vote_weight: int
+
+
+class MeetingView(MeetingOut):
+    """The meeting with its agenda tree, papers and people, as its participant may see it."""
+
+    your_role: str | None
+    can: dict[str, bool]
+    items: list[ItemTreeOut]
+    documents: list[DocumentOut]
+    participants: list[ParticipantOut]
+
+
+class PersonFound(TypedDict):
+    user_id: int | None
+    username: str
+    full_name: str
+    title: str
+    group: str | None
+    seat: str | None
+    taking_part: bool
+
+
+def meeting_json(meeting: Meeting, body: Body | None = None) -> MeetingOut:
+    data: MeetingOut = {
         "id": meeting.id,
         "title": meeting.title,
         "place": meeting.place,
@@ -110,7 +170,7 @@ def meeting_json(meeting: Meeting, body: Body | None = None) -> dict[str, Any]:
     return data
 
 
-def item_json(item: AgendaItem, number: str | None = None) -> dict[str, Any]:
+def item_json(item: AgendaItem, number: str | None = None) -> ItemOut:
     return {
         "id": item.id,
         "number": number,
@@ -123,7 +183,7 @@ def item_json(item: AgendaItem, number: str | None = None) -> dict[str, Any]:
     }
 
 
-def participant_json(participant: Participant, user: User) -> dict[str, Any]:
+def participant_json(participant: Participant, user: User) -> ParticipantOut:
     return {
         "user_id": user.id,
         "username": user.username,
@@ -135,7 +195,7 @@ def participant_json(participant: Participant, user: User) -> dict[str, Any]:
     }
 
 
-def _tree_json(tree: list[dict[str, Any]], documents: dict) -> list[dict[str, Any]]:
+def _tree_json(tree: list[dict[str, Any]], documents: dict) -> list[ItemTreeOut]:
     return [
         {
             **item_json(node["item"], node["number"]),
@@ -147,14 +207,14 @@ def _tree_json(tree: list[dict[str, Any]], documents: dict) -> list[dict[str, An
 
 
 @get("/meetings", guards=[signed_in])
-async def list_meetings(request: Request, db: AsyncSession) -> list[dict[str, Any]]:
+async def list_meetings(request: Request, db: NamedDependency[AsyncSession]) -> list[MeetingOut]:
     return [meeting_json(m) for m in await rules.meetings_for(db, request.user)]
 
 
 @post("/meetings", guards=[account_role(Role.admin, Role.secretary)], status_code=HTTP_201_CREATED)
 async def create_meeting(
-    request: Request, db: AsyncSession, state: House, data: MeetingIn
-) -> dict[str, Any]:
+    request: Request, db: NamedDependency[AsyncSession], state: House, data: JSONBody[MeetingIn]
+) -> MeetingOut:
     fields = msgspec.structs.asdict(data)
     fields["starts_at"] = rules.on_council_clock(data.starts_at, state.settings.tz)
     meeting = await rules.create_meeting(db, request.user, **fields)
@@ -162,7 +222,9 @@ async def create_meeting(
 
 
 @get("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "view"})
-async def get_meeting(request: Request, db: AsyncSession, meeting_id: int) -> dict[str, Any]:
+async def get_meeting(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> MeetingView:
     access: MeetingAccess = request.state.access
     view = await rules.meeting_view(db, access)
     return {
@@ -177,8 +239,11 @@ async def get_meeting(request: Request, db: AsyncSession, meeting_id: int) -> di
 
 @patch("/meetings/{meeting_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
 async def patch_meeting(
-    db: AsyncSession, state: House, meeting_id: int, data: MeetingPatch
-) -> dict[str, Any]:
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    data: JSONBody[MeetingPatch],
+) -> MeetingOut:
     changes = given(data)
     if "starts_at" in changes:
         changes["starts_at"] = rules.on_council_clock(changes["starts_at"], state.settings.tz)
@@ -198,8 +263,11 @@ async def patch_meeting(
     status_code=HTTP_201_CREATED,
 )
 async def add_participant(
-    db: AsyncSession, state: House, meeting_id: int, data: ParticipantIn
-) -> dict[str, Any]:
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    data: JSONBody[ParticipantIn],
+) -> ParticipantOut:
     meeting = await db.get_one(Meeting, meeting_id)
     participant, user = await rules.add_participant(db, meeting, **msgspec.structs.asdict(data))
     state.rights.changed()
@@ -213,7 +281,10 @@ async def add_participant(
     status_code=HTTP_200_OK,
 )
 async def add_roster(
-    db: AsyncSession, state: House, meeting_id: int, data: RosterIn
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    data: JSONBody[RosterIn],
 ) -> dict[str, int]:
     meeting = await db.get_one(Meeting, meeting_id)
     done = await setup.add_roster(db, meeting, group=data.group, role=data.role)
@@ -222,7 +293,9 @@ async def add_roster(
 
 
 @get("/meetings/{meeting_id:int}/people", guards=[meeting_permission], opt={"permission": "manage"})
-async def find_people(db: AsyncSession, meeting_id: int, q: str = "") -> list[dict[str, Any]]:
+async def find_people(
+    db: NamedDependency[AsyncSession], meeting_id: FromPath[int], q: FromQuery[str] = ""
+) -> list[PersonFound]:
     meeting = await db.get_one(Meeting, meeting_id)
     return [
         {
@@ -245,8 +318,12 @@ async def find_people(db: AsyncSession, meeting_id: int, q: str = "") -> list[di
     status_code=HTTP_201_CREATED,
 )
 async def copy_meeting(
-    request: Request, db: AsyncSession, state: House, meeting_id: int, data: CopyIn
-) -> dict[str, Any]:
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    data: JSONBody[CopyIn],
+) -> MeetingOut:
     access: MeetingAccess = request.state.access
     starts_at = data.starts_at or access.meeting.starts_at
     copy = await setup.copy_meeting(
@@ -265,7 +342,12 @@ async def copy_meeting(
     opt={"permission": "manage"},
     status_code=HTTP_204_NO_CONTENT,
 )
-async def remove_participant(db: AsyncSession, state: House, meeting_id: int, user_id: int) -> None:
+async def remove_participant(
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    user_id: FromPath[int],
+) -> None:
     await rules.remove_participant(db, await db.get_one(Meeting, meeting_id), user_id)
     state.rights.changed()  # their sockets and page requests stop now, on every server
 
@@ -276,7 +358,9 @@ async def remove_participant(db: AsyncSession, state: House, meeting_id: int, us
     opt={"permission": "manage"},
     status_code=HTTP_201_CREATED,
 )
-async def add_item(db: AsyncSession, meeting_id: int, data: ItemIn) -> dict[str, Any]:
+async def add_item(
+    db: NamedDependency[AsyncSession], meeting_id: FromPath[int], data: JSONBody[ItemIn]
+) -> ItemOut:
     meeting = await db.get_one(Meeting, meeting_id)
     item = await rules.add_item(db, meeting, **msgspec.structs.asdict(data))
     return item_json(item)
@@ -290,7 +374,9 @@ async def _item(db: AsyncSession, item_id: int) -> AgendaItem:
 
 
 @patch("/items/{item_id:int}", guards=[meeting_permission], opt={"permission": "manage"})
-async def patch_item(db: AsyncSession, item_id: int, data: ItemPatch) -> dict[str, Any]:
+async def patch_item(
+    db: NamedDependency[AsyncSession], item_id: FromPath[int], data: JSONBody[ItemPatch]
+) -> ItemOut:
     item = await rules.update_item(db, await _item(db, item_id), given(data))
     return item_json(item)
 
@@ -301,7 +387,7 @@ async def patch_item(db: AsyncSession, item_id: int, data: ItemPatch) -> dict[st
     opt={"permission": "manage"},
     status_code=HTTP_204_NO_CONTENT,
 )
-async def delete_item(db: AsyncSession, item_id: int) -> None:
+async def delete_item(db: NamedDependency[AsyncSession], item_id: FromPath[int]) -> None:
     await rules.delete_item(db, await _item(db, item_id))
 
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,7 +41,9 @@ async def home() -> Redirect:
 
 
 @get("/meetings", guards=[signed_in])
-async def my_meetings(request: Request, db: AsyncSession, state: House) -> Template:
+async def my_meetings(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Template:
     user: User = request.user
     meetings = await rules.meetings_for(db, user)
     councils = (await db.exec(select(Body).order_by(Body.name))).all()
@@ -54,7 +58,9 @@ async def my_meetings(request: Request, db: AsyncSession, state: House) -> Templ
 
 
 @post("/meetings", guards=[signed_in])
-async def create_meeting(request: Request, db: AsyncSession, state: House) -> Response:
+async def create_meeting(
+    request: Request, db: NamedDependency[AsyncSession], state: House
+) -> Response:
     form = await _form(request)
     user: User = request.user
     body_id = int(form["body_id"]) if form.get("body_id", "").isdigit() else None
@@ -80,7 +86,7 @@ async def create_meeting(request: Request, db: AsyncSession, state: House) -> Re
 
 @get("/meetings/{meeting_id:int}", guards=[meeting_permission])
 async def meeting_page(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
     default = council.DEFAULT_MAJORITY.get(view["body"].kind, ("cast", "half"))
@@ -98,7 +104,7 @@ async def meeting_page(
 
 @get("/meetings/{meeting_id:int}/edit", guards=[meeting_permission], opt=MANAGE)
 async def meeting_editor(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     view = await rules.meeting_view(db, request.state.access)
     books = await db.exec(
@@ -134,7 +140,7 @@ async def _setup_context(db: AsyncSession, meeting: Meeting) -> dict[str, Any]:
 
 @post("/meetings/{meeting_id:int}/details", guards=[meeting_permission], opt=MANAGE)
 async def save_details(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Template:
     form = await _form(request)
     meeting: Meeting = request.state.access.meeting
@@ -168,7 +174,9 @@ async def _chair_changes(db: AsyncSession, meeting: Meeting, chair_id: int | Non
 
 
 @get("/meetings/{meeting_id:int}/chair", guards=[meeting_permission], opt=MANAGE)
-async def chair_pick(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def chair_pick(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     """The chair's list, drawn again when the participants change."""
     context = await _setup_context(db, request.state.access.meeting)
     return Template("fragments/chair_pick.html", context=context)
@@ -185,7 +193,9 @@ async def agenda_fragment(db: AsyncSession, meeting: Meeting) -> Template:
 
 
 @post("/meetings/{meeting_id:int}/items", guards=[meeting_permission], opt=MANAGE)
-async def add_item(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def add_item(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     parent = form.get("parent_id", "")
     minutes = form.get("duration_minutes", "")
@@ -208,7 +218,12 @@ async def _item(db: AsyncSession, item_id: int) -> AgendaItem:
 
 
 @post("/items/{item_id:int}/move/{direction:str}", guards=[meeting_permission], opt=MANAGE)
-async def move_item(request: Request, db: AsyncSession, item_id: int, direction: str) -> Template:
+async def move_item(
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    item_id: FromPath[int],
+    direction: FromPath[str],
+) -> Template:
     if direction not in ("up", "down", "in", "out"):
         raise AppError(400, "bad_direction", "Unknown direction.")
     await rules.move_item(db, await _item(db, item_id), direction)
@@ -216,7 +231,9 @@ async def move_item(request: Request, db: AsyncSession, item_id: int, direction:
 
 
 @post("/items/{item_id:int}/delete", guards=[meeting_permission], opt=MANAGE)
-async def delete_item(request: Request, db: AsyncSession, item_id: int) -> Template:
+async def delete_item(
+    request: Request, db: NamedDependency[AsyncSession], item_id: FromPath[int]
+) -> Template:
     await rules.delete_item(db, await _item(db, item_id))
     return await agenda_fragment(db, request.state.access.meeting)
 
@@ -230,19 +247,28 @@ async def _participants_fragment(
 
 
 @get("/meetings/{meeting_id:int}/participants", guards=[meeting_permission], opt=MANAGE)
-async def participants_section(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def participants_section(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     return await _participants_fragment(db, request.state.access.meeting, changed=False)
 
 
 @get("/meetings/{meeting_id:int}/people", guards=[meeting_permission], opt=MANAGE)
-async def find_people(request: Request, db: AsyncSession, meeting_id: int, q: str = "") -> Template:
+async def find_people(
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    q: FromQuery[str] = "",
+) -> Template:
     """The picker's answer as the secretary types a name."""
     found = await setup.find_people(db, request.state.access.meeting, q[:100])
     return Template("fragments/people_found.html", context={"found": found, "q": q})
 
 
 @post("/meetings/{meeting_id:int}/participants", guards=[meeting_permission], opt=MANAGE)
-async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def add_participant(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     weight = form.get("vote_weight", "1")
     await rules.add_participant(
@@ -259,7 +285,9 @@ async def add_participant(request: Request, db: AsyncSession, meeting_id: int) -
 
 
 @post("/meetings/{meeting_id:int}/roster", guards=[meeting_permission], opt=MANAGE)
-async def add_roster(request: Request, db: AsyncSession, meeting_id: int) -> Template:
+async def add_roster(
+    request: Request, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> Template:
     form = await _form(request)
     meeting = request.state.access.meeting
     done = await setup.add_roster(
@@ -275,7 +303,10 @@ async def add_roster(request: Request, db: AsyncSession, meeting_id: int) -> Tem
     opt=MANAGE,
 )
 async def remove_participant(
-    request: Request, db: AsyncSession, meeting_id: int, user_id: int
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    user_id: FromPath[int],
 ) -> Template:
     await rules.remove_participant(db, request.state.access.meeting, user_id)
     house_of(request).rights.changed()
@@ -284,7 +315,7 @@ async def remove_participant(
 
 @post("/meetings/{meeting_id:int}/copy", guards=[meeting_permission], opt=MANAGE)
 async def copy_meeting(
-    request: Request, db: AsyncSession, state: House, meeting_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Response:
     form = await _form(request)
     copy = await setup.copy_meeting(

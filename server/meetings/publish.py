@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from litestar.status_codes import HTTP_202_ACCEPTED
 from litestar.stores.base import Store
@@ -345,18 +347,24 @@ def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
     opt=MANAGE,
     status_code=HTTP_202_ACCEPTED,
 )
-async def start_publishing(request: Request, state: House, meeting_id: int) -> dict[str, Any]:
+async def start_publishing(
+    request: Request, state: House, meeting_id: FromPath[int]
+) -> dict[str, Any]:
     """Starts building the next agenda book version; poll GET on the same path for progress."""
     return job_view(request, await state.publisher.start(state, meeting_id, request.user.id))
 
 
 @get("/api/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def publishing_status(request: Request, state: House, meeting_id: int) -> dict[str, Any]:
+async def publishing_status(
+    request: Request, state: House, meeting_id: FromPath[int]
+) -> dict[str, Any]:
     return job_view(request, await state.publisher.job(meeting_id))
 
 
 @get("/api/meetings/{meeting_id:int}/books", guards=[meeting_permission])
-async def books(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+async def books(
+    db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> list[dict[str, Any]]:
     """Every published version, newest first; old versions stay readable."""
     rows = await db.exec(
         select(AgendaBook)
@@ -377,13 +385,17 @@ async def books(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
 
 
 @post("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def start_publishing_page(request: Request, state: House, meeting_id: int) -> Template:
+async def start_publishing_page(
+    request: Request, state: House, meeting_id: FromPath[int]
+) -> Template:
     job = await state.publisher.start(state, meeting_id, request.user.id)
     return _status_fragment(request, job)
 
 
 @get("/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def publishing_status_page(request: Request, state: House, meeting_id: int) -> Template:
+async def publishing_status_page(
+    request: Request, state: House, meeting_id: FromPath[int]
+) -> Template:
     return _status_fragment(request, await state.publisher.job(meeting_id))
 
 

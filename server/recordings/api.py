@@ -7,16 +7,20 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import openapi
 from server.access import meeting_access, meeting_permission, recorder_only, signed_in
 from server.byteranges import disposition, serve_file
 from server.errors import AppError, forbidden, not_found
@@ -33,20 +37,57 @@ REPORTED = ("recording", "done", "interrupted", "disk_full", "failed", "refused"
 # ---------- routes the console uses
 
 
+class Links(TypedDict):
+    video: str | None
+    chapters: str
+    download: str | None
+
+
+class RecordingOut(TypedDict):
+    id: int | None
+    meeting_id: int
+    status: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float
+    size_bytes: int
+    message: str
+    has_video: bool
+    links: Links
+
+
+class Starting(TypedDict):
+    status: Literal["starting"]
+
+
+class Stopping(TypedDict):
+    status: Literal["stopped", "stopping"]
+
+
+class Done(TypedDict):
+    ok: bool
+
+
 @post(
     "/api/meetings/{meeting_id:int}/recordings",
     guards=[meeting_permission],
     opt=PRESIDE,
     status_code=HTTP_202_ACCEPTED,
 )
-async def start(request: Request, meeting_id: int) -> dict[str, Any]:
+async def start(request: Request, meeting_id: FromPath[int]) -> Starting:
     """Starts the recorder; it reports `recording.changed` once it records (or cannot)."""
     await start_recording(request, meeting_id)
     return {"status": "starting"}
 
 
-@post("/api/meetings/{meeting_id:int}/recordings/stop", guards=[meeting_permission], opt=PRESIDE)
-async def stop(request: Request, state: House, meeting_id: int) -> Response:
+@post(
+    "/api/meetings/{meeting_id:int}/recordings/stop",
+    guards=[meeting_permission],
+    opt=PRESIDE,
+    status_code=HTTP_200_OK,  # or 202 while the recorder finishes the file
+    responses={202: ResponseSpec(Stopping, description="The recorder is finishing the file.")},
+)
+async def stop(request: Request, state: House, meeting_id: FromPath[int]) -> Response[Stopping]:
     if state.recorders.running(meeting_id) is None:
         raise AppError(409, "not_recording", "This meeting is not being recorded.")
     if await state.recorders.stop(meeting_id):
@@ -59,7 +100,9 @@ async def stop(request: Request, state: House, meeting_id: int) -> Response:
     guards=[recorder_only],
     status_code=HTTP_200_OK,
 )
-async def recorder_status(state: House, recording_id: int, data: dict[str, Any]) -> dict[str, Any]:
+async def recorder_status(
+    state: House, recording_id: FromPath[int], data: JSONBody[dict[str, Any]]
+) -> Done:
     """The recorder's word on how it goes; the console shows it (disk full, above all)."""
     status, message = data.get("status"), data.get("message", "")
     if status not in REPORTED or not isinstance(message, str) or len(message) > 1000:
@@ -73,7 +116,7 @@ async def recorder_status(state: House, recording_id: int, data: dict[str, Any])
     return {"ok": True}
 
 
-def listing(settings: Settings, recording: Recording) -> dict[str, Any]:
+def listing(settings: Settings, recording: Recording) -> RecordingOut:
     base = f"/api/recordings/{recording.id}"
     status = shown_status(settings, recording)
     has_video = _video_path(settings, recording) is not None
@@ -105,7 +148,9 @@ async def recordings_of(db: AsyncSession, meeting_id: int) -> list[Recording]:
 
 
 @get("/api/meetings/{meeting_id:int}/recordings", guards=[meeting_permission], opt=PRESIDE)
-async def list_recordings(state: House, db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+async def list_recordings(
+    state: House, db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> list[RecordingOut]:
     return [listing(state.settings, r) for r in await recordings_of(db, meeting_id)]
 
 
@@ -138,8 +183,12 @@ def _file_name(recording: Recording, settings: Settings, suffix: str) -> str:
     return f"phien-hop-{recording.meeting_id}_{when}_{recording.id}{suffix}"
 
 
-@get("/api/recordings/{recording_id:int}/video", guards=[recording_permission])
-async def video(request: Request, state: House, recording_id: int) -> Response:
+@get(
+    "/api/recordings/{recording_id:int}/video",
+    guards=[recording_permission],
+    responses=openapi.MP4,
+)
+async def video(request: Request, state: House, recording_id: FromPath[int]) -> Response:
     recording: Recording = request.state.recording
     path = _video_path(state.settings, recording)
     if path is None:
@@ -153,15 +202,23 @@ async def video(request: Request, state: House, recording_id: int) -> Response:
     return serve_file(request, path, "video/mp4", name)
 
 
-@get("/api/recordings/{recording_id:int}/chapters.vtt", guards=[recording_permission])
-async def chapters_vtt(request: Request, state: House, recording_id: int) -> Response:
+@get(
+    "/api/recordings/{recording_id:int}/chapters.vtt",
+    guards=[recording_permission],
+    responses=openapi.VTT,
+)
+async def chapters_vtt(request: Request, state: House, recording_id: FromPath[int]) -> Response:
     path = folder_of(state.settings, request.state.recording) / "chapters.vtt"
     text = path.read_text(encoding="utf-8") if path.is_file() else "WEBVTT\n"
     return Response(text, media_type="text/vtt; charset=utf-8")
 
 
-@get("/api/recordings/{recording_id:int}/download", guards=[recording_permission])
-async def download(request: Request, state: House, recording_id: int) -> Response:
+@get(
+    "/api/recordings/{recording_id:int}/download",
+    guards=[recording_permission],
+    responses=openapi.VIDEO_OR_ZIP,
+)
+async def download(request: Request, state: House, recording_id: FromPath[int]) -> Response:
     """The MP4; for an interrupted recording, a ZIP of its playlist, segments and chapters."""
     recording: Recording = request.state.recording
     if shown_status(state.settings, recording) == "live":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,7 +45,11 @@ def _page_row(settings: Settings, recording: Recording) -> dict[str, Any]:
 
 @get("/meetings/{meeting_id:int}/recordings", guards=[meeting_permission], opt=PRESIDE)
 async def recordings_page(
-    request: Request, state: House, db: AsyncSession, meeting_id: int, recording: int | None = None
+    request: Request,
+    state: House,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    recording: FromQuery[int | None] = None,
 ) -> Template:
     """The meeting's recordings, and one of them (the newest with a video) in the player."""
     rows = [_page_row(state.settings, r) for r in await recordings_of(db, meeting_id)]

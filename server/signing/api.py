@@ -27,6 +27,8 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.exc import IntegrityError
@@ -585,7 +587,12 @@ async def resolution_signatures(
     opt=PRESIDE,
 )
 async def get_signatures(
-    request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    kind: FromPath[str],
+    version: FromPath[str],
 ) -> dict[str, Any]:
     """A frozen version's signatures, whose turn it is, and whether it is the caller's."""
     return await signatures_view(request, db, state, meeting_id, kind, version)
@@ -598,7 +605,12 @@ async def get_signatures(
     status_code=HTTP_201_CREATED,
 )
 async def add_signature(
-    request: Request, state: House, meeting_id: int, kind: str, version: str, data: SignRequest
+    request: Request,
+    state: House,
+    meeting_id: FromPath[int],
+    kind: FromPath[str],
+    version: FromPath[str],
+    data: JSONBody[SignRequest],
 ) -> dict[str, Any]:
     """Ký số: `{role, pin}`; the PIN only for a key on a token."""
     sig, name = await sign_version(request, state, meeting_id, kind, version, data)
@@ -611,7 +623,11 @@ async def add_signature(
     opt=PRESIDE,
 )
 async def signed_pdf(
-    db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
+    db: NamedDependency[AsyncSession],
+    state: House,
+    meeting_id: FromPath[int],
+    kind: FromPath[str],
+    version: FromPath[str],
 ) -> Response[bytes]:
     """The newest signed PDF of the version (the one with every signature so far)."""
     row = await _version(db, meeting_id, kind, version)
@@ -625,7 +641,7 @@ async def signed_pdf(
 
 @get("/api/documents/{document_id:int}/signatures", guards=[meeting_permission], opt=VIEW)
 async def get_resolution_signatures(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> dict[str, Any]:
     """An adopted resolution's signatures, whose turn it is, and whether it is the caller's."""
     document = await _resolution(db, document_id)
@@ -641,7 +657,7 @@ async def get_resolution_signatures(
     status_code=HTTP_201_CREATED,
 )
 async def add_resolution_signature(
-    request: Request, state: House, document_id: int, data: SignRequest
+    request: Request, state: House, document_id: FromPath[int], data: JSONBody[SignRequest]
 ) -> dict[str, Any]:
     """Ký số nghị quyết: `{role, pin}`; the chair first, then the council's seal."""
     sig, name = await sign_resolution(request, state, document_id, data)
@@ -650,7 +666,7 @@ async def add_resolution_signature(
 
 @get("/api/documents/{document_id:int}/signatures/pdf", guards=[meeting_permission], opt=VIEW)
 async def signed_resolution_pdf(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Response[bytes]:
     """The resolution with every signature so far."""
     document = await _resolution(db, document_id)
@@ -717,7 +733,9 @@ async def _by_code(db: AsyncSession, code: str) -> tuple[Signature, Found]:
 
 
 @get("/verify/{code:str}")
-async def verify_code(request: Request, db: AsyncSession, code: str) -> Template:
+async def verify_code(
+    request: Request, db: NamedDependency[AsyncSession], code: FromPath[str]
+) -> Template:
     """Where a signature's QR code leads, for anyone: the document, who signed it when (from
     phonghop's records), the signed PDF, and the verification of that PDF's bytes."""
     state = house_of(request)
@@ -764,7 +782,9 @@ async def verify_code(request: Request, db: AsyncSession, code: str) -> Template
 
 
 @get("/verify/{code:str}/pdf")
-async def verify_code_pdf(request: Request, db: AsyncSession, code: str) -> Response[bytes]:
+async def verify_code_pdf(
+    request: Request, db: NamedDependency[AsyncSession], code: FromPath[str]
+) -> Response[bytes]:
     """The signed PDF with every signature so far, for anyone holding the QR code."""
     sig, found = await _by_code(db, code)
     done = await _signatures(db, **found.target)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,7 +65,7 @@ async def _fragment(request: Request, db: AsyncSession, state: House, document_i
 
 @get("/documents/{document_id:int}/signing", guards=[meeting_permission], opt=VIEW)
 async def resolution_signing(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Template:
     """Who signed the resolution, the signed PDF, and the sign form when it is the caller's turn."""
     return await _fragment(request, db, state, document_id)
@@ -71,7 +73,7 @@ async def resolution_signing(
 
 @post("/documents/{document_id:int}/sign", guards=[meeting_permission], opt=PRESIDE)
 async def sign_from_page(
-    request: Request, db: AsyncSession, state: House, document_id: int
+    request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Template:
     """The sign form: `role`, and `pin` for a key on a token."""
     await sign_resolution(request, state, document_id, await _sign_request(request))
@@ -95,7 +97,7 @@ async def _written_vote_box(request: Request, state: House, vote_id: int) -> Tem
 
 
 @get("/written-votes/{vote_id:int}/signing", guards=[signed_in])
-async def written_vote_signing(request: Request, state: House, vote_id: int) -> Template:
+async def written_vote_signing(request: Request, state: House, vote_id: FromPath[int]) -> Template:
     """On the written vote's page: who signed its count minutes, the signed PDF, and the sign
     form when it is the caller's turn."""
     await state.written_votes.close_overdue()
@@ -103,7 +105,9 @@ async def written_vote_signing(request: Request, state: House, vote_id: int) -> 
 
 
 @post("/written-votes/{vote_id:int}/sign", guards=[signed_in])
-async def sign_written_vote_from_page(request: Request, state: House, vote_id: int) -> Template:
+async def sign_written_vote_from_page(
+    request: Request, state: House, vote_id: FromPath[int]
+) -> Template:
     """The sign form of the count minutes: `role`, and `pin` for a key on a token."""
     await written_votes.sign(request, state, vote_id, await _sign_request(request))
     return await _written_vote_box(request, state, vote_id)

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -125,7 +126,7 @@ async def sign(
 
 @get("/api/written-votes/{vote_id:int}/signatures", guards=[signed_in])
 async def get_written_vote_signatures(
-    request: Request, state: House, vote_id: int
+    request: Request, state: House, vote_id: FromPath[int]
 ) -> dict[str, Any]:
     """The count minutes' signatures, whose turn it is, and whether it is the caller's."""
     await state.written_votes.close_overdue()
@@ -137,7 +138,7 @@ async def get_written_vote_signatures(
     "/api/written-votes/{vote_id:int}/signatures", guards=[signed_in], status_code=HTTP_201_CREATED
 )
 async def add_written_vote_signature(
-    request: Request, state: House, vote_id: int, data: SignRequest
+    request: Request, state: House, vote_id: FromPath[int], data: JSONBody[SignRequest]
 ) -> dict[str, Any]:
     """Ký số biên bản kiểm phiếu: `{role, pin}`; the chair, the secretary, then the seal."""
     sig, name = await sign(request, state, vote_id, data)
@@ -145,7 +146,9 @@ async def add_written_vote_signature(
 
 
 @get("/api/written-votes/{vote_id:int}/signatures/pdf", guards=[signed_in])
-async def signed_written_vote_pdf(request: Request, state: House, vote_id: int) -> Response[bytes]:
+async def signed_written_vote_pdf(
+    request: Request, state: House, vote_id: FromPath[int]
+) -> Response[bytes]:
     """The count minutes with every signature so far."""
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)

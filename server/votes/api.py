@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Router, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,7 +85,10 @@ PRESIDE = {"permission": "preside"}
     status_code=HTTP_201_CREATED,
 )
 async def create(
-    request: Request, db: AsyncSession, meeting_id: int, data: VoteIn
+    request: Request,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    data: JSONBody[VoteIn],
 ) -> dict[str, Any]:
     vote = await create_vote(db, request.state.access, request.user, data)
     return await vote_view(db, vote)
@@ -91,11 +96,11 @@ async def create(
 
 @get("/meetings/{meeting_id:int}/votes/requirement", guards=[meeting_permission], opt=PRESIDE)
 async def preview(
-    db: AsyncSession,
-    meeting_id: int,
-    majority_base: str | None = None,
-    threshold: str | None = None,
-    quorum: int | None = None,
+    db: NamedDependency[AsyncSession],
+    meeting_id: FromPath[int],
+    majority_base: FromQuery[str | None] = None,
+    threshold: FromQuery[str | None] = None,
+    quorum: FromQuery[int | None] = None,
 ) -> dict[str, Any]:
     """What a vote with these rules would need, said before it is made (400 if the council
     could never meet it), so the console can put it in words."""
@@ -122,7 +127,9 @@ async def preview(
 
 
 @get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
-async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
+async def list_votes(
+    db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
+) -> list[dict[str, Any]]:
     """The meeting's votes, newest first, with results once closed."""
     rows = await db.exec(
         select(Vote).where(Vote.meeting_id == meeting_id).order_by(col(Vote.created_at).desc())
@@ -133,7 +140,7 @@ async def list_votes(db: AsyncSession, meeting_id: int) -> list[dict[str, Any]]:
 @post(
     "/votes/{vote_id:int}/open", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
 )
-async def open_(request: Request, state: House, vote_id: int) -> dict[str, Any]:
+async def open_(request: Request, state: House, vote_id: FromPath[int]) -> dict[str, Any]:
     await state.votes.open(vote_id, request.user)
     return await state.votes.view(vote_id)
 
@@ -141,18 +148,20 @@ async def open_(request: Request, state: House, vote_id: int) -> dict[str, Any]:
 @post(
     "/votes/{vote_id:int}/close", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
 )
-async def close(request: Request, state: House, vote_id: int) -> dict[str, Any]:
+async def close(request: Request, state: House, vote_id: FromPath[int]) -> dict[str, Any]:
     await state.votes.close(vote_id, request.user.id)
     return await state.votes.view(vote_id)
 
 
 @get("/votes/{vote_id:int}", guards=[meeting_permission])
-async def show(state: House, vote_id: int) -> dict[str, Any]:
+async def show(state: House, vote_id: FromPath[int]) -> dict[str, Any]:
     return await state.votes.view(vote_id)
 
 
 @post("/votes/{vote_id:int}/count", guards=[meeting_permission], status_code=HTTP_200_OK)
-async def count(request: Request, state: House, vote_id: int, data: CountIn) -> dict[str, Any]:
+async def count(
+    request: Request, state: House, vote_id: FromPath[int], data: JSONBody[CountIn]
+) -> dict[str, Any]:
     """The tally committee's counts of a show of hands or a paper ballot."""
     presides = request.state.access.can("preside")
     await state.votes.enter_count(vote_id, request.user, data, presides)
@@ -185,7 +194,9 @@ def _choices(message: dict[str, Any]) -> list[str]:
     opt={"permission": "vote"},
     status_code=HTTP_201_CREATED,
 )
-async def ballot(request: Request, state: House, vote_id: int, data: BallotIn) -> dict[str, Any]:
+async def ballot(
+    request: Request, state: House, vote_id: FromPath[int], data: JSONBody[BallotIn]
+) -> dict[str, Any]:
     """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
     choices = data.options if data.options is not None else [data.option] if data.option else []
     return await state.votes.cast(vote_id, request.user.id, choices)
