@@ -73,21 +73,27 @@ def test_a_delegate_sees_the_bell_after_publishing_and_follows_the_notification(
     context.close()
 
 
-def test_back_from_a_notification_the_list_shows_it_read(browser, live_server):
-    """The list is not shown again from the browser's cache: the notification just opened
-    (and the count) would still say unread while the bell says nothing is."""
-    from playwright.sync_api import expect
+def tell(live_server, username: str) -> None:  # type: ignore[no-untyped-def]
+    """One unread notification for `username`, written in the served database."""
     from sqlmodel import Session, create_engine, select
 
     from server.models import Notification, User
 
     engine = create_engine(f"sqlite:///{live_server.data_dir / 'phonghop.db'}")
     with Session(engine) as db:
-        user = db.exec(select(User).where(User.username == "daibieu02")).one()
+        user = db.exec(select(User).where(User.username == username)).one()
         params = {"meeting": "Kỳ họp thứ ba", "version": 1}
         db.add(Notification(user_id=user.id, kind="book.published", params=params, link="/"))
         db.commit()
     engine.dispose()
+
+
+def test_back_from_a_notification_the_list_shows_it_read(browser, live_server):
+    """The list is not shown again from the browser's cache: the notification just opened
+    (and the count) would still say unread while the bell says nothing is."""
+    from playwright.sync_api import expect
+
+    tell(live_server, "daibieu02")
     page = tablet(browser, live_server).new_page()
     sign_in(page, "daibieu02")
     page.goto("/notifications")
@@ -102,3 +108,35 @@ def test_back_from_a_notification_the_list_shows_it_read(browser, live_server):
     expect(page.locator(".notification.unread")).to_have_count(0)
     expect(page.locator("h1")).not_to_contain_text("chưa đọc")
     page.context.close()
+
+
+def test_the_bells_count_asked_for_while_offline_shows_no_error(browser, live_server):
+    """The bell asks every minute without being asked to: a tablet reading offline is not told
+    every minute that the server cannot be reached; back online, the count comes again."""
+    from playwright.sync_api import expect
+
+    context = tablet(browser, live_server)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "daibieu03")
+    page.goto("/meetings")
+    settled(page)
+    page.evaluate(
+        """document.addEventListener("htmx:afterRequest", (event) => {
+             if (event.detail.elt.id === "bell") window.bellAsked = (window.bellAsked || 0) + 1;
+           })"""
+    )
+    context.set_offline(True)
+
+    page.clock.fast_forward(61_000)
+    page.wait_for_function("window.bellAsked >= 1")
+
+    expect(page.locator("#flash")).to_be_empty()
+    expect(page.locator("#bell")).to_be_visible()
+    tell(live_server, "daibieu03")
+    context.set_offline(False)
+    with page.expect_response("**/notifications/bell"):
+        page.clock.fast_forward(61_000)
+    expect(page.locator("#bell .bell-count")).to_have_text("1")
+    expect(page.locator("#flash")).to_be_empty()
+    context.close()

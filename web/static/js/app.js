@@ -39,10 +39,15 @@ function clearErrors(form) {
   form?.querySelector(":scope > .form-error")?.replaceChildren();
 }
 
+// What a page asks for by itself (data-quiet, e.g. the bell's count every minute) fails
+// silently: nobody asked, so no error is shown for it.
+const quiet = (detail) => Boolean((detail.requestConfig?.elt || detail.elt)?.closest?.("[data-quiet]"));
+
 document.addEventListener("htmx:beforeSwap", (event) => {
   const detail = event.detail;
   const form = formOf(detail.requestConfig?.elt || detail.elt);
   if (detail.xhr.status >= 400) {
+    if (quiet(detail)) return;
     const slot = form && form.isConnected ? errorSlot(form) : flash();
     detail.target = slot;
     detail.swapOverride = "innerHTML";
@@ -54,6 +59,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 });
 
 document.addEventListener("htmx:sendError", (event) => {
+  if (quiet(event.detail)) return;
   const message = say(
     "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
     "No connection to the server. Check the network and try again.",
