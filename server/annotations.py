@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import sqlalchemy as sa
 from litestar import Request, Response, get
@@ -114,7 +114,24 @@ def check_geometry(kind: str, data: Any) -> dict[str, Any]:
     return {key: data[key] for key in FIELDS[kind] if key in data}  # nothing else is kept
 
 
-def annotation_json(annotation: Annotation) -> dict[str, Any]:
+class AnnotationOut(TypedDict):
+    id: str
+    owner_id: int
+    document_id: int
+    page: int
+    kind: str
+    data: dict[str, Any]
+    visibility: str
+    deleted: bool
+    updated_at: str
+    set_aside: NotRequired[bool]  # moved off a page the new version lacks
+
+
+class SharedMarks(TypedDict):
+    annotations: list[AnnotationOut]
+
+
+def annotation_json(annotation: Annotation) -> AnnotationOut:
     return {
         "id": str(annotation.id),
         "owner_id": annotation.owner_id,
@@ -280,14 +297,14 @@ async def _journal_change(
     events = []
     if was_shared and not shared:
         # No longer shared: everyone else drops it; the owner keeps it, privately.
-        gone = {**body, "data": {}, "deleted": True}
+        gone: AnnotationOut = {**body, "data": {}, "deleted": True}
         events.append(await _changed(db, session, gone, None))
     events.append(await _changed(db, session, body, None if shared else owner))
     return events
 
 
 async def _changed(
-    db: AsyncSession, session: Session, body: dict[str, Any], private_to: int | None
+    db: AsyncSession, session: Session, body: AnnotationOut, private_to: int | None
 ) -> JournalEvent:
     return await journal.append(
         db,
@@ -299,7 +316,7 @@ async def _changed(
     )
 
 
-async def current_annotations(db: AsyncSession, session: Session, seq: int) -> list[dict[str, Any]]:
+async def current_annotations(db: AsyncSession, session: Session, seq: int) -> list[AnnotationOut]:
     """The tablet owner's own annotations. What others share is read per document
     (`GET /api/documents/{id}/annotations`), so a snapshot does not grow with the hall."""
     rows = await db.exec(
@@ -323,7 +340,7 @@ async def current_annotations(db: AsyncSession, session: Session, seq: int) -> l
 )
 async def shared_annotations(
     request: Request, db: NamedDependency[AsyncSession], document_id: FromPath[int]
-) -> Response:
+) -> Response[SharedMarks]:
     """The marks shared with the meeting on one document, everyone's, oldest first."""
     document = await readable_document(
         db, request.state.access, document_id, getattr(request.state, "document", None)

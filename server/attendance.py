@@ -3,7 +3,7 @@ connected right now, and how that stands against the quorum."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from litestar import Request, post
 from litestar.params import FromPath
@@ -206,6 +206,14 @@ def quorum(people: list[dict[str, Any]], membership: council.Membership) -> dict
     }
 
 
+class SessionState(TypedDict):
+    """The meeting's status after `start` or `end`, with the journal's `seq` when it changed."""
+
+    status: str
+    seq: NotRequired[int]
+    unchanged: NotRequired[bool]
+
+
 @post(
     "/api/meetings/{meeting_id:int}/session/{action:str}",
     guards=[meeting_permission],
@@ -214,7 +222,7 @@ def quorum(people: list[dict[str, Any]], membership: council.Membership) -> dict
 )
 async def open_or_close(
     request: Request, meeting_id: FromPath[int], action: FromPath[str]
-) -> dict[str, Any]:
+) -> SessionState:
     """`start` makes the meeting live (devices check in); `end` closes it."""
     if action not in ("start", "end"):
         raise AppError(404, "not_found", "Not found: {what}.", what=action)

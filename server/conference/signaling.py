@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
@@ -69,8 +69,19 @@ async def hang_up(request: Request, state: House, meeting_id: FromPath[int]) -> 
     await state.conferences.leave(meeting_id, request.user.id)
 
 
+class ProgramSize(TypedDict):
+    width: int
+    height: int
+    fps: int
+
+
+class RtcConfig(TypedDict):
+    ice_servers: list[dict[str, object]]
+    program: ProgramSize
+
+
 @get("/meetings/{meeting_id:int}/rtc/config", guards=[meeting_permission], opt=CONFERENCE)
-async def config(request: Request, state: House, meeting_id: FromPath[int]) -> dict[str, Any]:
+async def config(request: Request, state: House, meeting_id: FromPath[int]) -> RtcConfig:
     """What a browser needs before it offers: STUN/TURN servers and the program's size."""
     return {
         "ice_servers": state.settings.ice_servers(request.user.id),

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel import select
@@ -237,7 +238,17 @@ async def page_image(
     return Response(path.read_bytes(), media_type="image/webp", headers=headers)
 
 
-@get("/documents/{document_id:int}/pages/{page:int}/words", guards=[meeting_permission], opt=VIEW)
+@get(
+    "/documents/{document_id:int}/pages/{page:int}/words",
+    guards=[meeting_permission],
+    opt=VIEW,
+    responses={
+        200: ResponseSpec(
+            list[list[float | str]],
+            description="Word boxes [x0, y0, x1, y1, text], 0..1 of the page, in reading order.",
+        )
+    },
+)
 async def page_words(
     request: Request,
     db: NamedDependency[AsyncSession],

@@ -10,7 +10,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import sqlalchemy as sa
 from litestar import Request, get, post
@@ -334,11 +334,35 @@ async def _keep_book(
 MANAGE = {"permission": "manage"}
 
 
-def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
+class JobView(TypedDict):
+    """The build of the agenda book as the secretary follows it; only `state` when idle."""
+
+    state: str  # idle | running | done | failed
+    meeting_id: NotRequired[int]
+    done: NotRequired[int]
+    total: NotRequired[int]
+    label: NotRequired[str]
+    message: NotRequired[str]  # in the caller's language
+    params: NotRequired[dict[str, Any]]
+    version: NotRequired[int | None]
+    started: NotRequired[float]
+    saved: NotRequired[float]
+
+
+class BookOut(TypedDict):
+    version: int
+    document_id: int
+    page_count: int
+    sha256: str
+    created_at: str
+    entries: list[dict[str, Any]]
+
+
+def job_view(request: Request, job: PublishJob | None) -> JobView:
     if job is None:
         return {"state": "idle"}
     message = translate(request, job.message, **job.params) if job.message else ""
-    return {**job.as_json(), "message": message}
+    return cast(JobView, {**job.as_json(), "message": message})
 
 
 @post(
@@ -347,24 +371,18 @@ def job_view(request: Request, job: PublishJob | None) -> dict[str, Any]:
     opt=MANAGE,
     status_code=HTTP_202_ACCEPTED,
 )
-async def start_publishing(
-    request: Request, state: House, meeting_id: FromPath[int]
-) -> dict[str, Any]:
+async def start_publishing(request: Request, state: House, meeting_id: FromPath[int]) -> JobView:
     """Starts building the next agenda book version; poll GET on the same path for progress."""
     return job_view(request, await state.publisher.start(state, meeting_id, request.user.id))
 
 
 @get("/api/meetings/{meeting_id:int}/publish", guards=[meeting_permission], opt=MANAGE)
-async def publishing_status(
-    request: Request, state: House, meeting_id: FromPath[int]
-) -> dict[str, Any]:
+async def publishing_status(request: Request, state: House, meeting_id: FromPath[int]) -> JobView:
     return job_view(request, await state.publisher.job(meeting_id))
 
 
 @get("/api/meetings/{meeting_id:int}/books", guards=[meeting_permission])
-async def books(
-    db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
-) -> list[dict[str, Any]]:
+async def books(db: NamedDependency[AsyncSession], meeting_id: FromPath[int]) -> list[BookOut]:
     """Every published version, newest first; old versions stay readable."""
     rows = await db.exec(
         select(AgendaBook)

@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import openapi
 from server.access import meeting_permission
 from server.blobs import BlobStore
 from server.documents.rules import reads_confidential
@@ -187,7 +188,50 @@ def _anchor(row: RecordVersion, role: str) -> Anchor:
     return content.get("chair", ""), "CHỦ TỌA", content.get("chair_title", "")
 
 
-def signature_json(sig: Signature, signer: str, tz: Any) -> dict[str, Any]:
+class SignatureOut(TypedDict):
+    role: str
+    signer: str
+    subject: str
+    signed_at: str
+    signed_at_local: str
+    timestamped: bool
+    pdf_sha256: str
+    verify: str
+
+
+class SigningLinks(TypedDict):
+    sign: str
+    pdf: str
+
+
+class Turns(TypedDict):
+    """The signatures so far, whose turn it is and what the caller needs to sign now."""
+
+    order: list[str]
+    signatures: list[SignatureOut]
+    turn: str | None
+    turn_name: str
+    my_turn: bool
+    needs_pin: bool
+    has_key: bool
+    links: SigningLinks
+
+
+class PaperSignatures(Turns):
+    """Of a version of the minutes or the notice of conclusions."""
+
+    kind: str
+    version: int
+
+
+class ResolutionSignatures(Turns):
+    kind: str
+    document_id: int | None
+    version: int
+    adopted: bool
+
+
+def signature_json(sig: Signature, signer: str, tz: Any) -> SignatureOut:
     return {
         "role": sig.role,
         "signer": signer,
@@ -455,7 +499,7 @@ def _turns(
     mine: bool,
     base: str,
     names: dict[str, str] = ROLE_NAMES,
-) -> dict[str, Any]:
+) -> Turns:
     """The signatures so far, whose turn it is and what the caller needs to sign now."""
     return {
         "order": list(roles),
@@ -473,7 +517,7 @@ def _turns(
 
 async def signatures_view(
     request: Request, db: AsyncSession, state: House, meeting_id: int, kind: str, version: str
-) -> dict[str, Any]:
+) -> PaperSignatures:
     row = await _version(db, meeting_id, kind, version)
     done = await _signatures(db, record_version_id=row.id)
     roles = order(kind, state.settings)
@@ -548,7 +592,7 @@ async def sign_resolution(
 
 async def resolution_view(
     request: Request, db: AsyncSession, state: House, document: Document
-) -> dict[str, Any]:
+) -> ResolutionSignatures:
     """A resolution's signatures, whose turn it is and whether it is the caller's."""
     done = await _signatures(db, document_id=document.id)
     roles = order("resolution", state.settings)
@@ -572,7 +616,7 @@ async def resolution_view(
 
 async def resolution_signatures(
     db: AsyncSession, state: House, document_id: int, tz: Any
-) -> list[dict[str, Any]]:
+) -> list[SignatureOut]:
     """For a page: a resolution's signatures, oldest first."""
     return [signature_json(s, n, tz) for s, n in await _signatures(db, document_id=document_id)]
 
@@ -593,7 +637,7 @@ async def get_signatures(
     meeting_id: FromPath[int],
     kind: FromPath[str],
     version: FromPath[str],
-) -> dict[str, Any]:
+) -> PaperSignatures:
     """A frozen version's signatures, whose turn it is, and whether it is the caller's."""
     return await signatures_view(request, db, state, meeting_id, kind, version)
 
@@ -611,7 +655,7 @@ async def add_signature(
     kind: FromPath[str],
     version: FromPath[str],
     data: JSONBody[SignRequest],
-) -> dict[str, Any]:
+) -> SignatureOut:
     """Ký số: `{role, pin}`; the PIN only for a key on a token."""
     sig, name = await sign_version(request, state, meeting_id, kind, version, data)
     return signature_json(sig, name, state.settings.tz)
@@ -621,6 +665,7 @@ async def add_signature(
     "/api/meetings/{meeting_id:int}/signatures/{kind:str}/{version:str}/pdf",
     guards=[meeting_permission],
     opt=PRESIDE,
+    responses=openapi.PDF,
 )
 async def signed_pdf(
     db: NamedDependency[AsyncSession],
@@ -642,7 +687,7 @@ async def signed_pdf(
 @get("/api/documents/{document_id:int}/signatures", guards=[meeting_permission], opt=VIEW)
 async def get_resolution_signatures(
     request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
-) -> dict[str, Any]:
+) -> ResolutionSignatures:
     """An adopted resolution's signatures, whose turn it is, and whether it is the caller's."""
     document = await _resolution(db, document_id)
     if document.confidential and not _reads_confidential(request):
@@ -658,13 +703,18 @@ async def get_resolution_signatures(
 )
 async def add_resolution_signature(
     request: Request, state: House, document_id: FromPath[int], data: JSONBody[SignRequest]
-) -> dict[str, Any]:
+) -> SignatureOut:
     """Ký số nghị quyết: `{role, pin}`; the chair first, then the council's seal."""
     sig, name = await sign_resolution(request, state, document_id, data)
     return signature_json(sig, name, state.settings.tz)
 
 
-@get("/api/documents/{document_id:int}/signatures/pdf", guards=[meeting_permission], opt=VIEW)
+@get(
+    "/api/documents/{document_id:int}/signatures/pdf",
+    guards=[meeting_permission],
+    opt=VIEW,
+    responses=openapi.PDF,
+)
 async def signed_resolution_pdf(
     request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
 ) -> Response[bytes]:

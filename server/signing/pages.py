@@ -5,8 +5,6 @@ fragments/signing_box.html)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -25,13 +23,14 @@ from server.signing.api import (
     ROLE_NAMES,
     VIEW,
     SignRequest,
+    Turns,
     _resolution,
     resolution_view,
     sign_resolution,
 )
 
 
-def _box(view: dict[str, Any], role_names: dict[str, str], **box: str) -> Template:
+def _box(view: Turns, role_names: dict[str, str], **box: str) -> Template:
     return Template(
         "fragments/signing_box.html",
         context={"view": view, "box": box, "role_names": role_names},

@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import openapi
 from server.access import runs_body, signed_in
 from server.errors import AppError, not_found
 from server.house import House
@@ -24,7 +25,9 @@ from server.signing.api import (
     COUNCIL_ROLE_NAMES,
     FILENAMES,
     Anchor,
+    SignatureOut,
     SignRequest,
+    Turns,
     _check_turn,
     _next_turn,
     _pdf,
@@ -88,7 +91,15 @@ def _frozen(vote: WrittenVote) -> dict[str, Any]:
     return vote.record
 
 
-async def view(request: Request, db: AsyncSession, state: House, vote_id: int) -> dict[str, Any]:
+class WrittenVoteSignatures(Turns):
+    kind: str
+    written_vote_id: int | None
+    closed: bool
+
+
+async def view(
+    request: Request, db: AsyncSession, state: House, vote_id: int
+) -> WrittenVoteSignatures:
     """The count minutes' signatures, whose turn it is and whether it is the caller's."""
     vote, _ = await _visible(db, request.user, vote_id)
     done = await _signatures(db, written_vote_id=vote.id)
@@ -127,7 +138,7 @@ async def sign(
 @get("/api/written-votes/{vote_id:int}/signatures", guards=[signed_in])
 async def get_written_vote_signatures(
     request: Request, state: House, vote_id: FromPath[int]
-) -> dict[str, Any]:
+) -> WrittenVoteSignatures:
     """The count minutes' signatures, whose turn it is, and whether it is the caller's."""
     await state.written_votes.close_overdue()
     async with state.db_read() as db:
@@ -139,13 +150,13 @@ async def get_written_vote_signatures(
 )
 async def add_written_vote_signature(
     request: Request, state: House, vote_id: FromPath[int], data: JSONBody[SignRequest]
-) -> dict[str, Any]:
+) -> SignatureOut:
     """Ký số biên bản kiểm phiếu: `{role, pin}`; the chair, the secretary, then the seal."""
     sig, name = await sign(request, state, vote_id, data)
     return signature_json(sig, name, state.settings.tz)
 
 
-@get("/api/written-votes/{vote_id:int}/signatures/pdf", guards=[signed_in])
+@get("/api/written-votes/{vote_id:int}/signatures/pdf", guards=[signed_in], responses=openapi.PDF)
 async def signed_written_vote_pdf(
     request: Request, state: House, vote_id: FromPath[int]
 ) -> Response[bytes]:
