@@ -67,3 +67,15 @@ async def test_the_log_only_messenger_says_it_sent_nothing(settings, caplog):
     sent = await messenger_for(settings).send("0901234567", "Giấy mời họp HĐND")
     assert sent is False
     assert "NOT SENT" in caplog.text and "0901234567" in caplog.text
+
+
+async def test_a_subject_with_line_breaks_goes_on_one_line_and_adds_no_header(settings, mailbox):
+    await send_mail(
+        mailbox.settings(settings),
+        "daibieu@example.vn",
+        "Giấy mời: Kỳ họp\r\nBcc: x@evil.example",
+        "Kính gửi đại biểu",
+    )
+    (message,) = mailbox.wait(1)
+    assert message["Subject"] == "Giấy mời: Kỳ họp Bcc: x@evil.example"
+    assert message["Bcc"] is None
