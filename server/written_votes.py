@@ -35,6 +35,7 @@ from server.documents.rules import Upload, take_in
 from server.errors import AppError, forbidden, form_of, not_found
 from server.house import House
 from server.i18n import gettext_for
+from server.ids import ID_MAX
 from server.minutes import ISSUERS, SYMBOLS, date_place, issuer_lines, issuer_unit, rule_text
 from server.models import (
     Body,
@@ -167,7 +168,10 @@ def parse_deadline(text: str, settings: Settings, now: datetime) -> datetime:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
         raise AppError(400, "bad_deadline", "Give the deadline as a date and a time.") from None
-    when = (when if when.tzinfo else when.replace(tzinfo=settings.tz)).astimezone(now.tzinfo)
+    try:  # the first and last days of the calendar overflow when moved to another zone
+        when = (when if when.tzinfo else when.replace(tzinfo=settings.tz)).astimezone(now.tzinfo)
+    except OverflowError:
+        raise AppError(400, "bad_deadline", "Give the deadline as a date and a time.") from None
     if when < now + SHORTEST:
         raise AppError(
             400, "deadline_too_soon", "The deadline must be at least 5 minutes from now."
@@ -195,7 +199,7 @@ async def _body_of(db: AsyncSession, vote: WrittenVote) -> Body:
 
 
 async def create_draft(db: AsyncSession, user: User, given: Draft) -> WrittenVote:
-    body = await db.get(Body, given.body_id)
+    body = await db.get(Body, given.body_id) if 0 < given.body_id <= ID_MAX else None
     if body is None:
         raise not_found("council")
     if not (await council_standing(db, user, given.body_id)).drafts:

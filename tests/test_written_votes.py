@@ -257,6 +257,12 @@ async def test_who_may_draft_and_send(client, new_client, council, database):
     assert response.status_code == 400 and response.json()["code"] == "deadline_too_soon"
     garbled = await chair.post(f"/written-votes/{vote_id}/send", data={"deadline": "mai"})
     assert garbled.status_code == 400 and garbled.json()["code"] == "bad_deadline"
+    for edge in ("0001-01-01T00:00", "0001-01-01T00:00+14:00", "9999-12-31T23:59-12:00"):
+        response = await chair.post(f"/written-votes/{vote_id}/send", data={"deadline": edge})
+        assert response.status_code == 400 and response.json()["code"] == "bad_deadline", edge
+    for body_id in ("99999999999999999999", "0", "-3"):
+        response = await client.post("/written-votes", data={"body_id": body_id, "title": "x"})
+        assert response.status_code == 404, body_id
     database.expire_all()
     assert database.get(WrittenVote, vote_id).status == "draft"
     # a draft is not shown to the delegates
