@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 import msgspec
 import sqlalchemy as sa
@@ -121,9 +121,31 @@ def _name(user: User) -> str:
     return user.full_name or user.username
 
 
+class Arrived(TypedDict):
+    """Who was marked present, when, and the line the desk shows."""
+
+    user_id: int | None
+    name: str
+    status: str
+    checked_in_at: str
+    time: str
+    seq: int | None
+    message: str
+
+
+class ParticipantFound(TypedDict):
+    user_id: int | None
+    name: str
+    username: str
+    role: str
+    seat: str
+    status: str
+    time: str
+
+
 async def _arrive(
     request: Request, db: AsyncSession, meeting_id: int, user: User, at: datetime
-) -> dict[str, Any]:
+) -> Arrived:
     """Marks `user` present (journaled), commits and tells every console."""
     assert user.id is not None
     try:
@@ -162,7 +184,7 @@ async def check_in_by_code(
     db: NamedDependency[AsyncSession],
     meeting_id: FromPath[int],
     data: JSONBody[CodeIn],
-) -> dict[str, Any]:
+) -> Arrived:
     """The QR code of a giấy mời, read at the door: its invitee is present. A code that is no
     invitation (404), another meeting's (409) or one already used (409) keeps nothing."""
     meeting = await db.get_one(Meeting, meeting_id)
@@ -196,7 +218,7 @@ async def check_in_by_name(
     db: NamedDependency[AsyncSession],
     meeting_id: FromPath[int],
     user_id: FromPath[int],
-) -> dict[str, Any]:
+) -> Arrived:
     """The secretary found the person by name: present, with their invitation's check-in
     time set when they have one (its QR code then says it was used)."""
     meeting = await db.get_one(Meeting, meeting_id)
@@ -234,7 +256,7 @@ async def find_participants(
     db: NamedDependency[AsyncSession],
     meeting_id: FromPath[int],
     q: FromQuery[str] = "",
-) -> list[dict[str, Any]]:
+) -> list[ParticipantFound]:
     """Participants whose name (diacritics optional: "nguyen van an" finds "Nguyễn Văn An")
     or username holds every word of `q`, with their attendance now."""
     words = fold(q[:200]).split()[:6]
@@ -251,7 +273,7 @@ async def find_participants(
         .where(Participant.meeting_id == meeting_id)
         .order_by(User.full_name)
     )
-    found = []
+    found: list[ParticipantFound] = []
     for participant, user, row in rows.all():
         name = fold(user.full_name)
         if not all(w in name or w in user.username for w in words):

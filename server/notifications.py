@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from litestar import Request, Response, get, post
@@ -524,16 +524,32 @@ async def bell(request: Request, db: NamedDependency[AsyncSession]) -> Template:
     return Template("fragments/bell.html", context={"unread": count})
 
 
+class NotificationOut(TypedDict):
+    id: int | None
+    kind: str
+    text: str  # in the caller's language
+    link: str
+    meeting_id: int | None
+    created_at: str
+    read: bool
+
+
+class NotificationsOut(TypedDict):
+    unread: int
+    notifications: list[NotificationOut]
+
+
 @get("/api/notifications", guards=[signed_in])
 async def notifications_json(
     request: Request, db: NamedDependency[AsyncSession], state: House
-) -> dict[str, Any]:
+) -> NotificationsOut:
     """The caller's newest notifications, their sentence in the caller's language."""
     user_id = request.user.id
     views = _views(request, await _newest(db, user_id), state.settings.tz)
     for view in views:
         view["created_at"] = view["created_at"].isoformat()
-    return {"unread": await unread_count(db, user_id), "notifications": views}
+    unread = await unread_count(db, user_id)
+    return {"unread": unread, "notifications": cast(list[NotificationOut], views)}
 
 
 @get("/notifications/{notification_id:int}/open", guards=[signed_in])

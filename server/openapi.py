@@ -27,6 +27,7 @@ class Error(msgspec.Struct):
     code: str
     message: str
     errors: list[dict[str, Any]] | None = None  # only a 400 for a malformed body lists them
+    problems: list[dict[str, Any]] | None = None  # a refused CSV import: the lines to fix
 
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Any] = {

@@ -13,7 +13,7 @@ import asyncio
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
@@ -310,11 +310,55 @@ async def _own_opinion(
 # What people see
 
 
+class ConsultationOut(TypedDict):
+    """A paper open (or once open) for opinions, with its deadline."""
+
+    document_id: int | None
+    title: str
+    version: int
+    deadline: str
+    deadline_time: str
+    deadline_date: str
+    open: bool
+    note: str
+    page_keys: NotRequired[list[str]]
+
+
+class OpinionOut(TypedDict):
+    id: int | None
+    page: int
+    label: str
+    passage: str
+    position: list[list[float]]  # rectangles on the page, 0..1
+    text: str
+    created_at: str
+    updated_at: str
+    when: str
+    edited: bool
+
+
+class MyOpinion(OpinionOut):
+    document_id: int | None
+    open: bool
+
+
+class GatheredPage(TypedDict):
+    label: str
+    opinions: list[dict[str, Any]]
+
+
+class GatheredOut(ConsultationOut):
+    """One paper's opinions for the drafting body, by page."""
+
+    count: int
+    pages: list[GatheredPage]
+
+
 def consultation_json(
     consultation: Consultation, document: Document, tz: Any, keys: list[str] | None = None
-) -> dict[str, Any]:
+) -> ConsultationOut:
     local = consultation.deadline.astimezone(tz)
-    found: dict[str, Any] = {
+    found: ConsultationOut = {
         "document_id": document.id,
         "title": document.title,
         "version": document.version,
@@ -329,7 +373,7 @@ def consultation_json(
     return found
 
 
-def opinion_json(opinion: Opinion, label: str, tz: Any) -> dict[str, Any]:
+def opinion_json(opinion: Opinion, label: str, tz: Any) -> OpinionOut:
     return {
         "id": opinion.id,
         "page": opinion.page,
@@ -463,7 +507,7 @@ async def put_consultation(
     state: House,
     document_id: FromPath[int],
     data: JSONBody[ConsultationIn],
-) -> dict[str, Any]:
+) -> ConsultationOut:
     """Opens the paper for opinions until `deadline`, or moves the deadline."""
     document = await readable_document(db, request.state.access, document_id)
     consultation = await open_consultation(db, state, request.user, document, data)
@@ -477,7 +521,7 @@ async def put_consultation(
 )
 async def close_consultation(
     request: Request, db: NamedDependency[AsyncSession], state: House, document_id: FromPath[int]
-) -> dict[str, Any]:
+) -> ConsultationOut:
     """Ends taking opinions now; the opinions given stay."""
     document = await readable_document(db, request.state.access, document_id)
     consultation = await _consultation_of(db, document_id)
@@ -495,7 +539,7 @@ async def close_consultation(
 @get("/api/meetings/{meeting_id:int}/consultations", guards=[meeting_permission], opt=VIEW)
 async def list_consultations(
     request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
-) -> list[dict[str, Any]]:
+) -> list[ConsultationOut]:
     """The papers open (or once open) for opinions that the caller may read, with each
     page's content key (a reader of the agenda book finds the paper's pages by them)."""
     tz = state.settings.tz
@@ -508,9 +552,9 @@ async def list_consultations(
 @get("/api/meetings/{meeting_id:int}/opinions/mine", guards=[meeting_permission], opt=VIEW)
 async def my_opinions(
     request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
-) -> list[dict[str, Any]]:
+) -> list[MyOpinion]:
     """The caller's own opinions in this meeting (not those withdrawn), by paper and page."""
-    found = []
+    found: list[MyOpinion] = []
     for consultation, document in await _consulted(db, meeting_id, request.state.access):
         rows = await db.exec(
             select(Opinion)
@@ -546,7 +590,7 @@ async def post_opinion(
     state: House,
     document_id: FromPath[int],
     data: JSONBody[OpinionIn],
-) -> dict[str, Any]:
+) -> MyOpinion:
     """An opinion on a passage of page `page` of the paper, before the deadline."""
     access = request.state.access
     document = await readable_document(
@@ -568,7 +612,7 @@ async def edit_opinion(
     state: House,
     opinion_id: FromPath[int],
     data: JSONBody[OpinionEdit],
-) -> dict[str, Any]:
+) -> OpinionOut:
     """The author changes the words of their opinion, before the deadline."""
     opinion, document = await _own_opinion(db, state, request.user, opinion_id)
     opinion.text = _check_text(data.text)
@@ -591,7 +635,7 @@ async def withdraw_opinion(
     await db.commit()
 
 
-def _gathered_json(found: Gathered, tz: Any) -> dict[str, Any]:
+def _gathered_json(found: Gathered, tz: Any) -> GatheredOut:
     return {
         **consultation_json(found.consultation, found.document, tz),
         "count": found.count,
@@ -602,7 +646,7 @@ def _gathered_json(found: Gathered, tz: Any) -> dict[str, Any]:
 @get("/api/meetings/{meeting_id:int}/opinions", guards=[meeting_permission], opt=PRESIDE)
 async def gathered_opinions(
     request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
-) -> list[dict[str, Any]]:
+) -> list[GatheredOut]:
     """For the drafting body: every consulted paper's opinions, by page in page order."""
     return [
         _gathered_json(await gathered(db, state, c, d), state.settings.tz)

@@ -17,12 +17,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, get, patch, post, route
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
@@ -434,20 +435,80 @@ async def _keep(
     return row
 
 
-async def _versions(db: AsyncSession, meeting_id: int, tz: Any) -> dict[str, list[dict[str, Any]]]:
+async def _versions(db: AsyncSession, meeting_id: int, tz: Any) -> dict[str, list[VersionOut]]:
     rows = await db.exec(
         select(RecordVersion, User.full_name)
         .outerjoin(User, col(User.id) == RecordVersion.frozen_by)
         .where(RecordVersion.meeting_id == meeting_id)
         .order_by(col(RecordVersion.kind), col(RecordVersion.version))
     )
-    found: dict[str, list[dict[str, Any]]] = {MINUTES.name: [], NOTICE.name: []}
+    found: dict[str, list[VersionOut]] = {MINUTES.name: [], NOTICE.name: []}
     for version, name in rows.all():
         found.setdefault(version.kind, []).append(version_json(version, name or "", tz))
     return found
 
 
-def version_json(version: RecordVersion, frozen_by: str, tz: Any) -> dict[str, Any]:
+class VersionLinks(TypedDict):
+    pdf: str
+    docx: str
+
+
+class VersionOut(TypedDict):
+    """A frozen version of the minutes or the notice of conclusions."""
+
+    kind: str
+    version: int
+    sha256: str
+    pdf_sha256: str
+    journal_seq: int
+    journal_hash: str
+    frozen_at: str
+    frozen_at_local: str
+    frozen_by: str
+    links: VersionLinks
+
+
+class VersionContent(VersionOut):
+    content: dict[str, Any]
+
+
+class MeetingFacts(TypedDict):
+    id: int | None
+    title: str
+    status: str
+
+
+class Limits(TypedDict):
+    text: int
+    number: int
+
+
+class RecordView(TypedDict):
+    """The minutes' draft: the facts the journal locks, the secretary's text, the versions."""
+
+    meeting: MeetingFacts
+    ended: bool
+    facts: dict[str, Any] | None
+    no_facts: str | None
+    facts_by_item: dict[str, Any]
+    text: dict[str, Any]
+    versions: dict[str, list[VersionOut]]
+    limits: Limits
+
+
+class Saved(TypedDict):
+    saved_at: str
+
+
+VERSION_FILE = {
+    200: ResponseSpec(
+        VersionContent,
+        description="`n`: the version with its content; `n.pdf`, `n.docx`: the file itself.",
+    )
+}
+
+
+def version_json(version: RecordVersion, frozen_by: str, tz: Any) -> VersionOut:
     base = f"/api/meetings/{version.meeting_id}/{version.kind}/versions/{version.version}"
     return {
         "kind": version.kind,
@@ -529,7 +590,9 @@ def _facts_by_item(facts: dict[str, Any], items: list[dict[str, Any]]) -> dict[s
     return found
 
 
-async def record_view(db: AsyncSession, state: House, request: Request, meeting: Meeting) -> dict:
+async def record_view(
+    db: AsyncSession, state: House, request: Request, meeting: Meeting
+) -> RecordView:
     """The draft as the secretary's page shows it: the journal's facts (None before the
     session starts), the secretary's text and the frozen versions."""
     try:
@@ -555,7 +618,7 @@ async def record_view(db: AsyncSession, state: House, request: Request, meeting:
 @get("/api/meetings/{meeting_id:int}/minutes", guards=[meeting_permission], opt=PRESIDE)
 async def get_record(
     request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
-) -> dict:
+) -> RecordView:
     """The minutes' draft: locked facts, the secretary's text, the frozen versions."""
     return await record_view(db, state, request, request.state.access.meeting)
 
@@ -563,7 +626,7 @@ async def get_record(
 @patch("/api/meetings/{meeting_id:int}/minutes/text", guards=[meeting_permission], opt=PRESIDE)
 async def save_record_text(
     request: Request, state: House, meeting_id: FromPath[int], data: JSONBody[RecordText]
-) -> dict:
+) -> Saved:
     """Saves the secretary's text (any time: it changes the draft, never a frozen version)."""
     saved_at = await save_text(state, request.user, meeting_id, data)
     return {"saved_at": saved_at.isoformat()}
@@ -626,7 +689,7 @@ async def notice_draft_docx(
     return _download(docx, DOCX, f"thong-bao-ket-luan-{meeting_id}-du-thao.docx")
 
 
-async def _frozen(request: Request, state: House, meeting_id: int, kind: Kind) -> dict:
+async def _frozen(request: Request, state: House, meeting_id: int, kind: Kind) -> VersionOut:
     row = await freeze(state, request.user, meeting_id, kind)
     return version_json(row, request.user.full_name, state.settings.tz)
 
@@ -637,7 +700,7 @@ async def _frozen(request: Request, state: House, meeting_id: int, kind: Kind) -
     opt=PRESIDE,
     status_code=HTTP_201_CREATED,
 )
-async def freeze_minutes(request: Request, state: House, meeting_id: FromPath[int]) -> dict:
+async def freeze_minutes(request: Request, state: House, meeting_id: FromPath[int]) -> VersionOut:
     """Chốt biên bản: the minutes as they are now become the next frozen version."""
     return await _frozen(request, state, meeting_id, MINUTES)
 
@@ -648,7 +711,7 @@ async def freeze_minutes(request: Request, state: House, meeting_id: FromPath[in
     opt=PRESIDE,
     status_code=HTTP_201_CREATED,
 )
-async def freeze_notice(request: Request, state: House, meeting_id: FromPath[int]) -> dict:
+async def freeze_notice(request: Request, state: House, meeting_id: FromPath[int]) -> VersionOut:
     """The conclusion notice as it is now becomes its next frozen version."""
     return await _frozen(request, state, meeting_id, NOTICE)
 
@@ -663,7 +726,7 @@ async def freeze_notice(request: Request, state: House, meeting_id: FromPath[int
 )
 async def list_versions(
     request: Request, db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
-) -> list[dict[str, Any]]:
+) -> list[VersionOut]:
     """The frozen versions of the minutes (or of the notice), oldest first."""
     kind = NOTICE if "/notice/" in request.url.path else MINUTES
     return (await _versions(db, meeting_id, state.settings.tz))[kind.name]
@@ -673,6 +736,7 @@ async def list_versions(
     "/api/meetings/{meeting_id:int}/minutes/versions/{file:str}",
     guards=[meeting_permission],
     opt=PRESIDE,
+    responses=VERSION_FILE,
 )
 async def minutes_version(
     db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int], file: FromPath[str]
@@ -686,6 +750,7 @@ async def minutes_version(
     "/api/meetings/{meeting_id:int}/notice/versions/{file:str}",
     guards=[meeting_permission],
     opt=PRESIDE,
+    responses=VERSION_FILE,
 )
 async def notice_version(
     db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int], file: FromPath[str]

@@ -17,13 +17,14 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped]
 from asn1crypto import pem  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -429,7 +430,22 @@ async def _upload(request: Request) -> bytes | None:
     return data
 
 
-@post("/api/verify", status_code=200)
+class VerifyReport(TypedDict):
+    """What the check of a signed PDF found; `verdict` in the caller's language."""
+
+    ok: bool
+    problem: str
+    verdict: str
+    size: int
+    revisions: int
+    signatures: list[dict[str, Any]]
+
+
+@post(
+    "/api/verify",
+    status_code=200,
+    responses={200: ResponseSpec(VerifyReport, description="The report on the PDF's signatures.")},
+)
 async def verify_api(request: Request) -> Response[dict[str, Any]]:
     """Multipart `file`: the report as JSON, for anyone, signed in or not. It changes nothing
     (so it is outside CSRF: a script can post to it without a session)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired, TypedDict
 from urllib.parse import quote
 
 import msgspec
@@ -611,9 +611,33 @@ async def _councils_of(db: AsyncSession, user: User) -> list[Body]:
     return [b for b in await db.exec(query) if b.id is not None]
 
 
-def vote_json(vote: WrittenVote, body: Body, replied: int) -> dict[str, Any]:
+class PaperRef(TypedDict):
+    title: str
+    pages: int
+
+
+class WrittenVoteOut(TypedDict):
+    """A written vote (lấy ý kiến bằng văn bản) as anyone who may see it may know it."""
+
+    id: int | None
+    body_id: int
+    title: str
+    question: str
+    status: str
+    majority_base: str
+    threshold: str
+    deadline: str | None
+    papers: list[PaperRef]
+    sent: int
+    replied: int
+    requirement: dict[str, Any]
+    result: NotRequired[dict[str, Any] | None]  # once closed
+    record_sha256: NotRequired[str | None]
+
+
+def vote_json(vote: WrittenVote, body: Body, replied: int) -> WrittenVoteOut:
     """What anyone who may see it may know: no tally before the close."""
-    data: dict[str, Any] = {
+    data: WrittenVoteOut = {
         "id": vote.id,
         "body_id": vote.body_id,
         "title": vote.title,
@@ -731,7 +755,7 @@ async def written_vote_page(request: Request, state: House, vote_id: FromPath[in
 @get("/api/written-votes/{vote_id:int}", guards=[signed_in])
 async def written_vote_info(
     request: Request, state: House, vote_id: FromPath[int]
-) -> dict[str, Any]:
+) -> WrittenVoteOut:
     await state.written_votes.close_overdue()
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)

@@ -5,12 +5,13 @@ chosen. A bad line imports nothing and is named."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 import sqlalchemy as sa
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -129,7 +130,31 @@ def row_json(new: NewUser) -> dict[str, Any]:
     }
 
 
-@post("/api/admin/import/preview", guards=[admin_only], status_code=200)
+class ImportedAccount(TypedDict):
+    username: str
+    full_name: str
+    role: str
+    title: str
+    email: str
+    seat: str
+    group: str
+    password: str | None  # the one-time password made for it, shown once (None in a preview)
+
+
+class ImportPreview(TypedDict):
+    rows: list[ImportedAccount]
+
+
+class Imported(TypedDict):
+    accounts: list[ImportedAccount]
+
+
+@post(
+    "/api/admin/import/preview",
+    guards=[admin_only],
+    status_code=200,
+    responses={200: ResponseSpec(ImportPreview, description="The accounts it would make.")},
+)
 async def preview_api(
     request: Request, db: NamedDependency[AsyncSession], data: JSONBody[ImportRequest]
 ) -> Any:
@@ -140,7 +165,11 @@ async def preview_api(
     return {"rows": [{**row_json(r), "password": None} for r in rows]}
 
 
-@post("/api/admin/import", guards=[admin_only])
+@post(
+    "/api/admin/import",
+    guards=[admin_only],
+    responses={201: ResponseSpec(Imported, description="The accounts made.")},
+)
 async def import_api(
     request: Request, db: NamedDependency[AsyncSession], state: House, data: JSONBody[ImportRequest]
 ) -> Any:

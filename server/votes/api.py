@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import msgspec
 from litestar import Request, Router, get, post
@@ -29,6 +29,8 @@ from server.votes.rules import (
     with_defaults,
 )
 from server.votes.store import (
+    Requirement,
+    VoteView,
     create_vote,
     options_of,
     requirement,
@@ -73,6 +75,21 @@ async def _open_vote(db: AsyncSession, state: House, meeting_id: int) -> dict[st
     }
 
 
+class RequirementPreview(Requirement):
+    """What a vote with these rules would need, before it is made."""
+
+    majority_base: str
+    threshold: str
+    members: int
+    voters: int
+
+
+class BallotTaken(TypedDict):
+    vote_id: int
+    choices: list[str]
+    changed: bool  # a ballot given before was replaced
+
+
 # --- HTTP --------------------------------------------------------------------------------
 
 PRESIDE = {"permission": "preside"}
@@ -89,7 +106,7 @@ async def create(
     db: NamedDependency[AsyncSession],
     meeting_id: FromPath[int],
     data: JSONBody[VoteIn],
-) -> dict[str, Any]:
+) -> VoteView:
     vote = await create_vote(db, request.state.access, request.user, data)
     return await vote_view(db, vote)
 
@@ -101,7 +118,7 @@ async def preview(
     majority_base: FromQuery[str | None] = None,
     threshold: FromQuery[str | None] = None,
     quorum: FromQuery[int | None] = None,
-) -> dict[str, Any]:
+) -> RequirementPreview:
     """What a vote with these rules would need, said before it is made (400 if the council
     could never meet it), so the console can put it in words."""
     membership = await council.membership(db, meeting_id)
@@ -129,7 +146,7 @@ async def preview(
 @get("/meetings/{meeting_id:int}/votes", guards=[meeting_permission])
 async def list_votes(
     db: NamedDependency[AsyncSession], meeting_id: FromPath[int]
-) -> list[dict[str, Any]]:
+) -> list[VoteView]:
     """The meeting's votes, newest first, with results once closed."""
     rows = await db.exec(
         select(Vote).where(Vote.meeting_id == meeting_id).order_by(col(Vote.created_at).desc())
@@ -140,7 +157,7 @@ async def list_votes(
 @post(
     "/votes/{vote_id:int}/open", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
 )
-async def open_(request: Request, state: House, vote_id: FromPath[int]) -> dict[str, Any]:
+async def open_(request: Request, state: House, vote_id: FromPath[int]) -> VoteView:
     await state.votes.open(vote_id, request.user)
     return await state.votes.view(vote_id)
 
@@ -148,20 +165,20 @@ async def open_(request: Request, state: House, vote_id: FromPath[int]) -> dict[
 @post(
     "/votes/{vote_id:int}/close", guards=[meeting_permission], opt=PRESIDE, status_code=HTTP_200_OK
 )
-async def close(request: Request, state: House, vote_id: FromPath[int]) -> dict[str, Any]:
+async def close(request: Request, state: House, vote_id: FromPath[int]) -> VoteView:
     await state.votes.close(vote_id, request.user.id)
     return await state.votes.view(vote_id)
 
 
 @get("/votes/{vote_id:int}", guards=[meeting_permission])
-async def show(state: House, vote_id: FromPath[int]) -> dict[str, Any]:
+async def show(state: House, vote_id: FromPath[int]) -> VoteView:
     return await state.votes.view(vote_id)
 
 
 @post("/votes/{vote_id:int}/count", guards=[meeting_permission], status_code=HTTP_200_OK)
 async def count(
     request: Request, state: House, vote_id: FromPath[int], data: JSONBody[CountIn]
-) -> dict[str, Any]:
+) -> VoteView:
     """The tally committee's counts of a show of hands or a paper ballot."""
     presides = request.state.access.can("preside")
     await state.votes.enter_count(vote_id, request.user, data, presides)
@@ -196,10 +213,10 @@ def _choices(message: dict[str, Any]) -> list[str]:
 )
 async def ballot(
     request: Request, state: House, vote_id: FromPath[int], data: JSONBody[BallotIn]
-) -> dict[str, Any]:
+) -> BallotTaken:
     """`{option}` or `{options}`: the same rules as `vote.cast` on the socket."""
     choices = data.options if data.options is not None else [data.option] if data.option else []
-    return await state.votes.cast(vote_id, request.user.id, choices)
+    return cast(BallotTaken, await state.votes.cast(vote_id, request.user.id, choices))
 
 
 router = Router(

@@ -71,7 +71,7 @@ class Votes:
         _STORED.observe(time.perf_counter() - began)
         return answer
 
-    async def view(self, vote_id: int) -> dict[str, Any]:
+    async def view(self, vote_id: int) -> store.VoteView:
         async with self._db_read() as db:
             vote = await db.get(Vote, vote_id)
             if vote is None:

@@ -3,7 +3,7 @@ committee's counts; the result computed once, in the closing transaction, and ke
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -90,7 +90,50 @@ async def create_vote(db: AsyncSession, access: MeetingAccess, user: User, given
     return vote
 
 
-async def requirement(db: AsyncSession, vote: Vote) -> dict[str, Any]:
+class Requirement(TypedDict):
+    """`needed` votes of `base` to pass (None while the base is the votes not yet cast)."""
+
+    base: int | None
+    needed: int | None
+
+
+class OptionOut(TypedDict):
+    key: str
+    label: str
+
+
+class VoteOut(TypedDict):
+    """What everyone may know of a vote; `result` once it is closed."""
+
+    id: int | None
+    meeting_id: int
+    item_id: int | None
+    title: str
+    kind: str
+    secret: bool
+    majority_base: str
+    threshold: str
+    quorum: int | None
+    max_choices: int
+    allow_change: bool
+    duration_s: int | None
+    method: str
+    counted_by: int | None
+    status: str
+    options: list[OptionOut]
+    opened_at: str | None
+    closes_at: str | None
+    result: NotRequired[dict[str, Any] | None]
+
+
+class VoteView(VoteOut):
+    """A vote as the console shows it: what it needs, and how many have voted."""
+
+    requirement: Requirement
+    voters: int
+
+
+async def requirement(db: AsyncSession, vote: Vote) -> Requirement:
     """What the vote needs, known before it opens: `needed` of `base` (None while the base
     is the votes not yet cast)."""
     if vote.status == "closed" and vote.result:
@@ -108,9 +151,9 @@ async def options_of(db: AsyncSession, vote_id: int) -> list[VoteOption]:
     return list(rows.all())
 
 
-def vote_json(vote: Vote, options: list[VoteOption]) -> dict[str, Any]:
+def vote_json(vote: Vote, options: list[VoteOption]) -> VoteOut:
     """What everyone may know of a vote (no tallies before the close)."""
-    data: dict[str, Any] = {
+    data: VoteOut = {
         "id": vote.id,
         "meeting_id": vote.meeting_id,
         "item_id": vote.item_id,
@@ -304,7 +347,7 @@ async def vote_counts(db: AsyncSession, vote: Vote) -> dict[str, int]:
     return {"voters": voters, "eligible": eligible}
 
 
-async def vote_view(db: AsyncSession, vote: Vote) -> dict[str, Any]:
+async def vote_view(db: AsyncSession, vote: Vote) -> VoteView:
     """A vote as the console shows it: what it needs, and how many have voted."""
     voters = (await db.exec(select(sa.func.count()).where(BallotCast.vote_id == vote.id))).one()
     if vote.method != "electronic" and vote.result:
