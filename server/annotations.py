@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from litestar import Request, Response, get
@@ -114,7 +114,7 @@ def check_geometry(kind: str, data: Any) -> dict[str, Any]:
     return {key: data[key] for key in FIELDS[kind] if key in data}  # nothing else is kept
 
 
-class AnnotationOut(TypedDict):
+class AnnotationFields(TypedDict):
     id: str
     owner_id: int
     document_id: int
@@ -124,7 +124,10 @@ class AnnotationOut(TypedDict):
     visibility: str
     deleted: bool
     updated_at: str
-    set_aside: NotRequired[bool]  # moved off a page the new version lacks
+
+
+class AnnotationOut(AnnotationFields, total=False):
+    set_aside: bool  # moved off a page the new version lacks
 
 
 class SharedMarks(TypedDict):

@@ -3,7 +3,7 @@ connected right now, and how that stands against the quorum."""
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 from litestar import Request, post
 from litestar.params import FromPath
@@ -206,12 +206,15 @@ def quorum(people: list[dict[str, Any]], membership: council.Membership) -> dict
     }
 
 
-class SessionState(TypedDict):
+class MeetingStatusNow(TypedDict):
+    status: str
+
+
+class SessionState(MeetingStatusNow, total=False):
     """The meeting's status after `start` or `end`, with the journal's `seq` when it changed."""
 
-    status: str
-    seq: NotRequired[int]
-    unchanged: NotRequired[bool]
+    seq: int
+    unchanged: bool
 
 
 @post(

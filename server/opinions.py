@@ -13,7 +13,7 @@ import asyncio
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
@@ -310,9 +310,7 @@ async def _own_opinion(
 # What people see
 
 
-class ConsultationOut(TypedDict):
-    """A paper open (or once open) for opinions, with its deadline."""
-
+class ConsultationFields(TypedDict):
     document_id: int | None
     title: str
     version: int
@@ -321,7 +319,12 @@ class ConsultationOut(TypedDict):
     deadline_date: str
     open: bool
     note: str
-    page_keys: NotRequired[list[str]]
+
+
+class ConsultationOut(ConsultationFields, total=False):
+    """A paper open (or once open) for opinions, with its deadline."""
+
+    page_keys: list[str]
 
 
 class OpinionOut(TypedDict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, Any, TypedDict
 from urllib.parse import quote
 
 import msgspec
@@ -616,9 +616,7 @@ class PaperRef(TypedDict):
     pages: int
 
 
-class WrittenVoteOut(TypedDict):
-    """A written vote (lấy ý kiến bằng văn bản) as anyone who may see it may know it."""
-
+class WrittenVoteFields(TypedDict):
     id: int | None
     body_id: int
     title: str
@@ -631,8 +629,13 @@ class WrittenVoteOut(TypedDict):
     sent: int
     replied: int
     requirement: dict[str, Any]
-    result: NotRequired[dict[str, Any] | None]  # once closed
-    record_sha256: NotRequired[str | None]
+
+
+class WrittenVoteOut(WrittenVoteFields, total=False):
+    """A written vote (lấy ý kiến bằng văn bản) as anyone who may see it may know it."""
+
+    result: dict[str, Any] | None  # once closed
+    record_sha256: str | None
 
 
 def vote_json(vote: WrittenVote, body: Body, replied: int) -> WrittenVoteOut:

@@ -3,6 +3,7 @@ refuses ({code, message}) and what it needs to be called (cookie + CSRF, or the 
 
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.conftest import Client
@@ -175,3 +176,51 @@ async def test_who_may_call_each_route_is_declared(openapi: dict[str, Any]) -> N
         else:
             assert security == [{"session": [], "csrf": []}], f"{method} {path}"
             assert {"401", "403"} <= operation["responses"].keys()
+
+
+def answer_schema(openapi: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    responses = openapi["paths"][path][method]["responses"]
+    code = next(c for c in responses if c.startswith("2"))
+    schema = responses[code]["content"]["application/json"]["schema"]
+    return {**schema, "components": openapi["components"]}
+
+
+async def test_real_answers_match_what_the_schema_says(
+    client: Client, accounts: Any, openapi: dict[str, Any]
+) -> None:
+    """A meeting with an agenda item and a vote, read back: each answer fits its schema."""
+    body = accounts.body()
+    accounts.user("thuky", "secretary", body)
+    await client.login("thuky")
+    made = await client.post(
+        "/api/meetings",
+        json={"title": "Kỳ họp thứ 5", "starts_at": "2026-12-20T08:00:00", "body_id": body.id},
+    )
+    meeting = made.json()["id"]
+    item = await client.post(f"/api/meetings/{meeting}/items", json={"title": "Báo cáo"})
+    vote = await client.post(f"/api/meetings/{meeting}/votes", json={"title": "Thông qua"})
+    assert (made.status_code, item.status_code, vote.status_code) == (201, 201, 201), vote.text
+    answers = {
+        ("post", "/api/meetings"): made.json(),
+        ("post", "/api/meetings/{meeting_id}/items"): item.json(),
+        ("post", "/api/meetings/{meeting_id}/votes"): vote.json(),
+    }
+    for path, url in [
+        ("/api/meetings", "/api/meetings"),
+        ("/api/meetings/{meeting_id}", f"/api/meetings/{meeting}"),
+        ("/api/meetings/{meeting_id}/votes", f"/api/meetings/{meeting}/votes"),
+        ("/api/votes/{vote_id}", f"/api/votes/{vote.json()['id']}"),
+        ("/api/meetings/{meeting_id}/publish", f"/api/meetings/{meeting}/publish"),
+        ("/api/bodies", "/api/bodies"),
+        ("/api/notifications", "/api/notifications"),
+    ]:
+        response = await client.get(url)
+        assert response.status_code == 200, (url, response.text)
+        answers["get", path] = response.json()
+    for (method, path), answer in answers.items():
+        schema = answer_schema(openapi, method, path)
+        jsonschema.validate(answer, schema, cls=jsonschema.Draft202012Validator)
+    refused = await client.get("/api/meetings/999999")
+    assert refused.status_code == 404
+    error = {"$ref": "#/components/schemas/Error", "components": openapi["components"]}
+    jsonschema.validate(refused.json(), error, cls=jsonschema.Draft202012Validator)

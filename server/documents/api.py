@@ -120,6 +120,11 @@ class DocumentInfo(DocumentOut):
     versions: list[VersionOut]
 
 
+class PageWords(TypedDict):
+    page: int
+    words: list[list[float | str]]  # [x0, y0, x1, y1, text], 0..1 of the page
+
+
 class SearchResults(TypedDict):
     query: str
     results: list[SearchHit]
@@ -242,12 +247,7 @@ async def page_image(
     "/documents/{document_id:int}/pages/{page:int}/words",
     guards=[meeting_permission],
     opt=VIEW,
-    responses={
-        200: ResponseSpec(
-            list[list[float | str]],
-            description="Word boxes [x0, y0, x1, y1, text], 0..1 of the page, in reading order.",
-        )
-    },
+    responses={200: ResponseSpec(PageWords, description="The page's words, in reading order.")},
 )
 async def page_words(
     request: Request,

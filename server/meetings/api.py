@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 from litestar import Request, Router, delete, get, patch, post
@@ -96,7 +96,7 @@ def given(patch: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-class MeetingOut(TypedDict):
+class MeetingFields(TypedDict):
     id: int | None
     title: str
     place: str
@@ -105,7 +105,10 @@ class MeetingOut(TypedDict):
     status: str
     body_id: int
     secretary_id: int | None
-    body: NotRequired[BodyOut]
+
+
+class MeetingOut(MeetingFields, total=False):
+    body: BodyOut
 
 
 class ItemOut(TypedDict):

@@ -10,7 +10,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from litestar import Request, get, post
@@ -334,19 +334,22 @@ async def _keep_book(
 MANAGE = {"permission": "manage"}
 
 
-class JobView(TypedDict):
+class JobState(TypedDict):
+    state: str  # idle | running | done | failed
+
+
+class JobView(JobState, total=False):
     """The build of the agenda book as the secretary follows it; only `state` when idle."""
 
-    state: str  # idle | running | done | failed
-    meeting_id: NotRequired[int]
-    done: NotRequired[int]
-    total: NotRequired[int]
-    label: NotRequired[str]
-    message: NotRequired[str]  # in the caller's language
-    params: NotRequired[dict[str, Any]]
-    version: NotRequired[int | None]
-    started: NotRequired[float]
-    saved: NotRequired[float]
+    meeting_id: int
+    done: int
+    total: int
+    label: str
+    message: str  # in the caller's language
+    params: dict[str, Any]
+    version: int | None
+    started: float
+    saved: float
 
 
 class BookOut(TypedDict):

@@ -3,7 +3,7 @@ committee's counts; the result computed once, in the closing transaction, and ke
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -102,9 +102,7 @@ class OptionOut(TypedDict):
     label: str
 
 
-class VoteOut(TypedDict):
-    """What everyone may know of a vote; `result` once it is closed."""
-
+class VoteFields(TypedDict):
     id: int | None
     meeting_id: int
     item_id: int | None
@@ -123,7 +121,12 @@ class VoteOut(TypedDict):
     options: list[OptionOut]
     opened_at: str | None
     closes_at: str | None
-    result: NotRequired[dict[str, Any] | None]
+
+
+class VoteOut(VoteFields, total=False):
+    """What everyone may know of a vote; `result` once it is closed."""
+
+    result: dict[str, Any] | None
 
 
 class VoteView(VoteOut):
