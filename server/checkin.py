@@ -91,7 +91,25 @@ async def _person(db: AsyncSession, meeting_id: int, user_id: int) -> tuple[Part
             "not_a_participant",
             "That person is not a participant of this meeting; nobody was checked in.",
         )
+    if not found[1].active:
+        raise AppError(
+            409, "account_inactive", "That account is deactivated; nobody was checked in."
+        )
     return found[0], found[1]
+
+
+async def _not_here_yet(request: Request, db: AsyncSession, meeting_id: int, user: User) -> None:
+    """Already present (by either path) is said with its time; someone marked online may
+    still come in person."""
+    row = (
+        await db.exec(
+            select(Attendance).where(
+                Attendance.meeting_id == meeting_id, Attendance.user_id == user.id
+            )
+        )
+    ).first()
+    if row is not None and row.status == "present":
+        raise _already(request, user, row.checked_in_at)
 
 
 def _open(meeting: Meeting) -> None:
@@ -193,6 +211,7 @@ async def check_in_by_code(
     _, user = await _person(db, meeting_id, invitation.user_id)
     if invitation.checked_in_at is not None:
         raise _already(request, user, invitation.checked_in_at)
+    await _not_here_yet(request, db, meeting_id, user)
     at = utcnow()
     # Two scanners reading one code at once: only the first sets the time.
     used = await db.exec(  # type: ignore[call-overload]
@@ -224,15 +243,7 @@ async def check_in_by_name(
     meeting = await db.get_one(Meeting, meeting_id)
     _open(meeting)
     _, user = await _person(db, meeting_id, user_id)
-    row = (
-        await db.exec(
-            select(Attendance).where(
-                Attendance.meeting_id == meeting_id, Attendance.user_id == user_id
-            )
-        )
-    ).first()
-    if row is not None and row.status in HERE:
-        raise _already(request, user, row.checked_in_at)
+    await _not_here_yet(request, db, meeting_id, user)
     at = utcnow()
     await db.exec(  # type: ignore[call-overload]
         sa.update(Invitation)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
 from server.checkin import token_of
-from server.models import Attendance, Invitation, JournalEvent, Meeting, Participant
+from server.models import Attendance, Invitation, JournalEvent, Meeting, Participant, User
 from tests.live import Tablet, close_all
 
 AN = "Nguyễn Văn An"
@@ -243,6 +244,46 @@ async def test_an_invitee_no_longer_taking_part_is_not_checked_in(served, door, 
     response = await scan(secretary, door["meeting"], door["an_token"])
     assert response.status_code == 409 and response.json()["code"] == "not_a_participant"
     assert kept(database, door["meeting"]) == ([], [], [])
+    await secretary.close()
+
+
+async def test_a_deactivated_account_is_not_checked_in_by_code_or_by_name(served, door, database):
+    an = database.get(User, door["an"])
+    an.active = False
+    database.add(an)
+    database.commit()
+    secretary = await signed_in(served, "thuky")
+    by_code = await scan(secretary, door["meeting"], door["an_token"])
+    by_name = await post(secretary, f"/api/meetings/{door['meeting']}/checkin/people/{an.id}")
+    for response in (by_code, by_name):
+        assert response.status_code == 409 and response.json()["code"] == "account_inactive"
+    assert kept(database, door["meeting"]) == ([], [], [])
+    await secretary.close()
+
+
+async def test_both_paths_agree_on_who_is_here_already(served, door, database):
+    """Marked present at the console, the QR says so with that time; marked online, the
+    delegate may still come in person, by code or by name."""
+    meeting = door["meeting"]
+    database.add(
+        Attendance(
+            meeting_id=meeting,
+            user_id=door["an"],
+            status="present",
+            checked_in_at=datetime(2026, 12, 15, 1, 2, tzinfo=UTC),
+        )
+    )
+    database.add(Attendance(meeting_id=meeting, user_id=door["first"], status="remote"))
+    database.commit()
+    secretary = await signed_in(served, "thuky")
+    again = await scan(secretary, meeting, door["an_token"])
+    assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
+    assert "08:02" in again.json()["message"]
+    came = await scan(secretary, meeting, door["first_token"])
+    assert came.status_code == 200, came.text
+    database.expire_all()
+    row = database.exec(select(Attendance).where(Attendance.user_id == door["first"])).one()
+    assert row.status == "present"
     await secretary.close()
 
 

@@ -249,7 +249,7 @@ export function createCheckin(root, { meetingId }) {
     const state = row.querySelector(".state");
     state.textContent = here && status === "present" ? t.here(time) : t.status[status] || status;
     state.classList.toggle("here", here);
-    row.querySelector("button").hidden = here;
+    row.querySelector("button").hidden = status === "present"; // one online may come in person
   }
 
   function showHere(userId, time) {
