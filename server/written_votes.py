@@ -316,6 +316,12 @@ async def cast(db: AsyncSession, vote_id: int, user: User, choice: str) -> Writt
             "deadline_passed",
             "The deadline for answers has passed; no more answers are taken.",
         )
+    if user.id not in {delegate.id for delegate in await delegates(db, vote.body_id)}:
+        raise AppError(
+            403,
+            "no_longer_delegate",
+            "You are no longer a delegate of this council; your answer was not taken.",
+        )
     if choice not in CHOICES:
         raise AppError(400, "bad_choice", "Choose in favour, against or abstain.")
     ballot = WrittenBallot(vote_id=vote_id, voter_id=user.id or 0, choice=choice)

@@ -143,6 +143,21 @@ async def test_a_non_member_is_refused_and_nothing_is_kept(client, new_client, c
     assert (await outsider.get(f"/api/written-votes/{vote_id}")).status_code == 404
 
 
+async def test_a_delegate_taken_off_the_roster_after_sending_is_refused(
+    client, new_client, council, database
+):
+    vote_id = await sent(client, new_client, council.id)
+    device = await delegate(new_client, "db04")
+    user = database.exec(select(User).where(User.username == "db04")).one()
+    member = database.exec(select(Member).where(Member.user_id == user.id)).one()
+    database.delete(member)
+    database.commit()
+    response = await device.post(f"/written-votes/{vote_id}/ballot", data={"choice": "yes"})
+    assert response.status_code == 403 and response.json()["code"] == "no_longer_delegate"
+    assert "không còn là đại biểu" in response.json()["message"]
+    assert ballots(database, vote_id) == []
+
+
 async def test_an_answer_after_the_deadline_is_refused_and_the_vote_is_closed(
     client, new_client, council, database
 ):
