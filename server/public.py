@@ -117,11 +117,24 @@ def booked(book: AgendaBook | None) -> set[int]:
     return {e["document_id"] for e in book.page_map if e.get("kind") == "document"}
 
 
-def paper_is_public(document: Document, book: AgendaBook | None) -> bool:
+async def adopted_items(db: AsyncSession, meeting_ids: list[int]) -> set[int]:
+    """The agenda items of these meetings that a closed vote passed."""
+    rows = await db.exec(
+        select(Vote.item_id, Vote.result).where(
+            col(Vote.meeting_id).in_(meeting_ids), Vote.status == "closed"
+        )
+    )
+    return {
+        item for item, result in rows.all() if item is not None and (result or {}).get("passed")
+    }
+
+
+def paper_is_public(document: Document, book: AgendaBook | None, adopted: set[int]) -> bool:
+    """A paper the delegates were handed in the book, or the resolution of an adopted item."""
     if document.confidential or document.replaced_at is not None:
         return False
     if document.kind == "resolution":
-        return True
+        return document.item_id in adopted
     return document.kind == "paper" and document.id in booked(book)
 
 
@@ -130,7 +143,7 @@ async def public_papers(db: AsyncSession, meetings: list[Meeting]) -> list[Docum
     ids = [m.id for m in meetings if m.id is not None and is_public(m)]
     if not ids:
         return []
-    books = await latest_books(db, ids)
+    books, adopted = await latest_books(db, ids), await adopted_items(db, ids)
     rows = await db.exec(
         select(Document)
         .where(
@@ -141,7 +154,7 @@ async def public_papers(db: AsyncSession, meetings: list[Meeting]) -> list[Docum
         )
         .order_by(col(Document.id))
     )
-    return [d for d in rows.all() if paper_is_public(d, books.get(d.meeting_id))]
+    return [d for d in rows.all() if paper_is_public(d, books.get(d.meeting_id), adopted)]
 
 
 async def public_paper(db: AsyncSession, document_id: int) -> tuple[Document, Meeting]:
@@ -152,7 +165,8 @@ async def public_paper(db: AsyncSession, document_id: int) -> tuple[Document, Me
     if meeting is None or not is_public(meeting):
         raise not_found("document")
     books = await latest_books(db, [meeting.id or 0])
-    if not paper_is_public(document, books.get(meeting.id or 0)):
+    adopted = await adopted_items(db, [meeting.id or 0])
+    if not paper_is_public(document, books.get(meeting.id or 0), adopted):
         raise not_found("document")
     return document, meeting
 

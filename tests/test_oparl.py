@@ -308,6 +308,20 @@ async def test_a_public_papers_file_downloads_as_the_stored_pdf(
     assert again.status_code == 304
 
 
+async def test_only_the_resolution_of_an_adopted_item_is_public(client, new_client, council):
+    _, budget, estimate = council["items"]  # the budget's vote passed, the estimate's failed
+    adopted = await paper(client, budget, 1, title="Nghị quyết dự toán", kind="resolution")
+    rejected = await paper(
+        client, estimate, 2, title="Nghị quyết không thông qua", kind="resolution"
+    )
+    reader = await anonymous(new_client)
+    page = (await reader.get(f"/public/meetings/{council['shown']}")).text
+    assert "Nghị quyết dự toán" in page and "Nghị quyết không thông qua" not in page
+    assert (await reader.get(f"/oparl/v1.1/file/{adopted['id']}")).status_code == 200
+    for path in (f"/oparl/v1.1/file/{rejected['id']}", f"/oparl/v1.1/paper/{rejected['id']}"):
+        assert (await reader.get(path)).status_code == 404, path
+
+
 async def test_lists_are_paged_and_filtered(client, new_client, council):
     reader = await anonymous(new_client)
     body_id = council["body"].id
