@@ -6,6 +6,7 @@ never appear, and their URLs answer 404 like unknown ones."""
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from datetime import datetime
 from pathlib import Path
@@ -320,6 +321,15 @@ async def test_only_the_resolution_of_an_adopted_item_is_public(client, new_clie
     assert (await reader.get(f"/oparl/v1.1/file/{adopted['id']}")).status_code == 200
     for path in (f"/oparl/v1.1/file/{rejected['id']}", f"/oparl/v1.1/paper/{rejected['id']}"):
         assert (await reader.get(path)).status_code == 404, path
+
+
+async def test_a_signed_in_reader_signs_out_from_a_public_page(client, council):
+    """The form's own token, as a browser posts it (no X-CSRFToken header)."""
+    page = (await client.get(f"/public/meetings/{council['shown']}")).text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+    assert token, "the sign-out form carries a token"
+    response = await client.raw.post("/logout", data={"_csrf_token": token.group(1)})
+    assert response.status_code in (200, 302, 303), response.text
 
 
 async def test_lists_are_paged_and_filtered(client, new_client, council):
