@@ -17,7 +17,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -278,10 +278,13 @@ def _reply_by(state: House, meeting: Meeting, value: str) -> datetime | None:
     """The form's deadline on the council's clock; blank means the meeting's start."""
     if not value.strip():
         return None
-    try:
+    try:  # the calendar's very ends overflow when compared across zones
         when = meeting_rules.on_council_clock(datetime.fromisoformat(value), state.settings.tz)
-    except ValueError as exc:
+        when.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise AppError(400, "bad_reply_by", "Enter the reply deadline as a date and time.") from exc
+    if when <= utcnow():
+        raise AppError(400, "bad_reply_by", "The reply deadline must be in the future.")
     if when > meeting.starts_at:
         raise AppError(
             400, "bad_reply_by", "The reply deadline must not be after the meeting starts."

@@ -584,11 +584,16 @@ class WrittenVotes:
                     )
                 )
             )
+        closed = []
         for vote_id in overdue:
             assert vote_id is not None
-            async with self._db() as db:
-                await close(db, vote_id, None, self._settings)
-        return [v for v in overdue if v is not None]
+            try:  # one vote that cannot close must not keep the others open
+                async with self._db() as db:
+                    await close(db, vote_id, None, self._settings)
+                closed.append(vote_id)
+            except Exception:
+                log.exception("written vote %s could not be closed at its deadline", vote_id)
+        return closed
 
 
 # ---------------------------------------------------------------------------

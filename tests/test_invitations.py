@@ -180,10 +180,12 @@ async def test_a_deadline_after_the_start_is_refused_and_nothing_is_sent(
     database.rollback()  # a new read: the app wrote since
     assert database.exec(select(Invitation)).all() == []
     assert database.get(Meeting, meeting_id).reply_by is None
-    response = await client.post(
-        f"/meetings/{meeting_id}/invitations/send", data={"reply_by": "ngày mai"}
-    )
-    assert response.status_code == 400
+    for bad in ("ngày mai", "2020-01-01T08:00", "0001-01-01T00:00", "0001-01-01T00:00+14:00"):
+        response = await client.post(
+            f"/meetings/{meeting_id}/invitations/send", data={"reply_by": bad}
+        )
+        assert response.status_code == 400, bad
+        assert response.json()["code"] == "bad_reply_by", bad
     assert mailbox.messages == []
 
 
