@@ -24,6 +24,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -332,7 +333,16 @@ async def send(
             db.add(invitation)
             found[participant.user_id] = invitation
         db.add(meeting)
-        await db.flush()
+        try:
+            await db.flush()
+        except IntegrityError:  # the same giấy mời made from another screen this very moment
+            await db.rollback()
+            raise AppError(
+                409,
+                "try_again",
+                "The invitations were being sent from another screen at this moment; "
+                "try once more.",
+            ) from None
         for user_id in first_time:  # a new giấy mời in one's notifications (the bell)
             await notifications.notify(
                 db,

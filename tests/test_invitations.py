@@ -5,6 +5,7 @@ quorum forecast and the minutes."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -569,3 +570,22 @@ async def test_an_invitee_who_wants_notifications_by_mail_gets_the_giay_moi_once
     mine = (Notification.user_id == wants.id, Notification.kind == INVITATION)
     (bell,) = database.exec(select(Notification).where(*mine)).all()
     assert not bell.mail_due  # the giấy mời's own e-mail is the one they get
+
+
+async def test_send_pressed_twice_at_once_makes_one_giay_moi_each(
+    client, new_client, database, accounts, mailbox
+):
+    meeting_id, people = await _meeting(client, database, accounts)
+    other = await new_client()
+    await other.login("thuky")
+    answers = await asyncio.gather(
+        *(
+            tab.post(f"/meetings/{meeting_id}/invitations/send", data={"reply_by": ""})
+            for tab in (client, other)
+        )
+    )
+    codes = [a.status_code for a in answers]
+    assert 303 in codes and set(codes) <= {303, 409}, [a.text for a in answers]
+    database.rollback()
+    made = database.exec(select(Invitation).where(Invitation.meeting_id == meeting_id)).all()
+    assert len(made) == len({i.user_id for i in made})
