@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import unicodedata
 from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
@@ -107,13 +108,14 @@ class CouncilStanding:
 
 
 async def council_standing(db: AsyncSession, user: User, body_id: int) -> CouncilStanding:
-    """Read from the roster every time: who leads is the roster's title (else the account's),
-    e.g. "Chủ tịch HĐND phường" — the standing committee that puts questions in writing."""
+    """Read from the roster every time: who leads is the title on this council's roster, e.g.
+    "Chủ tịch HĐND phường" — the standing committee that puts questions in writing. (Not the
+    account's title: a Chủ tịch UBND seated on the HĐND does not lead the HĐND.)"""
     seat = (
         await db.exec(select(Member).where(Member.body_id == body_id, Member.user_id == user.id))
     ).first()
     member = seat is not None and user.active and user.role not in (Role.ward, Role.observer)
-    title = ((seat.title if seat else "") or user.title).strip().lower()
+    title = unicodedata.normalize("NFC", seat.title if seat else "").strip().lower()
     leads = member and title.startswith(COUNCIL_LEADERS)
     return CouncilStanding(member, leads or runs_body(user, body_id), leads)
 

@@ -158,6 +158,26 @@ async def test_a_delegate_taken_off_the_roster_after_sending_is_refused(
     assert ballots(database, vote_id) == []
 
 
+async def test_a_chair_of_another_body_seated_as_a_delegate_does_not_lead(
+    client, new_client, council, database
+):
+    """An account titled Chủ tịch UBND whose seat here names no office may not send."""
+    user = database.exec(select(User).where(User.username == "db05")).one()
+    user.title = "Chủ tịch UBND phường"
+    member = database.exec(select(Member).where(Member.user_id == user.id)).one()
+    member.title = ""
+    database.add_all([user, member])
+    database.commit()
+    vote_id = await draft(client, council.id)
+    ubnd_chair = await delegate(new_client, "db05")
+    response = await ubnd_chair.post(
+        f"/written-votes/{vote_id}/send", data={"deadline": in_an_hour()}
+    )
+    assert response.status_code in (403, 404)  # a draft is not even shown to a delegate
+    database.expire_all()
+    assert database.get(WrittenVote, vote_id).status == "draft"
+
+
 async def test_an_answer_after_the_deadline_is_refused_and_the_vote_is_closed(
     client, new_client, council, database
 ):
