@@ -13,7 +13,6 @@ paper and shown at the door, so having it must not be enough to answer for someo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
@@ -376,7 +375,7 @@ async def send(
 
 async def _mail_one(state: House, message: _Outgoing) -> None:
     data = message.data
-    pdf = await asyncio.to_thread(invitation_pdf, data)
+    pdf = await state.renderer.run(invitation_pdf, data)  # PyMuPDF: in the render pool
     text = "\n\n".join(
         [
             f"Kính gửi: {salutation(data)}.",
@@ -608,7 +607,7 @@ async def invitation_file(
     invitation = await _invitation_of(request, db, token)
     meeting = await db.get_one(Meeting, invitation.meeting_id)
     data = await letter(db, meeting, invitation, _base(request), state.settings.tz)
-    pdf = await asyncio.to_thread(invitation_pdf, data)
+    pdf = await state.renderer.run(invitation_pdf, data)
     name = f"giay-moi-{meeting.id}-{invitation.user_id}.pdf"
     return Response(
         pdf,

@@ -9,7 +9,6 @@ or anything sent after the deadline.
 
 from __future__ import annotations
 
-import asyncio
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -689,7 +688,7 @@ async def report_pdf(
 ) -> Response[bytes]:
     """Bảng tổng hợp ý kiến góp ý: who said what where, as a PDF."""
     data, document = await _report(request, db, state, document_id)
-    pdf = await asyncio.to_thread(opinions_pdf, data)
+    pdf = await state.renderer.run(opinions_pdf, data)
     return _download(pdf, "application/pdf", f"gop-y-du-thao-{document.id}.pdf")
 
 
@@ -704,7 +703,7 @@ async def report_docx(
 ) -> Response[bytes]:
     """The same report as a Word file."""
     data, document = await _report(request, db, state, document_id)
-    docx = await asyncio.to_thread(opinions_docx, data)
+    docx = await state.renderer.run(opinions_docx, data)
     return _download(docx, DOCX, f"gop-y-du-thao-{document.id}.docx")
 
 

@@ -518,18 +518,16 @@ async def _record(
     return data.to_dict()
 
 
-async def record_pdf(
-    db_maker: async_sessionmaker[AsyncSession], settings: Settings, vote: WrittenVote
-) -> bytes:
-    """The frozen record's PDF: made once in a worker thread from the frozen content and
+async def record_pdf(state: House, vote: WrittenVote) -> bytes:
+    """The frozen record's PDF: made once in the render pool from the frozen content and
     kept as a blob (the same content always makes the same bytes)."""
-    blobs = BlobStore(settings.blobs_dir)
+    db_maker, blobs = state.db, BlobStore(state.settings.blobs_dir)
     if vote.record_pdf_sha256:
         return await asyncio.to_thread(blobs.get, vote.record_pdf_sha256)
     if vote.record is None:
         raise AppError(409, "not_closed", "The result is known once the vote has closed.")
     data = WrittenVoteRecord.from_dict(vote.record)
-    pdf = await asyncio.to_thread(written_vote_pdf, data)
+    pdf = await state.renderer.run(written_vote_pdf, data)
     sha256 = await asyncio.to_thread(blobs.put, pdf)
     async with db_maker() as db:
         await db.exec(
@@ -859,7 +857,7 @@ async def written_vote_record(request: Request, state: House, vote_id: FromPath[
     await state.written_votes.close_overdue()
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)
-    pdf = await record_pdf(state.db, state.settings, vote)
+    pdf = await record_pdf(state, vote)
     return _pdf(pdf, f"bien-ban-kiem-phieu-{vote_id}.pdf", f"Biên bản kiểm phiếu - {vote.title}")
 
 

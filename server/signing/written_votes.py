@@ -129,7 +129,7 @@ async def sign(
     _check_turn(request, roles, done, data.role, may_sign, "written_vote", COUNCIL_ROLE_NAMES)
     unsigned = vote.record_pdf_sha256
     if not unsigned:  # no one has downloaded the minutes yet: made now, once, and kept
-        unsigned = hashlib.sha256(await record_pdf(state.db, state.settings, vote)).hexdigest()
+        unsigned = hashlib.sha256(await record_pdf(state, vote)).hexdigest()
     return await _sign_and_keep(
         request, state, data, done, unsigned, _anchors(record), written_vote_id=vote.id
     )
