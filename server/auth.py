@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server import logs
 from server.errors import AppError, form_of
 from server.house import House, house_of
 from server.i18n import translate
@@ -419,7 +420,8 @@ async def login(request: Request) -> Response:
         context = {"next": _safe_next(creds.next), "error": message, "username": creds.username}
         return Template("login.html", context=context, status_code=refusal.status)
     cookie = await _start_session(request, user)
-    log.info("login", extra={"user": user.username})
+    logs.add_context(user_id=user.id, user=user.username)  # this request's lines name them now
+    log.info("login")
     if is_json:
         return Response({"user": user_json(user)}, cookies=[cookie])
     return Redirect(_safe_next(creds.next), cookies=[cookie])

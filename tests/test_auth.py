@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from litestar.testing import AsyncTestClient
@@ -195,3 +196,15 @@ async def test_session_cookie_is_secure_behind_tls(app, accounts):
     async with AsyncTestClient(app=app, base_url="https://testserver.local") as raw:
         response = await Client(raw).login("daibieu16")
     assert "Secure" in response.headers["set-cookie"]
+
+
+async def test_signing_in_again_as_another_person_is_logged_under_the_new_name(
+    client, accounts, caplog
+):
+    accounts.user("daibieu04")
+    accounts.user("daibieu05")
+    await client.login("daibieu04")
+    caplog.set_level(logging.INFO, logger="phonghop")
+    await client.login("daibieu05")  # the request's log context already names daibieu04
+    (line,) = [r for r in caplog.records if r.getMessage() == "login"]
+    assert line.user == "daibieu05"
