@@ -57,6 +57,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.record import download
 
 log = logging.getLogger("phonghop.invitations")
 
@@ -609,14 +610,7 @@ async def invitation_file(
     data = await letter(db, meeting, invitation, _base(request), state.settings.tz)
     pdf = await state.renderer.run(invitation_pdf, data)
     name = f"giay-moi-{meeting.id}-{invitation.user_id}.pdf"
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="{name}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return download(pdf, "application/pdf", name, inline=True)
 
 
 @post("/invitations/{token:str}/reply", guards=[signed_in])

@@ -41,6 +41,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.record import download
 
 VIEW, MANAGE, PRESIDE = {"permission": "view"}, {"permission": "manage"}, {"permission": "preside"}
 MAX_TEXT = 5000
@@ -666,17 +667,6 @@ async def _report(
     return await report_data(db, state, consultation, document, request.user), document
 
 
-def _download(data: bytes, media_type: str, filename: str) -> Response[bytes]:
-    return Response(
-        data,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
 @get(
     "/api/documents/{document_id:int}/opinions.pdf",
     guards=[meeting_permission],
@@ -689,7 +679,7 @@ async def report_pdf(
     """Bảng tổng hợp ý kiến góp ý: who said what where, as a PDF."""
     data, document = await _report(request, db, state, document_id)
     pdf = await state.renderer.run(opinions_pdf, data)
-    return _download(pdf, "application/pdf", f"gop-y-du-thao-{document.id}.pdf")
+    return download(pdf, "application/pdf", f"gop-y-du-thao-{document.id}.pdf")
 
 
 @get(
@@ -704,7 +694,7 @@ async def report_docx(
     """The same report as a Word file."""
     data, document = await _report(request, db, state, document_id)
     docx = await state.renderer.run(opinions_docx, data)
-    return _download(docx, DOCX, f"gop-y-du-thao-{document.id}.docx")
+    return download(docx, DOCX, f"gop-y-du-thao-{document.id}.docx")
 
 
 @get("/meetings/{meeting_id:int}/opinions", guards=[meeting_permission], opt=PRESIDE)

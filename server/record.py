@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypedDict
+from urllib.parse import quote
 
 import msgspec
 import sqlalchemy as sa
@@ -542,14 +543,18 @@ async def _version(db: AsyncSession, meeting_id: int, kind: Kind, file: str) -> 
     return row
 
 
-def _download(data: bytes, media_type: str, filename: str) -> Response[bytes]:
+def download(
+    data: bytes, media_type: str, filename: str, shown_as: str = "", inline: bool = False
+) -> Response[bytes]:
+    """A file for one person's eyes (never cached); `shown_as` is a Vietnamese file name for
+    browsers that take one beside the plain `filename`."""
+    disposition = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    if shown_as:
+        disposition += f"; filename*=UTF-8''{quote(shown_as, safe='')}"
     return Response(
         data,
         media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
+        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
     )
 
 
@@ -558,10 +563,10 @@ async def _version_file(state: House, db: AsyncSession, meeting_id: int, kind: K
     name = f"{kind.filename}-{meeting_id}-v{row.version}"
     if file.endswith(".pdf"):
         pdf = BlobStore(state.settings.blobs_dir).get(row.pdf_sha256)
-        return _download(pdf, "application/pdf", f"{name}.pdf")
+        return download(pdf, "application/pdf", f"{name}.pdf")
     if file.endswith(".docx"):
         docx = await state.renderer.run(kind.docx, kind.load(row.content))
-        return _download(docx, DOCX, f"{name}.docx")
+        return download(docx, DOCX, f"{name}.docx")
     frozen_by = await db.get(User, row.frozen_by) if row.frozen_by else None
     who = frozen_by.full_name if frozen_by else ""
     return {**version_json(row, who, state.settings.tz), "content": row.content}
@@ -644,7 +649,7 @@ async def minutes_draft_pdf(
     """The working draft, marked DỰ THẢO even after the session: only a frozen version is not."""
     data = await minutes_data(db, meeting_id, state.settings.tz)
     pdf = await state.renderer.run(minutes_pdf, replace(data, draft=True, version=0))
-    return _download(pdf, "application/pdf", f"bien-ban-ky-hop-{meeting_id}-du-thao.pdf")
+    return download(pdf, "application/pdf", f"bien-ban-ky-hop-{meeting_id}-du-thao.pdf")
 
 
 @get(
@@ -658,7 +663,7 @@ async def minutes_draft_docx(
 ) -> Response[bytes]:
     data = await minutes_data(db, meeting_id, state.settings.tz)
     docx = await state.renderer.run(minutes_docx, replace(data, draft=True, version=0))
-    return _download(docx, DOCX, f"bien-ban-ky-hop-{meeting_id}-du-thao.docx")
+    return download(docx, DOCX, f"bien-ban-ky-hop-{meeting_id}-du-thao.docx")
 
 
 @get(
@@ -671,7 +676,7 @@ async def notice_draft_pdf(
     db: NamedDependency[AsyncSession], state: House, meeting_id: FromPath[int]
 ) -> Response[bytes]:
     pdf = await state.renderer.run(notice_pdf, await notice_data(db, meeting_id, state.settings.tz))
-    return _download(pdf, "application/pdf", f"thong-bao-ket-luan-{meeting_id}-du-thao.pdf")
+    return download(pdf, "application/pdf", f"thong-bao-ket-luan-{meeting_id}-du-thao.pdf")
 
 
 @get(
@@ -686,7 +691,7 @@ async def notice_draft_docx(
     docx = await state.renderer.run(
         notice_docx, await notice_data(db, meeting_id, state.settings.tz)
     )
-    return _download(docx, DOCX, f"thong-bao-ket-luan-{meeting_id}-du-thao.docx")
+    return download(docx, DOCX, f"thong-bao-ket-luan-{meeting_id}-du-thao.docx")
 
 
 async def _frozen(request: Request, state: House, meeting_id: int, kind: Kind) -> VersionOut:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypedDict
-from urllib.parse import quote
 
 import msgspec
 import sqlalchemy as sa
@@ -49,7 +48,7 @@ from server.models import (
     WrittenVote,
     utcnow,
 )
-from server.record import content_sha256
+from server.record import content_sha256, download
 from server.settings import Settings
 from server.votes.rules import YES_NO_ABSTAIN, decide, needed, parse_threshold
 
@@ -827,18 +826,6 @@ async def close_written_vote(
     return _go(f"/written-votes/{vote_id}")
 
 
-def _pdf(data: bytes, filename: str, title: str) -> Response[bytes]:
-    name = quote(f"{title[:80]}.pdf", safe="")
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{name}",
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
 @get("/written-votes/{vote_id:int}/papers/{n:int}", guards=[signed_in])
 async def written_vote_paper(
     request: Request, state: House, vote_id: FromPath[int], n: FromPath[int]
@@ -849,7 +836,8 @@ async def written_vote_paper(
         raise not_found("paper")
     paper = vote.papers[n - 1]
     data = await asyncio.to_thread(BlobStore(state.settings.blobs_dir).get, paper["sha256"])
-    return _pdf(data, f"tai-lieu-lay-y-kien-{vote_id}-{n}.pdf", paper["title"])
+    name = f"tai-lieu-lay-y-kien-{vote_id}-{n}.pdf"
+    return download(data, "application/pdf", name, f"{paper['title'][:80]}.pdf")
 
 
 @get("/written-votes/{vote_id:int}/record.pdf", guards=[signed_in])
@@ -858,7 +846,8 @@ async def written_vote_record(request: Request, state: House, vote_id: FromPath[
     async with state.db_read() as db:
         vote, _ = await _visible(db, request.user, vote_id)
     pdf = await record_pdf(state, vote)
-    return _pdf(pdf, f"bien-ban-kiem-phieu-{vote_id}.pdf", f"Biên bản kiểm phiếu - {vote.title}")
+    title = f"Biên bản kiểm phiếu - {vote.title}"[:80]
+    return download(pdf, "application/pdf", f"bien-ban-kiem-phieu-{vote_id}.pdf", f"{title}.pdf")
 
 
 ROUTES = [
