@@ -56,6 +56,7 @@ def _vp8_encoder() -> av.VideoCodecContext:
 class ProgramVideo:
     def __init__(self, naive: bool = False) -> None:
         self.source: Callable[[], VideoFrame | None] = lambda: None
+        self.slide: VideoFrame | None = None  # the page the chair presents, for weak lines
         self.naive = naive
         self._subscribers: set[QueueTrack] = set()
         self._paused: set[QueueTrack] = set()
