@@ -43,6 +43,25 @@ def namespaces_possible() -> tuple[bool, str]:
     return True, ""
 
 
+def netem_possible() -> tuple[bool, str]:
+    """Whether this kernel has `tc netem` (delay and loss); probed on a namespace's loopback."""
+    possible, reason = namespaces_possible()
+    if not possible:
+        return possible, reason
+    probe = f"phprobe{secrets.token_hex(3)}"
+    _ip("netns", "add", probe)
+    try:
+        command = ["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root"]
+        done = subprocess.run(
+            [*command, "netem", "delay", "1ms"], capture_output=True, text=True, timeout=30
+        )
+    finally:
+        _ip("netns", "del", probe)
+    if done.returncode != 0:
+        return False, f"tc netem is not in this kernel (sch_netem): {done.stderr.strip()}"
+    return True, ""
+
+
 @dataclass
 class Line:
     """A namespace `name` at `inside`, reaching this machine at `outside`."""
@@ -103,13 +122,29 @@ class Line:
         listing = self.exec("iptables", "-L", "OUTPUT", "-v", "-x", "-n")
         return sum(int(row.split()[0]) for row in listing.splitlines()[2:] if matches(row))
 
-    def impair(self, rate: str | None = None, loss: float = 0.0, delay_ms: int = 0) -> None:
-        """netem on both ends: `delay_ms` each way, `loss` % each way, `rate` each way."""
+    def impair(
+        self,
+        rate: str | None = None,
+        loss: float = 0.0,
+        delay_ms: int = 0,
+        queue_packets: int | None = None,
+    ) -> None:
+        """netem on both ends: `delay_ms` each way, `loss` % each way, `rate` each way, at most
+        `queue_packets` waiting (netem's own limit, 1000, is far more than a modem holds)."""
         spec = ["delay", f"{delay_ms}ms"] if delay_ms else []
         spec += ["loss", f"{loss}%"] if loss else []
         spec += ["rate", rate] if rate else []
+        spec += ["limit", str(queue_packets)] if queue_packets else []
         for prefix, device in (([], self.host_end), (["ip", "netns", "exec", self.name], "eth0")):
             command = [*prefix, "tc", "qdisc", "replace", "dev", device, "root", "netem", *spec]
+            subprocess.run(command, check=True, capture_output=True, timeout=30)
+
+    def throttle(self, rate: str, queue_ms: int = 500) -> None:
+        """A slow line without netem: a token bucket on both ends, `rate` each way, packets
+        waiting at most about `queue_ms` (a modem's buffer) before they are dropped."""
+        for prefix, device in (([], self.host_end), (["ip", "netns", "exec", self.name], "eth0")):
+            shaper = ["tbf", "rate", rate, "burst", "4kb", "latency", f"{queue_ms}ms"]
+            command = [*prefix, "tc", "qdisc", "replace", "dev", device, "root", *shaper]
             subprocess.run(command, check=True, capture_output=True, timeout=30)
 
     def mend(self) -> None:
