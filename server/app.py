@@ -175,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state.snapshots = Snapshots(state.protocol)
     state.renderer = PageRenderer(settings.data_dir / "cache", settings.render_workers or None)
     state.conferences = Bridges(settings) if settings.bridge_urls else Conferences(state)
+    state.slides = presenting.ConferenceSlides(state)
     state.postman = notifications.Postman(
         state.db,
         functools.partial(send_mail, settings) if mail_enabled(settings) else None,
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await state.rights.stop()
             await state.hub.close()
             await state.recorders.stop_all()
+            await state.slides.stop()
             await state.conferences.stop()
             await state.votes.stop()
             await state.written_votes.stop()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from server.metrics import Metrics
     from server.notifications import Postman
     from server.passwords import Passwords
+    from server.presenting import ConferenceSlides
     from server.recent import Recent
     from server.recordings.recorders import Recorders
     from server.settings import Settings
@@ -56,6 +57,7 @@ class House(State):
     snapshots: Snapshots
     renderer: PageRenderer
     conferences: Conferences | Bridges
+    slides: ConferenceSlides  # the presented page, given to the meeting's conference
     presence: Presence
     rights: Rights
     postman: Postman  # due reminders and e-mails (server/notifications.py)

@@ -34,6 +34,7 @@ from server import journal, logs
 from server.conference import receiving
 from server.conference.mixer import AudioMixer
 from server.conference.program import FPS, HEIGHT, WIDTH, ProgramVideo
+from server.conference.slides import slide_picture
 from server.errors import AppError
 from server.i18n import N_
 from server.live.hub import dumps
@@ -102,6 +103,7 @@ class Conference:
         self._challenger: tuple[int | None, float] = (None, 0.0)
         self._watcher: asyncio.Task[None] | None = None
         self._muted: set[int] = set()  # kept across rejoins: reloading does not undo a mute
+        self._slide_seq = -1  # the `page.presented` the slide shows (0: none was presented)
         self._stopped = False
         self.listeners: dict[RTCPeerConnection, tuple[MediaStreamTrack, ...]] = {}
         # The bridge's own candidates: host addresses, plus its public one if STUN is set.
@@ -339,6 +341,24 @@ class Conference:
                 reported = now
                 self._publish(self.points_view(), CONSOLE)
 
+    # --- the presented page, for the points on slides ------------------------------------
+
+    async def present(self, seq: int, image: bytes | None) -> None:
+        """The page the chair presents (the `seq` of its `page.presented`, 0 when none was)
+        as the program's slide; None when there is nothing the points may see. A page older
+        than the one shown, or the same one again (a point joining), changes nothing."""
+        if seq <= self._slide_seq:
+            return
+        self._slide_seq = seq
+        picture = None
+        if image is not None:
+            try:
+                picture = await asyncio.to_thread(slide_picture, image)
+            except Exception:
+                log.exception("the presented page (seq %s) could not be made a slide", seq)
+        if self._slide_seq == seq:  # no newer page came while this one was fitted
+            self.program.slide = picture
+
     # --- what the points and the console are told -----------------------------------------
 
     def program_view(self) -> dict[str, Any]:
@@ -450,6 +470,13 @@ class Conferences:
         if point is None or point.frame is None:
             raise AppError(404, "no_picture", "No picture from this point yet.")
         return await asyncio.to_thread(_jpeg, point.frame)
+
+    async def present(self, meeting_id: int, seq: int, image: bytes | None) -> None:
+        """The presented page as the meeting's slide (see `Conference.present`); a meeting
+        without a conference has no use for it."""
+        conference = self._rooms.get(meeting_id)
+        if conference is not None:
+            await conference.present(seq, image)
 
     async def view(self, meeting_id: int, console: bool) -> dict[str, Any] | None:
         """The conference as a tablet's snapshot shows it: every point for the console,

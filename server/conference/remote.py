@@ -50,6 +50,14 @@ class Bridges:
     async def thumbnail(self, meeting_id: int, user_id: int) -> bytes:
         return (await self._call("GET", meeting_id, f"points/{user_id}/thumb.jpg")).content
 
+    async def present(self, meeting_id: int, seq: int, image: bytes | None) -> None:
+        """As `Conferences.present`: the image as the request's body, none for no page."""
+        params = {"seq": str(seq)}
+        headers = {"content-type": "application/octet-stream"}
+        await self._call(
+            "POST", meeting_id, "slide", params=params, content=image or b"", headers=headers
+        )
+
     async def view(self, meeting_id: int, console: bool) -> dict[str, Any] | None:
         """As `Conferences.view`, at most a second old; None while the bridge is away, so a
         tablet's hello never fails for want of video."""

@@ -40,6 +40,7 @@ async def offer(
     """An SDP offer in, the bridge's SDP answer out (every candidate gathered, no trickle)."""
     user = request.user
     answer = await state.conferences.join(meeting_id, user.id, user.full_name, data.sdp)
+    state.slides.tell(meeting_id, joined=True)  # a new conference gets the page already up
     return {"sdp": answer, "type": "answer"}
 
 

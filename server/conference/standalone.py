@@ -68,6 +68,15 @@ async def thumbnail(
     return Response(jpeg, media_type="image/jpeg")
 
 
+@post("/slide", status_code=HTTP_204_NO_CONTENT)
+async def slide(
+    request: Request, state: State, meeting_id: FromPath[int], seq: FromQuery[int]
+) -> None:
+    """The presented page's image as the body (empty: no page) for the meeting's slide."""
+    image = await request.body()
+    await state.conferences.present(meeting_id, seq, image or None)
+
+
 @get("/view")
 async def view(
     state: State, meeting_id: FromPath[int], console: FromQuery[bool]
@@ -126,7 +135,7 @@ def create_bridge_app(settings: Settings) -> Litestar:
 
     meetings = Router(
         path="/bridge/meetings/{meeting_id:int}",
-        route_handlers=[join, leave, listen, control, thumbnail, view],
+        route_handlers=[join, leave, listen, control, thumbnail, view, slide],
         guards=[servers_only],
     )
     return Litestar(
