@@ -129,6 +129,7 @@ class Seen:
     rgb: list[int] = field(default_factory=list)
     fps: float = 0.0
     kbps: float = 0.0  # the program video's
+    level: str = ""  # what the bridge says it sends the point, once it says
 
     @property
     def white(self) -> bool:
@@ -137,21 +138,29 @@ class Seen:
     def brief(self) -> str:
         return (
             f"{self.width}x{self.height} {self.fps:.1f} fps {self.kbps:.0f} kbit/s "
-            f"rgb={self.rgb} peers={self.peers} "
-            f"{self.state}"
+            f"rgb={self.rgb} peers={self.peers} {self.state} bridge:{self.level or '-'}"
         )
 
 
 class Watcher:
-    """The point's browser, sampled every half second."""
+    """The point's browser, sampled every half second, and the level the bridge gives it."""
 
     def __init__(self, page: Any) -> None:
         self.page = page
         self.seen: list[Seen] = []
+        self.level = ""
+
+    async def follow_the_console(self, chair: Tablet, user_id: int) -> None:
+        """Keeps the level the chair's console shows for the point (`rtc.points`)."""
+        while True:
+            message = await chair.receive(within=3600)
+            for point in message.get("points", []) if message.get("type") == "rtc.points" else []:
+                if point.get("user_id") == user_id:
+                    self.level = point.get("receives") or ""
 
     async def sample(self) -> Seen:
         raw = await self.page.evaluate(MEASURE) or {}
-        now = Seen(time.monotonic(), **raw)
+        now = Seen(time.monotonic(), level=self.level, **raw)
         earlier = [s for s in self.seen if s.peers == now.peers and now.at - s.at >= FPS_OVER_S]
         if earlier:
             then = earlier[-1]
@@ -202,6 +211,7 @@ def on_slides(seen: Seen) -> bool:
 class MeetingIds:
     id: int
     source: int
+    watcher: int
     paper: int
 
 
@@ -215,12 +225,13 @@ def meeting(accounts, database, settings) -> MeetingIds:  # type: ignore[no-unty
     accounts.join(accounts.user("chutoa"), meeting.id, "chair")
     source = accounts.user(SOURCE)
     accounts.join(source, meeting.id, "ward_point")
-    accounts.join(accounts.user(WATCHER), meeting.id, "ward_point")
+    watcher = accounts.user(WATCHER)
+    accounts.join(watcher, meeting.id, "ward_point")
     sha256 = BlobStore(settings.blobs_dir).put(ten_pages())
     paper = Document(meeting_id=meeting.id, title="Tờ trình", sha256=sha256, page_count=10)
     database.add(paper)
     database.commit()
-    return MeetingIds(meeting.id, source.id, paper.id)
+    return MeetingIds(meeting.id, source.id, watcher.id, paper.id)
 
 
 @pytest.fixture
@@ -283,9 +294,12 @@ async def test_a_point_on_a_bad_line_keeps_its_sound_sees_the_slide_and_gets_vid
         assert picked["type"] == "ack", picked
         async with async_playwright() as playwright:
             browser, page = await open_conference(playwright, wrapper, served.url, meeting.id)
+            watcher = Watcher(page)
+            console = asyncio.create_task(watcher.follow_the_console(chair, meeting.watcher))
             try:
-                await measure(impairment, line, Watcher(page))
+                await measure(impairment, line, watcher)
             finally:
+                console.cancel()
                 await page.locator("#call-toggle").click()  # hangs up: the bridge lets go
                 await browser.close()
                 await source.leave()
