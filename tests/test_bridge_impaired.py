@@ -200,7 +200,11 @@ def on_video(seen: Seen) -> bool:
 
 
 def on_hd(seen: Seen) -> bool:
-    return on_video(seen) and seen.width >= HD_WIDTH
+    return on_video(seen) and hd_picture(seen)
+
+
+def hd_picture(seen: Seen) -> bool:
+    return seen.width >= HD_WIDTH and not seen.white
 
 
 def on_slides(seen: Seen) -> bool:
@@ -311,7 +315,7 @@ async def ended(served: Any) -> None:
     """The bridge's encoders stop before the server does (else they find its threads gone)."""
     conferences = served.app.state.conferences
     deadline = time.monotonic() + 30
-    while conferences.all() or conferences._stopping:
+    while conferences.all() or getattr(conferences, "_stopping", ()):
         assert time.monotonic() < deadline, "the conference did not end"
         await asyncio.sleep(0.1)
 
@@ -319,8 +323,9 @@ async def ended(served: Any) -> None:
 async def measure(impairment: str, line: Line, watcher: Watcher) -> None:
     figures: dict[str, Any] = {"case": impairment}
     try:
+        await watcher.until(on_hd, "the program in HD on a good line", JOINED_WITHIN_S)
         # past the bridge's trial of HD: the bad line comes to a point settled at its best
-        await watcher.held(on_hd, "the program in HD on a good line", HD_HELD_S)
+        await watcher.held(hd_picture, "the program still in HD", HD_HELD_S)
         impaired = await watcher.sample()
         IMPAIRED[impairment](line)
         down = await watcher.until(
