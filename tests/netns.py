@@ -161,33 +161,126 @@ class Line:
         subprocess.run(["ip", "link", "del", self.host_end], capture_output=True, timeout=30)
 
 
+@dataclass
+class WiredLine(Line):
+    """A line whose impairment tests/wire.py makes, in a namespace `wire_ns` between the
+    point's and this machine: for kernels without netem. Every frame crosses it in user space,
+    which adds a fraction of a millisecond."""
+
+    wire_ns: str = ""
+    wire: subprocess.Popen[str] | None = None
+
+    def impair(
+        self,
+        rate: str | None = None,
+        loss: float = 0.0,
+        delay_ms: int = 0,
+        queue_packets: int | None = None,
+    ) -> None:
+        bps = _bits_per_second(rate) if rate else 0
+        queue_ms = 1000 * (queue_packets or 1000) * 1500 * 8 / bps if bps else 0
+        self._tell_wire(f"impair {bps} {loss} {delay_ms} {queue_ms:.0f}")
+
+    def throttle(self, rate: str, queue_ms: int = 500) -> None:
+        self._tell_wire(f"impair {_bits_per_second(rate)} 0 0 {queue_ms}")
+
+    def mend(self) -> None:
+        self._tell_wire("mend")
+
+    def _tell_wire(self, command: str) -> None:
+        assert self.wire is not None and self.wire.stdin and self.wire.stdout
+        self.wire.stdin.write(command + "\n")
+        self.wire.stdin.flush()
+        assert self.wire.stdout.readline().strip() == "ok", f"the wire did not take {command}"
+
+    def close(self) -> None:
+        if self.wire is not None and self.wire.poll() is None:
+            self.wire.kill()
+            self.wire.wait(timeout=30)
+        super().close()
+        subprocess.run(["ip", "netns", "del", self.wire_ns], capture_output=True, timeout=30)
+
+
+def _bits_per_second(rate: str) -> int:
+    """tc's spelling: 300kbit, 1mbit, 2000000bit."""
+    units = {"kbit": 1000, "mbit": 1000_000, "bit": 1}
+    for unit, factor in units.items():
+        if rate.lower().endswith(unit):
+            return int(float(rate[: -len(unit)]) * factor)
+    return int(rate)
+
+
 class Lines:
     def __init__(self) -> None:
         self.made: list[Line] = []
 
     def new(self) -> Line:
-        tag = secrets.token_hex(3)
-        third, fourth = divmod(4 * secrets.randbelow(16384), 256)  # a /30 in 10.200.0.0/16
-        outside, inside = f"10.200.{third}.{fourth + 1}", f"10.200.{third}.{fourth + 2}"
-        line = Line(f"phpt{tag}", inside, outside, f"phv{tag}")
+        line = Line(*_names_and_addresses())
         _ip("netns", "add", line.name)
         self.made.append(line)
         pair = ["type", "veth", "peer", "name", "eth0", "netns", line.name]
         _ip("link", "add", line.host_end, *pair)
-        _ip("addr", "add", f"{outside}/30", "dev", line.host_end)
-        _ip("link", "set", line.host_end, "up")
-        for args in (
-            ["addr", "add", f"{inside}/30", "dev", "eth0"],
-            ["link", "set", "eth0", "up"],
-            ["link", "set", "lo", "up"],
-            ["route", "add", "default", "via", outside],
-        ):
-            _ip("-n", line.name, *args)
+        _addresses(line)
+        return line
+
+    def wired(self) -> WiredLine:
+        """A line through tests/wire.py, for `impair` where the kernel has no netem."""
+        name, inside, outside, host_end = _names_and_addresses()
+        line = WiredLine(name, inside, outside, host_end, wire_ns=name.replace("phpt", "phpw"))
+        _ip("netns", "add", line.name)
+        _ip("netns", "add", line.wire_ns)
+        self.made.append(line)
+        _ip(
+            "link",
+            "add",
+            line.host_end,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wb",
+            "netns",
+            line.wire_ns,
+        )
+        pair = ["type", "veth", "peer", "name", "eth0", "netns", line.name]
+        _ip("-n", line.wire_ns, "link", "add", "name", "wa", *pair)
+        for device in ("wa", "wb"):
+            _ip("-n", line.wire_ns, "link", "set", device, "up")
+        _addresses(line)
+        line.wire = subprocess.Popen(
+            ["ip", "netns", "exec", line.wire_ns, sys.executable, "-m", "tests.wire", "wa", "wb"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert line.wire.stdout is not None
+        assert line.wire.stdout.readline().strip() == "ok", "the wire did not start"
         return line
 
     def close(self) -> None:
         for line in self.made:
             line.close()
+
+
+def _names_and_addresses() -> tuple[str, str, str, str]:
+    """A namespace's name, its /30 in 10.200.0.0/16 (inside, outside) and the host's end."""
+    tag = secrets.token_hex(3)
+    third, fourth = divmod(4 * secrets.randbelow(16384), 256)
+    outside, inside = f"10.200.{third}.{fourth + 1}", f"10.200.{third}.{fourth + 2}"
+    return f"phpt{tag}", inside, outside, f"phv{tag}"
+
+
+def _addresses(line: Line) -> None:
+    _ip("addr", "add", f"{line.outside}/30", "dev", line.host_end)
+    _ip("link", "set", line.host_end, "up")
+    for args in (
+        ["addr", "add", f"{line.inside}/30", "dev", "eth0"],
+        ["link", "set", "eth0", "up"],
+        ["link", "set", "lo", "up"],
+        ["route", "add", "default", "via", line.outside],
+    ):
+        _ip("-n", line.name, *args)
 
 
 @pytest.fixture
