@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
+import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -360,3 +363,52 @@ def timeline(seen: list[Seen], every_s: float = 2.0) -> str:
             audio = f"concealed {sample.concealed}/{sample.samples} lost {sample.audio_lost}"
             rows.append(f"{since:5.1f} s  {sample.brief()}  {audio}")
     return "\n".join(rows)
+
+
+ECHO = """
+import socket, sys
+echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+echo.bind((sys.argv[1], 9999))
+print("ok", flush=True)
+while True:
+    data, sender = echo.recvfrom(2048)
+    echo.sendto(data, sender)
+"""
+
+
+def round_trips(host: str, count: int, size: int = 200) -> tuple[float, float]:
+    """UDP echoes sent every 10 ms: the median round trip (ms) and the share never answered."""
+    sent: dict[int, float] = {}
+    back: dict[int, float] = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(0.01)
+        for number in [*range(count), *[None] * 50]:  # then half a second for the last answers
+            if number is not None:
+                sent[number] = time.monotonic()
+                probe.sendto(number.to_bytes(4, "big").ljust(size, b"."), (host, 9999))
+            try:
+                while True:
+                    data = probe.recv(2048)
+                    back[int.from_bytes(data[:4], "big")] = time.monotonic()
+            except TimeoutError:
+                pass
+    times = [1000 * (back[n] - sent[n]) for n in back]
+    return statistics.median(times), 1 - len(back) / count
+
+
+def test_the_user_space_wire_delays_loses_and_paces(lines):  # noqa: F811
+    line = lines.wired()
+    echo = line.run([sys.executable, "-c", ECHO, line.inside])
+    assert echo.stdout is not None and echo.stdout.readline().strip() == "ok"
+    clean_ms, clean_lost = round_trips(line.inside, 100)
+    line.impair(rate="1mbit", loss=5.0, delay_ms=75)
+    bad_ms, bad_lost = round_trips(line.inside, 400)
+    line.throttle("300kbit")
+    slow_ms, slow_lost = round_trips(line.inside, 50, size=300)  # 9 ms a packet each way
+    line.mend()
+    mended_ms, mended_lost = round_trips(line.inside, 100)
+    figures = {"clean": clean_ms, "bad": (bad_ms, bad_lost), "slow": slow_ms, "mended": mended_ms}
+    assert clean_ms < 20 and clean_lost == 0, figures
+    assert 150 <= bad_ms < 200 and 0.04 <= bad_lost <= 0.18, figures  # 5 % each way
+    assert 16 <= slow_ms < 60 and slow_lost == 0, figures
+    assert mended_ms < 20 and mended_lost == 0, figures
