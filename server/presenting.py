@@ -20,6 +20,7 @@ from server.blobs import BlobStore
 from server.conference.remote import VIEW_FRESH_S
 from server.conference.slides import render_width
 from server.documents import rules
+from server.errors import AppError
 from server.house import House
 from server.live.protocol import Command, Live, Refusal, Session, SharedPart, field_of
 from server.meetings import rules as meeting_rules
@@ -115,10 +116,12 @@ class ConferenceSlides:
                 return
             seq, image = await self.slide_image(meeting_id)
             await conferences.present(meeting_id, seq, image)
-        except Exception:
-            log.exception(
-                "the conference of meeting %s was not given the presented page", meeting_id
+        except AppError as exc:  # the bridge is away; its points get the page when they rejoin
+            log.warning(
+                "meeting %s's conference missed the presented page: %s", meeting_id, exc.code
             )
+        except Exception:
+            log.exception("meeting %s's conference missed the presented page", meeting_id)
 
     async def _has_conference(self, meeting_id: int) -> bool:
         """A bridge's answer may be a second old: a conference started just before the page
@@ -148,7 +151,7 @@ class ConferenceSlides:
                 )
             ).first()
         blob = BlobStore(self._state.settings.blobs_dir).path(document.sha256)
-        width = render_width(tuple(size) if size is not None else None)
+        width = render_width((size[0], size[1]) if size is not None else None)
         path = await self._state.renderer.image(blob, document.sha256, page, width)
         return event.seq, await asyncio.to_thread(path.read_bytes)
 
