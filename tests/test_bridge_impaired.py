@@ -89,6 +89,8 @@ MEASURE = """async () => {
       seen.concealed = report.concealedSamples || 0;
       seen.samples = report.totalSamplesReceived || 0;
       seen.audio_lost = report.packetsLost || 0;
+      seen.audio_packets = report.packetsReceived || 0;
+      seen.concealment_events = report.concealmentEvents || 0;
     } else {
       seen.frames = report.framesDecoded || 0;
       seen.width = report.frameWidth || 0;
@@ -125,6 +127,8 @@ class Seen:
     concealed: int = 0
     samples: int = 0
     audio_lost: int = 0
+    audio_packets: int = 0
+    concealment_events: int = 0
     frames: int = 0
     width: int = 0
     height: int = 0
@@ -366,7 +370,10 @@ def timeline(seen: list[Seen], every_s: float = 2.0) -> str:
         if sample.at - last >= every_s:
             last = sample.at
             since = sample.at - seen[0].at
-            audio = f"concealed {sample.concealed}/{sample.samples} lost {sample.audio_lost}"
+            audio = (
+                f"concealed {sample.concealed}/{sample.samples} in {sample.concealment_events}, "
+                f"packets lost {sample.audio_lost}/{sample.audio_packets}"
+            )
             rows.append(f"{since:5.1f} s  {sample.brief()}  {audio}")
     return "\n".join(rows)
 
