@@ -75,9 +75,17 @@ SEND_KEYFRAME = Borrowed(
 KEYFRAME_ASKED = Borrowed(
     "aiortc.rtcrtpsender",
     "RTCRtpSender._handle_rtcp_packet",
-    "server/conference/bridge.py (Conference._peer)",
-    # a point's picture loss or full intra request asks the sender for a keyframe
-    lines=("RTCP_PSFB_FIR,", "RTCP_PSFB_PLI,", "self._send_keyframe()"),
+    "server/conference/bridge.py (Conference._peer, Conference._hear_reports)",
+    # a point's picture loss or full intra request asks the sender for a keyframe; its
+    # receiver reports keep the round trip the bridge reads after each one
+    lines=(
+        "RTCP_PSFB_FIR,",
+        "RTCP_PSFB_PLI,",
+        "self._send_keyframe()",
+        "async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:",
+        "for report in filter(lambda x: x.ssrc == self._ssrc, packet.reports):",
+        "self.__rtt = RTT_ALPHA * self.__rtt + (1 - RTT_ALPHA) * rtt",
+    ),
 )
 ICE_SOCKETS = Borrowed(
     "aioice.ice",
@@ -214,4 +222,5 @@ def test_what_replaces_aiortc_s_pieces_takes_the_same_arguments():
     ours = list(inspect.signature(receiving.decoder_worker).parameters)
     assert ours == passed, f"aiortc passes {passed}; server/conference/receiving.py takes {ours}"
     keyframe = inspect.signature(ProgramVideo.request_keyframe).parameters
-    assert list(keyframe) == ["self"], "aiortc calls _send_keyframe() with no arguments"
+    asked = "aiortc calls _send_keyframe() with no arguments; the bridge's stand-in names the track"
+    assert list(keyframe) == ["self", "track"] and keyframe["track"].default is None, asked

@@ -74,3 +74,13 @@ def test_a_point_capped_to_slides_never_climbs_above():
     assert feed(line, 0, 60, lost=0.0) == []
     assert line.cap(HD) is None
     assert feed(line, 60, CALM_S + 1, lost=0.0) == [(60, SD), (60 + CALM_S, HD)]
+
+
+def test_a_trial_is_judged_by_loss_not_by_the_estimate_still_catching_up():
+    line = Downlink(now=0.0, level=SD)
+    assert feed(line, 0, CALM_S + 1, lost=0.0, estimate_bps=900_000) == [(CALM_S, HD)]
+    # the receiver's estimate lags behind HD's rate for the trial; the level holds
+    assert feed(line, CALM_S + 1, TRIAL_S - 1, lost=0.0, estimate_bps=1_100_000) == []
+    # after the trial an estimate still far under HD's rate steps down to what fits
+    after = feed(line, CALM_S + TRIAL_S, 2, lost=0.0, estimate_bps=1_000_000)
+    assert after == [(CALM_S + TRIAL_S + 1, SD)]

@@ -27,11 +27,13 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
 from aiortc.sdp import SessionDescription
 from av.video.frame import VideoFrame
 
 from server import journal, logs
 from server.conference import receiving
+from server.conference.downlink import HD, SD, Downlink, Report
 from server.conference.mixer import AudioMixer
 from server.conference.program import FPS, HEIGHT, WIDTH, ProgramVideo
 from server.conference.slides import slide_picture
@@ -75,6 +77,8 @@ class Point:
     audio_only: bool = False
     told: dict[str, Any] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
+    line: Downlink = field(default_factory=lambda: Downlink(time.monotonic()))
+    estimate_bps: int | None = None  # the latest REMB from its browser
 
     def view(self, conference: Conference) -> dict[str, Any]:
         voice = conference.mixer.voices.get(self.user_id)
@@ -86,6 +90,7 @@ class Point:
             "muted": self.muted,
             "audio_only": self.audio_only,
             "on_program": conference.source == self.user_id,
+            "receives": conference.program.level_of(self.video_out),
         }
 
 
@@ -138,9 +143,11 @@ class Conference:
         if len(self.points) >= self.state.settings.conference_max_points:
             self._maybe_empty()
             raise AppError(409, "conference_full", "The conference has no room for more points.")
-        muted, picture = user_id in self._muted, self.program.subscribe()
+        muted, picture = user_id in self._muted, self.program.subscribe(SD)
         pc = self._peer(self.mixer.add(user_id, muted=muted), picture)
         point = Point(user_id, name, pc, picture, muted=muted)
+        for sender in pc.getSenders():
+            self._hear_reports(point, sender)
         pc.on("track", lambda track: self._receive(point, track))
         pc.on("connectionstatechange", lambda: self._state_changed(point))
         try:
@@ -160,7 +167,7 @@ class Conference:
 
     async def listen(self, offer: str) -> str:
         """Answers a receive-only offer (the recorder): the program video and sound."""
-        tracks = (self.mixer.subscribe(), self.program.subscribe())
+        tracks = (self.mixer.subscribe(), self.program.subscribe(HD))
         pc = self._peer(*tracks)
         self.listeners[pc] = tracks
         pc.on("connectionstatechange", lambda: self._listener_changed(pc))
@@ -175,13 +182,40 @@ class Conference:
         pc = RTCPeerConnection(self._ice)
         pc.addTrack(sound)
         sender = pc.addTrack(picture)
-        if not self.program.naive:  # a keyframe asked by anyone comes from the one encoder
+        if not self.program.naive:  # a keyframe asked by anyone comes from its level's encoder
             # aiortc's private method, fenced by tests/test_aiortc_fence.py
-            sender._send_keyframe = self.program.request_keyframe  # type: ignore[method-assign]
+            sender._send_keyframe = lambda: self.program.request_keyframe(picture)  # type: ignore[method-assign]
         for transceiver in pc.getTransceivers():
             codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs
             transceiver.setCodecPreferences([c for c in codecs if c.mimeType in CODECS])
         return pc
+
+    def _hear_reports(self, point: Point, sender: RTCRtpSender) -> None:
+        """What the point's browser reports of each stream it gets also judges its line.
+        aiortc's private handler and round-trip time, fenced by tests/test_aiortc_fence.py."""
+        handle = sender._handle_rtcp_packet
+
+        async def handled(packet: Any) -> None:
+            await handle(packet)
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                with contextlib.suppress(ValueError):
+                    point.estimate_bps = unpack_remb_fci(packet.fci)[0]
+            elif isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for report in packet.reports:
+                    if report.ssrc == sender._ssrc:
+                        rtt = sender._RTCRtpSender__rtt  # type: ignore[attr-defined]
+                        lost = report.fraction_lost / 256
+                        self._line_report(
+                            point, Report(time.monotonic(), lost, rtt, point.estimate_bps)
+                        )
+
+        sender._handle_rtcp_packet = handled  # type: ignore[method-assign]
+
+    def _line_report(self, point: Point, report: Report) -> None:
+        level = point.line.report(report)
+        if level is not None and self.points.get(point.user_id) is point:
+            self.program.set_level(point.video_out, level)
+            self._tell(point.user_id, {"type": "rtc.level", "level": level})
 
     def _listener_changed(self, pc: RTCPeerConnection) -> None:
         if pc.connectionState in ("failed", "closed"):

@@ -3,11 +3,13 @@ program's levels it should get: HD, the 640x360 picture, or sound with the prese
 still pictures ("slides").
 
 Every second or so a point's browser reports loss and round trip (RTCP receiver reports) and
-its own estimate of the bitrate it can take (REMB). Trouble steps the point down within two
-reports, straight to the level that fits when the trouble is bad. Going up is tried, not
+its own estimate of the bitrate it can take (REMB). Trouble (loss, a slow round trip, or an
+estimate well under what the level sends) steps the point down within two reports, straight
+to the level that fits when the trouble is bad. Going up is tried, not
 guessed: estimates stay near what a point gets, so a point on slides could never show it can
 carry video. After a calm spell the point gets the next level up; if trouble comes within
-`TRIAL_S`, it goes back and waits twice as long before the next try.
+`TRIAL_S`, it goes back and waits twice as long before the next try. During a trial only loss
+and round trip count: the receiver's estimate follows what it gets only a few percent a second.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 
 SLIDES, SD, HD = "slides", "sd", "hd"
 LEVELS = (SLIDES, SD, HD)  # from the least to the most a line must carry
-NEEDS_BPS = {SLIDES: 0, SD: 700_000, HD: 2_000_000}  # the picture, sound and headroom
+SENDS_BPS = {SLIDES: 200_000, SD: 560_000, HD: 1_560_000}  # the picture and the sound
+NEEDS_BPS = {SLIDES: 0, SD: 700_000, HD: 2_000_000}  # and headroom
+BEHIND = 0.8  # an estimate this far under what is sent says the line cannot carry it
 LOSSY = 0.05  # a fraction of packets lost that is trouble
 VERY_LOSSY = 0.15  # trouble bad enough to go straight to what fits
 SLOW_RTT_S = 0.8
@@ -68,8 +72,10 @@ class Downlink:
     def _trouble(self, report: Report) -> bool:
         if report.lost >= LOSSY or (report.rtt_s is not None and report.rtt_s >= SLOW_RTT_S):
             return True
+        if self._raised_at is not None and report.at - self._raised_at < TRIAL_S:
+            return False  # the receiver's estimate climbs a few percent a second: not yet
         estimate = report.estimate_bps
-        return estimate is not None and estimate < NEEDS_BPS[self.level]
+        return estimate is not None and estimate < BEHIND * SENDS_BPS[self.level]
 
     def _down(self, report: Report) -> str | None:
         self._calm_since = report.at

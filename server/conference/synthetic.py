@@ -4,7 +4,7 @@ Both tracks return pre-encoded `av.Packet`s, so an aiortc sender only packetizes
 (`Encoder.pack`) and never runs an encoder. The packets are encoded once, as a loop, and the
 loops are cached per process: many points of one colour share them.
 
-`ColourVideo` is VP8 at 640x360 or 160x90: a flat colour, or with `moving=True` drifting
+`ColourVideo` is VP8 at 1280x720 or 160x90: a flat colour, or with `moving=True` drifting
 stripes over a scrolling texture (the mean stays close to the colour) so that whoever decodes
 and re-encodes it has real work. `ToneAudio` is a sine tone in 48 kHz stereo Opus. Both are
 paced in real time like aiortc's own `VideoStreamTrack`, with pts on the RTP clocks.
@@ -33,7 +33,7 @@ PACKET_SAMPLES = 960  # 20 ms of Opus
 LOOP_S = 2.0
 KEYFRAME_EVERY = 15
 BITS_PER_PIXEL = 0.17  # about 600 kbit/s at 640x360 and 15 fps
-MIN_BITRATE = 30_000
+MIN_BITRATE, MAX_BITRATE = 30_000, 1_500_000
 TONE_LEVEL = 0.25  # peak, of full scale
 Colour = tuple[int, int, int]
 
@@ -45,7 +45,7 @@ class Quality:
     fps: int
 
 
-FULL = Quality(640, 360, 15)
+FULL = Quality(1280, 720, 25)  # what the bridge asks of the program source
 THUMB = Quality(160, 90, 5)
 
 
@@ -113,7 +113,8 @@ def _vp8_codec(quality: Quality) -> av.VideoCodecContext:
     codec.width, codec.height, codec.pix_fmt = quality.width, quality.height, "yuv420p"
     codec.time_base = Fraction(1, quality.fps)
     codec.framerate = Fraction(quality.fps)
-    bitrate = max(MIN_BITRATE, int(quality.width * quality.height * quality.fps * BITS_PER_PIXEL))
+    wanted = int(quality.width * quality.height * quality.fps * BITS_PER_PIXEL)
+    bitrate = min(MAX_BITRATE, max(MIN_BITRATE, wanted))
     codec.bit_rate = bitrate
     codec.gop_size = KEYFRAME_EVERY
     codec.thread_count = 1

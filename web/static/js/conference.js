@@ -25,6 +25,10 @@ const TEXT = {
     audioOnly: "Chỉ dùng tiếng",
     videoBack: "Bật lại hình",
     audioOnlyNow: "Đang chỉ dùng tiếng: không gửi và không nhận hình, để đỡ tốn mạng.",
+    level: {
+      sd: "Đường truyền chưa tốt: đang nhận hình 640×360.",
+      slides: "Đường truyền yếu: đang nhận tiếng và trang đang trình chiếu (1 hình mỗi giây). Hình sẽ trở lại khi mạng tốt lên.",
+    },
     hungUpNow: "Bạn đã ngắt kết nối. Bấm “Kết nối lại” để tham gia tiếp.",
     hangUp: "Ngắt kết nối",
     rejoin: "Kết nối lại",
@@ -53,6 +57,10 @@ const TEXT = {
     audioOnly: "Sound only",
     videoBack: "Video back on",
     audioOnlyNow: "Sound only: no picture is sent or received, to spare the network.",
+    level: {
+      sd: "The line is not at its best: receiving the picture at 640×360.",
+      slides: "Weak line: receiving the sound and the presented page (1 picture a second). The video comes back when the line improves.",
+    },
     hungUpNow: "You have hung up. Tap “Rejoin” to take part again.",
     hangUp: "Hang up",
     rejoin: "Rejoin",
@@ -107,6 +115,7 @@ const ui = {
   presentedLink: $("presented-link"),
   presentedImage: $("presented-image"),
   presentedMessage: $("presented-message"),
+  programLevel: $("program-level"),
 };
 
 const call = {
@@ -192,6 +201,13 @@ function showProgramVideo(track) {
 function showProgramMessage(playing) {
   ui.programMessage.textContent = !call.wanted ? t.hungUpNow : call.audioOnly ? t.audioOnlyNow : waitingText;
   ui.programMessage.hidden = playing && call.wanted && !call.audioOnly;
+}
+
+// What the bridge sends this point as its line allows: nothing said at HD.
+function showLevel(level) {
+  const said = t.level[level] || "";
+  ui.programLevel.textContent = said;
+  ui.programLevel.hidden = !said;
 }
 
 function playProgramAudio(track) {
@@ -539,6 +555,9 @@ function connect() {
     "rtc.send"(event) {
       call.sendQuality = event;
       applySendQuality();
+    },
+    "rtc.level"(event) {
+      showLevel(event.level);
     },
     "rtc.muted"(event) {
       call.mutedByChair = Boolean(event.muted);
