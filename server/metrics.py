@@ -290,12 +290,26 @@ def bridge(conferences: Any) -> list[Family]:
     async def points() -> list[Sample]:
         return [((str(c.meeting_id),), len(c.points)) for c in conferences.all()]
 
+    async def levels() -> list[Sample]:
+        return [
+            ((str(c.meeting_id), level), sum(1 for p in points if p == level))
+            for c in conferences.all()
+            for points in [[c.program.level_of(p.video_out) for p in list(c.points.values())]]
+            for level in ("hd", "sd", "slides")
+        ]
+
     return [
         Collected(
             "phonghop_bridge_points",
             "Points (điểm cầu) in each meeting's conference on this process.",
             points,
             ("meeting",),
+        ),
+        Collected(
+            "phonghop_bridge_points_by_level",
+            "Points getting each level of the program (hd, sd, slides) as their lines allow.",
+            levels,
+            ("meeting", "level"),
         ),
         Collected(
             "phonghop_bridge_frames_received_total",

@@ -332,6 +332,11 @@ async def test_the_bridge_figures_count_points_and_their_frames(served, accounts
     await asyncio.gather(hall.wait_for_colour((220, 30, 30)), ward.wait_for_colour((220, 30, 30)))
     kinds, first = await scrape(served.url)
     assert value(first, "phonghop_bridge_points", meeting=str(meeting)) == 2
+    at = {
+        lv: value(first, "phonghop_bridge_points_by_level", meeting=str(meeting), level=lv)
+        for lv in ("hd", "sd", "slides")
+    }
+    assert sum(at.values()) == 2, at  # every point gets one level (it starts at SD)
     ids = {
         dict(labels)["point"]
         for name, labels in first
