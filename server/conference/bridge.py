@@ -33,7 +33,7 @@ from av.video.frame import VideoFrame
 
 from server import journal, logs
 from server.conference import receiving
-from server.conference.downlink import HD, SD, Downlink, Report
+from server.conference.downlink import SD, Downlink, Report
 from server.conference.mixer import AudioMixer
 from server.conference.program import FPS, HEIGHT, WIDTH, ProgramVideo
 from server.conference.slides import slide_picture
@@ -166,8 +166,9 @@ class Conference:
         return answer
 
     async def listen(self, offer: str) -> str:
-        """Answers a receive-only offer (the recorder): the program video and sound."""
-        tracks = (self.mixer.subscribe(), self.program.subscribe(HD))
+        """Answers a receive-only offer (the recorder): the program video, at the size it
+        records (SD), and sound."""
+        tracks = (self.mixer.subscribe(), self.program.subscribe(SD))
         pc = self._peer(*tracks)
         self.listeners[pc] = tracks
         pc.on("connectionstatechange", lambda: self._listener_changed(pc))
