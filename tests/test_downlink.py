@@ -39,15 +39,32 @@ def test_one_bad_report_moves_nothing_two_step_down():
     assert line.report(Report(at=4, lost=0.08)) == SD
 
 
-def test_heavy_loss_goes_straight_to_slides_and_a_low_estimate_to_what_fits():
+def test_heavy_loss_goes_straight_to_slides_and_a_falling_estimate_to_what_fits():
     line = Downlink(now=0.0, level=HD)
-    assert feed(line, 1, 2, lost=0.2) == [(2, SLIDES)]
+    assert feed(line, 1, 1, lost=0.2) == [(1, SLIDES)]  # one report is enough
     line = Downlink(now=0.0, level=HD)
-    assert feed(line, 1, 2, lost=0.0, estimate_bps=900_000) == [(2, SD)]
+    assert line.report(Report(at=1, lost=0.0, estimate_bps=2_400_000)) is None
+    assert line.report(Report(at=2, lost=0.0, estimate_bps=900_000)) is None
+    assert line.report(Report(at=3, lost=0.0, estimate_bps=850_000)) == SD
     line = Downlink(now=0.0, level=HD)
-    assert feed(line, 1, 2, lost=0.0, estimate_bps=300_000) == [(2, SLIDES)]
+    falling = [2_400_000, 800_000, 300_000]
+    assert [line.report(Report(at=i, lost=0.0, estimate_bps=e)) for i, e in enumerate(falling)][
+        -1
+    ] == SLIDES
     line = Downlink(now=0.0, level=SD)
     assert feed(line, 1, 2, lost=0.0, rtt_s=1.2) == [(2, SLIDES)]
+
+
+def test_a_low_estimate_that_climbs_is_a_line_catching_up_and_slides_ignore_it():
+    line = Downlink(now=0.0, level=HD)
+    climbing = [900_000, 1_000_000, 1_100_000, 1_200_000]
+    assert [
+        line.report(Report(at=i, lost=0.0, estimate_bps=e)) for i, e in enumerate(climbing)
+    ] == [None] * 4
+    line = Downlink(now=0.0, level=SLIDES)  # little is sent, so the estimate is low and falls
+    estimates = [90_000, 30_000, 8_000, 5_000, 20_000, 6_000, 5_000, 4_000, 3_000, 2_000]
+    changes = [line.report(Report(at=i, lost=0.0, estimate_bps=e)) for i, e in enumerate(estimates)]
+    assert changes[int(CALM_S)] == SD  # up after the calm spell all the same
 
 
 def test_a_trial_that_fails_goes_back_at_once_and_the_next_waits_twice_as_long():
@@ -61,7 +78,7 @@ def test_a_trial_that_fails_goes_back_at_once_and_the_next_waits_twice_as_long()
 def test_a_line_that_recovers_climbs_back_to_hd_one_level_at_a_time():
     line = Downlink(now=0.0, level=HD)
     changes = feed(line, 0, 10, lost=0.2)  # the impairment
-    assert changes == [(1, SLIDES)]
+    assert changes == [(0, SLIDES)]
     changes = feed(line, 10, 40, lost=0.0, estimate_bps=None)  # lifted
     assert [level for _, level in changes] == [SD, HD]
     (sd_at, _), (hd_at, _) = changes

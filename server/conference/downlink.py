@@ -3,13 +3,14 @@ program's levels it should get: HD, the 640x360 picture, or sound with the prese
 still pictures ("slides").
 
 Every second or so a point's browser reports loss and round trip (RTCP receiver reports) and
-its own estimate of the bitrate it can take (REMB). Trouble (loss, a slow round trip, or an
-estimate well under what the level sends) steps the point down within two reports, straight
-to the level that fits when the trouble is bad. Going up is tried, not
-guessed: estimates stay near what a point gets, so a point on slides could never show it can
-carry video. After a calm spell the point gets the next level up; if trouble comes within
-`TRIAL_S`, it goes back and waits twice as long before the next try. During a trial only loss
-and round trip count: the receiver's estimate follows what it gets only a few percent a second.
+its own estimate of the bitrate it can take (REMB). Trouble steps the point down within two
+reports, to the level that fits; a report of heavy loss (`VERY_LOSSY`) goes to slides at once,
+as the sound suffers already. Trouble is loss, a slow round trip, or an estimate well under
+what the level sends and falling: an estimate climbs only a few percent a second towards what
+the point gets, so a low one that climbs is a line catching up, not one in trouble. Going up is
+tried, not guessed: estimates stay near what a point gets, so a point on slides could never
+show it can carry video. After a calm spell the point gets the next level up; if trouble comes
+within `TRIAL_S`, it goes back and waits twice as long before the next try.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Downlink:
         self._calm_since = now
         self._raised_at: float | None = None
         self._wait = FIRST_WAIT_S
+        self._estimate: int | None = None
+        self._estimate_falling = False
 
     def report(self, report: Report) -> str | None:
         if self._trouble(report):
@@ -70,12 +73,20 @@ class Downlink:
         return None
 
     def _trouble(self, report: Report) -> bool:
+        estimate = report.estimate_bps
+        if estimate is not None and estimate != self._estimate:
+            self._estimate_falling = self._estimate is not None and estimate < self._estimate
+            self._estimate = estimate
         if report.lost >= LOSSY or (report.rtt_s is not None and report.rtt_s >= SLOW_RTT_S):
             return True
-        if self._raised_at is not None and report.at - self._raised_at < TRIAL_S:
-            return False  # the receiver's estimate climbs a few percent a second: not yet
-        estimate = report.estimate_bps
-        return estimate is not None and estimate < BEHIND * SENDS_BPS[self.level]
+        # A receiver's estimate climbs a few percent a second towards what it gets: low and
+        # climbing is a line catching up, low and falling is a line that cannot carry it.
+        return (
+            self.level != SLIDES
+            and self._estimate_falling
+            and estimate is not None
+            and estimate < BEHIND * SENDS_BPS[self.level]
+        )
 
     def _down(self, report: Report) -> str | None:
         self._calm_since = report.at
@@ -85,11 +96,14 @@ class Downlink:
             self._raised_at = None
             self._wait = min(self._wait * 2, LONGEST_WAIT_S)
             return self._set(LEVELS[max(0, self._rank(self.level) - 1)])
-        if self._troubled < TROUBLED_REPORTS or self.level == SLIDES:
+        if self.level == SLIDES:
+            return None
+        if report.lost >= VERY_LOSSY:  # no second report needed: the sound suffers already
+            self._troubled = 0
+            return self._set(SLIDES)
+        if self._troubled < TROUBLED_REPORTS:
             return None
         self._troubled = 0
-        if report.lost >= VERY_LOSSY:
-            return self._set(SLIDES)
         fits = self._fitting(report.estimate_bps)
         one_down = LEVELS[self._rank(self.level) - 1]
         return self._set(min(fits, one_down, key=self._rank))
