@@ -98,6 +98,23 @@ def test_a_trial_is_judged_by_loss_not_by_the_estimate_still_catching_up():
     assert feed(line, 0, CALM_S + 1, lost=0.0, estimate_bps=900_000) == [(CALM_S, HD)]
     # the receiver's estimate lags behind HD's rate for the trial; the level holds
     assert feed(line, CALM_S + 1, TRIAL_S - 1, lost=0.0, estimate_bps=1_100_000) == []
-    # after the trial an estimate still far under HD's rate steps down to what fits
-    after = feed(line, CALM_S + TRIAL_S, 2, lost=0.0, estimate_bps=1_000_000)
-    assert after == [(CALM_S + TRIAL_S + 1, SD)]
+    # once it has reached HD's rate, falling far under it steps down to what fits
+    assert feed(line, CALM_S + TRIAL_S, 1, lost=0.0, estimate_bps=2_400_000) == []
+    after = feed(line, CALM_S + TRIAL_S + 1, 2, lost=0.0, estimate_bps=1_000_000)
+    assert after == [(CALM_S + TRIAL_S + 2, SD)]
+
+
+def test_an_estimate_still_catching_up_after_a_level_up_neither_fails_it_nor_picks_the_level():
+    line = Downlink(now=0.0, level=SLIDES)
+    low = [20_000, 6_000, 5_000, 8_000, 4_000, 9_000, 5_000, 6_000, 7_000]
+    changes = [line.report(Report(at=i, lost=0.0, estimate_bps=e)) for i, e in enumerate(low)]
+    assert changes[int(CALM_S)] == SD
+    # on SD the estimate starts far under SD's rate and wobbles as it climbs: the level holds
+    wobbly = [9_000, 6_000, 12_000, 10_000, 15_000, 13_000, 20_000]  # before the next calm spell
+    at = CALM_S + 1
+    assert [
+        line.report(Report(at=at + i, lost=0.0, estimate_bps=e)) for i, e in enumerate(wobbly)
+    ] == [None] * len(wobbly)
+    # loss on a line whose estimate never caught up steps one level down, not by the estimate
+    line = Downlink(now=0.0, level=HD)
+    assert feed(line, 1, 2, lost=0.08, estimate_bps=30_000) == [(2, SD)]

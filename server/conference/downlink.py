@@ -5,12 +5,13 @@ still pictures ("slides").
 Every second or so a point's browser reports loss and round trip (RTCP receiver reports) and
 its own estimate of the bitrate it can take (REMB). Trouble steps the point down within two
 reports, to the level that fits; a report of heavy loss (`VERY_LOSSY`) goes to slides at once,
-as the sound suffers already. Trouble is loss, a slow round trip, or an estimate well under
-what the level sends and falling: an estimate climbs only a few percent a second towards what
-the point gets, so a low one that climbs is a line catching up, not one in trouble. Going up is
-tried, not guessed: estimates stay near what a point gets, so a point on slides could never
-show it can carry video. After a calm spell the point gets the next level up; if trouble comes
-within `TRIAL_S`, it goes back and waits twice as long before the next try.
+as the sound suffers already. Trouble is loss, a slow round trip, or an estimate that has
+reached what the level sends and fallen back well under it: an estimate climbs only a few
+percent a second towards what the point gets, so until it has reached the level it says
+nothing. Going up is tried, not guessed: estimates stay near what a point gets, so a point on
+slides could never show it can carry video. After a calm spell the point gets the next level
+up; if trouble comes within `TRIAL_S`, it goes back and waits twice as long before the next
+try.
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ class Downlink:
         self._calm_since = now
         self._raised_at: float | None = None
         self._wait = FIRST_WAIT_S
-        self._estimate: int | None = None
-        self._estimate_falling = False
+        self._estimate_reached = False  # the estimate has reached what this level sends
 
     def report(self, report: Report) -> str | None:
         if self._trouble(report):
@@ -73,20 +73,17 @@ class Downlink:
         return None
 
     def _trouble(self, report: Report) -> bool:
-        estimate = report.estimate_bps
-        if estimate is not None and estimate != self._estimate:
-            self._estimate_falling = self._estimate is not None and estimate < self._estimate
-            self._estimate = estimate
         if report.lost >= LOSSY or (report.rtt_s is not None and report.rtt_s >= SLOW_RTT_S):
             return True
-        # A receiver's estimate climbs a few percent a second towards what it gets: low and
-        # climbing is a line catching up, low and falling is a line that cannot carry it.
-        return (
-            self.level != SLIDES
-            and self._estimate_falling
-            and estimate is not None
-            and estimate < BEHIND * SENDS_BPS[self.level]
-        )
+        # A receiver's estimate climbs a few percent a second towards what it gets: until it
+        # has reached what this level sends it says nothing; falling back under it, it says
+        # the line cannot carry the level.
+        estimate = report.estimate_bps
+        if estimate is None or self.level == SLIDES:
+            return False
+        enough = estimate >= BEHIND * SENDS_BPS[self.level]
+        self._estimate_reached |= enough
+        return self._estimate_reached and not enough
 
     def _down(self, report: Report) -> str | None:
         self._calm_since = report.at
@@ -104,7 +101,7 @@ class Downlink:
         if self._troubled < TROUBLED_REPORTS:
             return None
         self._troubled = 0
-        fits = self._fitting(report.estimate_bps)
+        fits = self._fitting(report.estimate_bps if self._estimate_reached else None)
         one_down = LEVELS[self._rank(self.level) - 1]
         return self._set(min(fits, one_down, key=self._rank))
 
@@ -120,7 +117,7 @@ class Downlink:
     def _set(self, level: str) -> str | None:
         if level == self.level:
             return None
-        self.level = level
+        self.level, self._estimate_reached = level, False
         return level
 
     @staticmethod
