@@ -9,9 +9,9 @@ as the sound suffers already. Trouble is loss, a slow round trip, or an estimate
 reached what the level sends and fallen back well under it: an estimate climbs only a few
 percent a second towards what the point gets, so until it has reached the level it says
 nothing. Going up is tried, not guessed: estimates stay near what a point gets, so a point on
-slides could never show it can carry video. After a calm spell the point gets the next level
-up; if trouble comes within `TRIAL_S`, it goes back and waits twice as long before the next
-try.
+slides could never show it can carry video. After a calm spell (`CALM_S`; `AFTER_TROUBLE_S`
+after stepping down) the point gets the next level up; if trouble comes within `TRIAL_S`, it
+goes back and waits twice as long before the next try.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ TROUBLED_REPORTS = 2
 CALM_S = 8.0  # good reports this long before a level up is tried
 TRIAL_S = 6.0  # trouble this soon after going up: back down, wait longer
 FIRST_WAIT_S, LONGEST_WAIT_S = CALM_S, 120.0
+# After stepping down for trouble: a line that just failed is likely still bad, and every
+# try on it costs the sound a moment, so the first try waits this long.
+AFTER_TROUBLE_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -96,14 +99,17 @@ class Downlink:
         if self.level == SLIDES:
             return None
         if report.lost >= VERY_LOSSY:  # no second report needed: the sound suffers already
-            self._troubled = 0
-            return self._set(SLIDES)
+            return self._stepped_down(SLIDES)
         if self._troubled < TROUBLED_REPORTS:
             return None
-        self._troubled = 0
         fits = self._fitting(report.estimate_bps if self._estimate_reached else None)
         one_down = LEVELS[self._rank(self.level) - 1]
-        return self._set(min(fits, one_down, key=self._rank))
+        return self._stepped_down(min(fits, one_down, key=self._rank))
+
+    def _stepped_down(self, level: str) -> str | None:
+        self._troubled = 0
+        self._wait = max(self._wait, AFTER_TROUBLE_S)
+        return self._set(level)
 
     def _up(self, now: float) -> str | None:
         self._calm_since, self._raised_at = now, now
