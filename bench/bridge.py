@@ -3,21 +3,27 @@
 What it measures: `phonghop serve` (SQLite, log level WARNING) on a temporary data dir with
 the demo council and an account per point (role `ward`, imported with `phonghop import-users`)
 made ward points (`ward_point`) of meeting 1 by the secretary over HTTP. The points are
-aiortc clients (bench/points.py, `decode=False`: received video is counted, not decoded) in a
-child process, each sending a moving 640x360 VP8 picture at 15 fps and a tone, all of them
-different. They join K = 5, 10, 20, 40 (the set grows; the first point is the program, picked
-by the chair `chutoa`, so the other points send thumbnails as the bridge tells them). After
-each step the benchmark lets `--settle` s pass, then over `--window` s reads the server's CPU
-time from /proc/PID/stat and each point's received program frames.
+aiortc clients (bench/points.py) in a child process: received video is counted, not decoded,
+and received sound is not decoded; each reports a clean line (`LINE_BPS` in its REMB, with
+aiortc's receiver reports and NACKs). Each sends a moving VP8 picture and a tone, all of them
+different: the program source 1280x720 at 25 fps (about 1.5 Mbit/s), the others 160x90
+thumbnails as the bridge tells them. They join K = 5, 10, 20, 40 (the set grows; the first
+point is the program, picked by the chair `chutoa`, whose socket stays open as the console's
+and reads `rtc.points`). After each step the benchmark lets `--settle` s pass, waits (at most
+`--hd-wait` s) until the console says every point receives HD (each starts at SD and the
+bridge moves it up after a calm spell), then over `--window` s reads the server's and the
+points' process's CPU time from /proc/PID/stat, each point's received program frames, and
+how many points were at each level in the console's reports.
 
-The whole run is done twice: with the server as it is (one program encoder shared by all
-points) and with PHONGHOP_BRIDGE_ENCODING=naive (an encoder per point, as aiortc's MediaRelay
-fan-out gives), the anchor. Reported per K and mode: server CPU seconds per second, received
-fps per point (min and median), points connected, the client process's CPU and what other
-programs used meanwhile; per mode the added server CPU per point (least-squares slope over
-K), and the anchor's slope over ours. The slopes are also given over only the K at which both
-modes still delivered at least 90% of 15 fps to every point: a saturated server's CPU stops
-growing with K, which would flatter the anchor (on 2 CPUs, 40 points saturate it).
+The whole run is done twice: with the server as it is (the program encoded once per level,
+HD 1280x720 at 25 fps) and with PHONGHOP_BRIDGE_ENCODING=naive (raw HD frames to every point
+and an encoder per point, as aiortc's MediaRelay fan-out gives), the anchor. Reported per K
+and mode: server CPU seconds per second, received fps per point (min and median), whether
+every point got at least 24 fps, points connected, the levels, the points' process's CPU and
+what other programs used meanwhile; per mode the added server CPU per point (least-squares
+slope over K), and the anchor's slope over ours. The slopes are also given over only the K
+at which a mode (or both) still delivered 24 fps to every point: a saturated server's CPU
+stops growing with K, which would flatter the anchor.
 
 The machine must be quiet: before each mode, with no point connected, the benchmark waits
 (at most `--load-wait` s) until the load average or the CPUs say so. A window during which
@@ -27,7 +33,7 @@ leaves out loopback) and never leave it.
 
 Run from the project root:
 
-    .venv/bin/python bench/bridge.py [--points 5,10,20,40] [--window 15] [--port 8774]
+    .venv/bin/python bench/bridge.py [--points 5,10,20,40] [--window 15] [--hd-wait 90]
 
 One JSON object goes to stdout, progress to stderr. The server, the points' process and the
 temporary data dir are removed at the end, also on errors and on the overall timeout.
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import colorsys
 import contextlib
 import csv
@@ -54,7 +61,6 @@ from typing import Any
 
 import httpx
 from hall import (
-    ANSWERS,
     CHAIR,
     DEMO_PASSWORD,
     MEETING,
@@ -90,11 +96,15 @@ from points import Point
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from server.conference.program import FPS
+from server.conference.synthetic import FULL
+
 BENCH_PASSWORD = "bridge-bench-2026"  # noqa: S105 - throwaway accounts in a temp dir
 MODES = ("shared", "naive")
 JOIN_CONCURRENCY = 4
-PROGRAM_FPS = 15
-HELD_FPS = 0.9 * PROGRAM_FPS  # every point got at least this: the bridge kept up
+PROGRAM_FPS = FPS  # the program's HD level: 1280x720 at 25 fps
+HELD_FPS = 24.0  # every point got at least this: the bridge kept up
+LINE_BPS = 4_000_000  # what each point's REMB says: a clean line with room for HD
 ORDER_S = 300  # longest a step of the points' process may take
 
 
@@ -103,6 +113,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--points", default="5,10,20,40", help="point counts, comma-separated")
     parser.add_argument("--window", type=float, default=15.0, help="seconds measured per step")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the joins")
+    parser.add_argument(
+        "--hd-wait", type=float, default=90.0, help="longest wait for every point to get HD"
+    )
     parser.add_argument("--port", type=int, default=8774, help="phonghop's port on 127.0.0.1")
     parser.add_argument("--max-load", type=float, default=1.5, help="1-minute load to wait out")
     parser.add_argument("--load-wait", type=float, default=300.0, help="longest wait, seconds")
@@ -153,28 +166,88 @@ async def enrol(server: Server, usernames: list[str]) -> dict[str, int]:
     return {username: ids[username] for username in usernames}
 
 
-async def pick_program(base_url: str, user_id: int) -> None:
-    """The chair puts `user_id` on the program, so it does not follow the loudest tone."""
+class Console:
+    """The chair's socket: picks the program and keeps what the bridge says each point
+    receives (`rtc.points`, about once a second), as the console shows it."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.reports: list[tuple[float, dict[int, str | None]]] = []
+        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._news = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for text in self.connection:
+                if isinstance(text, str):
+                    self._take(json.loads(text))
+
+    def _take(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "rtc.points":
+            receives = {int(p["user_id"]): p.get("receives") for p in message["points"]}
+            self.reports.append((time.monotonic(), receives))
+            self._news.set()
+        elif waiting := self._answers.pop(str(message.get("id")), None):
+            if not waiting.done() and message.get("type") in ("ack", "error"):
+                waiting.set_result(message)
+
+    async def pick(self, user_id: int) -> None:
+        """Puts `user_id` on the program, so it does not follow the loudest tone."""
+        answer = asyncio.get_running_loop().create_future()
+        self._answers["pick"] = answer
+        await self.connection.send(json.dumps({"type": "rtc.pick", "id": "pick", "point": user_id}))
+        async with asyncio.timeout(30):
+            found = await answer
+        if found["type"] != "ack":
+            raise BenchFailed(f"the chair could not pick the program: {found}")
+
+    def latest(self) -> dict[int, str | None]:
+        return self.reports[-1][1] if self.reports else {}
+
+    async def until_level(self, level: str, count: int, within: float) -> float | None:
+        """Seconds until `count` points receive `level`; None if not within `within`."""
+        started = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while sum(got == level for got in self.latest().values()) < count:
+                    self._news.clear()
+                    await self._news.wait()
+                return time.monotonic() - started
+        return None
+
+    def levels_between(self, start: float, end: float) -> dict[str, Any]:
+        """How many points were at each level in the reports between the marks: the fewest
+        and the most at each, and how many points were ever below HD."""
+        seen = [receives for at, receives in self.reports if start <= at <= end]
+        if not seen:
+            return {"reports": 0}
+        names = sorted({str(got) for receives in seen for got in receives.values()})
+        counts = {
+            name: [sum(str(got) == name for got in r.values()) for r in seen] for name in names
+        }
+        below = {who for r in seen for who, got in r.items() if got != "hd"}
+        return {
+            "reports": len(seen),
+            "levels_at_end": dict(collections.Counter(str(g) for g in seen[-1].values())),
+            "levels_min_max": {name: [min(c), max(c)] for name, c in counts.items()},
+            "points_ever_below_hd": len(below),
+        }
+
+    async def close(self) -> None:
+        await self.connection.close()
+        self._reader.cancel()
+
+
+@contextlib.asynccontextmanager
+async def console_open(base_url: str) -> AsyncIterator[Console]:
     cookie = await session_cookie(base_url, CHAIR, DEMO_PASSWORD, asyncio.Semaphore(1))
     ws_url = base_url.replace("http", "ws", 1) + f"/ws/meetings/{MEETING}"
-    chair = await open_socket(ws_url, base_url, cookie)
+    console = Console(await open_socket(ws_url, base_url, cookie))
     try:
-        await chair.send(json.dumps({"type": "rtc.pick", "id": "pick", "point": user_id}))
-        answer = await answer_to(chair, "pick")
+        yield console
     finally:
-        await chair.close()
-    if answer["type"] != "ack":
-        raise BenchFailed(f"the chair could not pick the program: {answer}")
-
-
-async def answer_to(connection: ClientConnection, message_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(30):
-        async for text in connection:
-            if isinstance(text, str) and text.startswith(ANSWERS):
-                answer = json.loads(text)
-                if answer.get("id") == message_id:
-                    return answer
-    raise BenchFailed("the chair's socket closed before its answer")
+        await console.close()
 
 
 # --- the points (a child process that takes orders over a pipe) -----------------------------
@@ -184,6 +257,7 @@ async def answer_to(connection: ClientConnection, message_id: str) -> dict[str, 
 class PointsSpec:
     url: str
     usernames: list[str]
+    first: int  # the points of the first step: one of them may be on the program before the pick
 
 
 def colour_of(index: int) -> tuple[int, int, int]:
@@ -196,12 +270,13 @@ def tone_of(index: int) -> float:
     return 300.0 + 50.0 * index  # whole hertz: each loop is a whole number of periods
 
 
-def warm_up(count: int) -> None:
-    """Encodes every point's picture loops now, not while others are being measured."""
-    from server.conference.synthetic import FULL, THUMB, vp8_loop
+def warm_up(count: int, first: int) -> None:
+    """Encodes the point's picture loops now, not while others are being measured: the
+    thumbnail for every point, HD (3 s each) for those that may be on the program."""
+    from server.conference.synthetic import THUMB, vp8_loop
 
     for index in range(count):
-        for quality in (FULL, THUMB):
+        for quality in (FULL, THUMB) if index < first else (THUMB,):
             vp8_loop(colour_of(index), True, quality)
 
 
@@ -220,6 +295,8 @@ async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> di
             password=BENCH_PASSWORD,
             moving=True,
             decode=False,
+            listen=False,
+            line_bps=LINE_BPS,
             connect_within=60,  # a busy 2-core machine is slow to finish 40 handshakes
         )
         async with gate:
@@ -233,15 +310,40 @@ async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> di
     joined = await asyncio.gather(*(join(i) for i in wanted), return_exceptions=True)
     failures = [repr(item)[:300] for item in joined if isinstance(item, BaseException)]
     points += [item for item in joined if not isinstance(item, BaseException)]
-    return {"joined": len(points), "join_s": time.monotonic() - started, "failures": failures}
+    return {
+        "joined": len(points),
+        "join_s": time.monotonic() - started,
+        "failures": failures,
+        "states": dict(collections.Counter(p.pc.connectionState for p in points)),
+    }
 
 
 async def count(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict[str, Any]:
+    lag, LOOP_LAG.longest_s = LOOP_LAG.longest_s, 0.0
     return {
         "at": time.monotonic(),
         "frames": [p.frames_received for p in points],
         "connected": sum(p.pc.connectionState == "connected" for p in points),
+        "states": dict(collections.Counter(p.pc.connectionState for p in points)),
+        "loop_lag_s": round(lag, 3),
     }
+
+
+@dataclass
+class LoopLag:
+    """The longest the points' event loop was late for a timer since it was last read: a
+    stalled loop misses packets and ICE checks, and its points' connections may fail."""
+
+    longest_s: float = 0.0
+
+    async def watch(self, every_s: float = 0.05) -> None:
+        while True:
+            due = time.monotonic() + every_s
+            await asyncio.sleep(every_s)
+            self.longest_s = max(self.longest_s, time.monotonic() - due)
+
+
+LOOP_LAG = LoopLag()
 
 
 async def leave_all(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict:
@@ -257,13 +359,15 @@ ORDERS = {"grow": grow, "count": count, "leave": leave_all}
 
 
 async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
-    warm_up(len(spec.usernames))
+    warm_up(len(spec.usernames), spec.first)
+    watching = asyncio.create_task(LOOP_LAG.watch())
     pipe.send({"ready": True})
     points: list[Any] = []
     try:
         while (order := await receive(pipe, within=3600))["type"] != "close":
             pipe.send(await ORDERS[order["type"]](points, spec, order))
     finally:
+        watching.cancel()
         await leave_all(points, spec, {})
 
 
@@ -308,13 +412,17 @@ def frame_rates(before: dict[str, Any], after: dict[str, Any]) -> list[float]:
     return [(late - early) / seconds for early, late in pairs]
 
 
-async def window(points: Points, server_pid: int, seconds: float) -> dict[str, Any]:
-    """One measurement window: the server's and the points' CPU, and the frame rates."""
+async def window(
+    points: Points, console: Console, server_pid: int, seconds: float
+) -> dict[str, Any]:
+    """One measurement window: the server's and the points' CPU, the frame rates and the
+    level each point received."""
     before = await points.ask({"type": "count"})
     start = CpuMark()
     await asyncio.sleep(seconds)
     end = CpuMark()
     after = await points.ask({"type": "count"})
+    levels = console.levels_between(time.monotonic() - (end.at - start.at), time.monotonic())
     ours = cores_used(start, end, os.getpid())
     machine = (end.machine - start.machine) / CLOCK_TICKS / max(1e-3, end.at - start.at)
     fps = frame_rates(before, after)
@@ -324,16 +432,22 @@ async def window(points: Points, server_pid: int, seconds: float) -> dict[str, A
         "fps_p50": round(statistics.median(fps), 1) if fps else None,
         "frame_rate_held": bool(fps) and min(fps) >= HELD_FPS,
         "connected": after["connected"],
+        "point_states": after["states"],
+        "points_loop_lag_s": after["loop_lag_s"],
         "points_cpu_cores": round(cores_used(start, end, points.pid), 3),
         "others_cpu_cores": round(max(0.0, machine - ours), 2),
+        "levels": levels,
     }
 
 
-async def quietest_window(points: Points, server_pid: int, args: argparse.Namespace) -> dict:
+async def quietest_window(
+    points: Points, console: Console, server_pid: int, args: argparse.Namespace
+) -> dict:
     """A window, measured again (up to --retries) while other programs disturb it."""
     best: dict[str, Any] | None = None
     for attempt in range(1, args.retries + 2):
-        report = {**(await window(points, server_pid, args.window)), "attempts": attempt}
+        measured = await window(points, console, server_pid, args.window)
+        report = {**measured, "attempts": attempt}
         if best is None or report["others_cpu_cores"] < best["others_cpu_cores"]:
             best = report
         if report["others_cpu_cores"] <= NOISE_CORES:
@@ -360,22 +474,37 @@ class Run:
         return f"http://{HOST}:{self.args.port}"
 
 
-async def step(run: Run, server: Server, mode: str, size: int) -> dict[str, Any]:
-    """Grows the conference to `size` points, lets it settle, measures a window."""
+async def step(run: Run, server: Server, console: Console, mode: str, size: int) -> dict[str, Any]:
+    """Grows the conference to `size` points, lets it settle, waits (bounded) until every
+    point receives HD, measures a window."""
     run.deadline.check(f"joining {size} points ({mode})")
     grown = await run.points.ask({"type": "grow", "to": size})
-    progress(f"{mode}: {grown['joined']} points in after {grown['join_s']:.1f} s")
+    took = f"{grown['join_s']:.1f} s"
+    progress(f"{mode}: {grown['joined']} points in after {took}: {grown['states']}")
     if grown["failures"] and grown["joined"] == 0:
         raise BenchFailed(f"points could not join: {grown['failures'][:3]}")
     if size == run.args.points[0]:
         assert run.user_ids is not None
-        await pick_program(run.base_url, run.user_ids[run.usernames[0]])
+        await console.pick(run.user_ids[run.usernames[0]])
     await asyncio.sleep(run.args.settle)
-    result = {"points": size, **(await quietest_window(run.points, server.pid, run.args))}
+    hd = await until_hd(console, mode, grown["joined"], run.args.hd_wait)
+    measured = await quietest_window(run.points, console, server.pid, run.args)
+    result = {"points": size, **hd, **measured}
     if grown["failures"]:  # a saturated server: measured with who got in, and said so
         result |= {"join_failures": len(grown["failures"]), "frame_rate_held": False}
     progress(f"{mode}, {size} points: {result}")
     return result
+
+
+async def until_hd(console: Console, mode: str, joined: int, within: float) -> dict[str, Any]:
+    """Waits until every point receives HD (the naive mode sends every point raw HD frames
+    for its own encoder, no levels); says how long that took."""
+    if mode == "naive":
+        return {}
+    took = await console.until_level("hd", joined, within)
+    if took is None:
+        progress(f"not every point got HD within {within:.0f} s: {console.latest()}")
+    return {"all_hd_after_s": None if took is None else round(took, 1)}
 
 
 async def measure_mode(run: Run, server: Server, mode: str) -> list[dict[str, Any]]:
@@ -386,8 +515,9 @@ async def measure_mode(run: Run, server: Server, mode: str) -> list[dict[str, An
     await wait_for_quiet(f"{mode}, before joining", run.args)
     results = []
     try:
-        for size in run.args.points:
-            results.append(await step(run, server, mode, size))
+        async with console_open(run.base_url) as console:
+            for size in run.args.points:
+                results.append(await step(run, server, console, mode, size))
     finally:
         await run.points.ask({"type": "leave"})
     return results
@@ -467,7 +597,9 @@ def build_report(args: argparse.Namespace, by_mode: dict[str, Any]) -> dict[str,
         "loop": loop_name(),
         "window_s": args.window,
         "settle_s": args.settle,
-        "source": {"width": 640, "height": 360, "fps": PROGRAM_FPS, "moving": True},
+        "hd_wait_s": args.hd_wait,
+        "source": {"width": FULL.width, "height": FULL.height, "fps": FULL.fps, "moving": True},
+        "program": {"width": 1280, "height": 720, "fps": PROGRAM_FPS, "held_fps": HELD_FPS},
         "results": [
             {"points": ours["points"], "shared": measured(ours), "naive": measured(anchor)}
             for ours, anchor in rows
@@ -485,7 +617,7 @@ def build_report(args: argparse.Namespace, by_mode: dict[str, Any]) -> dict[str,
 async def measure_all(
     args: argparse.Namespace, data_dir: Path, usernames: list[str], deadline: Deadline
 ) -> dict[str, Any]:
-    spec = PointsSpec(f"http://{HOST}:{args.port}", usernames)
+    spec = PointsSpec(f"http://{HOST}:{args.port}", usernames, args.points[0])
     async with points_running(spec) as points:
         run = Run(args, data_dir, usernames, points, deadline)
         by_mode = {mode: await run_mode(run, mode) for mode in MODES}

@@ -12,8 +12,17 @@ sees a frame. So this module swaps `aiortc.rtcrtpreceiver.decoder_worker`, the f
 that thread runs, for one that decodes as before unless the receiving track was marked
 count-only, in which case it hands the reassembled encoded frames to the track untouched.
 The swap is made once per process at the first such point and changes nothing for the
-other receivers. Audio is always decoded: Opus is cheap. (That worker, the track's queue and
-aioice's sockets in `drop` are aiortc's insides: tests/test_aiortc_fence.py watches them.)
+other receivers. Audio is decoded too, unless `listen=False`: the video bridge benchmark
+does not listen, and 40 points' Opus decoding would be its own load.
+
+With `line_bps` the point's video receiver reports (REMB) that steady figure once a second,
+as a browser on a clean line of that capacity settles at, instead of aiortc's delay-based
+estimate. That estimator costs Python work on every packet, and with 40 receivers sharing
+this process and two cores with the bridge it measures the process's own scheduling delays,
+not the line: it reads them as congestion and cuts its estimate, and the bridge takes the point
+down from HD. Receiver reports (loss, round trip) and NACKs are aiortc's, as before.
+(That worker, the track's queue, the receiver's estimator and aioice's sockets in `drop` are
+aiortc's insides: tests/test_aiortc_fence.py watches them.)
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -87,6 +97,28 @@ def count_without_decoding(track: MediaStreamTrack) -> None:
     _count_only.add(track._queue)  # type: ignore[attr-defined]
 
 
+class SteadyEstimate:
+    """Stands in for a video receiver's `RemoteBitrateEstimator`: the same `add`, answering
+    (bitrate, [ssrc]) for a REMB once a second, else None."""
+
+    def __init__(self, bps: int) -> None:
+        self.bps = bps
+        self._reported_ms: int | None = None
+
+    def add(
+        self, arrival_time_ms: int, abs_send_time: int, payload_size: int, ssrc: int
+    ) -> tuple[int, list[int]] | None:
+        if self._reported_ms is not None and arrival_time_ms - self._reported_ms < 1000:
+            return None
+        self._reported_ms = arrival_time_ms
+        return self.bps, [ssrc]
+
+
+def estimate_steadily(receiver: RTCRtpReceiver, bps: int) -> None:
+    """The receiver's REMB says `bps` (aiortc's private estimator, replaced)."""
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = SteadyEstimate(bps)  # type: ignore[attr-defined]
+
+
 # --- what comes back from the bridge --------------------------------------------------------
 
 
@@ -132,12 +164,16 @@ class Point:
         decode: bool = True,
         connect_within: float = CONNECT_S,
         server_ice: bool = False,
+        listen: bool = True,
+        line_bps: int | None = None,
     ) -> None:
         self.url = url
         self.username = username
         self.meeting_id = meeting_id
         self.password = password
         self.decode = decode
+        self.listen = listen
+        self.line_bps = line_bps  # what the video receiver's REMB says; None: aiortc's estimate
         self.connect_within = connect_within
         self.server_ice = server_ice  # the STUN/TURN servers the server hands out, else none
         self.video = ColourVideo(colour, moving=moving)
@@ -305,8 +341,12 @@ class Point:
     # --- media received ---------------------------------------------------------------------
 
     def _take_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "video" and not self.decode:
+        if not (self.decode if track.kind == "video" else self.listen):
             count_without_decoding(track)
+        if track.kind == "video" and self.line_bps is not None:
+            assert self.pc is not None
+            receiver = next(r for r in self.pc.getReceivers() if r.track is track)
+            estimate_steadily(receiver, self.line_bps)
         consume = self._consume_video if track.kind == "video" else self._consume_audio
         self._tasks.append(asyncio.create_task(consume(track)))
 
@@ -322,7 +362,9 @@ class Point:
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                self._keep_samples(mono(await track.recv()))
+                frame = await track.recv()
+                if self.listen:
+                    self._keep_samples(mono(frame))
 
     def _keep_samples(self, samples: np.ndarray) -> None:
         self._samples.append(samples)

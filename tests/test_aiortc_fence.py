@@ -221,6 +221,57 @@ def test_what_replaces_aiortc_s_pieces_takes_the_same_arguments():
     passed = [arg.arg for arg in ast.parse(theirs).body[0].args.args]  # type: ignore[attr-defined]
     ours = list(inspect.signature(receiving.decoder_worker).parameters)
     assert ours == passed, f"aiortc passes {passed}; server/conference/receiving.py takes {ours}"
+    ours = list(inspect.signature(receiving.HeardOnly.add).parameters)
+    assert ours == ["self", "packet"], "aiortc calls the jitter buffer's add(packet)"
     keyframe = inspect.signature(ProgramVideo.request_keyframe).parameters
     asked = "aiortc calls _send_keyframe() with no arguments; the bridge's stand-in names the track"
     assert list(keyframe) == ["self", "track"] and keyframe["track"].default is None, asked
+
+
+# bench/points.py's points can report a steady estimate (REMB) instead of aiortc's
+ESTIMATOR_MADE = Borrowed(
+    "aiortc.rtcrtpreceiver",
+    "RTCRtpReceiver.__init__",
+    "bench/points.py (estimate_steadily)",
+    lines=("self.__remote_bitrate_estimator = RemoteBitrateEstimator()",),
+)
+ESTIMATE_SENT = Borrowed(
+    "aiortc.rtcrtpreceiver",
+    "RTCRtpReceiver._handle_rtp_packet",
+    "bench/points.py (estimate_steadily)",
+    # every video packet goes to the estimator; what it answers goes out as a REMB
+    lines=(
+        "remb = self.__remote_bitrate_estimator.add(",
+        "if self.__rtcp_ssrc is not None and remb is not None:",
+        "fci=pack_remb_fci(*remb),",
+    ),
+)
+ESTIMATOR_ADD = Borrowed(
+    "aiortc.rate",
+    "RemoteBitrateEstimator.add",
+    "bench/points.py (SteadyEstimate stands in for it)",
+    signature="self, arrival_time_ms: int, abs_send_time: int, payload_size: int, ssrc: int",
+)
+BENCH_BORROWED = [ESTIMATOR_MADE, ESTIMATE_SENT, ESTIMATOR_ADD]
+
+
+@pytest.mark.parametrize("piece", BENCH_BORROWED, ids=[piece.name for piece in BENCH_BORROWED])
+def test_what_the_bench_points_borrow_is_as_it_was_checked(piece: Borrowed):
+    message = verdict(piece, source_of(piece), version(piece.module.split(".")[0]))
+    assert message is None, message
+
+
+def test_the_steady_estimate_answers_as_aiortc_s_estimator_does():
+    from aiortc.rate import RemoteBitrateEstimator
+    from aiortc.rtp import pack_remb_fci, unpack_remb_fci
+
+    from bench.points import SteadyEstimate
+
+    theirs = list(inspect.signature(RemoteBitrateEstimator.add).parameters)
+    assert list(inspect.signature(SteadyEstimate.add).parameters) == theirs
+    steady = SteadyEstimate(4_000_000)
+    answers = [steady.add(at, 0, 1200, 7) for at in range(0, 2500, 20)]
+    sent = [answer for answer in answers if answer is not None]
+    assert len(sent) == 3, "one REMB a second"
+    bitrate, ssrcs = unpack_remb_fci(pack_remb_fci(*sent[0]))
+    assert ssrcs == [7] and abs(bitrate - 4_000_000) / 4_000_000 < 0.001
