@@ -73,6 +73,7 @@ class Settings:
     turn_ttl_s: int = 12 * 3600  # how long those credentials hold (a long session's day)
     bridge_encoding: str = "shared"  # "naive": an encoder per point, the benchmark's anchor
     conference_max_points: int = 60
+    conference_connect_s: int = 30  # a point not connected this long after joining is let go
     # `phonghop bridge` processes; empty: this process runs the conferences itself.
     # A meeting's conference always lives in the same one: urls[meeting_id % len(urls)].
     bridge_urls: list[str] = field(default_factory=list)
@@ -172,6 +173,7 @@ class Settings:
             turn_ttl_s=_env_int("TURN_TTL_S", 12 * 3600),
             bridge_encoding=_bridge_encoding(_env("BRIDGE_ENCODING", "shared")),
             conference_max_points=_env_int("CONFERENCE_MAX_POINTS", 60),
+            conference_connect_s=_env_int("CONFERENCE_CONNECT_S", 30),
             bridge_urls=_env_list("BRIDGE_URLS", ""),
             recorder_key=_env("RECORDER_KEY", "") or _kept_secret(data_dir, "recorder_key"),
             record_automatically=_env("RECORD_AUTOMATICALLY", "false").lower()

@@ -151,7 +151,7 @@ class Conference:
         pc.on("track", lambda track: self._receive(point, track))
         pc.on("connectionstatechange", lambda: self._state_changed(point))
         try:
-            answer = await _answer(pc, offer)
+            answer = await _answer(pc, offer, self.state.settings.conference_connect_s)
         except Exception:
             await self._close(point)
             self._maybe_empty()
@@ -173,7 +173,7 @@ class Conference:
         self.listeners[pc] = tracks
         pc.on("connectionstatechange", lambda: self._listener_changed(pc))
         try:
-            return await _answer(pc, offer)
+            return await _answer(pc, offer, self.state.settings.conference_connect_s)
         except Exception:
             await self._stop_listening(pc)
             raise
@@ -434,23 +434,97 @@ class Conference:
         self._publish(self.points_view(), CONSOLE)
 
 
-async def _answer(pc: RTCPeerConnection, offer: str) -> str:
+async def _answer(pc: RTCPeerConnection, offer: str, connect_within_s: float | None = None) -> str:
+    """The bridge's answer to `offer`; with `connect_within_s`, the peer is closed (its
+    point leaves as after a hang-up) unless it connects within that many seconds."""
     try:
-        kinds = sorted(media.kind for media in SessionDescription.parse(offer).media)
+        description = SessionDescription.parse(offer)
+        kinds = sorted(media.kind for media in description.media)
     except Exception as exc:
         raise _bad_offer(N_("The connection offer could not be read.")) from exc
     if kinds not in (["audio", "video"], ["application", "audio", "video"]):
         raise _bad_offer(N_("Offer one audio and one video stream."))
+    refused = _codecs_refused(description)
+    if refused:
+        raise _unsupported_codecs(refused)
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first
     except Exception as exc:
         raise _bad_offer(N_("The connection offer could not be read.")) from exc
+    if connect_within_s is not None:
+        _close_unless_connected(pc, connect_within_s)
     return pc.localDescription.sdp
 
 
 def _bad_offer(message: str) -> AppError:
     return AppError(400, "bad_offer", message)
+
+
+AUXILIARY = ("rtx", "red", "ulpfec", "flexfec-03", "telephone-event", "cn")  # no picture or sound
+
+
+def _codecs_refused(description: SessionDescription) -> list[str]:
+    """The codecs offered for a stream that has none of the bridge's (VP8, Opus): what the
+    point would send instead, empty when every stream has one the bridge takes."""
+    refused = []
+    for media in description.media:
+        if media.kind not in ("audio", "video"):
+            continue
+        ours = [
+            (codec.mimeType.lower(), codec.clockRate)
+            for codec in RTCRtpSender.getCapabilities(media.kind).codecs
+            if codec.mimeType in CODECS and not codec.mimeType.endswith("/rtx")
+        ]
+        offered = [(codec.mimeType.lower(), codec.clockRate) for codec in media.rtp.codecs]
+        if not set(ours) & set(offered):
+            names = [codec.mimeType.split("/")[-1] for codec in media.rtp.codecs]
+            refused += [name for name in names if name.lower() not in AUXILIARY]
+    return list(dict.fromkeys(refused))
+
+
+def _unsupported_codecs(refused: list[str]) -> AppError:
+    offered = ", ".join(name[:20] for name in refused[:6]) or "-"  # an SDP is the caller's text
+    return AppError(
+        400,
+        "unsupported_codecs",
+        N_(
+            "This device offers {offered}, but the video bridge takes only VP8 video and "
+            "Opus sound. Use a recent Chrome, Edge or Firefox."
+        ),
+        offered=offered,
+    )
+
+
+_connecting: set[asyncio.Task[None]] = set()  # the deadlines of peers not yet connected
+
+
+def _close_unless_connected(pc: RTCPeerConnection, within_s: float) -> None:
+    """A point whose ICE never answers would hold its place in the conference for good:
+    its peer is closed after `within_s` seconds unless it connected (or failed) before."""
+    task = asyncio.create_task(_connect_deadline(pc, within_s))
+    _connecting.add(task)
+    task.add_done_callback(_connecting.discard)
+
+
+async def _connect_deadline(pc: RTCPeerConnection, within_s: float) -> None:
+    settled = asyncio.Event()
+
+    def changed() -> None:
+        if pc.connectionState in ("connected", "failed", "closed"):
+            settled.set()
+
+    pc.on("connectionstatechange", changed)
+    changed()
+    try:
+        async with asyncio.timeout(within_s):
+            await settled.wait()
+    except TimeoutError:
+        log.warning("a point did not connect within %s s; its place is freed", within_s)
+        await pc.close()  # "closed": the point leaves as after a hang-up
+    finally:
+        with contextlib.suppress(KeyError):  # a closed peer has dropped its listeners
+            pc.remove_listener("connectionstatechange", changed)
 
 
 class Conferences:

@@ -184,6 +184,13 @@ function showMediaProblem(message) {
   ui.retry.hidden = message === t.insecure;
 }
 
+// A refusal that stays until the page is reloaded, where the camera's problems are shown.
+function showCallProblem(message) {
+  ui.alert.hidden = false;
+  ui.alertText.textContent = message;
+  ui.retry.hidden = true;
+}
+
 function tell(message) {
   const flash = $("flash");
   const line = el("p", "error", message);
@@ -417,6 +424,11 @@ async function join() {
 function joinFailed(error) {
   if (error?.status === 401 || error?.status === 403) {
     stopCalling(error.status === 401 ? liveText["signed-out"] : error.message || t.forbidden);
+    return;
+  }
+  if (error?.code === "unsupported_codecs") {
+    stopCalling(); // this browser cannot send what the bridge takes: trying again would not help
+    showCallProblem(error.message);
     return;
   }
   console.warn("conference: joining failed", error);
