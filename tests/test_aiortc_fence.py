@@ -1,7 +1,8 @@
 """What phonghop borrows from aiortc, fenced.
 
 server/conference/receiving.py replaces the function aiortc's receivers run in their decoder
-thread; server/conference/bridge.py overrides a private method of each program sender;
+thread and puts a gate in front of each audio receiver's jitter buffer;
+server/conference/bridge.py overrides a private method of each program sender;
 bench/points.py wraps the same decoder function and reaches into a track's queue and aioice's
 sockets. None of that is aiortc's public API, so pyproject.toml pins aiortc to the minor
 version these pieces were checked against, and this test fails, naming the piece and the file
@@ -102,6 +103,35 @@ ICE_SOCKETS = Borrowed(
     "bench/points.py (Point.drop)",
     lines=("self._protocols: list[StunProtocol] = []",),
 )
+AUDIO_JITTER_BUFFER = Borrowed(
+    "aiortc.rtcrtpreceiver",
+    "RTCRtpReceiver.__init__",
+    "server/conference/receiving.py (HeardOnly, decode_when_heard)",
+    # an audio receiver's buffer: the attribute replaced, and how a fresh one is made
+    lines=(
+        f"self.__jitter_buffer = JitterBuffer("
+        f"capacity={receiving.AUDIO_CAPACITY}, prefetch={receiving.AUDIO_PREFETCH})",
+    ),
+)
+RECEIVING_A_PACKET = Borrowed(
+    "aiortc.rtcrtpreceiver",
+    "RTCRtpReceiver._handle_rtp_packet",
+    "server/conference/receiving.py (HeardOnly)",
+    # each packet is counted for the receiver reports before the jitter buffer takes it,
+    # and only a frame the buffer gives back is decoded
+    signature="self, packet: RtpPacket, arrival_time_ms: int",
+    code="e1d1e8f1df742058",
+    lines=(
+        "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)",
+        "self.__decoder_queue.put((codec, encoded_frame))",
+    ),
+)
+JITTER_BUFFER_ADD = Borrowed(
+    "aiortc.jitterbuffer",
+    "JitterBuffer.add",
+    "server/conference/receiving.py (HeardOnly stands in for it)",
+    signature="self, packet: RtpPacket",
+)
 BORROWED = [
     DECODER_WORKER,
     RECEIVER_START,
@@ -109,6 +139,9 @@ BORROWED = [
     KEYFRAME_ASKED,
     RTCP_SENT,
     ICE_SOCKETS,
+    AUDIO_JITTER_BUFFER,
+    RECEIVING_A_PACKET,
+    JITTER_BUFFER_ADD,
 ]
 
 
@@ -237,6 +270,8 @@ def test_what_replaces_aiortc_s_pieces_takes_the_same_arguments():
     passed = [arg.arg for arg in ast.parse(theirs).body[0].args.args]  # type: ignore[attr-defined]
     ours = list(inspect.signature(receiving.decoder_worker).parameters)
     assert ours == passed, f"aiortc passes {passed}; server/conference/receiving.py takes {ours}"
+    ours = list(inspect.signature(receiving.HeardOnly.add).parameters)
+    assert ours == ["self", "packet"], "aiortc calls the jitter buffer's add(packet)"
     ours = list(inspect.signature(receiving.HeardOnly.add).parameters)
     assert ours == ["self", "packet"], "aiortc calls the jitter buffer's add(packet)"
     keyframe = inspect.signature(ProgramVideo.request_keyframe).parameters

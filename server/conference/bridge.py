@@ -261,6 +261,7 @@ class Conference:
             asyncio.ensure_future(self.leave(point.user_id, point.pc))
 
     def _receive(self, point: Point, track: MediaStreamTrack) -> None:
+        receiving.decode_when_heard(point.pc, track, self.mixer.hearing(point.user_id))
         reader = self._read_video if track.kind == "video" else self._read_audio
         point.readers.append(asyncio.create_task(reader(point, track)))
 
