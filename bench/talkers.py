@@ -38,9 +38,9 @@ import httpx
 from aiortc import RTCSessionDescription
 from bridge import (
     BENCH_PASSWORD,
+    console_open,
     cores_used,
     enrol,
-    pick_program,
     prepare_data_dir,
     tone_of,
 )
@@ -245,9 +245,10 @@ async def run_mode(
             progress(f"{mode}: {grown['joined']} points in after {grown['join_s']:.1f} s")
             if grown["joined"] < len(usernames):
                 raise BenchFailed(f"points could not join: {grown['failures'][:3]}")
-            await pick_program(spec.url, ids[usernames[0]])
-            await asyncio.sleep(args.settle)
-            measured = await quietest_window(points, server.pid, args)
+            async with console_open(spec.url) as console:  # the chair's, left open
+                await console.pick(ids[usernames[0]])
+                await asyncio.sleep(args.settle)
+                measured = await quietest_window(points, server.pid, args)
             mix = await ask(points, {"type": "heard"})
             await ask(points, {"type": "leave"})
     result = {**measured, **mix, "errors": logged_errors(log_path)}
