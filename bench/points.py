@@ -114,6 +114,23 @@ class SteadyEstimate:
         return self.bps, [ssrc]
 
 
+SPEECH_DBOV, SILENCE_DBOV = -25, -127
+
+
+def say_level(sender: RTCRtpSender, dbov: int) -> None:
+    """The sender's RTP packets carry this audio level (RFC 6464, -127..0 dBov), as a
+    browser's do; aiortc sets it only for sound it encodes itself, not for packets given."""
+    next_frame = sender._next_encoded_frame
+
+    async def with_level(codec: Any) -> Any:
+        frame = await next_frame(codec)
+        if frame is not None:
+            frame.audio_level = dbov
+        return frame
+
+    sender._next_encoded_frame = with_level  # type: ignore[method-assign]
+
+
 def estimate_steadily(receiver: RTCRtpReceiver, bps: int) -> None:
     """The receiver's REMB says `bps` (aiortc's private estimator, replaced)."""
     receiver._RTCRtpReceiver__remote_bitrate_estimator = SteadyEstimate(bps)  # type: ignore[attr-defined]
@@ -166,6 +183,7 @@ class Point:
         server_ice: bool = False,
         listen: bool = True,
         line_bps: int | None = None,
+        talking: bool | None = None,
     ) -> None:
         self.url = url
         self.username = username
@@ -174,6 +192,7 @@ class Point:
         self.decode = decode
         self.listen = listen
         self.line_bps = line_bps  # what the video receiver's REMB says; None: aiortc's estimate
+        self.talking = talking  # the audio level its packets say; None: none said
         self.connect_within = connect_within
         self.server_ice = server_ice  # the STUN/TURN servers the server hands out, else none
         self.video = ColourVideo(colour, moving=moving)
@@ -240,7 +259,10 @@ class Point:
         connected = asyncio.Event()
         self.pc.on("connectionstatechange", connected.set)
         self.pc.on("track", self._take_track)
-        codecs_for(self.pc.addTransceiver(self.audio, "sendrecv"), "audio/opus")
+        microphone = self.pc.addTransceiver(self.audio, "sendrecv")
+        codecs_for(microphone, "audio/opus")
+        if self.talking is not None:
+            say_level(microphone.sender, SPEECH_DBOV if self.talking else SILENCE_DBOV)
         codecs_for(self.pc.addTransceiver(self.video, "sendrecv"), "video/VP8")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         answer = await self._post_offer(self.pc.localDescription)
