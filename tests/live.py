@@ -51,6 +51,13 @@ def serving(settings: Any, host: str = "127.0.0.1") -> Iterator[Served]:
         ws_max_size=1 << 20,
         ws_per_message_deflate=False,
     )
+    with in_a_thread(config, url, "the test server") as served:
+        yield served
+
+
+@contextmanager
+def in_a_thread(config: uvicorn.Config, url: str, what: str) -> Iterator[Served]:
+    """Uvicorn serving `config` in a thread with its own event loop, until the block ends."""
     server = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []
 
@@ -63,9 +70,9 @@ def serving(settings: Any, host: str = "127.0.0.1") -> Iterator[Served]:
     thread.start()
     while not server.started:
         if not thread.is_alive():
-            raise RuntimeError("the test server did not start")
+            raise RuntimeError(f"{what} did not start")
         threading.Event().wait(0.05)
-    yield Served(url, app, loops[0])
+    yield Served(url, config.app, loops[0])
     server.should_exit = True
     thread.join(timeout=15)
 

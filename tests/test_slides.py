@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from server.conference.standalone import create_bridge_app
 from server.models import Document
 from tests.browser import free_port
 from tests.conftest import Client
-from tests.live import Served, Tablet, serving
+from tests.live import Served, Tablet, in_a_thread, serving
 from tests.points import Point
 from tests.test_documents import papers, upload
 from tests.test_publish import publish
@@ -271,21 +270,8 @@ def _near(pixel: Any, colour: tuple[int, int, int], tolerance: int = 6) -> bool:
 def bridge_serving(settings: Any) -> Iterator[Served]:
     """`phonghop bridge`'s app on a free port, in a thread, on the same database."""
     port = free_port()
-    app = create_bridge_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    loops: list[asyncio.AbstractEventLoop] = []
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        loops.append(loop)
-        loop.run_until_complete(server.serve())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the bridge did not start")
-        threading.Event().wait(0.05)
-    yield Served(f"http://127.0.0.1:{port}", app, loops[0])
-    server.should_exit = True
-    thread.join(timeout=15)
+    config = uvicorn.Config(
+        create_bridge_app(settings), host="127.0.0.1", port=port, log_config=None
+    )
+    with in_a_thread(config, f"http://127.0.0.1:{port}", "the bridge") as served:
+        yield served
