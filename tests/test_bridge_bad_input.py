@@ -256,6 +256,14 @@ async def test_a_point_flooding_keyframe_requests_gets_two_a_second_and_others_k
     watcher = await KeyframeCounter(served.url, "phuong1", meeting, GREEN, moving=True).join()
     flooder = await KeyframeCounter(served.url, "phuong2", meeting, BLUE, moving=True).join()
     await until(lambda: watcher.frames_received > 30, 15, "the program reaches phuong1")
+    # each point starts at SD and moves up to HD with a keyframe of its own: not in the window
+    conference = served.app.state.conferences.get(meeting)
+
+    def at_hd() -> bool:
+        points = list(conference.points.values())
+        return all(conference.program.level_of(p.video_out) == "hd" for p in points)
+
+    await until(at_hd, 60, "every point moved up to HD")
     before = await steady([hall, watcher, flooder])
     cpu = time.process_time()
     start = time.monotonic()
