@@ -54,6 +54,7 @@ import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -260,7 +261,6 @@ async def console_open(base_url: str) -> AsyncIterator[Console]:
 class PointsSpec:
     url: str
     usernames: list[str]
-    first: int  # the points of the first step: one of them may be on the program before the pick
 
 
 def colour_of(index: int) -> tuple[int, int, int]:
@@ -273,14 +273,14 @@ def tone_of(index: int) -> float:
     return 300.0 + 50.0 * index  # whole hertz: each loop is a whole number of periods
 
 
-def warm_up(count: int, first: int) -> None:
-    """Encodes the point's picture loops now, not while others are being measured: the
-    thumbnail for every point, HD (3 s each) for those that may be on the program."""
+def warm_up(count: int) -> None:
+    """Encodes every point's picture loops (HD and thumbnail, 3 s each) before the first join,
+    on every CPU: not while others are measured, nor while points join."""
     from server.conference.synthetic import THUMB, vp8_loop
 
-    for index in range(count):
-        for quality in (FULL, THUMB) if index < first else (THUMB,):
-            vp8_loop(colour_of(index), True, quality)
+    loops = [(colour_of(i), True, quality) for i in range(count) for quality in (FULL, THUMB)]
+    with ThreadPoolExecutor(os.cpu_count()) as workers:  # libvpx lets go of the GIL
+        list(workers.map(lambda loop: vp8_loop(*loop), loops))
 
 
 async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict[str, Any]:
@@ -363,7 +363,7 @@ ORDERS = {"grow": grow, "count": count, "leave": leave_all}
 
 
 async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
-    warm_up(len(spec.usernames), spec.first)
+    warm_up(len(spec.usernames))
     watching = asyncio.create_task(LOOP_LAG.watch())
     pipe.send({"ready": True})
     points: list[Any] = []
@@ -621,7 +621,7 @@ def build_report(args: argparse.Namespace, by_mode: dict[str, Any]) -> dict[str,
 async def measure_all(
     args: argparse.Namespace, data_dir: Path, usernames: list[str], deadline: Deadline
 ) -> dict[str, Any]:
-    spec = PointsSpec(f"http://{HOST}:{args.port}", usernames, args.points[0])
+    spec = PointsSpec(f"http://{HOST}:{args.port}", usernames)
     async with points_running(spec) as points:
         run = Run(args, data_dir, usernames, points, deadline)
         by_mode = {mode: await run_mode(run, mode) for mode in MODES}

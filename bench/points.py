@@ -216,6 +216,7 @@ class Point:
     async def join(self) -> Point:
         """Signs in, opens the live socket, says hello and calls the bridge."""
         self.http = httpx.AsyncClient(base_url=self.url, timeout=30, trust_env=False)
+        await self.video.prepare()
         await self._sign_in()
         await self._open_socket()
         await self._connect_media()

@@ -156,8 +156,21 @@ class ColourVideo(MediaStreamTrack):
         self._pacer = Pacer(VIDEO_CLOCK)
         self._sending = asyncio.Event()
         self._sending.set()
+        self._loops: dict[Quality, tuple[bytes, ...]] = {}
+
+    async def prepare(self) -> None:
+        """Encodes the sizes a point is asked for (the program's and the thumbnail) before it
+        sends, in a worker thread: seconds of encoding on the event loop would stall every
+        connection sharing it, past the ICE consent checks' patience."""
         for quality in (FULL, THUMB):
-            vp8_loop(self.colour, moving, quality)
+            await self._frames(quality)
+
+    async def _frames(self, quality: Quality) -> tuple[bytes, ...]:
+        frames = self._loops.get(quality)
+        if frames is None:
+            frames = await asyncio.to_thread(vp8_loop, self.colour, self.moving, quality)
+            self._loops[quality] = frames
+        return frames
 
     @property
     def quality(self) -> Quality:
@@ -168,11 +181,10 @@ class ColourVideo(MediaStreamTrack):
         return not self._sending.is_set()
 
     def set_quality(self, width: int, height: int, fps: int) -> None:
-        """From the next frame on; a size not seen before is encoded now (a fraction of a s)."""
+        """From the next frame on; a size not prepared is encoded first, in a worker thread."""
         quality = Quality(width, height, fps)
         if quality == self._quality:
             return
-        vp8_loop(self.colour, self.moving, quality)
         self._quality = quality
         self._index = 0  # a keyframe
 
@@ -192,7 +204,7 @@ class ColourVideo(MediaStreamTrack):
         await self._sending.wait()
         quality = self._quality
         pts = await self._pacer.next(VIDEO_CLOCK // quality.fps)
-        frames = vp8_loop(self.colour, self.moving, quality)
+        frames = await self._frames(quality)
         data = frames[self._index % len(frames)]
         self._index += 1
         return packet_of(data, pts, VIDEO_CLOCK)
