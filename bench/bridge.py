@@ -285,7 +285,7 @@ def warm_up(count: int) -> None:
 
 async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict[str, Any]:
     """Joins points until `order["to"]` are in; returns how that went."""
-    started = time.monotonic()
+    started, LOOP_LAG.longest_s = time.monotonic(), 0.0
     gate = asyncio.Semaphore(JOIN_CONCURRENCY)
 
     async def join(index: int) -> Any:
@@ -319,6 +319,7 @@ async def grow(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> di
         "join_s": time.monotonic() - started,
         "failures": failures,
         "states": dict(collections.Counter(p.pc.connectionState for p in points)),
+        "loop_lag_s": round(LOOP_LAG.longest_s, 3),  # over a few seconds, lines already up close
     }
 
 
@@ -483,7 +484,7 @@ async def step(run: Run, server: Server, console: Console, mode: str, size: int)
     point receives HD, measures a window."""
     run.deadline.check(f"joining {size} points ({mode})")
     grown = await run.points.ask({"type": "grow", "to": size})
-    took = f"{grown['join_s']:.1f} s"
+    took = f"{grown['join_s']:.1f} s (the points' loop at most {grown['loop_lag_s']} s late)"
     progress(f"{mode}: {grown['joined']} points in after {took}: {grown['states']}")
     if grown["failures"] and grown["joined"] == 0:
         raise BenchFailed(f"points could not join: {grown['failures'][:3]}")
@@ -493,7 +494,8 @@ async def step(run: Run, server: Server, console: Console, mode: str, size: int)
     await asyncio.sleep(run.args.settle)
     hd = await until_hd(console, mode, grown["joined"], run.args.hd_wait)
     measured = await quietest_window(run.points, console, server.pid, run.args)
-    result = {"points": size, **hd, **measured}
+    joined = {"join_s": round(grown["join_s"], 1), "join_loop_lag_s": grown["loop_lag_s"]}
+    result = {"points": size, **joined, **hd, **measured}
     if grown["failures"]:  # a saturated server: measured with who got in, and said so
         result |= {"join_failures": len(grown["failures"]), "frame_rate_held": False}
     progress(f"{mode}, {size} points: {result}")

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 SLIDES, SD, HD = "slides", "sd", "hd"
 LEVELS = (SLIDES, SD, HD)  # from the least to the most a line must carry
-SENDS_BPS = {SLIDES: 200_000, SD: 560_000, HD: 1_560_000}  # the picture and the sound
+PICTURE_BPS = {SLIDES: 120_000, SD: 500_000, HD: 1_500_000}  # what the program's encoders aim at
+SOUND_BPS = 60_000  # the mix with its packets' overhead
+SENDS_BPS = {level: bps + SOUND_BPS for level, bps in PICTURE_BPS.items()}
 NEEDS_BPS = {SLIDES: 0, SD: 700_000, HD: 2_000_000}  # and headroom
 BEHIND = 0.8  # an estimate this far under what is sent says the line cannot carry it
 LOSSY = 0.05  # a fraction of packets lost that is trouble

@@ -26,7 +26,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from av.video.frame import PictureType, VideoFrame
 
-from server.conference.downlink import HD, SD, SLIDES
+from server.conference.downlink import HD, PICTURE_BPS, SD, SLIDES
 from server.conference.pacing import Paced
 from server.conference.tracks import QueueTrack
 
@@ -45,10 +45,10 @@ class Size:
 
 
 SIZES = {
-    HD: Size(WIDTH, HEIGHT, 1, 1_500_000),
-    SD: Size(640, 360, 1, 500_000),
+    HD: Size(WIDTH, HEIGHT, 1, PICTURE_BPS[HD]),
+    SD: Size(640, 360, 1, PICTURE_BPS[SD]),
     # a page is still: after its keyframe the pictures only sharpen it, in few bits
-    SLIDES: Size(WIDTH, HEIGHT, FPS, 120_000),
+    SLIDES: Size(WIDTH, HEIGHT, FPS, PICTURE_BPS[SLIDES]),
 }
 
 
