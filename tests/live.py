@@ -72,9 +72,11 @@ def in_a_thread(config: uvicorn.Config, url: str, what: str) -> Iterator[Served]
         if not thread.is_alive():
             raise RuntimeError(f"{what} did not start")
         threading.Event().wait(0.05)
-    yield Served(url, config.app, loops[0])
-    server.should_exit = True
-    thread.join(timeout=15)
+    try:
+        yield Served(url, config.app, loops[0])
+    finally:  # a failed test too: a server left running keeps its render pool's processes
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 @pytest.fixture

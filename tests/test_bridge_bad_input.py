@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import re
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,7 +25,7 @@ from bench.points import codecs_for
 from server.conference.standalone import create_bridge_app
 from server.models import JournalEvent, User
 from tests.browser import free_port
-from tests.live import Tablet, serving
+from tests.live import Tablet, in_a_thread, serving
 from tests.points import Point, PointError, conference_meeting
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (40, 50, 220)
@@ -140,16 +139,8 @@ def bridge_process(settings: Any) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(create_bridge_app(settings), host="127.0.0.1", port=port)
     config.log_config = None
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the bridge did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with in_a_thread(config, f"http://127.0.0.1:{port}", "the bridge") as served:
+        yield served.url
 
 
 async def test_the_refusal_keeps_its_code_through_a_separate_bridge(settings, meeting, database):
