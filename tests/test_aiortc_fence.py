@@ -2,7 +2,8 @@
 
 server/conference/receiving.py replaces the function aiortc's receivers run in their decoder
 thread and puts a gate in front of each audio receiver's jitter buffer;
-server/conference/bridge.py overrides a private method of each program sender;
+server/conference/bridge.py overrides a private method of each program sender and sends a
+lossy point's sound packets again from its sender's history, through a wrapped transport;
 bench/points.py wraps the same decoder function and reaches into a track's queue and aioice's
 sockets. None of that is aiortc's public API, so pyproject.toml pins aiortc to the minor
 version these pieces were checked against, and this test fails, naming the piece and the file
@@ -91,11 +92,35 @@ KEYFRAME_ASKED = Borrowed(
 RTCP_SENT = Borrowed(
     "aiortc.rtcdtlstransport",
     "RTCDtlsTransport._send_rtp",
-    "tests/test_bridge_bad_input.py (flood_keyframe_requests)",
+    "tests/test_bridge_bad_input.py (flood_keyframe_requests), "
+    "server/conference/bridge.py (Conference._repeat_sound wraps it)",
     # a point's own RTCP (its keyframe requests) goes out protected, as aiortc's would
     signature="self, data: bytes",
     code="2549e0e057af8c00",
     lines=("data = self._tx_srtp.protect_rtcp(data)",),
+)
+SOUND_REPEATED = Borrowed(
+    "aiortc.rtcrtpsender",
+    "RTCRtpSender._retransmit",
+    "server/conference/bridge.py (Conference._repeat_sound)",
+    # a packet still in the history goes again as it was (no RTX is negotiated for sound),
+    # through the transport's _send_rtp, which the bridge wraps
+    signature="self, sequence_number: int",
+    lines=(
+        "packet = self.__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)",
+        "if self.__rtx_payload_type is not None:",
+        "await self.transport._send_rtp(packet_bytes)",
+    ),
+)
+SOUND_KEPT = Borrowed(
+    "aiortc.rtcrtpsender",
+    "RTCRtpSender._run_rtp",
+    "server/conference/bridge.py (Conference._repeat_sound)",
+    # every packet sent, sound too, is kept in the history before it goes
+    lines=(
+        "self.__rtp_history[packet.sequence_number % RTP_HISTORY_SIZE] = (",
+        "await self.transport._send_rtp(packet_bytes)",
+    ),
 )
 ICE_SOCKETS = Borrowed(
     "aioice.ice",
@@ -138,6 +163,8 @@ BORROWED = [
     SEND_KEYFRAME,
     KEYFRAME_ASKED,
     RTCP_SENT,
+    SOUND_REPEATED,
+    SOUND_KEPT,
     ICE_SOCKETS,
     AUDIO_JITTER_BUFFER,
     RECEIVING_A_PACKET,

@@ -91,6 +91,8 @@ MEASURE = """async () => {
       seen.audio_lost = report.packetsLost || 0;
       seen.audio_packets = report.packetsReceived || 0;
       seen.concealment_events = report.concealmentEvents || 0;
+      seen.buffered_s = report.jitterBufferDelay || 0;
+      seen.emitted = report.jitterBufferEmittedCount || 0;
     } else {
       seen.frames = report.framesDecoded || 0;
       seen.width = report.frameWidth || 0;
@@ -129,6 +131,8 @@ class Seen:
     audio_lost: int = 0
     audio_packets: int = 0
     concealment_events: int = 0
+    buffered_s: float = 0.0  # summed over the samples played: their time in the jitter buffer
+    emitted: int = 0
     frames: int = 0
     width: int = 0
     height: int = 0
@@ -372,14 +376,18 @@ async def measure(impairment: str, line: Line, watcher: Watcher) -> None:
 
 def timeline(seen: list[Seen], every_s: float = 2.0) -> str:
     """What the point saw, every couple of seconds, for the report of a failed run."""
-    rows, last = [], -every_s
+    rows, last, before = [], -every_s, seen[0]
     for sample in seen:
         if sample.at - last >= every_s:
             last = sample.at
             since = sample.at - seen[0].at
+            played = max(1, sample.emitted - before.emitted)
+            buffered_ms = 1000 * (sample.buffered_s - before.buffered_s) / played
+            before = sample
             audio = (
                 f"concealed {sample.concealed}/{sample.samples} in {sample.concealment_events}, "
-                f"packets lost {sample.audio_lost}/{sample.audio_packets}"
+                f"packets lost {sample.audio_lost}/{sample.audio_packets}, "
+                f"buffered {buffered_ms:.0f} ms"
             )
             rows.append(f"{since:5.1f} s  {sample.brief()}  {audio}")
     return "\n".join(rows)

@@ -9,6 +9,8 @@ from server.conference.downlink import (
     HD,
     SD,
     SLIDES,
+    SOUND_TWICE_LOSS,
+    SOUND_TWICE_S,
     TRIAL_S,
     Downlink,
     Report,
@@ -120,3 +122,16 @@ def test_an_estimate_still_catching_up_after_a_level_up_neither_fails_it_nor_pic
     # loss on a line whose estimate never caught up steps one level down, not by the estimate
     line = Downlink(now=0.0, level=HD)
     assert feed(line, 1, 2, lost=0.08, estimate_bps=30_000) == [(2, SD)]
+
+
+def test_sound_goes_twice_from_the_first_loss_until_the_line_has_been_clean_a_while():
+    line = Downlink(now=0.0)
+    feed(line, 0, 20, lost=0.0)
+    assert not line.sound_twice(20.0)
+    feed(line, 20, 1, lost=SOUND_TWICE_LOSS / 2)  # a stray lost packet is no lossy line
+    assert not line.sound_twice(21.0)
+    assert feed(line, 21, 1, lost=SOUND_TWICE_LOSS) == []  # before any level changes
+    assert line.sound_twice(21.0) and line.level == HD
+    feed(line, 22, 10, lost=0.0)
+    assert line.sound_twice(21 + SOUND_TWICE_S - 0.1)
+    assert not line.sound_twice(21 + SOUND_TWICE_S)

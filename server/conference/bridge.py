@@ -27,7 +27,14 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    is_rtcp,
+    unpack_remb_fci,
+)
 from aiortc.sdp import SessionDescription
 from av.video.frame import VideoFrame
 
@@ -51,6 +58,7 @@ SWITCH_AFTER_S = 1.0  # in automatic mode, a new loudest point must hold for thi
 STAY_AT_LEAST_S = 2.5  # and the current source must have been on for this long
 WATCH_EVERY_S = 0.25
 REPORT_EVERY_S = 1.0
+REPEAT_AFTER_S = 0.02  # a lost packet's copy: apart enough not to share its fate in a burst
 CONSOLE = [MeetingRole.chair, MeetingRole.secretary]
 THUMB_WIDTH, THUMB_HEIGHT = 320, 180
 
@@ -157,6 +165,7 @@ class Conference:
             self._maybe_empty()
             raise
         self.points[user_id] = point
+        self._repeat_sound(point)
         if self.source is None or self.source not in self.points:
             self._switch(user_id)
         self._tell_quality(point)
@@ -211,6 +220,32 @@ class Conference:
                         )
 
         sender._handle_rtcp_packet = handled  # type: ignore[method-assign]
+
+    def _repeat_sound(self, point: Point) -> None:
+        """While the point's line loses packets, each sound packet goes again REPEAT_AFTER_S
+        later: its browser drops the copy it has (SRTP replay protection) and plays the one it
+        lacked. aiortc's private send and retransmit, fenced by tests/test_aiortc_fence.py."""
+        sound = next(s for s in point.pc.getSenders() if s.track and s.track.kind == "audio")
+        transport, loop = sound.transport, asyncio.get_running_loop()
+        send, repeating = transport._send_rtp, set[int]()
+
+        async def repeat(sequence: int) -> None:
+            repeating.add(sequence)
+            try:
+                with contextlib.suppress(ConnectionError):
+                    await sound._retransmit(sequence)
+            finally:
+                repeating.discard(sequence)
+
+        async def sending(data: bytes) -> None:
+            await send(data)
+            if is_rtcp(data) or int.from_bytes(data[8:12], "big") != sound._ssrc:
+                return
+            sequence = int.from_bytes(data[2:4], "big")
+            if sequence not in repeating and point.line.sound_twice(time.monotonic()):
+                loop.call_later(REPEAT_AFTER_S, asyncio.ensure_future, repeat(sequence))
+
+        transport._send_rtp = sending  # type: ignore[method-assign]
 
     def _line_report(self, point: Point, report: Report) -> None:
         level = point.line.report(report)

@@ -35,6 +35,10 @@ FIRST_WAIT_S, LONGEST_WAIT_S = CALM_S, 120.0
 # After stepping down for trouble: a line that just failed is likely still bad, and every
 # try on it costs the sound a moment, so the first try waits this long.
 AFTER_TROUBLE_S = 20.0
+# Sound goes first: on a line that loses packets each sound packet is also sent again a moment
+# later (32 kbit/s more), from the first report of loss until this long after the last.
+SOUND_TWICE_LOSS = 0.01
+SOUND_TWICE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,15 @@ class Downlink:
         self._raised_at: float | None = None
         self._wait = FIRST_WAIT_S
         self._estimate_reached = False  # the estimate has reached what this level sends
+        self._sound_twice_until = float("-inf")
+
+    def sound_twice(self, now: float) -> bool:
+        """Whether each sound packet should go twice: the line lost some lately."""
+        return now < self._sound_twice_until
 
     def report(self, report: Report) -> str | None:
+        if report.lost >= SOUND_TWICE_LOSS:
+            self._sound_twice_until = report.at + SOUND_TWICE_S
         if self._trouble(report):
             return self._down(report)
         self._troubled = 0

@@ -217,6 +217,19 @@ function showLevel(level) {
   ui.programLevel.hidden = !said;
 }
 
+// Below HD the line is poor: the sound waits a little longer in the buffer, so that a lost
+// packet is still played from a copy (the bridge's repeat, or the Opus in-band FEC the next
+// 60 ms packet carries) rather than guessed.
+const POOR_LINE_SOUND_DELAY_MS = 120;
+
+function steadySound(level) {
+  for (const receiver of call.pc?.getReceivers() ?? []) {
+    if (receiver.track.kind === "audio" && "jitterBufferTarget" in receiver) {
+      receiver.jitterBufferTarget = level === "hd" ? null : POOR_LINE_SOUND_DELAY_MS;
+    }
+  }
+}
+
 function playProgramAudio(track) {
   ui.programAudio.srcObject = new MediaStream([track]);
   playSound();
@@ -570,6 +583,7 @@ function connect() {
     },
     "rtc.level"(event) {
       showLevel(event.level);
+      steadySound(event.level);
     },
     "rtc.muted"(event) {
       call.mutedByChair = Boolean(event.muted);
