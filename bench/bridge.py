@@ -53,7 +53,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
@@ -363,17 +363,25 @@ async def leave_all(points: list[Any], spec: PointsSpec, order: dict[str, Any]) 
 ORDERS = {"grow": grow, "count": count, "leave": leave_all}
 
 
-async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
-    warm_up(len(spec.usernames))
-    watching = asyncio.create_task(LOOP_LAG.watch())
+async def obey(orders: dict[str, Any], spec: Any, pipe: Pipe) -> None:
+    """The points' process once set up: says it is ready, then carries out each order from
+    the pipe until `close`; the points left are made to leave."""
     pipe.send({"ready": True})
     points: list[Any] = []
     try:
         while (order := await receive(pipe, within=3600))["type"] != "close":
-            pipe.send(await ORDERS[order["type"]](points, spec, order))
+            pipe.send(await orders[order["type"]](points, spec, order))
+    finally:
+        await leave_all(points, spec, {})
+
+
+async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
+    warm_up(len(spec.usernames))
+    watching = asyncio.create_task(LOOP_LAG.watch())
+    try:
+        await obey(ORDERS, spec, pipe)
     finally:
         watching.cancel()
-        await leave_all(points, spec, {})
 
 
 def points_process(spec: PointsSpec, pipe: Pipe) -> None:
@@ -417,6 +425,17 @@ def frame_rates(before: dict[str, Any], after: dict[str, Any]) -> list[float]:
     return [(late - early) / seconds for early, late in pairs]
 
 
+def cpu_between(start: CpuMark, end: CpuMark, server_pid: int, points_pid: int) -> dict:
+    """The server's, the points' and other programs' CPU (cores) between the marks."""
+    ours = cores_used(start, end, os.getpid())
+    machine = (end.machine - start.machine) / CLOCK_TICKS / max(1e-3, end.at - start.at)
+    return {
+        "server_cpu_cores": round(cores_used(start, end, server_pid), 3),
+        "points_cpu_cores": round(cores_used(start, end, points_pid), 3),
+        "others_cpu_cores": round(max(0.0, machine - ours), 2),
+    }
+
+
 async def window(
     points: Points, console: Console, server_pid: int, seconds: float
 ) -> dict[str, Any]:
@@ -428,31 +447,26 @@ async def window(
     end = CpuMark()
     after = await points.ask({"type": "count"})
     levels = console.levels_between(time.monotonic() - (end.at - start.at), time.monotonic())
-    ours = cores_used(start, end, os.getpid())
-    machine = (end.machine - start.machine) / CLOCK_TICKS / max(1e-3, end.at - start.at)
     fps = frame_rates(before, after)
     return {
-        "server_cpu_cores": round(cores_used(start, end, server_pid), 3),
+        **cpu_between(start, end, server_pid, points.pid),
         "fps_min": round(min(fps), 1) if fps else None,
         "fps_p50": round(statistics.median(fps), 1) if fps else None,
         "frame_rate_held": bool(fps) and min(fps) >= HELD_FPS,
         "connected": after["connected"],
         "point_states": after["states"],
         "points_loop_lag_s": after["loop_lag_s"],
-        "points_cpu_cores": round(cores_used(start, end, points.pid), 3),
-        "others_cpu_cores": round(max(0.0, machine - ours), 2),
         "levels": levels,
     }
 
 
 async def quietest_window(
-    points: Points, console: Console, server_pid: int, args: argparse.Namespace
+    window: Callable[[], Awaitable[dict[str, Any]]], args: argparse.Namespace
 ) -> dict:
     """A window, measured again (up to --retries) while other programs disturb it."""
     best: dict[str, Any] | None = None
     for attempt in range(1, args.retries + 2):
-        measured = await window(points, console, server_pid, args.window)
-        report = {**measured, "attempts": attempt}
+        report = {**(await window()), "attempts": attempt}
         if best is None or report["others_cpu_cores"] < best["others_cpu_cores"]:
             best = report
         if report["others_cpu_cores"] <= NOISE_CORES:
@@ -493,7 +507,9 @@ async def step(run: Run, server: Server, console: Console, mode: str, size: int)
         await console.pick(run.user_ids[run.usernames[0]])
     await asyncio.sleep(run.args.settle)
     hd = await until_hd(console, mode, grown["joined"], run.args.hd_wait)
-    measured = await quietest_window(run.points, console, server.pid, run.args)
+    measured = await quietest_window(
+        lambda: window(run.points, console, server.pid, run.args.window), run.args
+    )
     joined = {"join_s": round(grown["join_s"], 1), "join_loop_lag_s": grown["loop_lag_s"]}
     result = {"points": size, **joined, **hd, **measured}
     if grown["failures"]:  # a saturated server: measured with who got in, and said so
@@ -630,26 +646,30 @@ async def measure_all(
     return build_report(args, by_mode)
 
 
-def run_all(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
-    usernames = prepare_data_dir(data_dir, max(args.points), deadline)
-    work = measure_all(args, data_dir, usernames, deadline)
-    try:
-        return run_loop(asyncio.wait_for(work, timeout=deadline.left()))
-    except TimeoutError as exc:
-        raise BenchFailed("the overall timeout ran out") from exc
+Measure = Callable[[argparse.Namespace, Path, list[str], Deadline], Awaitable[dict[str, Any]]]
+
+
+def run_points_benchmark(args: argparse.Namespace, count: int, measure: Measure) -> int:
+    """A benchmark of `count` ward points: the data dir with their accounts, then `measure`
+    within `--timeout`; its JSON report printed."""
+    raise_fd_limit()
+    stop_on_sigterm()
+    deadline = Deadline(args.timeout)
+
+    def run_all(data_dir: Path) -> dict[str, Any]:
+        usernames = prepare_data_dir(data_dir, count, deadline)
+        work = measure(args, data_dir, usernames, deadline)
+        try:
+            return run_loop(asyncio.wait_for(work, timeout=deadline.left()))
+        except TimeoutError as exc:
+            raise BenchFailed("the overall timeout ran out") from exc
+
+    return run_benchmark(run_all, httpx.HTTPError, OSError, ConnectionClosed)
 
 
 def main() -> int:
     args = parse_args()
-    raise_fd_limit()
-    stop_on_sigterm()
-    deadline = Deadline(args.timeout)
-    return run_benchmark(
-        lambda data_dir: run_all(args, data_dir, deadline),
-        httpx.HTTPError,
-        OSError,
-        ConnectionClosed,
-    )
+    return run_points_benchmark(args, max(args.points), measure_all)
 
 
 if __name__ == "__main__":

@@ -34,14 +34,16 @@ from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aiortc import RTCSessionDescription
 from bridge import (
     BENCH_PASSWORD,
     console_open,
-    cores_used,
+    cpu_between,
     enrol,
-    prepare_data_dir,
+    leave_all,
+    obey,
+    quietest_window,
+    run_points_benchmark,
     tone_of,
 )
 from hall import MEETING
@@ -53,19 +55,13 @@ from harness import (
     children_running,
     logged_errors,
     progress,
-    raise_fd_limit,
-    receive,
-    run_benchmark,
     run_child,
-    run_loop,
     running_server,
     server_env,
-    stop_on_sigterm,
 )
-from machine import CLOCK_TICKS, NOISE_CORES, CpuMark, wait_for_quiet
+from machine import CpuMark, wait_for_quiet
 from microphone import Microphone, cheap_levels
 from points import Point
-from websockets.exceptions import ConnectionClosed
 
 MODES = ("levels", "no_levels")
 LEVEL_EXTENSION = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -156,27 +152,12 @@ async def heard(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> d
     }
 
 
-async def leave_all(points: list[Any], spec: PointsSpec, order: dict[str, Any]) -> dict:
-    left = len(points)
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(60):
-            await asyncio.gather(*(p.leave() for p in points), return_exceptions=True)
-    points.clear()
-    return {"left": left}
-
-
 ORDERS = {"grow": grow, "heard": heard, "leave": leave_all}
 
 
 async def run_points(spec: PointsSpec, pipe: Pipe) -> None:
     cheap_levels()
-    pipe.send({"ready": True})
-    points: list[Any] = []
-    try:
-        while (order := await receive(pipe, within=3600))["type"] != "close":
-            pipe.send(await ORDERS[order["type"]](points, spec, order))
-    finally:
-        await leave_all(points, spec, {})
+    await obey(ORDERS, spec, pipe)
 
 
 def points_process(spec: PointsSpec, pipe: Pipe) -> None:
@@ -201,28 +182,7 @@ async def ask(points: Children, order: dict[str, Any]) -> dict[str, Any]:
 async def window(points: Children, server_pid: int, seconds: float) -> dict[str, Any]:
     start = CpuMark()
     await asyncio.sleep(seconds)
-    end = CpuMark()
-    ours = cores_used(start, end, os.getpid())
-    machine = (end.machine - start.machine) / CLOCK_TICKS / max(1e-3, end.at - start.at)
-    return {
-        "server_cpu_cores": round(cores_used(start, end, server_pid), 3),
-        "points_cpu_cores": round(cores_used(start, end, points.pids[0]), 3),
-        "others_cpu_cores": round(max(0.0, machine - ours), 2),
-    }
-
-
-async def quietest_window(points: Children, server_pid: int, args: argparse.Namespace) -> dict:
-    best: dict[str, Any] | None = None
-    for attempt in range(1, args.retries + 2):
-        report = {**(await window(points, server_pid, args.window)), "attempts": attempt}
-        if best is None or report["others_cpu_cores"] < best["others_cpu_cores"]:
-            best = report
-        if report["others_cpu_cores"] <= NOISE_CORES:
-            break
-        progress(f"others used {report['others_cpu_cores']} cores; measuring again")
-    assert best is not None
-    best["quiet"] = best["others_cpu_cores"] <= NOISE_CORES
-    return best
+    return cpu_between(start, CpuMark(), server_pid, points.pids[0])
 
 
 async def run_mode(
@@ -248,7 +208,9 @@ async def run_mode(
             async with console_open(spec.url) as console:  # the chair's, left open
                 await console.pick(ids[usernames[0]])
                 await asyncio.sleep(args.settle)
-                measured = await quietest_window(points, server.pid, args)
+                measured = await quietest_window(
+                    lambda: window(points, server.pid, args.window), args
+                )
             mix = await ask(points, {"type": "heard"})
             await ask(points, {"type": "leave"})
     result = {**measured, **mix, "errors": logged_errors(log_path)}
@@ -257,7 +219,7 @@ async def run_mode(
 
 
 async def measure_all(
-    args: argparse.Namespace, data_dir: Path, usernames: list[str]
+    args: argparse.Namespace, data_dir: Path, usernames: list[str], deadline: Deadline
 ) -> dict[str, Any]:
     ids: dict[str, int] = {}
     by_mode = {mode: await run_mode(args, data_dir, usernames, mode, ids) for mode in MODES}
@@ -275,26 +237,9 @@ async def measure_all(
     }
 
 
-def run_all(args: argparse.Namespace, data_dir: Path, deadline: Deadline) -> dict[str, Any]:
-    usernames = prepare_data_dir(data_dir, args.points, deadline)
-    work = measure_all(args, data_dir, usernames)
-    try:
-        return run_loop(asyncio.wait_for(work, timeout=deadline.left()))
-    except TimeoutError as exc:
-        raise BenchFailed("the overall timeout ran out") from exc
-
-
 def main() -> int:
     args = parse_args()
-    raise_fd_limit()
-    stop_on_sigterm()
-    deadline = Deadline(args.timeout)
-    return run_benchmark(
-        lambda data_dir: run_all(args, data_dir, deadline),
-        httpx.HTTPError,
-        OSError,
-        ConnectionClosed,
-    )
+    return run_points_benchmark(args, args.points, measure_all)
 
 
 if __name__ == "__main__":
