@@ -227,15 +227,15 @@ class Conference:
         lacked. aiortc's private send and retransmit, fenced by tests/test_aiortc_fence.py."""
         sound = next(s for s in point.pc.getSenders() if s.track and s.track.kind == "audio")
         transport, loop = sound.transport, asyncio.get_running_loop()
-        send, repeating = transport._send_rtp, set[int]()
+        send, repeating = transport._send_rtp, dict[int, asyncio.Task[None]]()
 
         async def repeat(sequence: int) -> None:
-            repeating.add(sequence)
-            try:
-                with contextlib.suppress(ConnectionError):
-                    await sound._retransmit(sequence)
-            finally:
-                repeating.discard(sequence)
+            with contextlib.suppress(ConnectionError):  # the point has gone meanwhile
+                await sound._retransmit(sequence)
+
+        def again(sequence: int) -> None:  # kept until done: the loop holds tasks weakly
+            task = repeating[sequence] = asyncio.create_task(repeat(sequence))
+            task.add_done_callback(lambda _: repeating.pop(sequence, None))
 
         async def sending(data: bytes) -> None:
             await send(data)
@@ -243,7 +243,7 @@ class Conference:
                 return
             sequence = int.from_bytes(data[2:4], "big")
             if sequence not in repeating and point.line.sound_twice(time.monotonic()):
-                loop.call_later(REPEAT_AFTER_S, asyncio.ensure_future, repeat(sequence))
+                loop.call_later(REPEAT_AFTER_S, again, sequence)
 
         transport._send_rtp = sending  # type: ignore[method-assign]
 
