@@ -376,6 +376,8 @@ async def measure(impairment: str, line: Line, watcher: Watcher) -> None:
 
 def timeline(seen: list[Seen], every_s: float = 2.0) -> str:
     """What the point saw, every couple of seconds, for the report of a failed run."""
+    if not seen:
+        return "nothing seen"
     rows, last, before = [], -every_s, seen[0]
     for sample in seen:
         if sample.at - last >= every_s:
