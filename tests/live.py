@@ -21,6 +21,7 @@ import websockets
 
 from server.app import create_app
 from server.blobs import BlobStore
+from server.conference.standalone import create_bridge_app
 from server.models import Document, Meeting
 from tests.browser import free_port
 from tests.conftest import PASSWORD
@@ -52,6 +53,17 @@ def serving(settings: Any, host: str = "127.0.0.1") -> Iterator[Served]:
         ws_per_message_deflate=False,
     )
     with in_a_thread(config, url, "the test server") as served:
+        yield served
+
+
+@contextmanager
+def bridge_serving(settings: Any) -> Iterator[Served]:
+    """`phonghop bridge`'s app on a free port, in a thread, on the same database."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_bridge_app(settings), host="127.0.0.1", port=port, log_config=None
+    )
+    with in_a_thread(config, f"http://127.0.0.1:{port}", "the bridge") as served:
         yield served
 
 

@@ -9,12 +9,10 @@ import contextlib
 import re
 import struct
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-import uvicorn
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
@@ -22,10 +20,8 @@ from aiortc.sdp import SessionDescription
 from sqlmodel import select
 
 from bench.points import codecs_for
-from server.conference.standalone import create_bridge_app
 from server.models import JournalEvent, User
-from tests.browser import free_port
-from tests.live import Tablet, in_a_thread, serving
+from tests.live import Tablet, bridge_serving, serving
 from tests.points import Point, PointError, conference_meeting
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (40, 50, 220)
@@ -133,20 +129,10 @@ async def _task_count() -> int:
     return len(asyncio.all_tasks())
 
 
-@contextlib.contextmanager
-def bridge_process(settings: Any) -> Iterator[str]:
-    """`phonghop bridge`'s app on a free port, in a thread of its own; yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(create_bridge_app(settings), host="127.0.0.1", port=port)
-    config.log_config = None
-    with in_a_thread(config, f"http://127.0.0.1:{port}", "the bridge") as served:
-        yield served.url
-
-
 async def test_the_refusal_keeps_its_code_through_a_separate_bridge(settings, meeting, database):
     with (
-        bridge_process(settings) as bridge_url,
-        serving(replace(settings, bridge_urls=[bridge_url])) as served,
+        bridge_serving(settings) as bridge,
+        serving(replace(settings, bridge_urls=[bridge.url])) as served,
     ):
         await refuse_every_codec_mix(served, meeting, database)
 

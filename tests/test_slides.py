@@ -9,8 +9,6 @@ import asyncio
 import io
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,17 +17,14 @@ import httpx
 import numpy as np
 import pymupdf
 import pytest
-import uvicorn
 from PIL import Image
 from sqlmodel import select
 
 from server.blobs import BlobStore
 from server.conference.slides import BACKGROUND, HEIGHT, WIDTH, render_width, slide_picture
-from server.conference.standalone import create_bridge_app
 from server.models import Document
-from tests.browser import free_port
 from tests.conftest import Client
-from tests.live import Served, Tablet, in_a_thread, serving
+from tests.live import Served, Tablet, bridge_serving, serving
 from tests.points import Point
 from tests.test_documents import papers, upload
 from tests.test_publish import publish
@@ -261,17 +256,3 @@ def _png(image: Image.Image) -> bytes:
 
 def _near(pixel: Any, colour: tuple[int, int, int], tolerance: int = 6) -> bool:
     return all(abs(int(a) - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
-
-
-# --- a bridge of its own ------------------------------------------------------------------------
-
-
-@contextmanager
-def bridge_serving(settings: Any) -> Iterator[Served]:
-    """`phonghop bridge`'s app on a free port, in a thread, on the same database."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_bridge_app(settings), host="127.0.0.1", port=port, log_config=None
-    )
-    with in_a_thread(config, f"http://127.0.0.1:{port}", "the bridge") as served:
-        yield served
